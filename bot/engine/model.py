@@ -1,0 +1,233 @@
+"""Immutable records the engine produces: requirements, evidence, gaps, feature results.
+
+Everything here is plain data. Reporters read these records and nothing else, so every
+number in a report can be traced back to the evidence that produced it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    MET = "met"
+    PARTIAL = "partial"
+    MISSING = "missing"
+    UNVERIFIABLE = "unverifiable"
+
+
+class Kind(str, Enum):
+    ENDPOINT = "endpoint"
+    PATH = "path"
+    SYMBOL = "symbol"
+    FLAG = "flag"
+    CHECKLIST = "checklist"
+    FR = "fr"  # spec-kit functional requirement FR-###
+    TASK = "task"  # spec-kit task T###
+    OPENSPEC_REQUIREMENT = "openspec-requirement"
+    OPENSPEC_SCENARIO = "openspec-scenario"
+    SCENARIO = "scenario"  # Gherkin
+    PROSE = "prose"
+
+
+class GapKind(str, Enum):
+    MISSING = "missing"  # a requirement with no implementation
+    PARTIAL = "partial"  # found, but not where it should be
+    CLAIMED_DONE = "claimed-done"  # checked box without evidence
+    STALE_SPEC = "stale-spec"  # open box whose anchor exists
+    NO_CODE = "no-code"  # spec without code
+    NO_TESTS = "no-tests"
+    MARKER = "marker"  # TODO / FIXME / stub in the feature's code
+    NOT_WIRED = "not-wired"  # nothing outside the feature references it
+
+
+# How a gap kind reads to a person, in the singular and as a recommendation verb phrase.
+GAP_TITLES = {
+    GapKind.MISSING: "requirement not implemented",
+    GapKind.PARTIAL: "requirement only partly implemented",
+    GapKind.CLAIMED_DONE: "checked as done, but no evidence",
+    GapKind.STALE_SPEC: "spec still lists as open what exists",
+    GapKind.NO_CODE: "spec without code",
+    GapKind.NO_TESTS: "no tests",
+    GapKind.MARKER: "TODO / stub marker in code",
+    GapKind.NOT_WIRED: "code not referenced from outside the feature",
+}
+
+# Severity for ordering (higher is worse).
+GAP_SEVERITY = {
+    GapKind.NO_CODE: 6,
+    GapKind.CLAIMED_DONE: 5,
+    GapKind.MISSING: 4,
+    GapKind.NOT_WIRED: 3,
+    GapKind.NO_TESTS: 3,
+    GapKind.MARKER: 2,
+    GapKind.PARTIAL: 2,
+    GapKind.STALE_SPEC: 1,
+}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Something concrete in a spec that code can be checked against."""
+
+    kind: Kind  # ENDPOINT, PATH, SYMBOL or FLAG
+    value: str  # as written, e.g. "POST /api/agents/{id}/heartbeat"
+    subkind: str = ""  # for symbols: type, function, env, config, metric, identifier
+
+    @property
+    def norm(self) -> str:
+        return f"{self.kind.value}:{self.value.strip().lower()}"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    path: str
+    line: int
+    note: str  # e.g. "route registered", "defined", "mentioned in a comment"
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "line": self.line, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str  # stable within a feature: e.g. "R3" or "FR-001" or "T012"
+    kind: Kind
+    text: str
+    spec_path: str
+    line: int
+    section: str = ""
+    anchors: tuple[Anchor, ...] = ()
+    checked: bool | None = None  # for checklist items and tasks: True done, False open
+    label: str = ""  # FR-001, T012, scenario title …
+
+
+@dataclass(frozen=True)
+class RequirementResult:
+    requirement: Requirement
+    status: Status
+    evidence: tuple[Evidence, ...] = ()
+    searched: str = ""  # where we looked, in words
+    detail: str = ""  # why this status, in words
+
+
+@dataclass(frozen=True)
+class Gap:
+    fingerprint: str
+    kind: GapKind
+    feature: str
+    message: str
+    requirement: str | None = None  # requirement id
+    path: str | None = None  # where to annotate
+    line: int | None = None
+    waived: bool = False
+    waiver_reason: str = ""
+
+    @property
+    def severity(self) -> int:
+        return GAP_SEVERITY[self.kind]
+
+
+@dataclass(frozen=True)
+class Marker:
+    path: str
+    line: int
+    kind: str  # todo, fixme, wip, stub …
+    text: str
+
+
+@dataclass(frozen=True)
+class Signals:
+    code_files: int
+    code_lines: int
+    test_files: int
+    markers: tuple[Marker, ...]
+    referenced_from: tuple[Evidence, ...]  # outside references (first few)
+    referenced_count: int
+    wired_from_missing: tuple[str, ...]  # wired_from globs with no reference
+    requirements: dict  # counts by status
+
+    def as_dict(self) -> dict:
+        return {
+            "code_files": self.code_files,
+            "code_lines": self.code_lines,
+            "test_files": self.test_files,
+            "markers": [
+                {"path": m.path, "line": m.line, "kind": m.kind, "text": m.text} for m in self.markers
+            ],
+            "referenced_from": [e.as_dict() for e in self.referenced_from],
+            "referenced_count": self.referenced_count,
+            "wired_from_missing": list(self.wired_from_missing),
+            "requirements": dict(self.requirements),
+        }
+
+
+@dataclass(frozen=True)
+class ScoreTerm:
+    signal: str  # requirements, code, tests, markers, wiring
+    weight: float
+    value: float  # 0..1
+    applicable: bool
+    explanation: str
+
+
+@dataclass(frozen=True)
+class FeatureResult:
+    id: str
+    spec: tuple[str, ...]
+    code: tuple[str, ...]  # code globs as declared/discovered
+    code_roots: tuple[str, ...]  # folders, for display
+    source: str  # "config", "pattern", or the discovered layout name
+    alignment: int
+    band: str
+    finished: str  # "yes", "partly", "no"
+    signals: Signals
+    terms: tuple[ScoreTerm, ...]
+    requirements: tuple[RequirementResult, ...]
+    gaps: tuple[Gap, ...]
+    excluded_requirements: int = 0  # found in Non-goals / Out of scope / Future sections
+
+    @property
+    def drift(self) -> int:
+        return 100 - self.alignment
+
+    @property
+    def open_gaps(self) -> tuple[Gap, ...]:
+        return tuple(g for g in self.gaps if not g.waived)
+
+
+@dataclass(frozen=True)
+class Unpaired:
+    specs: tuple[str, ...] = ()
+    code: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str  # "binary", "too large", "invalid utf-8 (decoded with replacement)", "unreadable", "symlink outside repo"
+
+
+@dataclass(frozen=True)
+class Findings:
+    """The engine's whole answer for one snapshot."""
+
+    features: tuple[FeatureResult, ...]
+    unpaired: Unpaired
+    layouts: tuple[str, ...]  # which layouts were found (or "config")
+    config_source: str | None
+    weights: dict
+    skipped: tuple[Skipped, ...] = ()
+    files_scanned: int = 0
+    bytes_scanned: int = 0
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def overall_alignment(self) -> int:
+        if not self.features:
+            return 0
+        return round(sum(f.alignment for f in self.features) / len(self.features))
+
+    @property
+    def overall_drift(self) -> int:
+        return 100 - self.overall_alignment

@@ -1,0 +1,238 @@
+"""Rule packs: language knowledge as data (``rules/*.yml``), loaded, validated and compiled.
+
+Every pattern is vetted when it is loaded — it must compile, have the named groups its
+category needs, and finish quickly on inputs built to make naive patterns backtrack — and
+every match at analysis time runs under a time limit, so a pattern that slips through can
+cost a bounded amount of time, never hang a run.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import regex
+
+from . import globs, yamlsrc
+from .errors import ConfigError, Problem
+
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "rules"
+MATCH_TIMEOUT = 0.5  # seconds per pattern per file
+PROBE_TIMEOUT = 0.05
+FLAGS = regex.MULTILINE | regex.VERSION0
+
+# Inputs that make patterns with nested or overlapping quantifiers blow up.
+_PROBES = [
+    "a" * 3000 + "!",
+    " " * 3000 + "!",
+    "a " * 1500 + "!",
+    "/a" * 1500 + "!",
+    '"' + "a" * 3000,
+    "aaaa.aaaa." * 300 + "!",
+    "\n".join(["a" * 60] * 100) + "!",
+]
+
+# Named groups each category needs (a group may be repeated with a numeric suffix: name2).
+REQUIRED_GROUPS = {"routes": ("path",), "definitions": ("name",), "references": ("target",), "markers": ()}
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    id: str
+    category: str
+    description: str
+    pattern: str
+    compiled: regex.Pattern
+    why: str = ""
+    fix: str = ""
+    style: str = ""  # references
+    scope: str = ""  # markers: comment | code
+    kind: str = ""  # markers
+    examples: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def finditer(self, text: str):
+        return self.compiled.finditer(text, timeout=MATCH_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class GlobRule:
+    id: str
+    description: str
+    glob: str
+    why: str = ""
+    fix: str = ""
+    examples: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def matches(self, path: str) -> bool:
+        return globs.match(self.glob, path)
+
+
+@dataclass
+class RulePack:
+    name: str
+    description: str
+    source: str
+    extensions: tuple[str, ...]
+    extends: tuple[str, ...]
+    syntax: dict
+    tests: list[GlobRule]
+    routes: list[PatternRule]
+    definitions: list[PatternRule]
+    references: list[PatternRule]
+    markers: list[PatternRule]
+    digest: str
+
+    def all_rules(self):
+        yield from self.tests
+        yield from self.routes
+        yield from self.definitions
+        yield from self.references
+        yield from self.markers
+
+
+def group(m: regex.Match, name: str) -> str | None:
+    """The first non-empty of the groups ``name``, ``name2``, ``name3`` …"""
+    d = m.groupdict()
+    for key in (name, name + "2", name + "3"):
+        v = d.get(key)
+        if v:
+            return v
+    return None
+
+
+def vet_pattern(pattern: str, category: str, filename: str, path: str, line: int, col: int) -> regex.Pattern:
+    try:
+        compiled = regex.compile(pattern, FLAGS)
+    except regex.error as exc:
+        raise ConfigError(Problem(filename, line, col, path, f"pattern does not compile: {exc}")) from None
+    names = set(compiled.groupindex)
+    for need in REQUIRED_GROUPS.get(category, ()):
+        if need not in names:
+            raise ConfigError(Problem(filename, line, col, path,
+                                      f"a {category} pattern needs a named group (?P<{need}>…)"))
+    for probe in _PROBES:
+        try:
+            for _ in compiled.finditer(probe, timeout=PROBE_TIMEOUT):
+                pass
+        except TimeoutError:
+            raise ConfigError(Problem(
+                filename, line, col, path,
+                "pattern backtracks catastrophically (it ran too long on a 3,000-character test input)",
+                "avoid nested quantifiers such as (a+)+ and alternatives that overlap")) from None
+    return compiled
+
+
+def load_pack(text: str, filename: str) -> RulePack:
+    data, marks = yamlsrc.parse(text, filename)
+    if not isinstance(data, dict):
+        raise ConfigError(Problem(filename, 1, 1, "", "a rule pack must be a YAML mapping"))
+    yamlsrc.validate(data, marks, yamlsrc.load_schema("rulepack.schema.json"), filename)
+    rules = data.get("rules", {})
+    built: dict[str, list] = {"tests": [], "routes": [], "definitions": [], "references": [], "markers": []}
+    seen_ids: set[str] = set()
+    for category, items in rules.items():
+        for i, item in enumerate(items):
+            path = ("rules", category, i)
+            line, col = marks.get(path, (0, 0))
+            if item["id"] in seen_ids:
+                raise ConfigError(Problem(filename, line, col, yamlsrc.format_path(path + ("id",)),
+                                          f"duplicate rule id '{item['id']}'"))
+            seen_ids.add(item["id"])
+            common = dict(id=item["id"], description=item["description"], why=item.get("why", ""),
+                          fix=item.get("fix", ""), examples=item.get("examples", {}))
+            if category == "tests":
+                reason = globs.check(item["glob"])
+                if reason:
+                    pl, pc = marks.get(path + ("glob",), (line, col))
+                    raise ConfigError(Problem(filename, pl, pc, yamlsrc.format_path(path + ("glob",)), reason))
+                built["tests"].append(GlobRule(glob=item["glob"], **common))
+                continue
+            pl, pc = marks.get(path + ("pattern",), (line, col))
+            compiled = vet_pattern(item["pattern"], category, filename,
+                                   yamlsrc.format_path(path + ("pattern",)), pl, pc)
+            built[category].append(PatternRule(
+                category=category, pattern=item["pattern"], compiled=compiled,
+                style=item.get("style", ""), scope=item.get("scope", ""), kind=item.get("kind", ""), **common))
+    syntax = data.get("syntax", {})
+    return RulePack(
+        name=data["pack"], description=data["description"], source=filename,
+        extensions=tuple(e.lower() for e in data.get("extensions", [])),
+        extends=tuple(data.get("extends", [])),
+        syntax={"line_comment": tuple(syntax.get("line_comment", ())),
+                "block_comment": tuple(tuple(b) for b in syntax.get("block_comment", ())),
+                "strings": tuple(syntax.get("strings", ()))},
+        digest=hashlib.sha1(text.encode("utf-8")).hexdigest()[:12],
+        **built,
+    )
+
+
+_builtin_cache: dict[str, RulePack] | None = None
+
+
+def builtin_packs() -> dict[str, RulePack]:
+    """The packs shipped in ``rules/``, loaded once per process."""
+    global _builtin_cache
+    if _builtin_cache is None:
+        packs = {}
+        for f in sorted(BUILTIN_DIR.glob("*.yml")):
+            pack = load_pack(f.read_text(encoding="utf-8"), f"rules/{f.name}")
+            packs[pack.name] = pack
+        _builtin_cache = packs
+    return _builtin_cache
+
+
+class RuleSet:
+    """The packs in force for one analysis, with lookups by file extension."""
+
+    def __init__(self, packs: list[RulePack]):
+        resolved: dict[str, RulePack] = {}
+        for p in packs:
+            resolved[p.name] = p
+        self.packs = resolved
+        self.generic = [p for p in resolved.values() if not p.extensions]
+        self.by_ext: dict[str, RulePack] = {}
+        for p in resolved.values():
+            for ext in p.extensions:
+                self.by_ext[ext] = p
+        self.key = hashlib.sha1("|".join(f"{p.name}:{p.digest}" for p in resolved.values()).encode()).hexdigest()[:16]
+        test_globs = [r.glob for p in resolved.values() for r in p.tests]
+        self._test_rx = regex.compile("|".join(f"(?:{globs._compile(globs.normalise(g)).pattern})" for g in test_globs)) if test_globs else None
+
+    def pack_for(self, path: str) -> RulePack | None:
+        return self.by_ext.get(os.path.splitext(path)[1].lower())
+
+    def is_code(self, path: str) -> bool:
+        return self.pack_for(path) is not None
+
+    def is_test(self, path: str) -> bool:
+        return bool(self._test_rx and self._test_rx.match(path))
+
+    def names(self) -> list[str]:
+        return sorted(self.packs)
+
+
+def select(names: list[str] | None, paths, extra: list[RulePack] = ()) -> RuleSet:
+    """Pick packs by name, or (names=None) by the file extensions present; generic always joins.
+
+    Unknown names raise ConfigError (with a did-you-mean) — see config.py, which calls this.
+    """
+    available = dict(builtin_packs())
+    for p in extra:
+        available[p.name] = p
+    if names is None:
+        exts = {os.path.splitext(p)[1].lower() for p in paths}
+        chosen = [p for p in available.values() if not p.extensions or exts & set(p.extensions)]
+    else:
+        chosen = [available[n] for n in names]
+        for p in available.values():
+            if not p.extensions and p not in chosen and p.name == "generic":
+                chosen.append(p)
+    # inherit: packs named in `extends` join too
+    names_in = {p.name for p in chosen}
+    for p in list(chosen):
+        for parent in p.extends:
+            if parent in available and parent not in names_in:
+                chosen.append(available[parent])
+                names_in.add(parent)
+    return RuleSet(chosen)
