@@ -141,6 +141,12 @@ def _split(text: str, tok: re.Pattern | None):
     return "".join(code), "".join(bare), "".join(comments), strs
 
 
+def _pos(m) -> int:
+    """Offset of the first non-blank character of a match (patterns may start with ^\\s*)."""
+    g = m.group()
+    return m.start() + (len(g) - len(g.lstrip()))
+
+
 def _strip_quotes(seg: str) -> str:
     for q in ('"""', "'''"):
         if seg.startswith(q) and seg.endswith(q) and len(seg) >= 6:
@@ -186,7 +192,7 @@ def _index_code(text: str, pack: RulePack, ruleset: RuleSet, lossy: bool) -> Fil
         for m in run(rule, code):
             name = group(m, "name")
             if name and name not in defs:
-                defs[name] = code_lines.at(m.start())
+                defs[name] = code_lines.at(_pos(m))
     routes: list[Route] = []
     for rule in pack.routes:
         for m in run(rule, code):
@@ -197,20 +203,20 @@ def _index_code(text: str, pack: RulePack, ruleset: RuleSet, lossy: bool) -> Fil
             method = method.upper() if method else None
             if method in ("ALL", "REQUEST", "ROUTE", "ANY"):
                 method = None
-            routes.append(Route(method, raw, norm_route(raw), code_lines.at(m.start())))
+            routes.append(Route(method, raw, norm_route(raw), code_lines.at(_pos(m))))
     refs: list[Ref] = []
     for rule in pack.references:
         for m in run(rule, code):
             target = group(m, "target")
             if target:
-                refs.append(Ref(rule.style, target, code_lines.at(m.start())))
+                refs.append(Ref(rule.style, target, code_lines.at(_pos(m))))
     markers: list[tuple[int, str, str]] = []
     for p in [pack, *ruleset.generic]:
         for rule in p.markers:
             src, src_lines = (comments, comment_lines) if rule.scope == "comment" else (code, code_lines)
             for m in run(rule, src):
                 kind = rule.kind or (group(m, "kind") or "todo").lower()
-                ln = src_lines.at(m.start())
+                ln = src_lines.at(_pos(m))
                 line_text = text_lines[ln - 1].strip() if ln - 1 < len(text_lines) else ""
                 markers.append((ln, kind, line_text[:160]))
     strings: dict[str, int] = {}

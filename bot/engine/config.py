@@ -1,0 +1,173 @@
+"""The repository's config (``.github/driftbot.yml`` or ``.driftbot.yml``), validated into a model."""
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+from dataclasses import dataclass, field
+
+from . import globs, rules as rules_mod, yamlsrc
+from .errors import ConfigError, Problem
+from .snapshot import Snapshot, decode
+
+CONFIG_PATHS = (".github/driftbot.yml", ".github/driftbot.yaml", ".driftbot.yml", ".driftbot.yaml")
+DEFAULT_WEIGHTS = {"requirements": 50.0, "code": 15.0, "tests": 15.0, "markers": 10.0, "wiring": 10.0}
+DEFAULT_MARKER_COST = 0.2
+
+
+@dataclass(frozen=True)
+class FeatureDecl:
+    id: str
+    spec: tuple[str, ...]
+    code: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
+    wired_from: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class PatternDecl:
+    spec: str
+    code: tuple[str, ...]
+    tests: tuple[str, ...] = ()
+    wired_from: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Waiver:
+    fingerprint: str
+    reason: str
+    until: _dt.date | None = None
+    line: int = 0
+
+    def active(self, today: _dt.date | None) -> bool:
+        return self.until is None or today is None or today <= self.until
+
+
+@dataclass
+class Config:
+    source: str | None = None  # path of the config file, None when absent
+    features: list[FeatureDecl] = field(default_factory=list)
+    patterns: list[PatternDecl] = field(default_factory=list)
+    discover: bool = True
+    exclude: tuple[str, ...] = ()
+    packs: list[str] | None = None
+    custom_packs: list[rules_mod.RulePack] = field(default_factory=list)
+    weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    marker_cost: float = DEFAULT_MARKER_COST
+    waivers: list[Waiver] = field(default_factory=list)
+    raw: dict = field(default_factory=dict)  # the validated mapping, for sections other layers read
+    marks: dict = field(default_factory=dict)
+
+
+def _list(v) -> tuple[str, ...]:
+    if v is None:
+        return ()
+    return (v,) if isinstance(v, str) else tuple(v)
+
+
+def find_config_path(paths) -> str | None:
+    present = set(paths)
+    for p in CONFIG_PATHS:
+        if p in present:
+            return p
+    return None
+
+
+def load_from_snapshot(snapshot: Snapshot, explicit_path: str | None = None) -> Config:
+    """The config the repository declares, or the default (discovery) when it declares none."""
+    path = explicit_path or find_config_path(snapshot.paths())
+    if path is None:
+        return Config()
+    if path not in snapshot or snapshot.entry(path) is None:
+        raise ConfigError(Problem(path, 0, 0, "", "config file could not be read (missing, too large or not a file)"))
+    dec = decode(snapshot.read(path))
+    if dec.binary:
+        raise ConfigError(Problem(path, 0, 0, "", "config file is binary, expected YAML text"))
+    return parse_config(dec.text, path, snapshot)
+
+
+def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> Config:
+    data, marks = yamlsrc.parse(text, filename)
+    if data is None:
+        raise ConfigError(Problem(filename, 1, 1, "", "config is empty", "start with `version: 1`"))
+    if not isinstance(data, dict):
+        raise ConfigError(Problem(filename, 1, 1, "", f"expected a mapping of settings, got {yamlsrc._type_name(data)}"))
+    yamlsrc.validate(data, marks, yamlsrc.load_schema("driftbot.schema.json"), filename)
+    problems: list[Problem] = []
+
+    def at(path: tuple) -> tuple[int, int]:
+        return yamlsrc._mark(marks, path)
+
+    def check_globs(values, path):
+        for i, g in enumerate(_list(values)):
+            reason = globs.check(g)
+            if reason:
+                p = path + ((i,) if not isinstance(values, str) else ())
+                problems.append(Problem(filename, *at(p), yamlsrc.format_path(p), reason))
+
+    cfg = Config(source=filename, raw=data, marks=marks)
+    seen_ids: dict[str, int] = {}
+    for i, f in enumerate(data.get("features", [])):
+        base = ("features", i)
+        if f["id"] in seen_ids:
+            problems.append(Problem(filename, *at(base + ("id",)), yamlsrc.format_path(base + ("id",)),
+                                    f"duplicate feature id '{f['id']}' (also at line {seen_ids[f['id']]})"))
+        seen_ids[f["id"]] = at(base)[0]
+        for key in ("spec", "code", "tests", "wired_from"):
+            check_globs(f.get(key), base + (key,))
+        cfg.features.append(FeatureDecl(f["id"], _list(f["spec"]), _list(f.get("code")), _list(f.get("tests")),
+                                        _list(f.get("wired_from")), at(base)[0]))
+    for i, p in enumerate(data.get("patterns", [])):
+        base = ("patterns", i)
+        if p["spec"].count("{name}") != 1:
+            problems.append(Problem(filename, *at(base + ("spec",)), yamlsrc.format_path(base + ("spec",)),
+                                    "expected exactly one {name} placeholder"))
+        for key in ("spec", "code", "tests", "wired_from"):
+            check_globs(p.get(key), base + (key,))
+        cfg.patterns.append(PatternDecl(p["spec"], _list(p["code"]), _list(p.get("tests")),
+                                        _list(p.get("wired_from")), at(base)[0]))
+    cfg.discover = data.get("discover", not (cfg.features or cfg.patterns))
+    cfg.exclude = _list(data.get("exclude"))
+    check_globs(data.get("exclude"), ("exclude",))
+    scoring = data.get("scoring", {})
+    cfg.weights.update({k: float(v) for k, v in scoring.get("weights", {}).items()})
+    if sum(cfg.weights.values()) <= 0:
+        problems.append(Problem(filename, *at(("scoring", "weights")), "scoring.weights",
+                                "at least one weight must be above 0"))
+    cfg.marker_cost = float(scoring.get("marker_cost", DEFAULT_MARKER_COST))
+    for i, w in enumerate(data.get("waivers", [])):
+        until = None
+        if "until" in w:
+            try:
+                until = _dt.date.fromisoformat(w["until"])
+            except ValueError:
+                p = ("waivers", i, "until")
+                problems.append(Problem(filename, *at(p), yamlsrc.format_path(p),
+                                        f"'{w['until']}' is not a calendar date"))
+        cfg.waivers.append(Waiver(w["fingerprint"], w["reason"], until, at(("waivers", i))[0]))
+    rules_cfg = data.get("rules", {})
+    for i, pattern in enumerate(_list(rules_cfg.get("custom"))):
+        matched = [p for p in (snapshot.paths() if snapshot else []) if globs.match(pattern, p)]
+        if not matched:
+            p = ("rules", "custom", i) if not isinstance(rules_cfg.get("custom"), str) else ("rules", "custom")
+            problems.append(Problem(filename, *at(p), yamlsrc.format_path(p), f"no rule pack file matches '{pattern}'"))
+        for path in matched:
+            dec = decode(snapshot.read(path))
+            try:
+                cfg.custom_packs.append(rules_mod.load_pack(dec.text, path))
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    if "packs" in rules_cfg:
+        known = sorted(set(rules_mod.builtin_packs()) | {p.name for p in cfg.custom_packs})
+        for i, name in enumerate(rules_cfg["packs"]):
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+                p = ("rules", "packs", i)
+                problems.append(Problem(filename, *at(p), yamlsrc.format_path(p), f"unknown rule pack '{name}'",
+                                        f"did you mean '{close[0]}'?" if close else "known packs: " + ", ".join(known)))
+        cfg.packs = list(rules_cfg["packs"])
+    if problems:
+        problems.sort(key=lambda p: (p.line, p.column))
+        raise ConfigError(problems)
+    return cfg

@@ -1,0 +1,448 @@
+"""The drift engine: snapshot + config + rules → findings. Pure: no network, no environment, no clock.
+
+An ``Engine`` object keeps caches keyed by blob hash (per-file indexes, parsed specs), so asking
+it again about a snapshot that shares most files with an earlier one re-reads and re-parses only
+the files that changed, and evaluating a few features costs in proportion to those features
+(plus one cheap pass over cached indexes for repository-wide lookups and wiring).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import posixpath
+import re
+import weakref
+from dataclasses import replace
+from typing import Callable, Iterable
+
+from cachetools import LRUCache
+
+from . import featuremap as fm_mod
+from . import globs, rules as rules_mod
+from .config import Config, Waiver
+from .evidence import RepoLookup, Scope, Wanted, anchor_names, evaluate_requirement, flag_names, route_suffixes, \
+    split_endpoint
+from .fingerprint import fingerprint, normalise_text
+from .index import EMPTY, FileIndex, build_index, resolve_ref
+from .model import (Evidence, FeatureResult, Findings, Gap, GapKind, Kind, Marker, Requirement, RequirementResult,
+                    ScoreTerm, Signals, Skipped, Status, Unpaired)
+from .scoring import alignment as score_alignment, band as score_band
+from .snapshot import Snapshot, decode
+from .specparse import ParsedSpec, parse_spec
+
+SPEC_EXTENSIONS = (".md", ".markdown", ".feature")
+MAX_REFERENCE_EVIDENCE = 5
+_ENTRYPOINT_DEFS = {"main", "__main__"}
+_TEST_AFFIX = re.compile(r"^(?:test_|tests?_)|(?:_test|_tests|\.test|\.spec|test|tests|spec|it)$", re.I)
+
+
+class _SnapshotView:
+    """Derived data about one snapshot, computed once and kept while the snapshot lives."""
+
+    def __init__(self, snapshot: Snapshot, config: Config):
+        excl = [globs._compile(globs.normalise(g)) for g in config.exclude]
+        paths = [p for p in snapshot.paths() if not any(rx.match(p) for rx in excl)]
+        self.paths = paths
+        self.all_paths = set(snapshot.all_paths())
+        self.dirs = set()
+        self.basenames: dict[str, list[str]] = {}
+        for p in self.all_paths:
+            d = posixpath.dirname(p)
+            while d and d not in self.dirs:
+                self.dirs.add(d)
+                d = posixpath.dirname(d)
+            self.basenames.setdefault(posixpath.basename(p), []).append(p)
+        self.index = globs.PathIndex(paths)
+
+
+class Engine:
+    def __init__(self, *, cache_size: int = 250_000):
+        self._file_cache: LRUCache = LRUCache(maxsize=cache_size)
+        self._spec_cache: LRUCache = LRUCache(maxsize=20_000)
+        self._views: "weakref.WeakKeyDictionary[Snapshot, dict]" = weakref.WeakKeyDictionary()
+        self.stats = {"files_indexed": 0, "specs_parsed": 0}
+
+    # ---- cached per-file work -------------------------------------------------------------
+    def file_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> FileIndex:
+        entry = snapshot.entry(path)
+        if entry is None:
+            return EMPTY
+        pack = ruleset.pack_for(path)
+        ext = posixpath.splitext(path)[1].lower()
+        key = (entry.sha, ruleset.key, pack.name if pack else ext)
+        fi = self._file_cache.get(key)
+        if fi is None:
+            fi = build_index(path, snapshot.read(path), ruleset)
+            self._file_cache[key] = fi
+            self.stats["files_indexed"] += 1
+        return fi
+
+    def spec(self, snapshot: Snapshot, path: str) -> ParsedSpec:
+        entry = snapshot.entry(path)
+        if entry is None:
+            return ParsedSpec(path, warnings=[f"{path}: spec could not be read (binary, too large or unreadable)"])
+        key = (entry.sha, path)
+        ps = self._spec_cache.get(key)
+        if ps is None:
+            dec = decode(snapshot.read(path))
+            if dec.binary:
+                ps = ParsedSpec(path, warnings=[f"{path}: spec is binary, not text"])
+            else:
+                ps = parse_spec(path, dec.text)
+                if dec.lossy:
+                    ps.warnings.append(f"{path}: invalid UTF-8 (read with replacement characters)")
+                if not dec.text.strip():
+                    ps.warnings.append(f"{path}: spec is empty")
+            self._spec_cache[key] = ps
+            self.stats["specs_parsed"] += 1
+        return ps
+
+    def _view(self, snapshot: Snapshot, config: Config) -> _SnapshotView:
+        per = self._views.setdefault(snapshot, {})
+        key = tuple(config.exclude)
+        if key not in per:
+            per[key] = _SnapshotView(snapshot, config)
+        return per[key]
+
+    # ---- the analysis ---------------------------------------------------------------------
+    def evaluate(self, snapshot: Snapshot, config: Config, *, features: Iterable[str] | None = None,
+                 today: _dt.date | None = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> Findings:
+        """Evaluate ``features`` (default: all) of ``snapshot`` under ``config``.
+
+        ``today`` decides which waivers have expired; the engine never reads the clock itself.
+        ``progress(stage, done, total)`` is called now and then on long runs.
+        """
+        view = self._view(snapshot, config)
+        paths = view.paths
+        ruleset = rules_mod.select(config.packs, paths, config.custom_packs)
+        fmap = fm_mod.resolve(config, paths, ruleset.is_code)
+        wanted_ids = None if features is None else list(features)
+        selected = fmap.features if wanted_ids is None else [f for f in fmap.features if f.id in set(wanted_ids)]
+        warnings = list(fmap.warnings)
+        if wanted_ids is not None:
+            known = {f.id for f in fmap.features}
+            for fid in wanted_ids:
+                if fid not in known:
+                    warnings.append(f"unknown feature '{fid}'")
+
+        # 1. every code and doc file gets a (cached) index: needed for repo-wide lookups and wiring
+        indexes: dict[str, FileIndex] = {}
+        total = len(paths)
+        bytes_scanned = 0
+        for n, p in enumerate(paths, 1):
+            if ruleset.is_code(p) or p.lower().endswith((".md", ".markdown", ".rst", ".txt", ".adoc")):
+                fi = self.file_index(snapshot, p, ruleset)
+                indexes[p] = fi
+                bytes_scanned += snapshot.entry(p).size
+                if fi.lossy:
+                    warnings.append(f"{p}: invalid UTF-8 (read with replacement characters)")
+                for rid in fi.timeouts:
+                    warnings.append(f"{p}: rule {rid} ran out of time and was skipped for this file")
+            if progress and n % 500 == 0:
+                progress("index", n, total)
+        skipped = list(snapshot.skipped)
+        for p, fi in indexes.items():
+            if fi.kind == "minified":
+                skipped.append(Skipped(p, "generated or minified (a line over 4,000 characters)"))
+            elif fi.kind == "binary":
+                skipped.append(Skipped(p, "binary"))
+
+        # 2. specs and what they ask for
+        parsed: dict[str, list[ParsedSpec]] = {}
+        wanted = Wanted()
+        for f in selected:
+            parsed[f.id] = [self.spec(snapshot, s) for s in f.spec]
+            for ps in parsed[f.id]:
+                warnings.extend(ps.warnings)
+                for r in ps.requirements:
+                    for a in r.anchors:
+                        if a.kind is Kind.ENDPOINT:
+                            wanted.routes.update(route_suffixes(split_endpoint(a)[1]))
+                        elif a.kind is Kind.FLAG:
+                            wanted.names.update(flag_names(a))
+                        elif a.kind is Kind.SYMBOL:
+                            wanted.names.update(anchor_names(a))
+        repo = RepoLookup(wanted, indexes, ruleset.is_test)
+        refs = _RefIndex(indexes, ruleset.is_test)
+
+        def locate(path: str, name: str) -> int:
+            try:
+                text = decode(snapshot.read(path)).text
+            except KeyError:
+                return 0
+            m = re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text)
+            return text.count("\n", 0, m.start()) + 1 if m else 0
+
+        waivers = {w.fingerprint: w for w in config.waivers if w.active(today)}
+        results = []
+        for n, f in enumerate(selected, 1):
+            results.append(self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, locate, config, waivers))
+            if progress and n % 50 == 0:
+                progress("features", n, len(selected))
+        for w in config.waivers:
+            if not w.active(today):
+                warnings.append(f"waiver for {w.fingerprint} expired on {w.until.isoformat()}; the gap counts again")
+        return Findings(
+            features=tuple(results),
+            unpaired=Unpaired(tuple(fmap.unpaired_specs), tuple(fmap.unpaired_code)),
+            layouts=tuple(fmap.layouts), config_source=config.source, weights=dict(config.weights),
+            skipped=tuple(skipped), files_scanned=len(indexes), bytes_scanned=bytes_scanned,
+            warnings=tuple(dict.fromkeys(warnings)),
+        )
+
+    def feature_map(self, snapshot: Snapshot, config: Config) -> fm_mod.FeatureMap:
+        view = self._view(snapshot, config)
+        ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
+        return fm_mod.resolve(config, view.paths, ruleset.is_code)
+
+    # ---- one feature ----------------------------------------------------------------------
+    def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,
+                 repo: RepoLookup, refs: "_RefIndex", locate, config: Config, waivers: dict[str, Waiver]):
+        spec_set = set(f.spec)
+        files = [p for p in view.index.glob_many(f.code) if p not in spec_set]
+        code_files = {p: indexes[p] for p in files if p in indexes and indexes[p].kind in ("code", "minified")}
+        test_files = {p: fi for p, fi in code_files.items() if ruleset.is_test(p)}
+        if f.tests:
+            for p in view.index.glob_many(f.tests):
+                if p in indexes and indexes[p].kind == "code":
+                    test_files[p] = indexes[p]
+        else:
+            for p in _named_tests(f.id, indexes, ruleset):
+                test_files.setdefault(p, indexes[p])
+        impl = {p: fi for p, fi in code_files.items() if p not in test_files}
+
+        scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
+                      tuple(f.spec), locate)
+
+        def scenario_match(title: str):
+            want = normalise_text(_split_camel(title))
+            if not want:
+                return None
+            for p, fi in test_files.items():
+                for s, line in fi.strings.items():
+                    if want in normalise_text(_split_camel(s)):
+                        return Evidence(p, line, "a test names this scenario")
+                for tok in fi.tokens:
+                    if len(tok) > 8 and want in normalise_text(_split_camel(tok)):
+                        return Evidence(p, locate(p, tok), "a test is named after this scenario")
+            return None
+
+        # requirements
+        reqs: list[Requirement] = []
+        excluded = 0
+        for ps in specs:
+            reqs.extend(ps.requirements)
+            excluded += ps.excluded
+        reqs = _number(reqs)
+        results = [evaluate_requirement(r, scope, scenario_match) for r in reqs]
+
+        # signals
+        markers = tuple(Marker(p, ln, kind, text) for p, fi in sorted(impl.items()) for ln, kind, text in fi.markers)
+        referenced, ref_count = refs.references(f, set(code_files))
+        wired_missing: list[str] = []
+        for g in f.wired_from:
+            rx = globs._compile(globs.normalise(g))
+            if not any(rx.match(e.path) for e in referenced):
+                wired_missing.append(g)
+        entrypoint = any(_ENTRYPOINT_DEFS & fi.defs.keys() for fi in impl.values())
+        counts = {s.value: 0 for s in Status}
+        for r in results:
+            counts[r.status.value] += 1
+        signals = Signals(
+            code_files=len(impl), code_lines=sum(fi.lines for fi in impl.values()), test_files=len(test_files),
+            markers=markers, referenced_from=tuple(referenced[:MAX_REFERENCE_EVIDENCE]), referenced_count=ref_count,
+            wired_from_missing=tuple(wired_missing), requirements=counts,
+        )
+        terms = _terms(signals, config, entrypoint, len(f.wired_from))
+        align = score_alignment(terms)
+        gaps = _gaps(f, results, signals, entrypoint, waivers)
+        open_kinds = {g.kind for g in gaps if not g.waived}
+        if not impl:
+            finished = "no"
+        elif align >= 90 and not open_kinds & {GapKind.MISSING, GapKind.CLAIMED_DONE, GapKind.NO_CODE}:
+            finished = "yes"
+        else:
+            finished = "partly"
+        return FeatureResult(
+            id=f.id, spec=tuple(f.spec), code=tuple(f.code), code_roots=f.code_roots, source=f.source,
+            alignment=align, band=score_band(align), finished=finished, signals=signals, terms=tuple(terms),
+            requirements=tuple(results), gaps=tuple(gaps), excluded_requirements=excluded,
+        )
+
+
+def _number(reqs: list[Requirement]) -> list[Requirement]:
+    out, n, used = [], 0, set()
+    for r in reqs:
+        rid = r.label if r.label and re.fullmatch(r"(FR|T)-?\d+", r.label) and r.label not in used else ""
+        if not rid:
+            n += 1
+            rid = f"R{n}"
+        used.add(rid)
+        out.append(replace(r, id=rid))
+    return out
+
+
+def _split_camel(s: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", s)
+
+
+def _named_tests(feature_id: str, indexes: dict[str, FileIndex], ruleset) -> list[str]:
+    """Test files elsewhere whose name is the feature's (tests/test_auth.py for feature auth)."""
+    key = fm_mod.norm_name(feature_id)
+    out = []
+    for p, fi in indexes.items():
+        if fi.kind != "code" or not ruleset.is_test(p):
+            continue
+        stem = posixpath.splitext(posixpath.basename(p))[0]
+        stem = posixpath.splitext(stem)[0]
+        names = {fm_mod.norm_name(_TEST_AFFIX.sub("", stem))}
+        names |= {fm_mod.norm_name(d) for d in p.split("/")[:-1]}
+        if key in names or (key.endswith("s") and key[:-1] in names):
+            out.append(p)
+    return out
+
+
+class _RefIndex:
+    """Who imports what: resolved import targets of every non-test code file."""
+
+    def __init__(self, indexes: dict[str, FileIndex], is_test):
+        self.by_segment: dict[str, list[tuple[str, bool, str, int]]] = {}
+        for path, fi in indexes.items():
+            if fi.kind != "code" or not fi.refs or is_test(path):
+                continue
+            for ref in fi.refs:
+                target, relative = resolve_ref(ref, path)
+                for seg in set(target.split("/")):
+                    self.by_segment.setdefault(seg, []).append((target, relative, path, ref.line))
+
+    def references(self, f: fm_mod.FeatureDef, own: set[str]) -> tuple[list[Evidence], int]:
+        found: dict[str, Evidence] = {}
+        for root in f.code_roots:
+            root_noext = posixpath.splitext(root)[0]
+            tail = _tail(root_noext)
+            if not tail:
+                continue
+            last = tail.split("/")[-1]
+            for target, relative, importer, line in self.by_segment.get(last, ()):
+                if importer in own or importer in found:
+                    continue
+                if relative:
+                    ok = target == root_noext or target.startswith(root_noext + "/")
+                else:
+                    ok = f"/{tail}/" in f"/{target}/"
+                if ok:
+                    found[importer] = Evidence(importer, line, f"imports {target}")
+        ev = sorted(found.values(), key=lambda e: e.path)
+        return ev, len(ev)
+
+
+_SOURCE_ROOTS = ("src/main/java/", "src/main/kotlin/", "src/test/java/", "src/", "lib/")
+
+
+def _tail(root: str) -> str:
+    """The part of a folder path that import statements name: drop source roots like src/main/java."""
+    for prefix in _SOURCE_ROOTS:
+        if root.startswith(prefix) and len(root) > len(prefix):
+            return root[len(prefix):]
+    return root
+
+
+def _terms(s: Signals, config: Config, entrypoint: bool, wired_from: int) -> list[ScoreTerm]:
+    w = config.weights
+    has_code = s.code_files > 0
+    req = s.requirements
+    verifiable = req["met"] + req["partial"] + req["missing"]
+    terms = []
+    if verifiable:
+        v = (req["met"] + 0.5 * req["partial"]) / verifiable
+        terms.append(ScoreTerm("requirements", w["requirements"], v, True,
+                               f"{req['met']} met + ½ × {req['partial']} partial of {verifiable} verifiable"))
+    else:
+        terms.append(ScoreTerm("requirements", w["requirements"], 0.0, False,
+                               "no verifiable requirement (weight not applied)"))
+    terms.append(ScoreTerm("code", w["code"], 1.0 if has_code else 0.0, True,
+                           f"{s.code_files} code file(s), {s.code_lines} lines" if has_code else "no code found"))
+    terms.append(ScoreTerm("tests", w["tests"], 1.0 if s.test_files else 0.0, True,
+                           f"{s.test_files} test file(s)" if s.test_files else "no test file"))
+    if has_code:
+        stubs = sum(1 for m in s.markers if m.kind == "stub")
+        notes = len(s.markers) - stubs
+        v = max(0.0, 1 - config.marker_cost * (notes + 2 * stubs))
+        terms.append(ScoreTerm("markers", w["markers"], v, True,
+                               f"{notes} TODO-style marker(s), {stubs} stub(s) at {config.marker_cost:g} each (stubs ×2)"))
+    else:
+        terms.append(ScoreTerm("markers", w["markers"], 0.0, False, "no code (weight not applied)"))
+    if not has_code:
+        terms.append(ScoreTerm("wiring", w["wiring"], 0.0, True, "no code to wire"))
+    elif wired_from:
+        ok = wired_from - len(s.wired_from_missing)
+        terms.append(ScoreTerm("wiring", w["wiring"], ok / wired_from, True,
+                               f"referenced from {ok} of {wired_from} required place(s) (wired_from)"))
+    elif s.referenced_count or entrypoint:
+        terms.append(ScoreTerm("wiring", w["wiring"], 1.0, True,
+                               f"referenced from {s.referenced_count} file(s) outside the feature"
+                               if s.referenced_count else "an entry point (main)"))
+    else:
+        terms.append(ScoreTerm("wiring", w["wiring"], 0.0, True, "nothing outside the feature references it"))
+    return terms
+
+
+def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, entrypoint: bool,
+          waivers: dict[str, Waiver]) -> list[Gap]:
+    gaps: list[Gap] = []
+
+    def add(kind: GapKind, anchor: str, message: str, req: Requirement | None = None, path=None, line=None):
+        fp = fingerprint(f.id, kind.value, anchor)
+        w = waivers.get(fp)
+        gaps.append(Gap(fp, kind, f.id, message, req.id if req else None,
+                        path if path is not None else (req.spec_path if req else None),
+                        line if line is not None else (req.line if req else None),
+                        waived=w is not None, waiver_reason=w.reason if w else ""))
+
+    for r in results:
+        req = r.requirement
+        anchor = "|".join(sorted(a.norm for a in req.anchors)) or req.label.lower() or normalise_text(req.text)
+        what = _what(req)
+        if req.checked is True and r.status is Status.MISSING:
+            add(GapKind.CLAIMED_DONE, anchor, f"{what} is checked as done, but {r.detail or 'nothing implements it'}", req)
+        elif req.checked is False and r.status is Status.MET:
+            add(GapKind.STALE_SPEC, anchor, f"{what} is still an open item, but it exists "
+                f"({_where(r.evidence)}): check the box", req)
+        elif r.status is Status.MISSING:
+            add(GapKind.MISSING, anchor, f"{what} is not implemented: {r.detail or 'nothing found'}", req)
+        elif r.status is Status.PARTIAL:
+            add(GapKind.PARTIAL, anchor, f"{what} is only partly implemented: {r.detail}", req)
+    if s.code_files == 0:
+        add(GapKind.NO_CODE, "", "no code implements this spec"
+            + (f" (nothing matches {', '.join(f.code)})" if f.code else " (no code folder of the same name)"),
+            path=f.spec[0] if f.spec else None, line=1 if f.spec else None)
+    else:
+        if s.test_files == 0:
+            add(GapKind.NO_TESTS, "", f"no test file covers {', '.join(f.code_roots) or f.id}")
+        for m in s.markers:
+            add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}", f"{m.kind.upper()} in {m.path}:{m.line}: {m.text}",
+                path=m.path, line=m.line)
+        if s.wired_from_missing:
+            for g in s.wired_from_missing:
+                add(GapKind.NOT_WIRED, g, f"nothing under {g} references the feature's code")
+        elif not s.referenced_count and not entrypoint:
+            add(GapKind.NOT_WIRED, "", "no code outside the feature references it: it may be unreachable")
+    return gaps
+
+
+def _what(req: Requirement) -> str:
+    if req.label and req.kind in (Kind.FR, Kind.TASK):
+        return req.label
+    if req.kind in (Kind.SCENARIO, Kind.OPENSPEC_SCENARIO):
+        return f"scenario “{req.label}”"
+    if req.kind is Kind.OPENSPEC_REQUIREMENT:
+        return f"requirement “{req.label}”"
+    if len(req.anchors) == 1:
+        return f"`{req.anchors[0].value}`"
+    if req.anchors:
+        return ", ".join(f"`{a.value}`" for a in req.anchors[:3]) + ("…" if len(req.anchors) > 3 else "")
+    return f"“{req.text[:60]}”"
+
+
+def _where(ev) -> str:
+    return ", ".join(f"{e.path}:{e.line}" if e.line else e.path for e in ev[:2]) or "found"
