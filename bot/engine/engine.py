@@ -361,15 +361,16 @@ def _terms(s: Signals, config: Config, entrypoint: bool, wired_from: int) -> lis
         terms.append(ScoreTerm("requirements", w["requirements"], 0.0, False,
                                "no verifiable requirement (weight not applied)"))
     terms.append(ScoreTerm("code", w["code"], 1.0 if has_code else 0.0, True,
-                           f"{s.code_files} code file(s), {s.code_lines} lines" if has_code else "no code found"))
+                           f"{_n(s.code_files, 'code file')}, {s.code_lines:,} lines" if has_code else "no code found"))
     terms.append(ScoreTerm("tests", w["tests"], 1.0 if s.test_files else 0.0, True,
-                           f"{s.test_files} test file(s)" if s.test_files else "no test file"))
+                           _n(s.test_files, "test file") if s.test_files else "no test file"))
     if has_code:
         stubs = sum(1 for m in s.markers if m.kind == "stub")
         notes = len(s.markers) - stubs
         v = max(0.0, 1 - config.marker_cost * (notes + 2 * stubs))
-        terms.append(ScoreTerm("markers", w["markers"], v, True,
-                               f"{notes} TODO-style marker(s), {stubs} stub(s) at {config.marker_cost:g} each (stubs ×2)"))
+        expl = (f"{_n(notes, 'TODO-style marker')} and {_n(stubs, 'stub')}, {config.marker_cost:g} each (stubs count twice)"
+                if notes or stubs else "no TODO-style marker or stub")
+        terms.append(ScoreTerm("markers", w["markers"], v, True, expl))
     else:
         terms.append(ScoreTerm("markers", w["markers"], 0.0, False, "no code (weight not applied)"))
     if not has_code:
@@ -380,11 +381,15 @@ def _terms(s: Signals, config: Config, entrypoint: bool, wired_from: int) -> lis
                                f"referenced from {ok} of {wired_from} required place(s) (wired_from)"))
     elif s.referenced_count or entrypoint:
         terms.append(ScoreTerm("wiring", w["wiring"], 1.0, True,
-                               f"referenced from {s.referenced_count} file(s) outside the feature"
+                               f"referenced from {_n(s.referenced_count, 'file')} outside the feature"
                                if s.referenced_count else "an entry point (main)"))
     else:
         terms.append(ScoreTerm("wiring", w["wiring"], 0.0, True, "nothing outside the feature references it"))
     return terms
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, entrypoint: bool,
@@ -420,7 +425,7 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
         if s.test_files == 0:
             add(GapKind.NO_TESTS, "", f"no test file covers {', '.join(f.code_roots) or f.id}")
         for m in s.markers:
-            add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}", f"{m.kind.upper()} in {m.path}:{m.line}: {m.text}",
+            add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}", f"{m.kind} marker: {m.text}",
                 path=m.path, line=m.line)
         if s.wired_from_missing:
             for g in s.wired_from_missing:

@@ -147,7 +147,7 @@ def _match_endpoint(a: Anchor, scope: Scope):
         for m, h in scope.repo.routes.get(suffix, []):
             candidates.append((i, m, h))
     if not candidates:
-        return Status.MISSING, [], f"no route registration for {norm}"
+        return Status.MISSING, [], f"no route registration matches {norm}"
     ok_method = [c for c in candidates if method is None or c[1] is None or c[1] == method]
     inside = [c for c in ok_method if c[2].path in scope.code]
     if inside:
@@ -179,7 +179,7 @@ def _match_path(a: Anchor, scope: Scope):
     if others:
         return Status.PARTIAL, [Evidence(o, 0, "a file of that name exists elsewhere") for o in others[:MAX_EVIDENCE]], \
             f"not at {p}"
-    return Status.MISSING, [], f"no file or folder {p}"
+    return Status.MISSING, [], f"no file or folder {p} in the repository"
 
 
 def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: bool):
@@ -207,7 +207,7 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
                (in_feature is None or (h.path in scope.code) == in_feature)]
         if sel:
             return Status.PARTIAL, [_ev(h, note, scope) for h in sel[:MAX_EVIDENCE]], note
-    return Status.MISSING, [], f"{' / '.join(names)} not found"
+    return Status.MISSING, [], "nothing in the repository defines, names or mentions it"
 
 
 def evaluate_requirement(req: Requirement, scope: Scope, scenario_match) -> RequirementResult:

@@ -1,0 +1,268 @@
+"""driftbot's command line: report, validate, schema."""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import sys
+import time
+from pathlib import Path
+
+from .checkout import load_directory
+from .engine import ConfigError, Engine, load_config, parse_config
+from .engine.config import CONFIG_PATHS
+from .engine.snapshot import decode
+from .engine.yamlsrc import SCHEMA_DIR
+from .report import jsonout, markdown, text
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+driftbot measures how far a repository's code has drifted from its written design.
+
+It reads the feature specs (Markdown under docs/, spec-kit specs/NNN-x/, OpenSpec
+openspec/specs/x/, Gherkin .feature files), pairs each with its code, checks every
+endpoint, path, symbol, flag and checklist item the spec names against the code, and
+scores each feature 0-100 (drift % = 100 - alignment)."""
+
+REPORT_EPILOG = """\
+layouts discovered when there is no config:
+  docs/{ideas,features,specs,design}/<f>.md  <->  internal/<f>/, pkg/<f>/, src/<f>/, lib/<f>/, <package>/<f>/
+  specs/NNN-<f>/ (spec-kit)  ·  openspec/specs/<f>/spec.md (OpenSpec)  ·  features/<f>.feature (BDD)
+
+exit codes: 0 report written · 1 overall alignment below --fail-under · 2 usage or config error
+
+examples:
+  driftbot report                          # the current checkout, Markdown on stdout
+  driftbot report ../api --format text     # a glance in the terminal
+  driftbot report --feature auth --format json --output drift.json
+  driftbot report --fail-under 70          # for CI: fail when alignment drops below 70"""
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("driftbot")
+    except Exception:
+        return "0.0.0"
+
+
+class _Progress:
+    """A one-line progress indicator on stderr, shown only on a terminal and only for slow runs."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int = 0) -> None:
+        if not self.enabled or time.monotonic() - self.start < 0.5:
+            return
+        label = {"read": "Reading files", "index": "Indexing", "features": "Evaluating features"}.get(stage, stage)
+        tail = f"{done:,}/{total:,}" if total else f"{done:,}"
+        sys.stderr.write(f"\r\033[K{label} … {tail}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _fail(msg: str) -> int:
+    sys.stderr.write(f"driftbot: {msg}\n")
+    return EXIT_USAGE
+
+
+def _print_config_error(exc: ConfigError) -> None:
+    n = len(exc.problems)
+    sys.stderr.write(f"driftbot: {'the config has' if n > 1 else 'config error:'}"
+                     f"{f' {n} problems:' if n > 1 else ''}\n")
+    for p in exc.problems:
+        sys.stderr.write(f"  {p}\n")
+
+
+def _load_config(snapshot, root: Path, config_arg: str | None):
+    if not config_arg:
+        return load_config(snapshot)
+    cpath = Path(config_arg)
+    full = cpath if cpath.is_absolute() else Path.cwd() / cpath
+    try:
+        rel = full.resolve().relative_to(root)
+        if str(rel).replace(os.sep, "/") in snapshot:
+            return load_config(snapshot, str(rel).replace(os.sep, "/"))
+    except ValueError:
+        pass
+    try:
+        data = full.read_bytes()
+    except OSError as exc:
+        raise ConfigError([_problem(config_arg, f"cannot read config: {exc.strerror or exc}")]) from None
+    return parse_config(decode(data).text, config_arg, snapshot)
+
+
+def _problem(file: str, msg: str):
+    from .engine.errors import Problem
+    return Problem(file, 0, 0, "", msg)
+
+
+def cmd_report(args) -> int:
+    root = Path(args.path).resolve()
+    if not root.is_dir():
+        return _fail(f"{args.path} is not a directory (give the path of a repository checkout)")
+    progress = _Progress(sys.stderr.isatty() and not args.quiet)
+    snapshot = load_directory(root, progress=lambda n: progress("read", n))
+    try:
+        config = _load_config(snapshot, root, args.config)
+    except ConfigError as exc:
+        progress.done()
+        _print_config_error(exc)
+        return EXIT_USAGE
+    engine = Engine()
+    known = {f.id for f in engine.feature_map(snapshot, config).features}
+    for fid in args.feature or ():
+        if fid not in known:
+            progress.done()
+            import difflib
+            close = difflib.get_close_matches(fid, sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else (f"; known: {', '.join(sorted(known)[:10])}" if known else "")
+            return _fail(f"unknown feature '{fid}'{hint}")
+    findings = engine.evaluate(snapshot, config, features=args.feature or None, today=_dt.date.today(),
+                               progress=progress)
+    progress.done()
+    meta = markdown.Meta(name=root.name, commit=snapshot.commit, generated=_dt.date.today().isoformat(),
+                         version=_version())
+    fmt = args.format
+    if fmt == "markdown":
+        body = markdown.render(findings, meta)
+    elif fmt == "json":
+        body = jsonout.render(findings, meta)
+    else:
+        tty = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        body = text.render(findings, meta, colour=tty)
+    if args.output:
+        try:
+            Path(args.output).write_text(body, encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+        if not args.quiet:
+            sys.stderr.write(f"driftbot: wrote {args.output} ({len(findings.features)} features, overall "
+                             f"alignment {findings.overall_alignment})\n")
+    else:
+        sys.stdout.write(body)
+    if args.fail_under is not None and findings.features and findings.overall_alignment < args.fail_under:
+        sys.stderr.write(f"driftbot: overall alignment {findings.overall_alignment} is below --fail-under "
+                         f"{args.fail_under}\n")
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    target = Path(args.path)
+    if target.is_dir():
+        root = target.resolve()
+        snapshot = load_directory(root)
+        found = next((p for p in CONFIG_PATHS if p in snapshot), None)
+        if found is None:
+            return _fail(f"no config in {args.path} (looked for {', '.join(CONFIG_PATHS)}); without one, "
+                         "features are discovered from the layout")
+        label = found
+        try:
+            config = load_config(snapshot, found)
+        except ConfigError as exc:
+            _print_config_error(exc)
+            return EXIT_USAGE
+    else:
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            return _fail(f"cannot read {args.path}: {exc.strerror or exc}")
+        label = args.path
+        root = Path.cwd()
+        # resolve globs against the repository the file lives in, when it is inside one
+        repo = target.resolve().parent
+        if repo.name == ".github":
+            repo = repo.parent
+        snapshot = load_directory(repo)
+        try:
+            config = parse_config(decode(data).text, args.path, snapshot)
+        except ConfigError as exc:
+            _print_config_error(exc)
+            return EXIT_USAGE
+    fmap = Engine().feature_map(snapshot, config)
+    print(f"{label}: valid. {len(fmap.features)} feature(s) resolved"
+          + (f"; {len(config.waivers)} waiver(s)" if config.waivers else "") + ".")
+    for w in fmap.warnings:
+        print(f"  warning: {w}")
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    name = {"config": "driftbot.schema.json", "report": "report.schema.json", "rulepack": "rulepack.schema.json"}[args.which]
+    sys.stdout.write((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
+def _percent(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 100, got {value!r}") from None
+    if not 0 <= n <= 100:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 100, got {n}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="driftbot", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"driftbot {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("report", help="print the drift report for a checkout",
+                       description="Print the full drift report for a local checkout.", epilog=REPORT_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("path", nargs="?", default=".", metavar="PATH", help="repository checkout (default: .)")
+    r.add_argument("--config", metavar="FILE", help="config file (default: .github/driftbot.yml or .driftbot.yml "
+                                                    "in PATH; none: discover features from the layout)")
+    r.add_argument("--feature", action="append", metavar="ID", help="report only this feature (repeatable)")
+    r.add_argument("--format", choices=("markdown", "json", "text"), default="markdown",
+                   help="output format (default: markdown)")
+    r.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    r.add_argument("--fail-under", type=_percent, metavar="N",
+                   help="exit 1 when overall alignment is below N (0-100)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress or status lines on stderr")
+    r.set_defaults(func=cmd_report)
+
+    v = sub.add_parser("validate", help="check a config file", description="Check a driftbot config and report "
+                       "every problem with file:line:column. Exit 0 when valid, 2 otherwise.")
+    v.add_argument("path", nargs="?", default=".", metavar="PATH", help="a checkout or a config file (default: .)")
+    v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print a JSON Schema (config, report or rulepack)",
+                       description="Print a JSON Schema, e.g. for editor completion of .github/driftbot.yml.")
+    s.add_argument("which", choices=("config", "report", "rulepack"))
+    s.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("driftbot: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

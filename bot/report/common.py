@@ -1,0 +1,245 @@
+"""Words shared by every reporter: remarks, recommendations and observations written from the
+actual gaps of each feature — never boilerplate."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+from ..engine.model import GAP_TITLES, FeatureResult, Findings, Gap, GapKind, Kind, Status
+from ..engine.scoring import BAND_ORDER, band, band_range
+
+Link = Callable[[str, int], str]
+
+# What to do about each gap kind across features (cross-cutting recommendations).
+CROSS_CUTTING = {
+    GapKind.NO_CODE: "Decide for each spec whether it is still planned: implement it, or move it under a "
+                     "\"Future work\" heading so it stops counting as drift.",
+    GapKind.MISSING: "Work through the missing anchors in spec order; each one names the route, symbol or file "
+                     "to add.",
+    GapKind.CLAIMED_DONE: "Uncheck the boxes whose evidence is missing, or point them at the code that does the "
+                          "work (a backticked symbol or path).",
+    GapKind.STALE_SPEC: "Check the boxes of items that exist: a spec that under-reports progress hides real gaps.",
+    GapKind.NO_TESTS: "Add at least one test file per feature (the rule packs list the names they recognise).",
+    GapKind.MARKER: "Turn TODO/FIXME notes into issues and implement or delete the stubs before calling a "
+                    "feature done.",
+    GapKind.NOT_WIRED: "Reference each feature from the places that should reach it (router, main, UI), or "
+                       "declare `wired_from:` for it in the config.",
+    GapKind.PARTIAL: "Move implementations into the feature's own code, or fix the spec where the code is "
+                     "right and the spec is not.",
+}
+
+
+def loc(path: str | None, line: int | None, link: Link | None = None) -> str:
+    if not path:
+        return ""
+    label = f"{path}:{line}" if line else path
+    if link:
+        url = link(path, line or 0)
+        if url:
+            return f"[`{label}`]({url})"
+    return f"`{label}`"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def req_counts(f: FeatureResult) -> dict:
+    return f.signals.requirements
+
+
+def remarks(f: FeatureResult) -> str:
+    """One short line on what the evidence says about a feature."""
+    c = req_counts(f)
+    verifiable = c["met"] + c["partial"] + c["missing"]
+    parts = []
+    if f.signals.code_files == 0:
+        parts.append("no code found")
+    if verifiable:
+        parts.append(f"{c['met']}/{verifiable} requirements met" + (f", {c['partial']} partial" if c["partial"] else ""))
+    elif c["unverifiable"]:
+        parts.append(f"{plural(c['unverifiable'], 'requirement')} without anchors")
+    else:
+        parts.append("spec names nothing checkable")
+    kinds = Counter(g.kind for g in f.open_gaps)
+    if kinds[GapKind.CLAIMED_DONE]:
+        parts.append(f"{kinds[GapKind.CLAIMED_DONE]} checked as done without evidence")
+    if kinds[GapKind.STALE_SPEC]:
+        n = kinds[GapKind.STALE_SPEC]
+        parts.append(f"{plural(n, 'open item')} already {'exists' if n == 1 else 'exist'}")
+    if f.signals.code_files:
+        if not f.signals.test_files:
+            parts.append("no tests")
+        stubs = sum(1 for m in f.signals.markers if m.kind == "stub")
+        notes = len(f.signals.markers) - stubs
+        if stubs:
+            parts.append(plural(stubs, "stub"))
+        if notes:
+            parts.append(plural(notes, "TODO marker"))
+        if kinds[GapKind.NOT_WIRED]:
+            parts.append("not referenced from outside")
+    waived = len(f.gaps) - len(f.open_gaps)
+    if waived:
+        parts.append(f"{waived} waived")
+    return "; ".join(parts)
+
+
+def _anchor_list(gaps: list[Gap], n: int = 2) -> str:
+    names = []
+    for g in gaps:
+        if g.requirement and "`" in g.message:
+            names.append(g.message.split("`")[1])
+        elif g.requirement:
+            names.append(g.requirement)
+    names = list(dict.fromkeys(names))
+    shown = ", ".join(f"`{x}`" if not x.startswith(("R", "FR-", "T")) or " " in x else x for x in names[:n])
+    return shown + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def recommendation(f: FeatureResult) -> str:
+    """The next thing to do for a feature, from its most severe open gaps."""
+    gaps = sorted(f.open_gaps, key=lambda g: -g.severity)
+    if not gaps:
+        return "None — keep the spec current as the code changes."
+    by = {}
+    for g in gaps:
+        by.setdefault(g.kind, []).append(g)
+    steps = []
+    if GapKind.NO_CODE in by:
+        missing = by.get(GapKind.MISSING, [])
+        steps.append("Implement the spec" + (f", starting with {_anchor_list(missing)}" if missing else "")
+                     + ", or mark it as future work")
+    else:
+        if GapKind.CLAIMED_DONE in by:
+            steps.append(f"implement or uncheck {_anchor_list(by[GapKind.CLAIMED_DONE])} (checked as done)")
+        if GapKind.MISSING in by:
+            steps.append(f"implement {_anchor_list(by[GapKind.MISSING])}")
+        if GapKind.NO_TESTS in by:
+            roots = ", ".join(f"{r}/" for r in f.code_roots[:2])
+            steps.append(f"add tests for {roots or f.id}")
+        stubs = [g for g in by.get(GapKind.MARKER, []) if g.message.startswith("stub")]
+        if stubs:
+            steps.append(f"replace the stub at {stubs[0].path}:{stubs[0].line}")
+        if GapKind.NOT_WIRED in by:
+            steps.append("wire it in (nothing outside the feature references it)")
+        if GapKind.PARTIAL in by and len(steps) < 2:
+            steps.append(f"complete {_anchor_list(by[GapKind.PARTIAL])}")
+        if GapKind.STALE_SPEC in by and len(steps) < 3:
+            steps.append(f"check the done boxes of {_anchor_list(by[GapKind.STALE_SPEC])} in the spec")
+        if GapKind.MARKER in by and not stubs and len(steps) < 3:
+            steps.append(f"resolve {plural(len(by[GapKind.MARKER]), 'TODO marker')}")
+    text = "; ".join(steps[:3])
+    return text[:1].upper() + text[1:] + "."
+
+
+def sentence(text: str) -> str:
+    """Upper-case the first letter only (str.capitalize would lower-case "TODO")."""
+    return text[:1].upper() + text[1:]
+
+
+def band_counts(findings: Findings) -> dict[str, int]:
+    counts = {b: 0 for b in BAND_ORDER}
+    for f in findings.features:
+        counts[f.band] += 1
+    return counts
+
+
+def observations(findings: Findings) -> list[str]:
+    """Key observations, each computed from the findings."""
+    feats = findings.features
+    out: list[str] = []
+    if not feats:
+        return ["No feature specs were found, so there is nothing to measure yet."]
+    with_code = sum(1 for f in feats if f.signals.code_files)
+    finished = sum(1 for f in feats if f.finished == "yes")
+    out.append(f"{with_code} of {plural(len(feats), 'feature')} have code; {finished} "
+               f"{'is' if finished == 1 else 'are'} finished (Excellent band, nothing missing).")
+    totals = Counter()
+    for f in feats:
+        totals.update(f.signals.requirements)
+    verifiable = totals["met"] + totals["partial"] + totals["missing"]
+    if verifiable:
+        out.append(f"{verifiable} checkable requirements: {totals['met']} met "
+                   f"({round(100 * totals['met'] / verifiable)} %), {totals['partial']} partial, "
+                   f"{totals['missing']} missing; {totals['unverifiable']} more are prose without anchors.")
+    gaps = Counter()
+    feats_by_kind: dict[GapKind, set[str]] = {}
+    for f in feats:
+        for g in f.open_gaps:
+            gaps[g.kind] += 1
+            feats_by_kind.setdefault(g.kind, set()).add(f.id)
+    if gaps:
+        kind, n = max(feats_by_kind.items(), key=lambda kv: (len(kv[1]), gaps[kv[0]]))[0], None
+        n = len(feats_by_kind[kind])
+        out.append(f"The most widespread gap is “{GAP_TITLES[kind]}”, in {plural(n, 'feature')}.")
+    claimed = gaps[GapKind.CLAIMED_DONE]
+    if claimed:
+        out.append(f"{plural(claimed, 'checklist item')} claim{'s' if claimed == 1 else ''} to be done with no "
+                   "code behind {}.".format("it" if claimed == 1 else "them"))
+    stale = gaps[GapKind.STALE_SPEC]
+    if stale:
+        out.append(f"{plural(stale, 'open checklist item')} already exist{'s' if stale == 1 else ''} in code: "
+                   "the specs under-report progress.")
+    worst = min(feats, key=lambda f: (f.alignment, f.id))
+    best = max(feats, key=lambda f: (f.alignment, f.id))
+    if len(feats) > 1 and worst.alignment != best.alignment:
+        out.append(f"Alignment ranges from {worst.alignment} ({worst.id}) to {best.alignment} ({best.id}).")
+    if findings.unpaired.code:
+        out.append(f"{plural(len(findings.unpaired.code), 'code folder')} {'has' if len(findings.unpaired.code) == 1 else 'have'} "
+                   "no spec: design and code disagree about what the features are.")
+    return out
+
+
+def cross_cutting(findings: Findings, min_features: int = 2) -> list[tuple[GapKind, list[str], int]]:
+    """Gap kinds that recur across features: (kind, features, gap count), most widespread first."""
+    feats: dict[GapKind, list[str]] = {}
+    count = Counter()
+    for f in findings.features:
+        kinds = {g.kind for g in f.open_gaps}
+        for g in f.open_gaps:
+            count[g.kind] += 1
+        for k in kinds:
+            feats.setdefault(k, []).append(f.id)
+    rows = [(k, sorted(v), count[k]) for k, v in feats.items() if len(v) >= min_features]
+    rows.sort(key=lambda r: (-len(r[1]), -r[2], r[0].value))
+    return rows
+
+
+def critical_line(f: FeatureResult) -> str:
+    """Why a feature is among the worst, in one line."""
+    c = f.signals.requirements
+    verifiable = c["met"] + c["partial"] + c["missing"]
+    bits = []
+    if not f.signals.code_files:
+        bits.append("no code implements " + (", ".join(f.spec[:1]) or "the spec"))
+    if verifiable and c["missing"]:
+        bits.append(f"{c['missing']} of {verifiable} requirements missing")
+    claimed = sum(1 for g in f.open_gaps if g.kind is GapKind.CLAIMED_DONE)
+    if claimed:
+        bits.append(f"{claimed} checked as done without evidence")
+    stubs = sum(1 for m in f.signals.markers if m.kind == "stub")
+    if stubs:
+        bits.append(plural(stubs, "stub"))
+    if f.signals.code_files and not f.signals.test_files:
+        bits.append("no tests")
+    return "; ".join(bits) or remarks(f)
+
+
+def finished_word(f: FeatureResult) -> str:
+    return {"yes": "Yes", "partly": "Partly", "no": "No"}[f.finished]
+
+
+def status_mark(s: Status) -> str:
+    return {Status.MET: "✅ met", Status.PARTIAL: "🟡 partial", Status.MISSING: "❌ missing",
+            Status.UNVERIFIABLE: "⚪ unverifiable"}[s]
+
+
+def kind_word(k: Kind) -> str:
+    return {Kind.ENDPOINT: "endpoint", Kind.PATH: "path", Kind.SYMBOL: "symbol", Kind.FLAG: "CLI flag",
+            Kind.CHECKLIST: "checklist", Kind.FR: "FR", Kind.TASK: "task",
+            Kind.OPENSPEC_REQUIREMENT: "requirement", Kind.OPENSPEC_SCENARIO: "scenario",
+            Kind.SCENARIO: "scenario", Kind.PROSE: "prose"}[k]
+
+
+__all__ = ["CROSS_CUTTING", "band", "band_range", "band_counts", "cross_cutting", "critical_line", "finished_word",
+           "kind_word", "loc", "observations", "plural", "recommendation", "remarks", "status_mark"]

@@ -1,0 +1,52 @@
+"""Findings → a terminal summary for people: one line per feature, worst first."""
+from __future__ import annotations
+
+from ..engine.model import Findings
+from ..engine.scoring import band
+from .common import plural, recommendation, remarks
+from .markdown import Meta
+
+COLOURS = {"Critical": "31", "High": "33", "Medium": "93", "Low": "32", "Excellent": "92"}
+
+
+def render(findings: Findings, meta: Meta, colour: bool = False, width: int = 100) -> str:
+    def c(text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if colour else text
+
+    lines = []
+    head = f"driftbot · {meta.name}" + (f" @ {meta.commit[:12]}" if meta.commit else "")
+    lines.append(c(head, "1"))
+    if not findings.features:
+        lines.append("No feature specs found. Run `driftbot report --help` for the layouts driftbot knows.")
+        return "\n".join(lines) + "\n"
+    overall = findings.overall_alignment
+    b = band(overall)
+    lines.append(f"Overall alignment {c(str(overall), COLOURS[b])}/100 ({b}), drift {100 - overall} % "
+                 f"across {plural(len(findings.features), 'feature')}")
+    lines.append("")
+    idw = min(28, max(len(f.id) for f in findings.features))
+    lines.append(f"{'FEATURE':<{idw}}  {'ALIGN':>5}  {'BAND':<9}  {'DONE':<6}  REMARKS")
+    for f in sorted(findings.features, key=lambda f: (f.alignment, f.id)):
+        rem = remarks(f)
+        room = max(20, width - idw - 30)
+        if len(rem) > room:
+            rem = rem[: room - 1] + "…"
+        fid = f.id if len(f.id) <= idw else f.id[: idw - 1] + "…"
+        lines.append(f"{fid:<{idw}}  {c(f'{f.alignment:>5}', COLOURS[f.band])}  {f.band:<9}  {f.finished:<6}  {rem}")
+    worst = [f for f in sorted(findings.features, key=lambda f: f.alignment) if f.open_gaps][:3]
+    if worst:
+        lines.append("")
+        lines.append(c("Next steps", "1"))
+        for f in worst:
+            lines.append(f"  {f.id}: {recommendation(f)}")
+    u = findings.unpaired
+    if u.specs or u.code:
+        lines.append("")
+        if u.specs:
+            lines.append(f"Specs without code: {', '.join(u.specs[:6])}" + (" …" if len(u.specs) > 6 else ""))
+        if u.code:
+            lines.append(f"Code without spec:  {', '.join(c_ + '/' for c_ in u.code[:6])}" + (" …" if len(u.code) > 6 else ""))
+    if findings.warnings:
+        lines.append("")
+        lines.append(f"{plural(len(findings.warnings), 'warning')} (see the Markdown or JSON report)")
+    return "\n".join(lines) + "\n"

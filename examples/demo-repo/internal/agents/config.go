@@ -1,0 +1,6 @@
+package agents
+
+// Keys read from fleet.yaml.
+const (
+	HeartbeatIntervalKey = "heartbeat.interval"
+)

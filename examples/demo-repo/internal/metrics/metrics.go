@@ -1,0 +1,4 @@
+package metrics
+
+// Registry collects process metrics.
+type Registry struct{}
