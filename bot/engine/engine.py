@@ -31,7 +31,6 @@ from .specparse import ParsedSpec, parse_spec
 
 SPEC_EXTENSIONS = (".md", ".markdown", ".feature")
 MAX_REFERENCE_EVIDENCE = 5
-_ENTRYPOINT_DEFS = {"main", "__main__"}
 _TEST_AFFIX = re.compile(r"^(?:test_|tests?_)|(?:_test|_tests|\.test|\.spec|test|tests|spec|it)$", re.I)
 
 
@@ -244,7 +243,7 @@ class Engine:
             rx = globs._compile(globs.normalise(g))
             if not any(rx.match(e.path) for e in referenced):
                 wired_missing.append(g)
-        entrypoint = any(_ENTRYPOINT_DEFS & fi.defs.keys() for fi in impl.values())
+        entrypoint = any(_is_entrypoint(fi) for fi in impl.values())
         counts = {s.value: 0 for s in Status}
         for r in results:
             counts[r.status.value] += 1
@@ -268,6 +267,15 @@ class Engine:
             alignment=align, band=score_band(align), finished=finished, signals=signals, terms=tuple(terms),
             requirements=tuple(results), gaps=tuple(gaps), excluded_requirements=excluded,
         )
+
+
+def _is_entrypoint(fi: FileIndex) -> bool:
+    """A program's entry point is reachable by definition: Go/Java main, Python __main__ guard."""
+    if fi.lang in ("go", "java"):
+        return "main" in fi.defs
+    if fi.lang == "python":
+        return "__main__" in fi.strings
+    return False
 
 
 def _number(reqs: list[Requirement]) -> list[Requirement]:

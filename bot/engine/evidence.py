@@ -137,7 +137,8 @@ def match_anchor(a: Anchor, scope: Scope) -> tuple[Status, list[Evidence], str]:
     if a.kind is Kind.FLAG:
         return _match_names(a, flag_names(a), scope, string_ok=True)
     return _match_names(a, anchor_names(a), scope,
-                        string_ok=a.subkind in ("env", "config", "metric", "word", "identifier"))
+                        string_ok=a.subkind in ("env", "config", "metric", "word", "identifier"),
+                        read_ok=a.subkind == "env")
 
 
 def _match_endpoint(a: Anchor, scope: Scope):
@@ -182,12 +183,12 @@ def _match_path(a: Anchor, scope: Scope):
     return Status.MISSING, [], f"no file or folder {p} in the repository"
 
 
-def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: bool):
+def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: bool, read_ok: bool = False):
     hits: list[Hit] = []
     for n in names:
         hits.extend(scope.repo.names.get(n, []))
-    for how, note in (("defined", "defined"), ("string", "named in code")):
-        if how == "string" and not string_ok:
+    for how, note in (("defined", "defined"), ("string", "named in code"), ("used", "read (process.env / settings)")):
+        if (how == "string" and not string_ok) or (how == "used" and not read_ok):
             continue
         inside = _in_feature(scope, hits, (how,))
         if inside:

@@ -194,16 +194,28 @@ def _index_code(text: str, pack: RulePack, ruleset: RuleSet, lossy: bool) -> Fil
             if name and name not in defs:
                 defs[name] = code_lines.at(_pos(m))
     routes: list[Route] = []
+    prefixes: list[tuple[int, str]] = []  # (offset, prefix path)
+    plain: list[tuple[int, Route]] = []
     for rule in pack.routes:
         for m in run(rule, code):
             raw = group(m, "path")
             if raw is None:
                 continue
+            if rule.prefix:
+                prefixes.append((m.start(), raw))
+                continue
             method = group(m, "method")
             method = method.upper() if method else None
             if method in ("ALL", "REQUEST", "ROUTE", "ANY"):
                 method = None
-            routes.append(Route(method, raw, norm_route(raw), code_lines.at(_pos(m))))
+            plain.append((m.start(), Route(method, raw, norm_route(raw), code_lines.at(_pos(m)))))
+    prefixes.sort()
+    for off, r in plain:
+        routes.append(r)
+        before = [p for o, p in prefixes if o < off]
+        if before:
+            full = before[-1].rstrip("/") + "/" + r.raw.lstrip("/")
+            routes.append(Route(r.method, full, norm_route(full), r.line))
     refs: list[Ref] = []
     for rule in pack.references:
         for m in run(rule, code):

@@ -49,6 +49,7 @@ class PatternRule:
     style: str = ""  # references
     scope: str = ""  # markers: comment | code
     kind: str = ""  # markers
+    prefix: bool = False  # routes: a router prefix (class-level mapping)
     examples: dict = field(default_factory=dict, compare=False, hash=False)
 
     def finditer(self, text: str):
@@ -153,7 +154,8 @@ def load_pack(text: str, filename: str) -> RulePack:
                                    yamlsrc.format_path(path + ("pattern",)), pl, pc)
             built[category].append(PatternRule(
                 category=category, pattern=item["pattern"], compiled=compiled,
-                style=item.get("style", ""), scope=item.get("scope", ""), kind=item.get("kind", ""), **common))
+                style=item.get("style", ""), scope=item.get("scope", ""), kind=item.get("kind", ""),
+                prefix=bool(item.get("prefix", False)), **common))
     syntax = data.get("syntax", {})
     return RulePack(
         name=data["pack"], description=data["description"], source=filename,
