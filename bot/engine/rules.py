@@ -33,6 +33,21 @@ _PROBES = [
     "\n".join(["a" * 60] * 100) + "!",
 ]
 
+def _probes_for(pattern: str) -> list[str]:
+    """Inputs made of the pattern's own literal characters, repeated: what drives nested
+    quantifiers over those characters into exponential backtracking."""
+    chars = []
+    for ch in pattern:
+        if (ch.isalnum() or ch in "/._-:'\"{}<>= ") and ch not in chars:
+            chars.append(ch)
+    out = []
+    for ch in chars[:24]:
+        out.append(ch * 2000 + "\x00")
+    if len(chars) >= 2:
+        out.append("".join(chars[:6]) * 400 + "\x00")
+    return out
+
+
 # Named groups each category needs (a group may be repeated with a numeric suffix: name2).
 REQUIRED_GROUPS = {"routes": ("path",), "definitions": ("name",), "references": ("target",), "markers": ()}
 
@@ -112,7 +127,7 @@ def vet_pattern(pattern: str, category: str, filename: str, path: str, line: int
         if need not in names:
             raise ConfigError(Problem(filename, line, col, path,
                                       f"a {category} pattern needs a named group (?P<{need}>…)"))
-    for probe in _PROBES:
+    for probe in _PROBES + _probes_for(pattern):
         try:
             for _ in compiled.finditer(probe, timeout=PROBE_TIMEOUT):
                 pass

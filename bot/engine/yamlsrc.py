@@ -41,7 +41,12 @@ def parse(text: str, filename: str) -> tuple[Any, Marks]:
         mark = exc.problem_mark or exc.context_mark
         msg = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise ConfigError(Problem(filename, line, col, "", f"invalid YAML: {msg}")) from None
+        hint = ""
+        if "{" in msg or "}" in msg:
+            hint = "put values that contain { } in quotes, e.g. spec: \"docs/{name}.md\""
+        elif "tab" in msg.lower():
+            hint = "indent with spaces, not tabs"
+        raise ConfigError(Problem(filename, line, col, "", f"invalid YAML: {msg}", hint)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(Problem(filename, 0, 0, "", f"invalid YAML: {exc}")) from None
     marks: Marks = {}
@@ -73,9 +78,11 @@ def _convert(node, path: tuple, marks: Marks, filename: str, budget: _Budget):
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(v, path + (i,), marks, filename, budget) for i, v in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return node.value  # dates stay text; the schema and the config model parse them
     try:
         return budget.constructor.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise ConfigError(Problem(filename, node.start_mark.line + 1, node.start_mark.column + 1,
                                   format_path(path), f"invalid value: {exc}")) from None
 

@@ -1,0 +1,83 @@
+"""Every rule of every built-in pack is checked against its own pass/fail fixtures."""
+import pytest
+
+from bot.engine import ConfigError
+from bot.engine.rules import builtin_packs, group, load_pack
+
+CASES = []
+for pack in builtin_packs().values():
+    for rule in pack.all_rules():
+        for sample in rule.examples["pass"]:
+            CASES.append((pack.name, rule, sample, True))
+        for sample in rule.examples["fail"]:
+            CASES.append((pack.name, rule, sample, False))
+
+
+def _matches(rule, sample):
+    if hasattr(rule, "glob"):
+        return rule.matches(sample)
+    for m in rule.finditer(sample):
+        if rule.category == "routes" and not group(m, "path"):
+            continue
+        if rule.category == "definitions" and not group(m, "name"):
+            continue
+        if rule.category == "references" and not group(m, "target"):
+            continue
+        return True
+    return False
+
+
+@pytest.mark.parametrize("pack,rule,sample,expected", CASES,
+                         ids=[f"{c[0]}:{c[1].id}:{'pass' if c[3] else 'fail'}:{i}" for i, c in enumerate(CASES)])
+def test_rule_fixture(pack, rule, sample, expected):
+    assert _matches(rule, sample) is expected, f"{rule.id} on {sample!r}"
+
+
+def test_every_pack_and_rule_is_documented():
+    packs = builtin_packs()
+    assert {"generic", "go", "python", "javascript", "java"} <= set(packs)
+    for pack in packs.values():
+        assert pack.description
+        for rule in pack.all_rules():
+            assert rule.description and rule.why and rule.fix, rule.id
+
+
+PACK = """\
+pack: custom
+description: test
+extensions: [".x"]
+rules:
+  routes:
+    - id: x-route
+      description: d
+      pattern: {pattern}
+      examples: {{pass: ["a"], fail: ["b"]}}
+"""
+
+
+def test_catastrophic_pattern_is_rejected_with_its_location():
+    with pytest.raises(ConfigError) as e:
+        load_pack(PACK.format(pattern="'(?P<path>(a|a?)+)+$'"), "rules/custom.yml")
+    p = e.value.first
+    assert "backtracks catastrophically" in p.message
+    assert (p.line, p.path) == (8, "rules.routes[0].pattern")
+
+
+def test_pattern_without_required_group():
+    with pytest.raises(ConfigError) as e:
+        load_pack(PACK.format(pattern="'GET (/x)'"), "rules/custom.yml")
+    assert "(?P<path>" in e.value.first.message
+
+
+def test_pattern_that_does_not_compile():
+    with pytest.raises(ConfigError) as e:
+        load_pack(PACK.format(pattern="'(?P<path>[a-'"), "rules/custom.yml")
+    assert "does not compile" in e.value.first.message
+
+
+def test_unknown_rule_key_gets_a_hint():
+    text = PACK.format(pattern="'(?P<path>/x)'").replace("      description: d", "      descripton: d")
+    with pytest.raises(ConfigError) as e:
+        load_pack(text, "rules/custom.yml")
+    msgs = [str(p) for p in e.value.problems]
+    assert any("unknown key 'descripton'" in m and "did you mean 'description'" in m for m in msgs), msgs
