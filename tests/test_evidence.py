@@ -1,0 +1,81 @@
+"""Endpoint matching across frameworks and path-parameter syntaxes; symbol scopes."""
+import pytest
+
+from bot.engine import Status
+from tests.conftest import analyse, feature, requirement
+
+ROUTES = [
+    ("go net/http 1.22", "internal/users/h.go", 'package users\nfunc R(m *http.ServeMux) {\n\tm.HandleFunc("GET /api/users/{id}", get)\n}\n', 3),
+    ("gorilla mux", "internal/users/h.go", 'package users\nfunc R(r *mux.Router) {\n\tr.HandleFunc("/api/users/{id:[0-9]+}", get).Methods("GET")\n}\n', 3),
+    ("chi", "internal/users/h.go", 'package users\nfunc R(r chi.Router) {\n\tr.Get("/api/users/{userID}", get)\n}\n', 3),
+    ("gin", "internal/users/h.go", 'package users\nfunc R(r *gin.Engine) {\n\tr.GET("/api/users/:id", get)\n}\n', 3),
+    ("flask", "src/users/views.py", 'from flask import Blueprint\nbp = Blueprint("u", __name__)\n\n@bp.route("/api/users/<int:user_id>", methods=["GET"])\ndef get(user_id):\n    return {}\n', 4),
+    ("fastapi", "src/users/api.py", 'from fastapi import APIRouter\nrouter = APIRouter()\n\n@router.get("/api/users/{user_id}")\nasync def get(user_id: int):\n    return {}\n', 4),
+    ("django", "src/users/urls.py", 'from django.urls import path\nurlpatterns = [\n    path("api/users/<int:pk>/", views.get),\n]\n', 3),
+    ("express", "src/users/routes.js", "const router = require('express').Router();\nrouter.get('/api/users/:id', get);\n", 2),
+    ("nest", "src/users/users.controller.ts", "@Controller('api/users')\nexport class UsersController {\n  @Get(':id')\n  get() {}\n}\n", 3),
+    ("spring", "src/users/UserController.java", 'package x;\n@RestController\n@RequestMapping("/api")\npublic class UserController {\n    @GetMapping("/users/{id}")\n    public User get() { return null; }\n}\n', 5),
+    ("jax-rs", "src/users/UserResource.java", 'package x;\n@Path("/api/users")\npublic class UserResource {\n    @GET\n    @Path("/{id}")\n    public User get() { return null; }\n}\n', 5),
+]
+
+
+@pytest.mark.parametrize("name,path,code,line", ROUTES, ids=[r[0] for r in ROUTES])
+def test_endpoint_found_with_line(name, path, code, line):
+    files = {"docs/features/users.md": "# Users\n\n- `GET /api/users/{id}` returns a user.\n", path: code}
+    f = feature(analyse(files), "users")
+    r = requirement(f, "GET /api/users/{id}")
+    assert r.status is Status.MET, (r.detail, f.code_roots)
+    assert (r.evidence[0].path, r.evidence[0].line) == (path, line)
+
+
+def test_endpoint_registered_outside_the_feature_is_partial():
+    files = {
+        "docs/ideas/users.md": "# Users\n\n`POST /api/users`\n",
+        "internal/users/users.go": "package users\n\ntype User struct{}\n",
+        "internal/server/routes.go": 'package server\nfunc R(r chi.Router) {\n\tr.Post("/api/users", create)\n}\n',
+    }
+    r = requirement(feature(analyse(files), "users"), "POST /api/users")
+    assert r.status is Status.PARTIAL
+    assert r.evidence[0].path == "internal/server/routes.go" and r.evidence[0].line == 3
+
+
+def test_symbol_scopes():
+    files = {
+        "docs/ideas/billing.md": "# Billing\n\n- `Invoice`\n- `Ledger`\n- `TaxTable`\n- `Rounding`\n- `Ghost`\n- `BILLING_URL`\n",
+        "internal/billing/invoice.go": "package billing\n\n// Rounding is applied at the end.\ntype Invoice struct{}\n\nvar _ = shared.Ledger{}\n",
+        "internal/billing/invoice_test.go": "package billing\n\nvar _ = TaxTable{}\n",
+        "internal/shared/ledger.go": "package shared\n\ntype Ledger struct{}\n",
+        "internal/billing/env.go": 'package billing\n\nvar url = os.Getenv("BILLING_URL")\n',
+    }
+    f = feature(analyse(files), "billing")
+    cases = {
+        "Invoice": (Status.MET, "internal/billing/invoice.go", 4, "defined"),
+        "Ledger": (Status.PARTIAL, "internal/billing/invoice.go", 6, "used in the feature's code, not defined there"),
+        "TaxTable": (Status.PARTIAL, "internal/billing/invoice_test.go", 3, "mentioned only in tests"),
+        "Rounding": (Status.PARTIAL, "internal/billing/invoice.go", 3, "mentioned only in comments"),
+        "BILLING_URL": (Status.MET, "internal/billing/env.go", 3, "named in code"),
+    }
+    for anchor, (status, path, line, note) in cases.items():
+        r = requirement(f, anchor)
+        assert r.status is status, anchor
+        assert (r.evidence[0].path, r.evidence[0].line, r.evidence[0].note) == (path, line, note), anchor
+    ghost = requirement(f, "Ghost")
+    assert ghost.status is Status.MISSING and ghost.evidence == ()
+    assert "code file" in ghost.searched
+
+
+def test_wired_from_is_checked_per_glob():
+    files = {
+        ".github/driftbot.yml": "version: 1\nfeatures:\n  - id: auth\n    spec: docs/auth.md\n    code: internal/auth/\n"
+                                "    wired_from: [cmd/**, web/**]\n",
+        "docs/auth.md": "# Auth\n\n`Login`\n",
+        "internal/auth/auth.go": "package auth\n\nfunc Login() {}\n",
+        "internal/auth/auth_test.go": "package auth\n",
+        "cmd/api/main.go": 'package main\n\nimport "example.com/app/internal/auth"\n\nfunc main() { auth.Login() }\n',
+    }
+    f = feature(analyse(files), "auth")
+    assert f.signals.wired_from_missing == ("web/**",)
+    assert [g.message for g in f.gaps if g.kind.value == "not-wired"] == \
+        ["nothing under web/** references the feature's code"]
+    wiring = next(t for t in f.terms if t.signal == "wiring")
+    assert wiring.value == 0.5

@@ -1,0 +1,160 @@
+"""Spec parsing: requirement kinds, 1-based lines, excluded sections; property tests for robustness."""
+from hypothesis import given, settings, strategies as st
+
+from bot.engine.model import Kind
+from bot.engine.specparse import classify, parse_gherkin, parse_markdown, parse_spec
+
+SPEC = """\
+# Agents
+
+Agents call `POST /api/agents/{id}/heartbeat` and read
+`heartbeat.interval` from `config/agent.yaml`.
+
+The service MUST reject stale tokens.
+
+- [x] `AgentService` is done
+- [ ] flag `--dry-run`
+- [ ] T012 [P] Create model in src/models/agent.py
+
+| Endpoint | Purpose |
+|---|---|
+| GET /api/agents | list |
+
+- **FR-001**: System MUST store `AGENT_TOKEN`.
+
+```go
+// code blocks are examples, not requirements: `NotARequirement`
+```
+
+### Requirement: Offline detection
+The system SHALL mark agents offline.
+
+#### Scenario: missed beats
+- WHEN no heartbeat for `3` intervals THEN status is `offline`
+
+## Non-goals
+- `GET /api/agents/export`
+"""
+
+
+def by_kind(spec):
+    out = {}
+    for r in spec.requirements:
+        out.setdefault(r.kind, []).append(r)
+    return out
+
+
+def test_kinds_and_lines():
+    spec = parse_markdown("docs/ideas/agents.md", SPEC)
+    got = [(r.kind, r.line, tuple(a.value for a in r.anchors)) for r in spec.requirements]
+    assert (Kind.ENDPOINT, 3, ("POST /api/agents/{id}/heartbeat",)) in got
+    assert (Kind.SYMBOL, 4, ("heartbeat.interval",)) in got  # second line of the paragraph
+    assert (Kind.PATH, 4, ("config/agent.yaml",)) in got
+    assert (Kind.PROSE, 6, ()) in got
+    assert (Kind.CHECKLIST, 8, ("AgentService",)) in got
+    assert (Kind.CHECKLIST, 9, ("--dry-run",)) in got
+    assert (Kind.TASK, 10, ("src/models/agent.py",)) in got
+    assert (Kind.ENDPOINT, 14, ("GET /api/agents",)) in got  # table row, plain text
+    assert (Kind.FR, 16, ("AGENT_TOKEN",)) in got
+    assert spec.title == "Agents"
+
+
+def test_checklist_state_labels_and_openspec():
+    kinds = by_kind(parse_markdown("s.md", SPEC))
+    assert [r.checked for r in kinds[Kind.CHECKLIST]] == [True, False]
+    assert kinds[Kind.TASK][0].label == "T012" and kinds[Kind.TASK][0].checked is False
+    assert kinds[Kind.FR][0].label == "FR-001"
+    (req,) = kinds[Kind.OPENSPEC_REQUIREMENT]
+    (scen,) = kinds[Kind.OPENSPEC_SCENARIO]
+    assert (req.label, req.line, scen.label, scen.line) == ("Offline detection", 22, "missed beats", 25)
+    assert [a.value for a in req.anchors] == ["offline"]  # folded in from its scenario
+
+
+def test_code_blocks_and_non_goals_hold_no_requirements():
+    spec = parse_markdown("s.md", SPEC)
+    values = [a.value for r in spec.requirements for a in r.anchors]
+    assert "NotARequirement" not in values
+    assert "GET /api/agents/export" not in values
+    assert spec.excluded == 1
+
+
+def test_classify():
+    assert classify("POST /api/x/{id}").kind is Kind.ENDPOINT
+    assert classify("/healthz").value == "ANY /healthz"
+    assert classify("--session-ttl=5m").value == "--session-ttl"
+    assert classify("internal/auth/").kind is Kind.PATH
+    assert classify("Makefile") is None or classify("Makefile").kind is Kind.SYMBOL
+    assert classify("AGENT_TOKEN").subkind == "env"
+    assert classify("parse()").subkind == "function"
+    assert classify("http_requests_total").subkind == "metric"
+    assert classify("server.port").subkind == "config"
+    assert classify("AgentService").subkind == "type"
+    for noise in ("true", "null", "go run .", "x", "https://example.com/a", "/etc/app.conf", "42"):
+        assert classify(noise) is None, noise
+
+
+def test_duplicate_anchors_count_once():
+    spec = parse_markdown("s.md", "Use `FooBar`.\n\nAgain `FooBar`.\n")
+    assert len(spec.requirements) == 1 and spec.requirements[0].line == 1
+
+
+def test_gherkin_scenarios_steps_tags():
+    text = """\
+@billing
+Feature: Invoices
+  Background:
+    Given a tenant
+
+  Scenario: Create an invoice
+    When the client sends POST /api/invoices
+    Then `InvoiceCreated` is emitted
+
+  @wip
+  Scenario: Void an invoice
+    When they void it
+
+  Scenario Outline: Pay <n> invoices
+    Given <n> invoices
+    Examples:
+      | n |
+      | 1 |
+"""
+    spec = parse_gherkin("features/invoices.feature", text)
+    reqs = spec.requirements
+    assert [(r.label, r.line) for r in reqs] == [("Create an invoice", 6), ("Pay <n> invoices", 14)]
+    assert [a.value for a in reqs[0].anchors] == ["POST /api/invoices", "InvoiceCreated"]
+    assert spec.excluded == 1 and spec.title == "Invoices"
+
+
+def test_gherkin_fence_in_markdown():
+    spec = parse_markdown("s.md", "# S\n\n```gherkin\nScenario: Log in\n  When POST /api/login\n```\n")
+    (r,) = spec.requirements
+    assert r.kind is Kind.SCENARIO and r.line == 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_markdown_parser_never_raises_and_lines_are_in_range(text):
+    spec = parse_spec("docs/x.md", text)
+    n = text.count("\n") + 1
+    for r in spec.requirements:
+        assert 1 <= r.line <= n + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("`-[]x #|*:/{}()GETPOSabc_.\n\t>123"))))
+def test_markdown_parser_on_markdown_like_noise(text):
+    parse_markdown("s.md", text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_gherkin_parser_never_raises(text):
+    parse_gherkin("f.feature", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_classify_never_raises(text):
+    a = classify(text)
+    assert a is None or a.value
