@@ -1,0 +1,92 @@
+"""The driftbot command line: formats, exit codes, validate, errors without tracebacks."""
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from bot.cli import main
+from tests.conftest import ROOT
+
+DEMO = ROOT / "examples" / "demo-repo"
+
+
+def test_report_markdown_on_the_demo(capsys):
+    assert main(["report", str(DEMO)]) == 0
+    out = capsys.readouterr().out
+    for heading in ("## Executive summary", "## Scoring model", "## Critical issues", "## Findings by band",
+                    "## Cross-cutting recommendations", "## Feature table", "## Feature details",
+                    "## Unpaired specs and code", "## Methodology and limitations"):
+        assert heading in out
+    assert "| [billing](#feature-billing) | `docs/ideas/billing.md` | — | No | 100 |" in out
+
+
+def test_report_json_validates_against_the_published_schema(capsys):
+    assert main(["report", str(DEMO), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    schema = json.loads((ROOT / "schema" / "report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(data)
+    assert data["overall"]["drift"] == 100 - data["overall"]["alignment"]
+    assert {f["id"] for f in data["features"]} == {"agents", "auth", "billing", "alerts"}
+
+
+def test_text_format_and_feature_filter(capsys):
+    assert main(["report", str(DEMO), "--format", "text", "--feature", "auth"]) == 0
+    out = capsys.readouterr().out
+    assert "auth" in out and "billing" not in out.split("Next steps")[0]
+
+
+def test_output_file(tmp_path, capsys):
+    dst = tmp_path / "r.json"
+    assert main(["report", str(DEMO), "--format", "json", "-o", str(dst), "-q"]) == 0
+    assert json.loads(dst.read_text())["schema_version"] == 1
+    assert capsys.readouterr().out == ""
+
+
+def test_fail_under(capsys):
+    assert main(["report", str(DEMO), "--fail-under", "99", "-q"]) == 1
+    assert "below --fail-under 99" in capsys.readouterr().err
+    assert main(["report", str(DEMO), "--fail-under", "1", "-q"]) == 0
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope")]) == 2
+    assert main(["report", str(DEMO), "--feature", "authh"]) == 2
+    assert "did you mean 'auth'" in capsys.readouterr().err
+    assert main(["report", "--fail-under", "300"]) == 2
+    assert main(["report", "--format", "pdf"]) == 2
+
+
+def test_config_error_exit_2_with_location(tmp_path, capsys):
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "driftbot.yml").write_text("version: 1\nfeaturs: []\n")
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert ".github/driftbot.yml:2:1: featurs: unknown key 'featurs' (did you mean 'features'?)" in err
+    assert "Traceback" not in err
+
+
+def test_validate(tmp_path, capsys):
+    (tmp_path / ".driftbot.yml").write_text("version: 1\nfeatures:\n  - id: a\n    spec: docs/a.md\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# A\n")
+    assert main(["validate", str(tmp_path)]) == 0
+    assert "valid. 1 feature(s) resolved" in capsys.readouterr().out
+    (tmp_path / ".driftbot.yml").write_text("version: 2\n")
+    assert main(["validate", str(tmp_path / ".driftbot.yml")]) == 2
+    assert "expected 1 (the only schema version so far), got a number" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["validate", str(empty)]) == 2
+
+
+def test_schema_command(capsys):
+    assert main(["schema", "config"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"].startswith("driftbot configuration")
+
+
+def test_console_script_runs_without_a_tty():
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "report", str(DEMO), "--format", "text"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "\033[" not in out.stdout and out.stderr == ""
