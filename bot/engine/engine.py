@@ -163,6 +163,7 @@ class Engine:
                             wanted.names.update(anchor_names(a))
         repo = RepoLookup(wanted, indexes, ruleset.is_test)
         refs = _RefIndex(indexes, ruleset.is_test)
+        named_tests = _named_test_index(indexes, ruleset)
 
         def locate(path: str, name: str) -> int:
             try:
@@ -175,7 +176,8 @@ class Engine:
         waivers = {w.fingerprint: w for w in config.waivers if w.active(today)}
         results = []
         for n, f in enumerate(selected, 1):
-            results.append(self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, locate, config, waivers))
+            results.append(self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
+                                         config, waivers))
             if progress and n % 50 == 0:
                 progress("features", n, len(selected))
         for w in config.waivers:
@@ -196,7 +198,8 @@ class Engine:
 
     # ---- one feature ----------------------------------------------------------------------
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,
-                 repo: RepoLookup, refs: "_RefIndex", locate, config: Config, waivers: dict[str, Waiver]):
+                 repo: RepoLookup, refs: "_RefIndex", named_tests: dict[str, list[str]], locate, config: Config,
+                 waivers: dict[str, Waiver]):
         spec_set = set(f.spec)
         files = [p for p in view.index.glob_many(f.code) if p not in spec_set]
         code_files = {p: indexes[p] for p in files if p in indexes and indexes[p].kind in ("code", "minified")}
@@ -206,7 +209,8 @@ class Engine:
                 if p in indexes and indexes[p].kind == "code":
                     test_files[p] = indexes[p]
         else:
-            for p in _named_tests(f.id, indexes, ruleset):
+            key = fm_mod.norm_name(f.id)
+            for p in named_tests.get(key, []) + (named_tests.get(key[:-1], []) if key.endswith("s") else []):
                 test_files.setdefault(p, indexes[p])
         impl = {p: fi for p, fi in code_files.items() if p not in test_files}
 
@@ -294,10 +298,10 @@ def _split_camel(s: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", s)
 
 
-def _named_tests(feature_id: str, indexes: dict[str, FileIndex], ruleset) -> list[str]:
-    """Test files elsewhere whose name is the feature's (tests/test_auth.py for feature auth)."""
-    key = fm_mod.norm_name(feature_id)
-    out = []
+def _named_test_index(indexes: dict[str, FileIndex], ruleset) -> dict[str, list[str]]:
+    """Test files by the names they carry (tests/test_auth.py and tests/auth/x_test.go → "auth"), so a
+    feature finds the tests named after it in one lookup."""
+    out: dict[str, list[str]] = {}
     for p, fi in indexes.items():
         if fi.kind != "code" or not ruleset.is_test(p):
             continue
@@ -305,8 +309,9 @@ def _named_tests(feature_id: str, indexes: dict[str, FileIndex], ruleset) -> lis
         stem = posixpath.splitext(stem)[0]
         names = {fm_mod.norm_name(_TEST_AFFIX.sub("", stem))}
         names |= {fm_mod.norm_name(d) for d in p.split("/")[:-1]}
-        if key in names or (key.endswith("s") and key[:-1] in names):
-            out.append(p)
+        for n in names:
+            if n:
+                out.setdefault(n, []).append(p)
     return out
 
 

@@ -213,6 +213,7 @@ class RuleSet:
             for ext in p.extensions:
                 self.by_ext[ext] = p
         self.key = hashlib.sha1("|".join(f"{p.name}:{p.digest}" for p in resolved.values()).encode()).hexdigest()[:16]
+        self._test_memo: dict[str, bool] = {}
         test_globs = [r.glob for p in resolved.values() for r in p.tests]
         self._test_rx = regex.compile("|".join(f"(?:{globs._compile(globs.normalise(g)).pattern})" for g in test_globs)) if test_globs else None
 
@@ -223,13 +224,31 @@ class RuleSet:
         return self.pack_for(path) is not None
 
     def is_test(self, path: str) -> bool:
-        return bool(self._test_rx and self._test_rx.match(path))
+        hit = self._test_memo.get(path)
+        if hit is None:
+            hit = self._test_memo[path] = bool(self._test_rx and self._test_rx.match(path))
+        return hit
 
     def names(self) -> list[str]:
         return sorted(self.packs)
 
 
+_ruleset_cache: dict[tuple, RuleSet] = {}
+
+
 def select(names: list[str] | None, paths, extra: list[RulePack] = ()) -> RuleSet:
+    """Pick packs (see _select); the same choice returns the same RuleSet object, memos and all."""
+    rs = _select(names, paths, extra)
+    key = (rs.key,)
+    cached = _ruleset_cache.get(key)
+    if cached is None:
+        if len(_ruleset_cache) > 64:
+            _ruleset_cache.clear()
+        cached = _ruleset_cache[key] = rs
+    return cached
+
+
+def _select(names: list[str] | None, paths, extra: list[RulePack] = ()) -> RuleSet:
     """Pick packs by name, or (names=None) by the file extensions present; generic always joins.
 
     Unknown names raise ConfigError (with a did-you-mean) — see config.py, which calls this.
