@@ -135,3 +135,27 @@ def test_binary_config_is_an_error_not_a_crash():
     with pytest.raises(ConfigError) as e:
         load_from_snapshot(snap)
     assert "binary" in e.value.first.message
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+KEYS = ["version", "features", "patterns", "id", "spec", "code", "exclude", "waivers", "rules", "packs", "{name}",
+        "scoring", "weights", "until", "*", "&a", "*a", "- ", ": ", "\n", "  ", "[", "]", "{", "}", "1", "'", '"']
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(KEYS), max_size=40).map("".join))
+def test_config_parser_only_ever_raises_config_error(text):
+    try:
+        parse_config(text, F)
+    except ConfigError as exc:
+        assert exc.problems and all(p.file == F for p in exc.problems)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_config_parser_on_arbitrary_text(text):
+    try:
+        parse_config(text, F)
+    except ConfigError:
+        pass

@@ -81,3 +81,26 @@ def test_unknown_rule_key_gets_a_hint():
         load_pack(text, "rules/custom.yml")
     msgs = [str(p) for p in e.value.problems]
     assert any("unknown key 'descripton'" in m and "did you mean 'description'" in m for m in msgs), msgs
+
+
+def test_overlapping_word_space_pattern_is_rejected():
+    with pytest.raises(ConfigError) as e:
+        load_pack(PACK.format(pattern=r"'(?P<path>(\w+\s?)+$)'"), "rules/custom.yml")
+    assert "catastrophically" in e.value.first.message
+
+
+def test_extends_inherits_rules_extensions_and_syntax():
+    from bot.engine.rules import select
+    from bot.engine.index import build_index
+    child = load_pack("pack: go-echo\ndescription: Go with a house router\nextends: [go]\nrules:\n  routes:\n"
+                      "    - id: house-route\n      description: d\n"
+                      "      pattern: 'house\\.Route\\(\"(?P<path>/[^\"]*)\"'\n"
+                      "      examples: {pass: ['house.Route(\"/x\")'], fail: ['x']}\n", "rules/go-echo.yml")
+    rs = select(["go-echo"], ["a.go"], [child])
+    pack = rs.pack_for("a.go")
+    assert pack.name == "go-echo" and ".go" in pack.extensions
+    assert {"house-route", "go-handle"} <= {r.id for r in pack.routes}
+    fi = build_index("a.go", b'package a\n// house.Route("/commented")\nfunc F() { house.Route("/x"); '
+                     b'http.HandleFunc("/y", h) }\n', rs)
+    assert sorted(r.norm for r in fi.routes) == ["/x", "/y"]
+    assert rs.is_test("a_test.go")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import regex
@@ -248,6 +248,32 @@ def select(names: list[str] | None, paths, extra: list[RulePack] = ()) -> RuleSe
     return cached
 
 
+def _inherit(pack: RulePack, available: dict[str, RulePack], seen: set[str]) -> RulePack:
+    """A pack with ``extends`` gets its parents' rules (its own first) and, where it has none, their
+    extensions and syntax."""
+    if not pack.extends or pack.name in seen:
+        return pack
+    seen = seen | {pack.name}
+    merged = replace(pack, tests=list(pack.tests), routes=list(pack.routes), definitions=list(pack.definitions),
+                     references=list(pack.references), markers=list(pack.markers))
+    digest = [pack.digest]
+    for parent_name in pack.extends:
+        parent = available.get(parent_name)
+        if parent is None:
+            raise ConfigError(Problem(pack.source, 0, 0, "extends", f"unknown pack '{parent_name}' in extends"))
+        parent = _inherit(parent, available, seen)
+        for cat in ("tests", "routes", "definitions", "references", "markers"):
+            own_ids = {r.id for r in getattr(merged, cat)}
+            getattr(merged, cat).extend(r for r in getattr(parent, cat) if r.id not in own_ids)
+        if not merged.extensions and parent.extensions:
+            merged.extensions = parent.extensions
+        if not any(merged.syntax.values()):
+            merged.syntax = parent.syntax
+        digest.append(parent.digest)
+    merged.digest = hashlib.sha1("+".join(digest).encode()).hexdigest()[:12]
+    return merged
+
+
 def _select(names: list[str] | None, paths, extra: list[RulePack] = ()) -> RuleSet:
     """Pick packs by name, or (names=None) by the file extensions present; generic always joins.
 
@@ -264,11 +290,5 @@ def _select(names: list[str] | None, paths, extra: list[RulePack] = ()) -> RuleS
         for p in available.values():
             if not p.extensions and p not in chosen and p.name == "generic":
                 chosen.append(p)
-    # inherit: packs named in `extends` join too
-    names_in = {p.name for p in chosen}
-    for p in list(chosen):
-        for parent in p.extends:
-            if parent in available and parent not in names_in:
-                chosen.append(available[parent])
-                names_in.add(parent)
+    chosen = [_inherit(p, available, set()) for p in chosen]
     return RuleSet(chosen)
