@@ -36,43 +36,44 @@ def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,
     entries: list[FileEntry] = []
     contents: dict[str, bytes] = {}
     skipped: list[Skipped] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
-        rel_dir = os.path.relpath(dirpath, root)
-        for d in list(dirnames):
-            full = os.path.join(dirpath, d)
-            if os.path.islink(full):
-                dirnames.remove(d)
-                rel = _rel(rel_dir, d)
-                skipped.append(Skipped(rel, _link_reason(root, full)))
-        for name in sorted(filenames):
-            full = os.path.join(dirpath, name)
-            rel = _rel(rel_dir, name)
-            if os.path.islink(full):
-                skipped.append(Skipped(rel, _link_reason(root, full)))
-                continue
+    stack = [(str(root), "")]
+    while stack:
+        full_dir, rel_dir = stack.pop()
+        try:
+            with os.scandir(full_dir) as it:
+                items = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Skipped(rel_dir or ".", f"unreadable folder ({exc.strerror or exc.__class__.__name__})"))
+            continue
+        subdirs = []
+        for entry in items:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
-                st = os.stat(full, follow_symlinks=False)
-                if not os.path.isfile(full):
+                if entry.is_symlink():
+                    skipped.append(Skipped(rel, _link_reason(root, entry.path)))
                     continue
-                if st.st_size > size_cap:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in IGNORED_DIRS:
+                        subdirs.append((entry.path, rel))
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue  # sockets, fifos, devices
+                size = entry.stat(follow_symlinks=False).st_size
+                if size > size_cap:
                     skipped.append(Skipped(rel, f"larger than {size_cap // 1024} KiB"))
                     continue
-                with open(full, "rb") as fh:
+                with open(entry.path, "rb") as fh:
                     data = fh.read(size_cap + 1)
             except OSError as exc:
                 skipped.append(Skipped(rel, f"unreadable ({exc.strerror or exc.__class__.__name__})"))
                 continue
             entries.append(FileEntry(rel, blob_sha(data), len(data)))
             contents[rel] = data
-            if progress:
+            if progress and len(entries) % 500 == 0:
                 progress(len(entries))
+        stack.extend(reversed(subdirs))
     return Snapshot(entries, contents=contents, skipped=skipped, commit=git_commit(root),
                     root_label=str(root))
-
-
-def _rel(rel_dir: str, name: str) -> str:
-    return name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
 
 
 def _link_reason(root: Path, full: str) -> str:

@@ -79,3 +79,12 @@ def test_wired_from_is_checked_per_glob():
         ["nothing under web/** references the feature's code"]
     wiring = next(t for t in f.terms if t.signal == "wiring")
     assert wiring.value == 0.5
+
+
+def test_plain_words_nothing_names_are_unverifiable_not_missing():
+    files = {"docs/ideas/db.md": "# DB\n\n- Runs on `postgres`.\n- Rows go to the `ledger` table.\n- `Store` type.\n",
+             "internal/db/store.go": "package db\n\ntype Store struct{}\n"}
+    f = feature(analyse(files), "db")
+    assert requirement(f, "postgres").status is Status.UNVERIFIABLE
+    assert requirement(f, "ledger").status is Status.MISSING
+    assert requirement(f, "Store").status is Status.MET

@@ -158,3 +158,9 @@ def test_gherkin_parser_never_raises(text):
 def test_classify_never_raises(text):
     a = classify(text)
     assert a is None or a.value
+
+
+def test_plain_words_next_to_a_code_noun_are_identifiers():
+    spec = parse_markdown("s.md", "Rows go to the `invoices` table; run `kubectl` first; the field `status` too.\n")
+    sub = {a.value: a.subkind for r in spec.requirements for a in r.anchors}
+    assert sub == {"invoices": "identifier", "kubectl": "word", "status": "identifier"}

@@ -211,6 +211,14 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     return Status.MISSING, [], "nothing in the repository defines, names or mentions it"
 
 
+def _vague_and_absent(a: Anchor, scope: Scope) -> bool:
+    """A backticked plain word (`postgres`, `pending`) that nothing names is more likely a tool or a
+    value than a missing symbol: it does not count, rather than count as a false gap."""
+    if a.kind is not Kind.SYMBOL or a.subkind != "word":
+        return False
+    return not any(h.path not in scope.spec_paths for h in scope.repo.names.get(a.value, ()))
+
+
 def evaluate_requirement(req: Requirement, scope: Scope, scenario_match) -> RequirementResult:
     searched = scope.describe()
     if not req.anchors:
@@ -222,12 +230,16 @@ def evaluate_requirement(req: Requirement, scope: Scope, scenario_match) -> Requ
                                      "no anchors, and no test names this scenario")
         return RequirementResult(req, Status.UNVERIFIABLE, (), "", "no concrete anchor to check")
     statuses, evidence, details = [], [], []
-    for a in req.anchors:
+    anchors = [a for a in req.anchors if not _vague_and_absent(a, scope)]
+    if not anchors:
+        return RequirementResult(req, Status.UNVERIFIABLE, (), searched,
+                                 "names only plain words that nothing in the repository uses (tools or values?)")
+    for a in anchors:
         st, ev, why = match_anchor(a, scope)
         statuses.append(st)
         evidence.extend(ev)
         if st is not Status.MET:
-            details.append(f"{a.value}: {why}" if len(req.anchors) > 1 else why)
+            details.append(f"{a.value}: {why}" if len(anchors) > 1 else why)
     if all(s is Status.MET for s in statuses):
         status = Status.MET
     elif all(s is Status.MISSING for s in statuses):

@@ -114,15 +114,29 @@ def _plain(inline) -> str:
     return "".join(parts).strip()
 
 
+_CODE_NOUNS = (r"table|column|field|key|setting|option|variable|var|function|method|class|type|struct|interface|"
+               r"module|package|metric|gauge|counter|event|queue|topic|index|view|enum|command|subcommand|flag|"
+               r"endpoint|header|parameter|param|argument|property|attribute|constant|label|bucket|role|permission|"
+               r"scope|channel|collection|schema|migration|hook|job|task|worker|service|handler|component")
+_NOUN_AFTER = re.compile(rf"^\s*({_CODE_NOUNS})s?\b", re.I)
+_NOUN_BEFORE = re.compile(rf"\b({_CODE_NOUNS})s?\s*$", re.I)
+
+
 def _anchors(inline, base_line: int, plain_paths: bool = False) -> list[tuple[Anchor, int]]:
     """Anchors in an inline token, each with its own line (softbreaks advance the line)."""
     out: list[tuple[Anchor, int]] = []
     line = base_line
-    for c in inline.children or ():
+    children = inline.children or []
+    for i, c in enumerate(children):
         if c.type in ("softbreak", "hardbreak"):
             line += 1
         elif c.type == "code_inline":
             a = classify(c.content)
+            if a and a.subkind == "word":
+                before = children[i - 1].content if i and children[i - 1].type == "text" else ""
+                after = children[i + 1].content if i + 1 < len(children) and children[i + 1].type == "text" else ""
+                if _NOUN_AFTER.search(after) or _NOUN_BEFORE.search(before):
+                    a = Anchor(a.kind, a.value, "identifier")  # "the `invoices` table": a name in code
             if a:
                 out.append((a, line))
         elif c.type == "text":

@@ -265,18 +265,13 @@ def _unpaired(w, findings: Findings) -> None:
         w("Every spec has code and every code folder has a spec.")
         w("")
         return
-    if u.specs:
-        w(f"Specs with no code ({len(u.specs)}):")
-        w("")
-        for s in u.specs:
-            w(f"- `{s}`")
-        w("")
-    if u.code:
-        w(f"Code folders with no spec ({len(u.code)}):")
-        w("")
-        for c in u.code:
-            w(f"- `{c}/`")
-        w("")
+    for items, title, suffix in ((u.specs, "Specs with no code", ""), (u.code, "Code folders with no spec", "/")):
+        if items:
+            w(f"{title} ({len(items)}):")
+            w("")
+            for item in items:
+                w(f"- `{item}{suffix}`")
+            w("")
 
 
 def _method(w, findings: Findings) -> None:
