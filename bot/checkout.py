@@ -24,8 +24,35 @@ def git_commit(root: Path) -> str | None:
     return sha if out.returncode == 0 and len(sha) == 40 else None
 
 
+def git_files(root: Path) -> list[str] | None:
+    """Files git would consider in a work tree (tracked, plus untracked that .gitignore does not
+    exclude), relative to ``root``; None when ``root`` is not in a git work tree."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                              "--full-name", "."], capture_output=True, timeout=60)
+        top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0 or top.returncode != 0:
+        return None
+    try:
+        prefix = root.relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    except ValueError:
+        return None
+    prefix = "" if prefix == "." else prefix + "/"
+    files = []
+    for raw in out.stdout.split(b"\0"):
+        if not raw:
+            continue
+        path = raw.decode("utf-8", errors="surrogateescape")
+        if path.startswith(prefix):
+            files.append(path[len(prefix):])
+    return sorted(set(files))
+
+
 def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,
-                   progress=None) -> Snapshot:
+                   progress=None, use_git: bool = True) -> Snapshot:
     """Walk ``root`` and read every regular file (up to ``size_cap``) into a Snapshot.
 
     Symlinks are never followed: a link that points inside the repository is recorded as
@@ -33,6 +60,9 @@ def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,
     Unreadable files and files over the cap are skipped and counted.
     """
     root = Path(root).resolve()
+    listed = git_files(root) if use_git else None
+    if listed:  # empty: not a work tree, or a folder git ignores (then read it as plain files)
+        return _load_listed(root, listed, size_cap, progress)
     entries: list[FileEntry] = []
     contents: dict[str, bytes] = {}
     skipped: list[Skipped] = []
@@ -74,6 +104,50 @@ def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,
         stack.extend(reversed(subdirs))
     return Snapshot(entries, contents=contents, skipped=skipped, commit=git_commit(root),
                     root_label=str(root))
+
+
+def _load_listed(root: Path, listed: list[str], size_cap: int, progress) -> Snapshot:
+    """Read the files git listed. A path whose folder is a symlink is never followed."""
+    entries: list[FileEntry] = []
+    contents: dict[str, bytes] = {}
+    skipped: list[Skipped] = []
+    real_root = str(root)
+    dir_ok: dict[str, bool] = {"": True}
+
+    def folder_ok(d: str) -> bool:
+        """False when d or a parent is a symlink (git lists files behind linked folders too)."""
+        if d not in dir_ok:
+            parent = d.rsplit("/", 1)[0] if "/" in d else ""
+            dir_ok[d] = folder_ok(parent) and not os.path.islink(os.path.join(real_root, d))
+        return dir_ok[d]
+
+    for rel in listed:
+        folder = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        if any(part in IGNORED_DIRS for part in folder.split("/")):
+            continue
+        full = os.path.join(real_root, rel)
+        try:
+            if not folder_ok(folder) or os.path.islink(full):
+                skipped.append(Skipped(rel, _link_reason(root, full)))
+                continue
+            st = os.stat(full, follow_symlinks=False)
+            if not os.path.isfile(full):
+                continue
+            if st.st_size > size_cap:
+                skipped.append(Skipped(rel, f"larger than {size_cap // 1024} KiB"))
+                continue
+            with open(full, "rb") as fh:
+                data = fh.read(size_cap + 1)
+        except FileNotFoundError:
+            continue  # listed by git, deleted in the work tree
+        except OSError as exc:
+            skipped.append(Skipped(rel, f"unreadable ({exc.strerror or exc.__class__.__name__})"))
+            continue
+        entries.append(FileEntry(rel, blob_sha(data), len(data)))
+        contents[rel] = data
+        if progress and len(entries) % 500 == 0:
+            progress(len(entries))
+    return Snapshot(entries, contents=contents, skipped=skipped, commit=git_commit(root), root_label=str(root))
 
 
 def _link_reason(root: Path, full: str) -> str:

@@ -118,3 +118,21 @@ def test_broken_yaml_is_a_config_error(text):
     with pytest.raises(ConfigError) as e:
         load_config(snap)
     assert e.value.first.file == ".driftbot.yml"
+
+
+def test_git_checkout_respects_gitignore_and_never_follows_linked_folders(tmp_path):
+    import subprocess
+    outside = tmp_path / "outside"
+    write(outside, "x.go", "package x\nfunc Secret() {}\n")
+    repo = tmp_path / "repo"
+    write(repo, ".gitignore", "build/\n")
+    write(repo, "docs/ideas/a.md", "# A\n\n`Secret`\n")
+    write(repo, "internal/a/a.go", "package a\n")
+    write(repo, "build/gen/a.go", "package gen\nfunc Secret() {}\n")
+    os.symlink(outside, repo / "internal" / "a" / "linked")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    snap, findings = run(repo)
+    assert "build/gen/a.go" not in snap and "internal/a/a.go" in snap
+    assert any(s.path.startswith("internal/a/linked") and "outside" in s.reason for s in snap.skipped)
+    assert feature(findings, "a").requirements[0].status is Status.MISSING

@@ -75,7 +75,7 @@ def code_folders(paths: list[str], is_code) -> dict[str, list[str]]:
                {d for d in dirs_with_init if d.startswith("src/") and d.count("/") == 1}
     folders: dict[str, list[str]] = {}
     for p in paths:
-        if not is_code(p):
+        if not is_code(p) or _NOT_SPECS.search(p):
             continue
         parts = p.split("/")
         cand = None
@@ -109,10 +109,17 @@ def code_folders(paths: list[str], is_code) -> dict[str, list[str]]:
     return folders
 
 
+_NOT_SPECS = re.compile(r"(?:^|/)(?:fixtures?|testdata|test-data|vendor|node_modules|third_party|examples?|"
+                        r"samples?)/")
+
+
 def _discover_specs(paths: list[str]) -> list[tuple[str, tuple[str, ...], str]]:
-    """(name, spec files, layout) for every spec the common layouts hold."""
+    """(name, spec files, layout) for every spec the common layouts hold (test fixtures, vendored
+    code and examples excepted)."""
     found: dict[str, tuple[str, list[str], str]] = {}
     for p in paths:
+        if _NOT_SPECS.search(p):
+            continue
         m = _DOCS_SPEC.match(p)
         if m and m.group(2).lower() not in _SKIP_SPEC_NAMES and not m.group(2).startswith("_"):
             key = f"docs:{p}"

@@ -152,8 +152,8 @@ def observations(findings: Findings) -> list[str]:
         return ["No feature specs were found, so there is nothing to measure yet."]
     with_code = sum(1 for f in feats if f.signals.code_files)
     finished = sum(1 for f in feats if f.finished == "yes")
-    out.append(f"{with_code} of {plural(len(feats), 'feature')} have code; {finished} "
-               f"{'is' if finished == 1 else 'are'} finished (Excellent band, nothing missing).")
+    out.append(f"{with_code} of {plural(len(feats), 'feature')} {'has' if len(feats) == 1 else 'have'} code; "
+               f"{finished} {'is' if finished == 1 else 'are'} finished (Excellent band, nothing missing).")
     totals = Counter()
     for f in feats:
         totals.update(f.signals.requirements)
@@ -161,7 +161,9 @@ def observations(findings: Findings) -> list[str]:
     if verifiable:
         out.append(f"{verifiable} checkable requirements: {totals['met']} met "
                    f"({round(100 * totals['met'] / verifiable)} %), {totals['partial']} partial, "
-                   f"{totals['missing']} missing; {totals['unverifiable']} more are prose without anchors.")
+                   f"{totals['missing']} missing"
+                   + (f"; {totals['unverifiable']} more {'is' if totals['unverifiable'] == 1 else 'are'} "
+                      "prose without anchors." if totals["unverifiable"] else "."))
     gaps = Counter()
     feats_by_kind: dict[GapKind, set[str]] = {}
     for f in feats:

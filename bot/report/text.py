@@ -18,6 +18,9 @@ def render(findings: Findings, meta: Meta, colour: bool = False, width: int = 10
     lines.append(c(head, "1"))
     if not findings.features:
         lines.append("No feature specs found. Run `driftbot report --help` for the layouts driftbot knows.")
+        if findings.unpaired.code:
+            lines.append(f"Code folders without a spec: {', '.join(c_ + '/' for c_ in findings.unpaired.code[:8])}"
+                         + (" …" if len(findings.unpaired.code) > 8 else ""))
         return "\n".join(lines) + "\n"
     overall = findings.overall_alignment
     b = band(overall)
