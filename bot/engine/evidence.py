@@ -115,7 +115,8 @@ class Scope:
 
     def describe(self) -> str:
         roots = ", ".join(f"{r}/" for r in self.code_roots) or "no code folder"
-        return f"{len(self.code)} code file(s) in {roots}, then the rest of the repository"
+        n = len(self.code)
+        return f"{n} code file{'' if n == 1 else 's'} in {roots}, then the rest of the repository"
 
 
 def _in_feature(scope: Scope, hits: list[Hit], hows: tuple[str, ...]) -> list[Hit]:
@@ -148,7 +149,7 @@ def _match_endpoint(a: Anchor, scope: Scope):
         for m, h in scope.repo.routes.get(suffix, []):
             candidates.append((i, m, h))
     if not candidates:
-        return Status.MISSING, [], f"no route registration matches {norm}"
+        return Status.MISSING, [], f"no route registration matches {a.value.partition(' ')[2]}"
     ok_method = [c for c in candidates if method is None or c[1] is None or c[1] == method]
     inside = [c for c in ok_method if c[2].path in scope.code]
     if inside:
