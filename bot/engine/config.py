@@ -44,6 +44,23 @@ class Waiver:
         return self.until is None or today is None or today <= self.until
 
 
+DEFAULT_ISSUE_KINDS = ("missing", "claimed-done", "no-code", "not-wired")
+
+
+@dataclass(frozen=True)
+class AppPolicy:
+    """How the GitHub App reports: the check's conclusion, the PR comment, gap issues."""
+
+    fail_on: tuple[str, ...] = ()
+    max_drift_increase: int = 0
+    annotations: int = 200
+    comment_mode: str = "on-change"
+    issues_enabled: bool = True
+    issue_labels: tuple[str, ...] = ("drift",)
+    issue_kinds: tuple[str, ...] = DEFAULT_ISSUE_KINDS
+    dashboard: bool = True
+
+
 @dataclass
 class Config:
     source: str | None = None  # path of the config file, None when absent
@@ -56,6 +73,7 @@ class Config:
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     marker_cost: float = DEFAULT_MARKER_COST
     waivers: list[Waiver] = field(default_factory=list)
+    policy: AppPolicy = field(default_factory=AppPolicy)
     raw: dict = field(default_factory=dict)  # the validated mapping, for sections other layers read
     marks: dict = field(default_factory=dict)
 
@@ -146,6 +164,12 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> 
                 problems.append(Problem(filename, *at(p), yamlsrc.format_path(p),
                                         f"'{w['until']}' is not a calendar date"))
         cfg.waivers.append(Waiver(w["fingerprint"], w["reason"], until, at(("waivers", i))[0]))
+    checks, comment, issues = data.get("checks", {}), data.get("comment", {}), data.get("issues", {})
+    cfg.policy = AppPolicy(
+        fail_on=tuple(checks.get("fail_on", ())), max_drift_increase=checks.get("max_drift_increase", 0),
+        annotations=checks.get("annotations", 200), comment_mode=comment.get("mode", "on-change"),
+        issues_enabled=issues.get("enabled", True), issue_labels=tuple(issues.get("labels", ("drift",))),
+        issue_kinds=tuple(issues.get("kinds", DEFAULT_ISSUE_KINDS)), dashboard=issues.get("dashboard", True))
     rules_cfg = data.get("rules", {})
     for i, pattern in enumerate(_list(rules_cfg.get("custom"))):
         matched = [p for p in (snapshot.paths() if snapshot else []) if globs.match(pattern, p)]

@@ -62,18 +62,24 @@ class Engine:
 
     # ---- cached per-file work -------------------------------------------------------------
     def file_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> FileIndex:
-        entry = snapshot.entry(path)
-        if entry is None:
+        if snapshot.entry(path) is None:
             return EMPTY
-        pack = ruleset.pack_for(path)
-        ext = posixpath.splitext(path)[1].lower()
-        key = (entry.sha, ruleset.key, pack.name if pack else ext)
+        key = self._index_key(snapshot, path, ruleset)
         fi = self._file_cache.get(key)
         if fi is None:
             fi = build_index(path, snapshot.read(path), ruleset)
             self._file_cache[key] = fi
             self.stats["files_indexed"] += 1
         return fi
+
+    def _index_key(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet):
+        entry = snapshot.entry(path)
+        pack = ruleset.pack_for(path)
+        return (entry.sha, ruleset.key, pack.name if pack else posixpath.splitext(path)[1].lower())
+
+    def has_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> bool:
+        entry = snapshot.entry(path)
+        return entry is not None and self._index_key(snapshot, path, ruleset) in self._file_cache
 
     def spec(self, snapshot: Snapshot, path: str) -> ParsedSpec:
         entry = snapshot.entry(path)
@@ -130,6 +136,8 @@ class Engine:
         bytes_scanned = 0
         for n, p in enumerate(paths, 1):
             if ruleset.is_code(p) or p.lower().endswith((".md", ".markdown", ".rst", ".txt", ".adoc")):
+                if not snapshot.available(p) and not self.has_index(snapshot, p, ruleset):
+                    continue  # partial snapshot: not fetched, and never seen before
                 fi = self.file_index(snapshot, p, ruleset)
                 indexes[p] = fi
                 bytes_scanned += snapshot.entry(p).size
@@ -195,6 +203,35 @@ class Engine:
         view = self._view(snapshot, config)
         ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
         return fm_mod.resolve(config, view.paths, ruleset.is_code)
+
+    def needed_paths(self, snapshot: Snapshot, config: Config, features: Iterable[str],
+                     glue_cap: int = 300) -> set[str]:
+        """The files whose bytes evaluating ``features`` reads: their specs, code and tests, the
+        ``wired_from`` places, tests named after them, and — up to ``glue_cap`` files — code that
+        belongs to no feature (main packages, routers), which is where wiring usually lives.
+        Files whose index the engine already holds need not be fetched and are left out."""
+        view = self._view(snapshot, config)
+        ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
+        fmap = fm_mod.resolve(config, view.paths, ruleset.is_code)
+        wanted = set(features)
+        need: set[str] = set()
+        claimed: set[str] = set()
+        name_keys = {fm_mod.norm_name(f) for f in wanted}
+        for f in fmap.features:
+            files = set(f.spec) | set(view.index.glob_many(f.code)) | set(view.index.glob_many(f.tests))
+            claimed |= files
+            if f.id in wanted:
+                need |= files | set(view.index.glob_many(f.wired_from))
+        for p in view.paths:
+            if ruleset.is_test(p) and ruleset.is_code(p):
+                stem = posixpath.splitext(posixpath.splitext(posixpath.basename(p))[0])[0]
+                keys = {fm_mod.norm_name(_TEST_AFFIX.sub("", stem))} | {fm_mod.norm_name(d) for d in p.split("/")[:-1]}
+                if keys & name_keys:
+                    need.add(p)
+        glue = [p for p in view.paths if p not in claimed and ruleset.is_code(p) and not ruleset.is_test(p)]
+        need.update(sorted(glue, key=lambda p: (p.count("/"), p))[:glue_cap])
+        return {p for p in need if snapshot.entry(p) is not None and not self.has_index(snapshot, p, ruleset)
+                and (ruleset.is_code(p) or p in {s for f in fmap.features if f.id in wanted for s in f.spec})}
 
     # ---- one feature ----------------------------------------------------------------------
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,

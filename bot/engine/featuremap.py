@@ -260,3 +260,17 @@ def _discover(fmap: FeatureMap, paths, folders, claimed_specs, taken) -> None:
         layouts_seen.setdefault(layout, set()).update(roots)
     for layout, roots in layouts_seen.items():
         fmap.layouts.append(f"{layout} ↔ {', '.join(sorted(r + '<feature>/' for r in roots)) or 'no code folders'}")
+
+
+def touched_features(fmap: FeatureMap, changed: list[str], config_paths=()) -> list[str]:
+    """Features whose spec, code or tests a change touches. A changed config touches them all."""
+    changed_set = set(changed)
+    if changed_set & set(config_paths):
+        return [f.id for f in fmap.features]
+    index = globs.PathIndex(changed)
+    out = []
+    for f in fmap.features:
+        if changed_set & set(f.spec) or index.glob_many(f.code) or index.glob_many(f.tests) or \
+                index.glob_many(f.wired_from):
+            out.append(f.id)
+    return out

@@ -46,6 +46,7 @@ class Snapshot:
         skipped: Iterable[Skipped] = (),
         commit: str | None = None,
         root_label: str = ".",
+        partial: bool = False,
     ):
         self._entries: dict[str, FileEntry] = {e.path: e for e in entries}
         self._loader = loader
@@ -54,6 +55,9 @@ class Snapshot:
         self._skipped_paths = {s.path for s in self.skipped}
         self.commit = commit
         self.root_label = root_label
+        # A partial snapshot knows every path and blob hash but holds the bytes of only some files
+        # (the GitHub adapter fetches what the touched features need); the rest are unavailable.
+        self.partial = partial
 
     @classmethod
     def from_texts(cls, files: Mapping[str, str | bytes], **kw) -> "Snapshot":
@@ -80,6 +84,10 @@ class Snapshot:
 
     def entry(self, path: str) -> FileEntry | None:
         return self._entries.get(path)
+
+    def available(self, path: str) -> bool:
+        """Can read() return this file's bytes? Always, unless the snapshot is partial."""
+        return not self.partial or path in self._contents
 
     def read(self, path: str) -> bytes:
         data = self._contents.get(path)
