@@ -32,3 +32,51 @@ def corpus(tmp_path):
     dst = tmp_path / "corpus"
     shutil.copytree(FIXTURES / "corpus", dst)
     return dst
+
+
+# ---- the GitHub App harness ------------------------------------------------------------------
+import asyncio  # noqa: E402
+
+from tests import apphelpers  # noqa: E402
+from tests.fakegithub import FakeGitHub, GitRepo  # noqa: E402
+
+
+@pytest.fixture
+async def github(aiohttp_server):
+    fake = FakeGitHub(apphelpers.APP_ID, apphelpers.keypair()[1])
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("")).rstrip("/")
+    yield fake
+    assert fake.violations == [], "requests that break GitHub's OpenAPI description:\n" + "\n".join(fake.violations)
+
+
+@pytest.fixture
+def store():
+    from bot.store import SQLiteStore
+    return SQLiteStore(":memory:")
+
+
+@pytest.fixture
+async def bot(github, store, aiohttp_client):
+    from bot.server import make_app
+    app = make_app(apphelpers.settings(github.url), store=store, time_scale=0.001, shutdown_grace=5)
+    client = await aiohttp_client(app)
+    client.queue = app["queue"] if "queue" in app else None
+    from bot.server import QUEUE
+    client.queue = app[QUEUE]
+    yield client
+
+
+async def settle(client, timeout: float = 30):
+    """Wait until the bot's queue is idle."""
+    await asyncio.sleep(0.01)
+    await client.queue.join(timeout)
+
+
+@pytest.fixture
+def repo_factory(tmp_path, github):
+    def make(files: dict, name: str = "fleet", owner: str = "acme"):
+        g = GitRepo(tmp_path / f"{owner}-{name}")
+        sha = g.commit(files, "initial")
+        return github.add_repo(owner, name, g, apphelpers.INSTALLATION), g, sha
+    return make

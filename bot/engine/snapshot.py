@@ -85,6 +85,10 @@ class Snapshot:
     def entry(self, path: str) -> FileEntry | None:
         return self._entries.get(path)
 
+    def provide(self, path: str, data: bytes) -> None:
+        """Hand over the bytes of a listed file (the GitHub adapter fills partial snapshots)."""
+        self._contents[path] = data
+
     def available(self, path: str) -> bool:
         """Can read() return this file's bytes? Always, unless the snapshot is partial."""
         return not self.partial or path in self._contents

@@ -1,0 +1,17 @@
+from gidgethub import routing
+
+router = routing.Router()
+
+
+@router.register("installation", action="created")
+async def on_installation_created(event, ctx) -> None:
+    inst = event.data["installation"]["id"]
+    for r in event.data.get("repositories") or []:
+        ctx.submit({"kind": "scan", "installation": inst, "repo": r["full_name"]}, f"push:{r['full_name']}")
+
+
+@router.register("installation_repositories", action="added")
+async def on_repositories_added(event, ctx) -> None:
+    inst = event.data["installation"]["id"]
+    for r in event.data.get("repositories_added") or []:
+        ctx.submit({"kind": "scan", "installation": inst, "repo": r["full_name"]}, f"push:{r['full_name']}")

@@ -1,0 +1,108 @@
+"""Gap issues and the drift dashboard (pure renderers)."""
+from __future__ import annotations
+
+import re
+
+from ..engine.model import GAP_TITLES, FeatureResult, Gap
+from ..engine.scoring import band
+from .common import Link, loc, plural, remarks, sentence
+from .markdown import BAND_ICON, esc
+from .pr import MAX_BODY, _fit
+
+GAP_MARKER = "<!-- driftbot:gap {fingerprint} -->"
+DASHBOARD_MARKER = "<!-- driftbot:dashboard -->"
+DASHBOARD_TITLE = "Drift dashboard"
+_GAP_RX = re.compile(r"<!-- driftbot:gap ([0-9a-f]{12}) -->")
+
+
+def gap_fingerprint(body: str | None) -> str | None:
+    m = _GAP_RX.search(body or "")
+    return m.group(1) if m else None
+
+
+def gap_title(g: Gap) -> str:
+    msg = g.message.split(":")[0] if g.kind.value in ("missing", "partial") else g.message
+    title = f"Drift in {g.feature}: {msg}"
+    return title if len(title) <= 200 else title[:199] + "…"
+
+
+def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | None = None) -> str:
+    lines = [GAP_MARKER.format(fingerprint=g.fingerprint), "",
+             f"**{sentence(GAP_TITLES[g.kind])}** "
+             f"in feature **{esc(g.feature)}**, found at `{commit[:12]}`.", "",
+             f"> {esc(g.message)}", ""]
+    if g.path:
+        lines.append(f"- Where: {loc(g.path, g.line, link)}")
+    if feature is not None:
+        req = next((r for r in feature.requirements if r.requirement.id == g.requirement), None)
+        if req is not None:
+            q = req.requirement
+            lines.append(f"- Requirement {q.id} ({q.kind.value}): {esc(q.text)}")
+            if req.evidence:
+                lines.append("- Evidence: " + "; ".join(f"{loc(e.path, e.line, link)} {esc(e.note)}" for e in req.evidence[:4]))
+            if req.searched:
+                lines.append(f"- Searched: {esc(req.searched)}")
+        lines.append(f"- Feature alignment: {feature.alignment}/100 ({feature.band}); spec: "
+                     + ", ".join(loc(s, None, link) for s in feature.spec))
+    lines += ["", f"driftbot closes this issue when the gap is resolved on the default branch. To accept the gap, "
+              f"comment `/drift waive {g.fingerprint} <reason> [until YYYY-MM-DD]`.", "",
+              f"<sub>Gap fingerprint `{g.fingerprint}` (feature + kind + anchor; it survives line moves).</sub>"]
+    return _fit("\n".join(lines), MAX_BODY)
+
+
+def feature_summary(f: FeatureResult) -> dict:
+    """What the store keeps per feature, and what the dashboard is drawn from."""
+    return {"alignment": f.alignment, "drift": f.drift, "band": f.band, "finished": f.finished,
+            "remarks": remarks(f), "spec": list(f.spec),
+            "gaps": {g.fingerprint: {"kind": g.kind.value, "message": g.message, "path": g.path, "line": g.line,
+                                     "waived": g.waived, "severity": g.severity} for g in f.gaps}}
+
+
+def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[str, int],
+                   waivers: list[tuple[str, str, str | None]], commit: str) -> str:
+    """The drift dashboard: score and trend, the feature table, open gaps with their issues, waivers.
+    ``features`` are stored summaries (feature_summary), so untouched features cost nothing."""
+    head = [DASHBOARD_MARKER, f"## {DASHBOARD_TITLE}", ""]
+    if not features:
+        head.append(f"No features found at `{commit[:12]}`. Add specs under `docs/features/` or declare them in "
+                    "`.github/driftbot.yml`.")
+        return "\n".join(head) + "\n"
+    overall = round(sum(f["alignment"] for f in features.values()) / len(features))
+    b = band(overall)
+    trend = ""
+    if len(history) >= 2:
+        delta = overall - history[1]["alignment"]
+        sign = "▲" if delta > 0 else "▼" if delta < 0 else "="
+        trend = f" ({sign}{abs(delta) if delta else ''} since `{history[1]['sha'][:7]}`)"
+    head.append(f"**Overall alignment {overall}/100 — {BAND_ICON[b]} {b}, drift {100 - overall} %**{trend} · "
+                f"{plural(len(features), 'feature')} · at `{commit[:12]}`")
+    if len(history) >= 2:
+        head.append("")
+        head.append("Trend (oldest → newest): " + " → ".join(str(h["alignment"]) for h in reversed(history[:10])))
+    head += ["", "| Feature | Alignment | Drift % | Finished? | Open gaps | Remarks |", "|---|---|---|---|---|---|"]
+    for fid, f in sorted(features.items(), key=lambda kv: (kv[1]["alignment"], kv[0])):
+        open_gaps = sum(1 for g in f["gaps"].values() if not g["waived"])
+        head.append(f"| {esc(fid)} | {BAND_ICON[f['band']]} {f['alignment']} | {f['drift']} | "
+                    f"{f['finished'].capitalize()} | {open_gaps} | {esc(f['remarks'])} |")
+    head.append("")
+    gaps = [(fid, fp, g) for fid, f in features.items() for fp, g in f["gaps"].items() if not g["waived"]]
+    body = ["### Open gaps", ""] if gaps else []
+    for fid, fp, g in sorted(gaps, key=lambda t: (-t[2]["severity"], t[0], t[1])):
+        ref = f"#{issues[fp]}" if fp in issues else "—"
+        body.append(f"- {ref} **{esc(fid)}** · {g['kind']} · `{fp}` — {esc(g['message'])}")
+    if waivers:
+        body += ["", "### Waivers", ""]
+        for fp, reason, until in waivers:
+            body.append(f"- `{fp}` — {esc(reason)}" + (f" (until {until})" if until else ""))
+    body += ["", "<sub>Updated by driftbot on every push to the default branch. Comment `/drift report` on any "
+             "issue for the summary, `/drift explain <feature>` for one feature.</sub>"]
+    text = "\n".join(head) + "\n"
+    room = MAX_BODY - len(text) - 300
+    out = []
+    for line in body:
+        if len(line) + 1 > room:
+            out.append(f"- _… {len(body) - len(out)} more lines not shown (body limit)._")
+            break
+        out.append(line)
+        room -= len(line) + 1
+    return text + "\n".join(out) + "\n"

@@ -1,0 +1,203 @@
+"""Pull-request surfaces, rendered from before/after deltas (pure): the check run's output and
+annotations, its conclusion under the repository's policy, and the one PR comment."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..engine.config import AppPolicy
+from ..engine.delta import FeatureDelta
+from ..engine.model import GapKind
+from .common import Link, loc, plural
+from .markdown import BAND_ICON, esc
+
+CHECK_NAME = "driftbot"
+COMMENT_MARKER = "<!-- driftbot:pr-comment -->"
+MAX_TEXT = 65_535  # check-run title/summary/text
+MAX_BODY = 65_536  # issue and comment bodies
+ANNOTATIONS_PER_REQUEST = 50
+
+LEVEL = {"failure": 3, "warning": 2, "notice": 1}
+RECHECK_ACTION = {"label": "Recheck", "identifier": "recheck", "description": "Analyse this commit again"}
+
+
+@dataclass
+class CheckOutput:
+    title: str
+    summary: str
+    text: str
+    conclusion: str
+    annotations: list[dict] = field(default_factory=list)
+    omitted: int = 0
+
+
+def _arrow(d: FeatureDelta) -> str:
+    if d.before is None:
+        return f"new → {d.drift_after} %"
+    if d.after is None:
+        return f"{d.drift_before} % → removed"
+    c = d.drift_change
+    mark = f" ▲{c}" if c > 0 else (f" ▼{-c}" if c < 0 else "")
+    return f"{d.drift_before} % → {d.drift_after} %{mark}"
+
+
+def conclusion(deltas: list[FeatureDelta], policy: AppPolicy) -> tuple[str, str]:
+    """(conclusion, why). Informational by default; failures only where the policy opts in."""
+    new = sum(len(d.new_gaps) for d in deltas)
+    regressions = sum(len(d.regressions) for d in deltas)
+    worst = max((d.drift_change for d in deltas), default=0)
+    if "regressions" in policy.fail_on and regressions:
+        return "failure", f"{plural(regressions, 'implemented requirement')} removed (policy: fail on regressions)"
+    if "new-gaps" in policy.fail_on and new:
+        return "failure", f"{plural(new, 'new gap')} (policy: fail on new gaps)"
+    if "drift-increase" in policy.fail_on and worst > policy.max_drift_increase:
+        return "failure", (f"drift rose by {worst} points (policy: fail above {policy.max_drift_increase})")
+    if new or regressions:
+        return "neutral", f"{plural(new, 'new gap')}; informational (the policy does not fail the check)"
+    return "success", "no new gaps"
+
+
+def annotations(deltas: list[FeatureDelta], link: Link | None = None) -> list[dict]:
+    """Annotations on exact lines, most severe first."""
+    out = []
+    regressed = {r.gap.fingerprint for d in deltas for r in d.regressions}
+    for d in deltas:
+        for r in d.regressions:
+            g = r.gap
+            was = ", ".join(f"{e.path}:{e.line}" if e.line else e.path for e in r.was[:2]) or "the base branch"
+            out.append(_ann(g.path, g.line, "failure", f"{d.id}: implementation removed",
+                            f"{g.message}\nAt the base of this pull request it was implemented at {was}; "
+                            f"this pull request removes it.\nGap {g.fingerprint}"))
+        for g in d.new_gaps:
+            if g.fingerprint in regressed or not g.path:
+                continue
+            if g.kind is GapKind.MARKER:
+                out.append(_ann(g.path, g.line, "warning" if g.message.startswith("stub") else "notice",
+                                f"{d.id}: this pull request adds a {g.message.split(' ', 1)[0]} marker",
+                                f"{g.message}\nGap {g.fingerprint}"))
+            elif g.kind in (GapKind.MISSING, GapKind.CLAIMED_DONE, GapKind.NO_CODE):
+                title = {GapKind.MISSING: "requirement lacks an implementation",
+                         GapKind.CLAIMED_DONE: "checked as done, no evidence",
+                         GapKind.NO_CODE: "spec without code"}[g.kind]
+                out.append(_ann(g.path, g.line, "warning", f"{d.id}: {title}", f"{g.message}\nGap {g.fingerprint}"))
+            else:
+                out.append(_ann(g.path, g.line, "notice", f"{d.id}: {g.kind.value}", f"{g.message}\nGap {g.fingerprint}"))
+    out.sort(key=lambda a: (-LEVEL[a["annotation_level"]], a["path"], a["start_line"]))
+    return out
+
+
+def _ann(path: str, line: int | None, level: str, title: str, message: str) -> dict:
+    line = max(1, line or 1)
+    return {"path": path, "start_line": line, "end_line": line, "annotation_level": level,
+            "title": title[:255], "message": message[:64000]}
+
+
+def _gap_line(d_id: str, g, link) -> str:
+    where = loc(g.path, g.line, link)
+    return f"- **{esc(d_id)}** · {g.kind.value} · `{g.fingerprint}` — {esc(g.message)}" + (f" ({where})" if where else "")
+
+
+def _table(deltas: list[FeatureDelta]) -> list[str]:
+    rows = ["| Feature | Drift (base → head) | Band | New gaps | Resolved |", "|---|---|---|---|---|"]
+    for d in sorted(deltas, key=lambda d: (-d.drift_change, d.id)):
+        band = d.after.band if d.after else "—"
+        icon = BAND_ICON.get(band, "")
+        rows.append(f"| {esc(d.id)} | {_arrow(d)} | {icon} {band} | {len(d.new_gaps)} | {len(d.resolved_gaps)} |")
+    return rows
+
+
+def check_output(deltas: list[FeatureDelta], policy: AppPolicy, *, total_features: int, link: Link | None = None,
+                 notes: list[str] = ()) -> CheckOutput:
+    concl, why = conclusion(deltas, policy)
+    new = sum(len(d.new_gaps) for d in deltas)
+    resolved = sum(len(d.resolved_gaps) for d in deltas)
+    regressions = sum(len(d.regressions) for d in deltas)
+    if not deltas:
+        title = "No feature touched"
+    elif regressions:
+        title = f"{plural(regressions, 'regression')}, {plural(new, 'new gap')}, {resolved} resolved"
+    else:
+        title = f"{plural(new, 'new gap')}, {resolved} resolved"
+    lines = []
+    if deltas:
+        lines += [f"**{plural(len(deltas), 'touched feature')}** of {total_features}: "
+                  f"{plural(new, 'new gap')}, {plural(resolved, 'resolved gap')}"
+                  + (f", {plural(regressions, 'regression')}" if regressions else "") + f". Conclusion: {why}.", ""]
+        lines += _table(deltas)
+    else:
+        lines.append("The changed files belong to no feature in the feature map, so nothing was recomputed.")
+    lines += [""] + [f"> {n}" for n in notes]
+    summary = _fit("\n".join(lines), MAX_TEXT)
+    ann = annotations(deltas, link)
+    cap = policy.annotations
+    omitted = max(0, len(ann) - cap)
+    text = _details(deltas, link, omitted)
+    return CheckOutput(title=title[:255], summary=summary, text=text, conclusion=concl, annotations=ann[:cap],
+                       omitted=omitted)
+
+
+def _details(deltas: list[FeatureDelta], link, omitted: int) -> str:
+    lines = []
+    new = [(d.id, g) for d in deltas for g in d.new_gaps]
+    resolved = [(d.id, g) for d in deltas for g in d.resolved_gaps]
+    if new:
+        lines += ["### New gaps", ""] + [_gap_line(fid, g, link) for fid, g in new] + [""]
+    if resolved:
+        lines += ["### Resolved gaps", ""] + [_gap_line(fid, g, link) for fid, g in resolved] + [""]
+    for d in deltas:
+        if d.after is None:
+            continue
+        f = d.after
+        lines += [f"### {esc(f.id)} — {f.alignment}/100 ({f.band})", ""]
+        for t in f.terms:
+            lines.append(f"- {t.signal}: {'n/a' if not t.applicable else f'{t.value:.2f}'} × {t.weight:g} — {esc(t.explanation)}")
+        lines.append("")
+    if omitted:
+        lines.append(f"_{plural(omitted, 'annotation')} not shown (the check shows the most severe first)._")
+    lines.append("Waive a gap with `/drift waive <fingerprint> <reason>` in a comment; `/drift help` lists the commands.")
+    return _fit("\n".join(lines), MAX_TEXT)
+
+
+def _fit(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 200]
+    cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
+    return cut + "\n\n_… truncated: the full details are in the report (`driftbot report`)._"
+
+
+def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | None, *, total_features: int,
+                 link: Link | None = None) -> str:
+    """The one PR comment: summary and links first, so truncation only ever drops detail."""
+    new = sum(len(d.new_gaps) for d in deltas)
+    resolved = sum(len(d.resolved_gaps) for d in deltas)
+    regressions = sum(len(d.regressions) for d in deltas)
+    head = [COMMENT_MARKER, "### driftbot", ""]
+    if not deltas:
+        head.append(f"This pull request touches no feature's spec or code (at `{head_sha[:7]}`).")
+    else:
+        verdict = (f"{plural(regressions, 'implemented requirement')} removed, " if regressions else "") + \
+            f"{plural(new, 'new gap')} and {plural(resolved, 'resolved gap')}"
+        head.append(f"At `{head_sha[:7]}` this pull request brings {verdict} across "
+                    f"{plural(len(deltas), 'touched feature')} (of {total_features}).")
+    if check_url:
+        head.append(f"Details and line annotations: [the driftbot check]({check_url}).")
+    head.append("")
+    if deltas:
+        head += _table(deltas) + [""]
+    tail = []
+    if new or resolved:
+        tail += [_gap_line(fid, g, link) for fid, g in ((d.id, g) for d in deltas for g in d.new_gaps)]
+        tail += [_gap_line(fid, g, link).replace(" — ", " — ✅ resolved: ", 1)
+                 for fid, g in ((d.id, g) for d in deltas for g in d.resolved_gaps)]
+    footer = ["", "<sub>Commands: `/drift recheck` · `/drift explain <feature>` · `/drift waive <gap> <reason>` · "
+              "`/drift help`</sub>"]
+    body = "\n".join(head)
+    room = MAX_BODY - len(body) - len("\n".join(footer)) - 200
+    shown = []
+    for line in tail:
+        if len(line) + 1 > room:
+            shown.append(f"- _… and {len(tail) - len(shown)} more: see the check._")
+            break
+        shown.append(line)
+        room -= len(line) + 1
+    return body + ("\n".join(shown) + "\n" if shown else "") + "\n".join(footer) + "\n"

@@ -1,0 +1,432 @@
+"""The work behind every webhook: analyse a pull request, update the default branch's baseline,
+keep gap issues and the dashboard current, answer commands. Jobs carry ids; tokens are fetched here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+from gidgethub import BadRequest, GitHubException
+
+from .engine import ConfigError, Engine
+from .engine.config import CONFIG_PATHS, Config, Waiver, find_config_path, parse_config
+from .engine.delta import diff
+from .engine.featuremap import touched_features
+from .engine.snapshot import Snapshot, decode
+from .github import fetch
+from .github.client import GitHubApp
+from .report import issues as issue_text
+from .report import pr as pr_text
+from .report.commands import HELP, Command, explain_feature, parse_command, summary_table
+from .store import StoredWaiver, Store
+
+log = logging.getLogger(__name__)
+
+STATE_CHANGING = {"waive", "unwaive", "recheck"}
+WRITE_PERMISSIONS = {"admin", "maintain", "write"}
+LIST_FILES_LIMIT = 3000
+
+
+class CouldNotAnalyse(Exception):
+    """GitHub did not give us what we needed; the check must say so rather than guess."""
+
+
+class DriftService:
+    def __init__(self, app: GitHubApp, store: Store, *, engine: Engine | None = None,
+                 blobs: fetch.BlobCache | None = None, today=lambda: dt.date.today()):
+        self.app = app
+        self.store = store
+        self.engine = engine or Engine()
+        self.blobs = blobs or fetch.BlobCache()
+        self.today = today
+
+    async def run(self, job: dict) -> None:
+        handler = {"pull_request": self.pull_request, "push": self.push, "scan": self.scan,
+                   "command": self.command, "commit_check": self.commit_check}[job["kind"]]
+        await handler(job)
+
+    # ---- shared pieces ------------------------------------------------------------------
+    async def _snapshot(self, gh, repo: str, sha: str) -> Snapshot:
+        return fetch.snapshot_from_tree(await fetch.tree(gh, repo, sha), sha)
+
+    async def _config(self, gh, repo: str, installation: int, snap: Snapshot) -> Config:
+        path = find_config_path(snap.paths())
+        if path is None:
+            cfg = Config()
+        else:
+            await fetch.fill(gh, repo, installation, snap, [path], self.blobs)
+            cfg = parse_config(decode(snap.read(path)).text, path, snap)
+            custom = cfg.raw.get("rules", {}).get("custom")
+            if custom:  # custom rule packs live in the repository: fetch them, then parse again
+                from .engine import globs
+                pats = [custom] if isinstance(custom, str) else custom
+                await fetch.fill(gh, repo, installation, snap,
+                                 [p for p in snap.paths() if any(globs.match(g, p) for g in pats)], self.blobs)
+                cfg = parse_config(decode(snap.read(path)).text, path, snap)
+        extra = [Waiver(w.fingerprint, w.reason, dt.date.fromisoformat(w.until) if w.until else None)
+                 for w in self.store.waivers(repo)]
+        if extra:
+            cfg = replace(cfg, waivers=list(cfg.waivers) + extra)
+        return cfg
+
+    async def _evaluate(self, gh, repo: str, installation: int, snap: Snapshot, cfg: Config, features: list[str]):
+        need = self.engine.needed_paths(snap, cfg, features)
+        await fetch.fill(gh, repo, installation, snap, need, self.blobs)
+        return self.engine.evaluate(snap, cfg, features=features, today=self.today())
+
+    def _link(self, repo: str, sha: str):
+        web = self.app.api_url.replace("://api.", "://", 1).replace("/api/v3", "")
+        return lambda path, line: f"{web}/{repo}/blob/{sha}/{path}" + (f"#L{line}" if line else "")
+
+    # ---- pull requests ------------------------------------------------------------------
+    async def pull_request(self, job: dict) -> None:
+        gh = await self.app.installation(job["installation"])
+        repo, head_sha = job["repo"], job["head_sha"]
+        check_id = await self._start_check(gh, repo, head_sha)
+        try:
+            await self._analyse_pr(gh, job, check_id)
+        except ConfigError as exc:
+            await self._config_failure(gh, repo, check_id, exc)
+        except (GitHubException, CouldNotAnalyse, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("pull request not analysed", extra={"repo": repo, "error": repr(exc)})
+            await self._could_not_analyse(gh, repo, check_id, exc)
+
+    async def commit_check(self, job: dict) -> None:
+        """A check suite with no pull request: compare the commit with the default branch."""
+        await self.pull_request(job)
+
+    async def _start_check(self, gh, repo: str, head_sha: str) -> int:
+        run = await gh.post("/repos/{+repo}/check-runs", {"repo": repo}, data={
+            "name": pr_text.CHECK_NAME, "head_sha": head_sha, "status": "in_progress",
+            "started_at": _now(), "output": {"title": "Measuring drift…",
+                                             "summary": "driftbot is comparing the touched features with the base."}})
+        return run["id"]
+
+    async def _analyse_pr(self, gh, job: dict, check_id: int) -> None:
+        repo, inst, head_sha = job["repo"], job["installation"], job["head_sha"]
+        base_ref = job.get("base_sha") or job.get("base_ref")
+        compare = await gh.getitem("/repos/{+repo}/compare/{basehead}", {"repo": repo, "basehead": f"{base_ref}...{head_sha}"})
+        merge_base = compare["merge_base_commit"]["sha"]
+        head = await self._snapshot(gh, repo, head_sha)
+        base = await self._snapshot(gh, repo, merge_base)
+        cfg = await self._config(gh, repo, inst, head)
+        changed = await self._changed_files(gh, job, compare, base, head)
+        touched = sorted(set(touched_features(self.engine.feature_map(head, cfg), changed, CONFIG_PATHS)) |
+                         set(touched_features(self.engine.feature_map(base, cfg), changed, CONFIG_PATHS)))
+        after = await self._evaluate(gh, repo, inst, head, cfg, touched)
+        before = await self._evaluate(gh, repo, inst, base, cfg, touched)
+        deltas = diff(before, after)
+        total = len(self.engine.feature_map(head, cfg).features)
+        notes = []
+        if job.get("fallback_note"):
+            notes.append(job["fallback_note"])
+        out = pr_text.check_output(deltas, cfg.policy, total_features=total, link=self._link(repo, head_sha), notes=notes)
+        await self._finish_check(gh, repo, check_id, out)
+        if job.get("number"):
+            check_url = f"{self._link(repo, head_sha)('', 0).rsplit('/blob/', 1)[0]}/runs/{check_id}"
+            await self._comment(gh, repo, job["number"], deltas, head_sha, check_url, cfg, total)
+
+    async def _changed_files(self, gh, job: dict, compare: dict, base: Snapshot, head: Snapshot) -> list[str]:
+        number = job.get("number")
+        if number and (job.get("changed_files") or 0) < LIST_FILES_LIMIT:
+            files = []
+            async for f in gh.getiter("/repos/{+repo}/pulls/{number}/files{?per_page}",
+                                      {"repo": job["repo"], "number": number, "per_page": 100}):
+                files.append(f["filename"])
+                if f.get("previous_filename"):
+                    files.append(f["previous_filename"])
+            if len(files) < LIST_FILES_LIMIT:
+                return files
+        # Past 3,000 files the PR files list stops; compare stops at 300. The two trees are exact.
+        job["fallback_note"] = ("This pull request changes more files than GitHub lists; changed files were "
+                                "found by comparing the base and head trees.")
+        return _tree_diff(base, head)
+
+    async def _finish_check(self, gh, repo: str, check_id: int, out: pr_text.CheckOutput) -> None:
+        batches = [out.annotations[i:i + pr_text.ANNOTATIONS_PER_REQUEST]
+                   for i in range(0, len(out.annotations), pr_text.ANNOTATIONS_PER_REQUEST)] or [[]]
+        base = {"title": out.title, "summary": out.summary, "text": out.text}
+        # annotations beyond the first 50 go in follow-up updates; the conclusion comes with the last
+        for batch in batches[:-1]:
+            await gh.patch("/repos/{+repo}/check-runs/{id}", {"repo": repo, "id": check_id},
+                           data={"output": {**base, "annotations": batch}})
+        await gh.patch("/repos/{+repo}/check-runs/{id}", {"repo": repo, "id": check_id}, data={
+            "status": "completed", "conclusion": out.conclusion, "completed_at": _now(),
+            "output": {**base, "annotations": batches[-1]}, "actions": [pr_text.RECHECK_ACTION]})
+
+    async def _config_failure(self, gh, repo: str, check_id: int, exc: ConfigError) -> None:
+        p = exc.first
+        lines = "\n".join(f"- `{prob}`" for prob in exc.problems[:50])
+        anns = [{"path": prob.file, "start_line": max(1, prob.line), "end_line": max(1, prob.line),
+                 "annotation_level": "failure", "title": "driftbot config", "message": str(prob)[:64000]}
+                for prob in exc.problems[:50] if prob.file]
+        await gh.patch("/repos/{+repo}/check-runs/{id}", {"repo": repo, "id": check_id}, data={
+            "status": "completed", "conclusion": "failure", "completed_at": _now(),
+            "output": {"title": f"Invalid driftbot config: {p.message}"[:255],
+                       "summary": f"driftbot could not read its config, so it measured nothing.\n\n{lines}\n\n"
+                                  "Fix the file (`driftbot validate` checks it locally) and push again.",
+                       "annotations": anns},
+            "actions": [pr_text.RECHECK_ACTION]})
+
+    async def _could_not_analyse(self, gh, repo: str, check_id: int, exc: Exception) -> None:
+        reason = _describe(exc)
+        try:
+            await gh.patch("/repos/{+repo}/check-runs/{id}", {"repo": repo, "id": check_id}, data={
+                "status": "completed", "conclusion": "neutral", "completed_at": _now(),
+                "output": {"title": "Could not analyse this commit",
+                           "summary": f"driftbot could not finish: {reason}.\n\nNo drift was measured, so this "
+                                      "check says nothing about this pull request. Press **Recheck** or comment "
+                                      "`/drift recheck` to try again."},
+                "actions": [pr_text.RECHECK_ACTION]})
+        except GitHubException as again:
+            log.error("could not report the failure", extra={"repo": repo, "error": repr(again)})
+
+    async def _comment(self, gh, repo: str, number: int, deltas, head_sha: str, check_url: str, cfg: Config,
+                       total: int) -> None:
+        mode = cfg.policy.comment_mode
+        if mode == "off":
+            return
+        key = f"pr-comment:{number}"
+        stored = self.store.get_value(repo, key)
+        changed = any(d.changed for d in deltas)
+        if mode == "on-change" and not changed and stored is None:
+            return
+        body = pr_text.comment_body(deltas, head_sha, check_url, total_features=total, link=self._link(repo, head_sha))
+        # the content, not the link to this run's check: a re-run with the same result edits nothing
+        digest = hashlib.sha256(pr_text.comment_body(deltas, head_sha, None, total_features=total).encode()).hexdigest()
+        comment_id = None
+        if stored:
+            comment_id, _, old_digest = stored.partition(":")
+            if old_digest == digest:
+                return  # same content: no edit
+        if comment_id is None:
+            comment_id = await self._find_comment(gh, repo, number)
+        if comment_id:
+            try:
+                await gh.patch("/repos/{+repo}/issues/comments/{id}", {"repo": repo, "id": comment_id},
+                               data={"body": body})
+                self.store.set_value(repo, key, f"{comment_id}:{digest}")
+                return
+            except BadRequest as exc:
+                if exc.status_code != 404:
+                    raise
+        made = await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": number},
+                             data={"body": body})
+        self.store.set_value(repo, key, f"{made['id']}:{digest}")
+
+    async def _find_comment(self, gh, repo: str, number: int) -> str | None:
+        async for c in gh.getiter("/repos/{+repo}/issues/{number}/comments{?per_page}",
+                                  {"repo": repo, "number": number, "per_page": 100}):
+            if pr_text.COMMENT_MARKER in (c.get("body") or "") and self._ours(c):
+                return str(c["id"])
+        return None
+
+    def _ours(self, item: dict) -> bool:
+        app = item.get("performed_via_github_app") or {}
+        user = item.get("user") or {}
+        return user.get("type") == "Bot" and (not app or str(app.get("id")) == str(self.app.app_id))
+
+    # ---- default branch -----------------------------------------------------------------
+    async def push(self, job: dict) -> None:
+        gh = await self.app.installation(job["installation"])
+        repo, inst, sha = job["repo"], job["installation"], job["after"]
+        head = await self._snapshot(gh, repo, sha)
+        try:
+            cfg = await self._config(gh, repo, inst, head)
+        except ConfigError as exc:
+            log.info("invalid config on the default branch", extra={"repo": repo, "error": str(exc.first)})
+            return
+        fmap = self.engine.feature_map(head, cfg)
+        baseline = self.store.baseline(repo)
+        last = self.store.get_value(repo, "baseline-sha")
+        if not baseline or not last or job.get("full"):
+            touched = [f.id for f in fmap.features]
+        else:
+            changed = await self._push_changes(gh, repo, last, sha, head)
+            touched = touched_features(fmap, changed, CONFIG_PATHS)
+        findings = await self._evaluate(gh, repo, inst, head, cfg, touched)
+        current = {f.id for f in fmap.features}
+        removed = [fid for fid in baseline if fid not in current]
+        summaries = {f.id: issue_text.feature_summary(f) for f in findings.features}
+        self.store.save_baseline(repo, sha, summaries, removed)
+        self.store.set_value(repo, "baseline-sha", sha)
+        if cfg.policy.issues_enabled:
+            await self._sync_issues(gh, repo, sha, findings, baseline, removed, cfg)
+        if cfg.policy.dashboard:
+            await self._dashboard(gh, repo, sha)
+
+    async def scan(self, job: dict) -> None:
+        """First look at a repository (installation): the whole default branch, then the dashboard."""
+        gh = await self.app.installation(job["installation"])
+        commit = await gh.getitem("/repos/{+repo}/commits/{ref}", {"repo": job["repo"], "ref": "HEAD"})
+        await self.push({**job, "after": commit["sha"], "full": True})
+
+    async def _push_changes(self, gh, repo: str, last: str, sha: str, head: Snapshot) -> list[str]:
+        try:
+            compare = await gh.getitem("/repos/{+repo}/compare/{basehead}", {"repo": repo, "basehead": f"{last}...{sha}"})
+            files = compare.get("files") or []
+            if len(files) < 300:
+                return [f["filename"] for f in files] + [f["previous_filename"] for f in files if f.get("previous_filename")]
+        except BadRequest:
+            pass  # the old baseline commit is gone (force push): compare whole trees
+        return _tree_diff(await self._snapshot(gh, repo, last), head)
+
+    async def _sync_issues(self, gh, repo: str, sha: str, findings, baseline: dict, removed: list[str],
+                           cfg: Config) -> None:
+        kinds = set(cfg.policy.issue_kinds)
+        known = self.store.gap_issues(repo)
+        link = self._link(repo, sha)
+        open_now: dict[str, Any] = {}
+        for f in findings.features:
+            for g in f.gaps:
+                if g.kind.value in kinds and not g.waived:
+                    open_now[g.fingerprint] = (f, g)
+        evaluated = {f.id for f in findings.features} | set(removed)
+        # new gaps → issues (reopen ones that regressed)
+        for fp, (f, g) in open_now.items():
+            rec = known.get(fp)
+            if rec is None:
+                if not self.store.claim_gap_issue(repo, fp, f.id):
+                    continue  # another delivery is filing it
+                try:
+                    number = await self._existing_issue(gh, repo, fp)
+                    if number is None:
+                        made = await gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
+                            "title": issue_text.gap_title(g), "body": issue_text.gap_body(g, f, sha, link),
+                            "labels": list(cfg.policy.issue_labels)})
+                        number = made["number"]
+                    self.store.set_gap_issue(repo, fp, number, "open")
+                except Exception:
+                    self.store.release_gap_issue(repo, fp)
+                    raise
+            elif rec.state == "closed" and rec.number:
+                await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
+                               data={"state": "open"})
+                await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
+                              data={"body": f"The gap is back at {sha[:12]}: {g.message}"})
+                self.store.set_gap_issue(repo, fp, rec.number, "open")
+        # gaps of evaluated features that are gone → close their issues
+        for fp, rec in known.items():
+            if rec.state != "open" or not rec.number or fp in open_now or rec.feature not in evaluated:
+                continue
+            waived = any(w.fingerprint == fp for w in cfg.waivers)
+            note = "waived" if waived else f"resolved in {sha[:12]}"
+            await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
+                          data={"body": f"driftbot: this gap is {note}. Closing."})
+            await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
+                           data={"state": "closed", "state_reason": "not_planned" if waived else "completed"})
+            self.store.set_gap_issue(repo, fp, rec.number, "closed")
+
+    async def _existing_issue(self, gh, repo: str, fingerprint: str) -> int | None:
+        """An issue for this gap filed earlier (the store was lost, or another replica raced)."""
+        found = await gh.getitem("/search/issues{?q}", {"q": f'repo:{repo} is:issue "driftbot:gap {fingerprint}"'})
+        for item in found.get("items", []):
+            if issue_text.gap_fingerprint(item.get("body")) == fingerprint:
+                return item["number"]
+        return None
+
+    async def _dashboard(self, gh, repo: str, sha: str) -> None:
+        features = self.store.baseline(repo)
+        issues = {fp: rec.number for fp, rec in self.store.gap_issues(repo).items() if rec.number and rec.state == "open"}
+        waivers = [(w.fingerprint, w.reason, w.until) for w in self.store.waivers(repo)]
+        body = issue_text.dashboard_body(features, self.store.history(repo), issues, waivers, sha)
+        number = self.store.get_value(repo, "dashboard")
+        if number is None:
+            if not self.store.claim_value(repo, "dashboard", "pending"):
+                return  # another job is creating it
+            try:
+                made = await gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
+                    "title": issue_text.DASHBOARD_TITLE, "body": body, "labels": ["drift"]})
+            except Exception:
+                self.store.set_value(repo, "dashboard", "")
+                raise
+            self.store.set_value(repo, "dashboard", str(made["number"]))
+            return
+        if number in ("pending", ""):
+            return
+        await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": int(number)}, data={"body": body})
+
+    # ---- commands -------------------------------------------------------------------------
+    async def command(self, job: dict) -> None:
+        gh = await self.app.installation(job["installation"])
+        repo = job["repo"]
+        cmd: Command = parse_command(job["text"])
+        await gh.post("/repos/{+repo}/issues/comments/{id}/reactions", {"repo": repo, "id": job["comment_id"]},
+                      data={"content": "eyes"})
+        reply = await self._command_reply(gh, job, cmd)
+        await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": job["issue_number"]},
+                      data={"body": f"> {job['text'].splitlines()[0][:200]}\n\n{reply}"})
+
+    async def _command_reply(self, gh, job: dict, cmd: Command) -> str:
+        repo, user = job["repo"], job["user"]
+        if cmd.error:
+            return f"{cmd.error}\n\n{HELP}"
+        if cmd.name == "help":
+            return HELP
+        if cmd.name in STATE_CHANGING:
+            perm = await gh.getitem("/repos/{+repo}/collaborators/{user}/permission", {"repo": repo, "user": user})
+            if perm.get("permission") not in WRITE_PERMISSIONS:
+                return (f"Sorry @{user}, `/drift {cmd.name}` changes what driftbot records, so it needs write, "
+                        "maintain or admin access to this repository. Anyone can use `/drift report`, "
+                        "`/drift explain` and `/drift help`.")
+        if cmd.name == "waive":
+            self.store.add_waiver(repo, StoredWaiver(cmd.gap, cmd.reason, cmd.until, user))
+            rec = self.store.gap_issues(repo).get(cmd.gap)
+            if rec and rec.number and rec.state == "open":
+                await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
+                              data={"body": f"Waived by @{user}: {cmd.reason}" + (f" (until {cmd.until})" if cmd.until else "")})
+                await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
+                               data={"state": "closed", "state_reason": "not_planned"})
+                self.store.set_gap_issue(repo, cmd.gap, rec.number, "closed")
+            return (f"Waived gap `{cmd.gap}`: {cmd.reason}" + (f" (until {cmd.until})" if cmd.until else "") +
+                    ". It no longer counts as open; `/drift unwaive " + cmd.gap + "` undoes this.")
+        if cmd.name == "unwaive":
+            if self.store.remove_waiver(repo, cmd.gap):
+                return f"Gap `{cmd.gap}` counts again from the next analysis."
+            return f"There is no waiver for `{cmd.gap}` set by command (waivers in the config file stay there)."
+        if cmd.name == "recheck":
+            if job.get("is_pull_request"):
+                pr = await gh.getitem("/repos/{+repo}/pulls/{number}", {"repo": repo, "number": job["issue_number"]})
+                await self.pull_request({"kind": "pull_request", "installation": job["installation"], "repo": repo,
+                                         "number": job["issue_number"], "head_sha": pr["head"]["sha"],
+                                         "base_sha": pr["base"]["sha"], "changed_files": pr.get("changed_files")})
+                return f"Rechecked `{pr['head']['sha'][:7]}`; the check run and the summary comment are up to date."
+            await self.scan({**job, "kind": "scan"})
+            return "Rescanned the default branch; the dashboard is up to date."
+        baseline = self.store.baseline(repo)
+        if cmd.name == "report" and not cmd.feature:
+            return summary_table(baseline, self.store.history(repo))
+        fid = cmd.feature
+        if fid not in baseline:
+            known = ", ".join(sorted(baseline)[:20]) or "none yet"
+            return f"No feature `{fid}` in the last analysis of the default branch. Known features: {known}."
+        commit = self.store.get_value(repo, "baseline-sha") or "HEAD"
+        head = await self._snapshot(gh, repo, commit)
+        cfg = await self._config(gh, repo, job["installation"], head)
+        findings = await self._evaluate(gh, repo, job["installation"], head, cfg, [fid])
+        return explain_feature(findings.features[0], commit, self._link(repo, commit))
+
+
+def _tree_diff(base: Snapshot, head: Snapshot) -> list[str]:
+    out = []
+    for p in set(base.all_paths()) | set(head.all_paths()):
+        a, b = base.entry(p), head.entry(p)
+        if (a is None) != (b is None) or (a and b and a.sha != b.sha):
+            out.append(p)
+    return sorted(out)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, GitHubException) and getattr(exc, "status_code", None):
+        return f"GitHub answered {int(exc.status_code)} ({exc.__class__.__name__}) after retries"
+    if isinstance(exc, TimeoutError):
+        return "GitHub did not answer in time"
+    return str(exc) or exc.__class__.__name__
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,68 @@
+"""The app's settings, from the environment (names GitHub App frameworks already use)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_API = "https://api.github.com"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: str
+    private_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    api_url: str = DEFAULT_API
+    port: int = 8000
+    store: str = "driftbot.sqlite3"
+    log_level: str = "INFO"
+    workers: int = 4
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        missing = []
+        app_id = env.get("APP_ID", "").strip()
+        if not app_id:
+            missing.append("APP_ID (the numeric id on the app's settings page)")
+        elif not app_id.isdigit():
+            raise SettingsError(f"APP_ID must be the app's numeric id, got {app_id!r}")
+        secret = env.get("WEBHOOK_SECRET", "")
+        if not secret:
+            missing.append("WEBHOOK_SECRET (the secret set on the app's webhook; driftbot never accepts unsigned "
+                           "deliveries)")
+        key = env.get("PRIVATE_KEY", "")
+        key_path = env.get("PRIVATE_KEY_PATH", "")
+        if not key and key_path:
+            try:
+                key = Path(key_path).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise SettingsError(f"PRIVATE_KEY_PATH={key_path}: cannot read it ({exc.strerror or exc})") from None
+        if not key:
+            missing.append("PRIVATE_KEY (PEM text) or PRIVATE_KEY_PATH (a .pem file)")
+        if missing:
+            raise SettingsError("driftbot cannot start; set " + "; ".join(missing) + ".")
+        key = key.replace("\\n", "\n").strip() + "\n"
+        if "-----BEGIN" not in key or "PRIVATE KEY-----" not in key:
+            raise SettingsError("PRIVATE_KEY is not a PEM private key (it should start with "
+                                "'-----BEGIN RSA PRIVATE KEY-----'); download one from the app's settings page")
+        api = (env.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
+        if not api.startswith(("https://", "http://")):
+            raise SettingsError(f"GITHUB_API_URL must be an http(s) URL, got {api!r} (GitHub Enterprise Server: "
+                                "https://HOST/api/v3)")
+        try:
+            port = int(env.get("PORT", "8000"))
+            workers = int(env.get("DRIFTBOT_WORKERS", "4"))
+        except ValueError as exc:
+            raise SettingsError(f"PORT and DRIFTBOT_WORKERS must be whole numbers ({exc})") from None
+        level = env.get("DRIFTBOT_LOG_LEVEL", "INFO").upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(f"DRIFTBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        return cls(app_id=app_id, private_key=key, webhook_secret=secret, api_url=api, port=port,
+                   store=env.get("DRIFTBOT_STORE", "driftbot.sqlite3"), log_level=level, workers=max(1, workers))

@@ -1,0 +1,227 @@
+"""State the app keeps between deliveries: deliveries seen, baselines and history per feature,
+waivers, gap ↔ issue mapping, the dashboard and PR comments, and jobs handed back at shutdown.
+
+``Store`` is the interface; ``SQLiteStore`` is the embedded default (no server to install). A
+deployment with several replicas implements ``Store`` on a shared database: every method is a
+single atomic statement or transaction, and the two "claim" methods are the only places where
+replicas race — they must be compare-and-set there too.
+"""
+from __future__ import annotations
+
+import abc
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StoredWaiver:
+    fingerprint: str
+    reason: str
+    until: str | None  # YYYY-MM-DD
+    by: str
+
+
+@dataclass(frozen=True)
+class GapIssue:
+    fingerprint: str
+    number: int | None  # None while the issue is being created
+    state: str  # claimed | open | closed
+    feature: str
+
+
+class Store(abc.ABC):
+    # deliveries
+    @abc.abstractmethod
+    def claim_delivery(self, delivery_id: str) -> bool:
+        """True the first time a delivery id is seen, False for a repeat."""
+
+    # baselines and history
+    @abc.abstractmethod
+    def baseline(self, repo: str) -> dict[str, dict]:
+        """feature id → {"sha", "alignment", "gaps": {fingerprint: gap dict}}"""
+
+    @abc.abstractmethod
+    def save_baseline(self, repo: str, sha: str, features: dict[str, dict], removed: list[str] = ()) -> None: ...
+
+    @abc.abstractmethod
+    def history(self, repo: str, limit: int = 30) -> list[dict]:
+        """Overall alignment per analysed commit, newest first: {"sha", "alignment", "at"}."""
+
+    # waivers set with /drift waive
+    @abc.abstractmethod
+    def waivers(self, repo: str) -> list[StoredWaiver]: ...
+
+    @abc.abstractmethod
+    def add_waiver(self, repo: str, waiver: StoredWaiver) -> None: ...
+
+    @abc.abstractmethod
+    def remove_waiver(self, repo: str, fingerprint: str) -> bool: ...
+
+    # gap issues
+    @abc.abstractmethod
+    def claim_gap_issue(self, repo: str, fingerprint: str, feature: str) -> bool:
+        """Reserve the right to create the issue for a gap; only one caller ever gets True."""
+
+    @abc.abstractmethod
+    def set_gap_issue(self, repo: str, fingerprint: str, number: int | None, state: str) -> None: ...
+
+    @abc.abstractmethod
+    def release_gap_issue(self, repo: str, fingerprint: str) -> None:
+        """Give up a claim whose issue could not be created, so a later run tries again."""
+
+    @abc.abstractmethod
+    def gap_issues(self, repo: str) -> dict[str, GapIssue]: ...
+
+    # singletons per repository
+    @abc.abstractmethod
+    def get_value(self, repo: str, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def set_value(self, repo: str, key: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def claim_value(self, repo: str, key: str, value: str) -> bool:
+        """Set key only if unset; True when this call set it."""
+
+    # jobs handed back at shutdown
+    @abc.abstractmethod
+    def park_jobs(self, jobs: list[dict]) -> None: ...
+
+    @abc.abstractmethod
+    def take_parked_jobs(self) -> list[dict]: ...
+
+    def close(self) -> None:
+        pass
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, seen REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS baselines (repo TEXT, feature TEXT, sha TEXT, alignment INTEGER, data TEXT,
+                                      updated REAL, PRIMARY KEY (repo, feature));
+CREATE TABLE IF NOT EXISTS history (repo TEXT, sha TEXT, alignment INTEGER, features INTEGER, at REAL);
+CREATE INDEX IF NOT EXISTS history_repo ON history (repo, at);
+CREATE TABLE IF NOT EXISTS waivers (repo TEXT, fingerprint TEXT, reason TEXT, until TEXT, by TEXT, at REAL,
+                                    PRIMARY KEY (repo, fingerprint));
+CREATE TABLE IF NOT EXISTS gap_issues (repo TEXT, fingerprint TEXT, number INTEGER, state TEXT, feature TEXT,
+                                       PRIMARY KEY (repo, fingerprint));
+CREATE TABLE IF NOT EXISTS kv (repo TEXT, key TEXT, value TEXT, PRIMARY KEY (repo, key));
+CREATE TABLE IF NOT EXISTS parked_jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT);
+"""
+
+DELIVERY_TTL = 7 * 24 * 3600
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str = ":memory:"):
+        if path.startswith("sqlite:///"):
+            path = path[len("sqlite:///"):]
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock = threading.Lock()
+        with self._lock:
+            if path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+
+    def _x(self, sql: str, args=()):
+        with self._lock:
+            return self._db.execute(sql, args)
+
+    def claim_delivery(self, delivery_id: str) -> bool:
+        now = time.time()
+        with self._lock:
+            cur = self._db.execute("INSERT OR IGNORE INTO deliveries (id, seen) VALUES (?, ?)", (delivery_id, now))
+            if cur.rowcount and int(now) % 97 == 0:
+                self._db.execute("DELETE FROM deliveries WHERE seen < ?", (now - DELIVERY_TTL,))
+            return cur.rowcount == 1
+
+    def baseline(self, repo: str) -> dict[str, dict]:
+        rows = self._x("SELECT feature, sha, alignment, data FROM baselines WHERE repo = ?", (repo,)).fetchall()
+        return {f: {"sha": sha, "alignment": a, **json.loads(d)} for f, sha, a, d in rows}
+
+    def save_baseline(self, repo: str, sha: str, features: dict[str, dict], removed=()) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for fid, data in features.items():
+                    body = {k: v for k, v in data.items() if k not in ("sha", "alignment")}
+                    self._db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?)",
+                                     (repo, fid, sha, data["alignment"], json.dumps(body), now))
+                for fid in removed:
+                    self._db.execute("DELETE FROM baselines WHERE repo = ? AND feature = ?", (repo, fid))
+                rows = self._db.execute("SELECT alignment FROM baselines WHERE repo = ?", (repo,)).fetchall()
+                if rows:
+                    overall = round(sum(r[0] for r in rows) / len(rows))
+                    self._db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?)", (repo, sha, overall, len(rows), now))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def history(self, repo: str, limit: int = 30) -> list[dict]:
+        rows = self._x("SELECT sha, alignment, features, at FROM history WHERE repo = ? ORDER BY at DESC, rowid DESC "
+                       "LIMIT ?", (repo, limit)).fetchall()
+        return [{"sha": s, "alignment": a, "features": n, "at": at} for s, a, n, at in rows]
+
+    def waivers(self, repo: str) -> list[StoredWaiver]:
+        rows = self._x("SELECT fingerprint, reason, until, by FROM waivers WHERE repo = ? ORDER BY at", (repo,))
+        return [StoredWaiver(*r) for r in rows.fetchall()]
+
+    def add_waiver(self, repo: str, waiver: StoredWaiver) -> None:
+        self._x("INSERT OR REPLACE INTO waivers VALUES (?, ?, ?, ?, ?, ?)",
+                (repo, waiver.fingerprint, waiver.reason, waiver.until, waiver.by, time.time()))
+
+    def remove_waiver(self, repo: str, fingerprint: str) -> bool:
+        return self._x("DELETE FROM waivers WHERE repo = ? AND fingerprint = ?", (repo, fingerprint)).rowcount == 1
+
+    def claim_gap_issue(self, repo: str, fingerprint: str, feature: str) -> bool:
+        cur = self._x("INSERT OR IGNORE INTO gap_issues VALUES (?, ?, NULL, 'claimed', ?)", (repo, fingerprint, feature))
+        return cur.rowcount == 1
+
+    def set_gap_issue(self, repo: str, fingerprint: str, number: int | None, state: str) -> None:
+        self._x("UPDATE gap_issues SET number = ?, state = ? WHERE repo = ? AND fingerprint = ?",
+                (number, state, repo, fingerprint))
+
+    def release_gap_issue(self, repo: str, fingerprint: str) -> None:
+        self._x("DELETE FROM gap_issues WHERE repo = ? AND fingerprint = ? AND number IS NULL", (repo, fingerprint))
+
+    def gap_issues(self, repo: str) -> dict[str, GapIssue]:
+        rows = self._x("SELECT fingerprint, number, state, feature FROM gap_issues WHERE repo = ?", (repo,)).fetchall()
+        return {r[0]: GapIssue(*r) for r in rows}
+
+    def get_value(self, repo: str, key: str) -> str | None:
+        row = self._x("SELECT value FROM kv WHERE repo = ? AND key = ?", (repo, key)).fetchone()
+        return row[0] if row else None
+
+    def set_value(self, repo: str, key: str, value: str) -> None:
+        self._x("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (repo, key, value))
+
+    def claim_value(self, repo: str, key: str, value: str) -> bool:
+        return self._x("INSERT OR IGNORE INTO kv VALUES (?, ?, ?)", (repo, key, value)).rowcount == 1
+
+    def park_jobs(self, jobs: list[dict]) -> None:
+        with self._lock:
+            self._db.executemany("INSERT INTO parked_jobs (job) VALUES (?)", [(json.dumps(j),) for j in jobs])
+
+    def take_parked_jobs(self) -> list[dict]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            rows = self._db.execute("SELECT id, job FROM parked_jobs ORDER BY id").fetchall()
+            self._db.execute("DELETE FROM parked_jobs")
+            self._db.execute("COMMIT")
+        return [json.loads(j) for _, j in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def open_store(location: str) -> Store:
+    """DRIFTBOT_STORE: a file path or sqlite:///path (the embedded store)."""
+    if "://" in location and not location.startswith("sqlite:///"):
+        raise ValueError(f"DRIFTBOT_STORE={location!r}: only the embedded store (a path or sqlite:///path) ships "
+                         "with driftbot; a shared store implements bot.store.Store")
+    return SQLiteStore(location)

@@ -1,0 +1,147 @@
+"""Pull requests end to end: signed real payloads → the server → the queue → the fake GitHub."""
+import pytest
+
+from tests.apphelpers import deliver, pr_event
+from tests.conftest import settle
+
+SPEC = """# Agents
+
+## API
+
+- `GET /api/agents` lists agents.
+- `POST /api/agents/{id}/heartbeat` records a heartbeat.
+- `AgentService` owns the registry.
+"""
+ROUTES_GET = 'package agents\n\nfunc Register(r *mux.Router) {\n\tr.HandleFunc("/api/agents", list).Methods("GET")\n}\n'
+ROUTES_BOTH = ('package agents\n\nfunc Register(r *mux.Router) {\n\tr.HandleFunc("/api/agents", list).Methods("GET")\n'
+               '\tr.HandleFunc("/api/agents/{id}/heartbeat", beat).Methods("POST")\n}\n')
+SERVICE = "package agents\n\ntype AgentService struct{}\n"
+MAIN = 'package main\n\nimport "example.com/fleet/internal/agents"\n\nfunc main() { agents.Register(nil) }\n'
+
+
+def base_files():
+    return {"docs/ideas/agents.md": SPEC, "internal/agents/routes.go": ROUTES_GET,
+            "internal/agents/service.go": SERVICE, "internal/agents/service_test.go": "package agents\n",
+            "cmd/fleet/main.go": MAIN, "docs/ideas/billing.md": "# Billing\n\n`POST /api/invoices`\n"}
+
+
+def only_run(repo):
+    (run,) = repo.check_runs.values()
+    return run
+
+
+async def test_pr_that_adds_the_endpoint_resolves_a_gap(bot, github, repo_factory):
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add heartbeat", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    r = await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    assert r.status == 202
+    await settle(bot)
+    run = only_run(repo)
+    assert run["status"] == "completed" and run["conclusion"] == "success"
+    assert run["head_sha"] == head
+    assert run["output"]["title"] == "0 new gaps, 1 resolved"
+    assert "| agents | 17 % → 0 % ▼17 |" in run["output"]["summary"]
+    assert "billing" not in run["output"]["summary"]  # untouched features are not recomputed
+    assert run["actions"][0]["identifier"] == "recheck"
+    (comment,) = repo.comments.values()
+    assert comment["body"].startswith("<!-- driftbot:pr-comment -->")
+    assert "✅ resolved" in comment["body"] and "POST /api/agents/{id}/heartbeat" in comment["body"]
+
+
+async def test_pr_that_deletes_an_endpoint_gets_a_regression_annotation(bot, github, repo_factory):
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    repo, g, base = repo_factory(files)
+    head = g.commit({"internal/agents/routes.go": ROUTES_GET}, "drop heartbeat", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    run = only_run(repo)
+    assert run["conclusion"] == "neutral"  # informational by default
+    (ann,) = run["annotations"]
+    assert ann["annotation_level"] == "failure"
+    assert (ann["path"], ann["start_line"]) == ("docs/ideas/agents.md", 6)
+    assert "internal/agents/routes.go:5" in ann["message"] and "removes it" in ann["message"]
+    assert run["output"]["title"].startswith("1 regression")
+
+
+async def test_policy_can_fail_the_check_and_comment_is_edited_not_duplicated(bot, github, repo_factory):
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    files[".github/driftbot.yml"] = "version: 1\nchecks:\n  fail_on: [regressions]\n"
+    repo, g, base = repo_factory(files)
+    head1 = g.commit({"internal/agents/routes.go": ROUTES_GET}, "drop heartbeat", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head1))
+    await settle(bot)
+    head2 = g.commit({"internal/agents/extra.go": "package agents\n// TODO: later\n"}, "more", branch="feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head2, action="synchronize"))
+    await settle(bot)
+    runs = sorted(repo.check_runs.values(), key=lambda r: r["id"])
+    assert [r["conclusion"] for r in runs] == ["failure", "failure"]
+    (comment,) = repo.comments.values()
+    assert comment.get("edits") == 1 and head2[:7] in comment["body"]
+    # the same head again: same content, so no edit
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head2, action="synchronize"))
+    await settle(bot)
+    assert comment.get("edits") == 1
+
+
+async def test_bad_config_fails_the_check_with_an_annotation_on_the_line(bot, github, repo_factory):
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({".github/driftbot.yml": "version: 1\nfeatures:\n  - id: a\n    spec: x.md\n    cod: src/**\n"},
+                    "config", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    run = only_run(repo)
+    assert run["conclusion"] == "failure"
+    assert run["output"]["title"] == "Invalid driftbot config: unknown key 'cod'"
+    (ann,) = run["annotations"]
+    assert (ann["path"], ann["start_line"]) == (".github/driftbot.yml", 5)
+    assert "did you mean 'code'" in ann["message"]
+    assert not repo.comments
+
+
+async def test_github_failures_are_retried(bot, github, repo_factory):
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    github.fail("git/get-tree", status=502, times=2)
+    github.fail("repos/compare-commits", status=403, times=1, headers={"retry-after": "1"})
+    github.fail("git/get-blob", status=429, times=1, headers={"retry-after": "2"})
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    assert only_run(repo)["conclusion"] == "success"
+    assert github.count("git/get-tree") >= 4
+
+
+async def test_a_job_that_cannot_finish_says_so(bot, github, repo_factory):
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    github.fail("git/get-tree", status=500, times=50)
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    run = only_run(repo)
+    assert run["conclusion"] == "neutral"
+    assert run["output"]["title"] == "Could not analyse this commit"
+    assert "GitHub answered 500" in run["output"]["summary"]
+    assert not repo.comments  # no comment built on partial data
+
+
+async def test_fetches_only_what_the_touched_features_need(bot, github, repo_factory):
+    files = base_files()
+    for i in range(40):
+        files[f"docs/ideas/f{i}.md"] = f"# F{i}\n\n`Thing{i}`\n"
+        files[f"internal/f{i}/a.go"] = f"package f{i}\n\ntype Thing{i} struct{{}}\n"
+    repo, g, base = repo_factory(files)
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    blobs = github.count("git/get-blob")
+    # the agents feature (spec, 3 code files) at head and base share all but one blob; plus cmd/fleet/main.go
+    assert blobs <= 7, blobs
+    assert "| agents |" in only_run(repo)["output"]["summary"]
