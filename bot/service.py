@@ -331,6 +331,10 @@ class DriftService:
 
     async def _dashboard(self, gh, repo: str, sha: str) -> None:
         features = self.store.baseline(repo)
+        waived = {w.fingerprint for w in self.store.waivers(repo)}
+        for f in features.values():  # waivers set since a feature was last evaluated count now
+            for fp, g in f["gaps"].items():
+                g["waived"] = g["waived"] or fp in waived
         issues = {fp: rec.number for fp, rec in self.store.gap_issues(repo).items() if rec.number and rec.state == "open"}
         waivers = [(w.fingerprint, w.reason, w.until) for w in self.store.waivers(repo)]
         body = issue_text.dashboard_body(features, self.store.history(repo), issues, waivers, sha)

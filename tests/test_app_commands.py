@@ -1,0 +1,80 @@
+"""Slash commands: parsing, permissions, reactions and replies."""
+import datetime as dt
+
+from bot.report.commands import parse_command
+from tests.apphelpers import comment_event, deliver, pr_event, push_event
+from tests.conftest import settle
+from tests.test_app_pr import ROUTES_BOTH, base_files
+
+
+def replies(repo, number):
+    return [c["body"] for c in repo.comments.values() if c["issue_number"] == number and "driftbot:" not in c["body"]]
+
+
+def test_parser():
+    assert parse_command("/drift help").name == "help"
+    assert parse_command("/DRIFT Recheck\nplease").name == "recheck"
+    assert parse_command("/drift").name == "help"
+    assert parse_command("/drift explain auth").feature == "auth"
+    assert parse_command("/drift explain").error
+    w = parse_command('/drift waive 0123456789AB "served by the gateway" until 2031-05-01')
+    assert (w.gap, w.reason, w.until) == ("0123456789ab", "served by the gateway", "2031-05-01")
+    assert "not a date" in parse_command("/drift waive 0123456789ab r until soon").error
+    assert "in the past" in parse_command("/drift waive 0123456789ab r until 2020-01-01", today=dt.date(2026, 1, 1)).error
+    assert "needs a reason" in parse_command("/drift waive 0123456789ab").error
+    assert "fingerprint" in parse_command("/drift waive nothex reason").error
+    assert "Unknown command" in parse_command("/drift frobnicate").error
+    assert parse_command("please /drift help").name == "none"
+
+
+async def test_help_and_unknown_commands_get_the_help_text(bot, github, repo_factory):
+    repo, g, first = repo_factory(base_files())
+    await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift help", "bob", comment_id=1))
+    await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift dance", "bob", comment_id=2))
+    await settle(bot)
+    help_reply, unknown_reply = replies(repo, 3)
+    assert "/drift waive <gap>" in help_reply
+    assert "Unknown command `dance`" in unknown_reply and "/drift explain" in unknown_reply
+    assert sorted(repo.reactions) == [(1, "eyes"), (2, "eyes")]
+
+
+async def test_read_only_users_are_refused_politely(bot, github, repo_factory, store):
+    repo, g, first = repo_factory(base_files())
+    repo.permissions["eve"] = "read"
+    await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift waive 0123456789ab because", "eve"))
+    await settle(bot)
+    (reply,) = replies(repo, 3)
+    assert reply.startswith("> /drift waive") and "Sorry @eve" in reply and "write, maintain or admin" in reply
+    assert store.waivers(repo.full_name) == []
+
+
+async def test_bots_and_plain_comments_are_ignored(bot, github, repo_factory):
+    repo, g, first = repo_factory(base_files())
+    await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift help", "other[bot]", user_type="Bot"))
+    await deliver(bot, "issue_comment", comment_event(repo, 3, "looks good to me", "bob", comment_id=9))
+    await settle(bot)
+    assert github.count() == 0
+
+
+async def test_recheck_report_and_explain(bot, github, repo_factory):
+    repo, g, base = repo_factory(base_files())
+    repo.permissions["alice"] = "admin"
+    await deliver(bot, "push", push_event(repo, "0" * 40, base))
+    await settle(bot)
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    runs_before = len(repo.check_runs)
+    await deliver(bot, "issue_comment", comment_event(repo, number, "/drift recheck", "alice", comment_id=11))
+    await deliver(bot, "issue_comment", comment_event(repo, number, "/drift report", "bob", comment_id=12))
+    await deliver(bot, "issue_comment", comment_event(repo, number, "/drift explain agents", "bob", comment_id=13))
+    await deliver(bot, "issue_comment", comment_event(repo, number, "/drift explain nope", "bob", comment_id=14))
+    await settle(bot)
+    assert len(repo.check_runs) == runs_before + 1
+    texts = replies(repo, number)
+    assert any(t.startswith("> /drift recheck") and f"Rechecked `{head[:7]}`" in t for t in texts)
+    assert any("| billing |" in t and "Overall alignment" in t for t in texts)
+    explain = next(t for t in texts if t.startswith("> /drift explain agents"))
+    assert "### agents" in explain and "`POST /api/agents/{id}/heartbeat`" in explain
+    assert any("No feature `nope`" in t and "agents, billing" in t for t in texts)

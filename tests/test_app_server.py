@@ -1,0 +1,99 @@
+"""The webhook boundary: signatures, malformed requests, duplicates, every real payload."""
+import asyncio
+import json
+
+import pytest
+
+from bot.jobs import JobQueue
+from bot.settings import Settings, SettingsError
+from tests.apphelpers import SECRET, deliver, index, keypair, payload, sign
+from tests.conftest import settle
+
+
+async def test_bad_or_missing_signature_is_401(bot):
+    body = json.dumps(payload("ping.json")).encode()
+    r = await deliver(bot, "ping", body, signature="sha256=" + "0" * 64)
+    assert r.status == 401
+    r = await deliver(bot, "ping", body, signature="")
+    assert r.status == 401
+    r = await deliver(bot, "ping", body, secret="wrong-secret")
+    assert r.status == 401
+    r = await deliver(bot, "ping", body, signature=sign(body).replace("sha256=", "sha1="))
+    assert r.status == 401
+
+
+async def test_malformed_requests_are_400_never_500(bot):
+    assert (await deliver(bot, "ping", b"{not json")).status == 400
+    assert (await deliver(bot, "ping", b"[1, 2]")).status == 400
+    body = json.dumps({"action": "opened"}).encode()  # a pull_request event without its fields
+    assert (await deliver(bot, "pull_request", body)).status == 400
+    r = await bot.post("/webhook", data=b"{}", headers={"X-Hub-Signature-256": sign(b"{}")})
+    assert r.status == 400  # no event / delivery headers
+    big = b'{"x": "' + b"a" * (26 * 1024 * 1024) + b'"}'
+    r = await deliver(bot, "ping", big)
+    assert r.status == 413
+
+
+async def test_duplicate_deliveries_are_ignored(bot):
+    body = payload("ping.json")
+    assert (await deliver(bot, "ping", body, delivery="d-1")).status == 202
+    r = await deliver(bot, "ping", body, delivery="d-1")
+    assert r.status == 200 and "duplicate" in (await r.json())["status"]
+
+
+@pytest.mark.parametrize("entry", index(), ids=lambda e: e["file"])
+async def test_every_real_payload_is_accepted(bot, entry):
+    r = await deliver(bot, entry["x_github_event"], payload(entry["file"]))
+    assert r.status in (200, 202), await r.text()
+    await settle(bot)
+
+
+async def test_healthz(bot):
+    r = await bot.get("/healthz")
+    assert r.status == 200 and (await r.json())["status"] == "ok"
+
+
+def test_settings_refuse_to_start_without_secret_or_key(tmp_path):
+    with pytest.raises(SettingsError) as e:
+        Settings.from_env({"APP_ID": "1"})
+    assert "WEBHOOK_SECRET" in str(e.value) and "PRIVATE_KEY" in str(e.value)
+    with pytest.raises(SettingsError, match="PEM"):
+        Settings.from_env({"APP_ID": "1", "WEBHOOK_SECRET": "x", "PRIVATE_KEY": "nope"})
+    key = tmp_path / "app.pem"
+    key.write_text(keypair()[0])
+    s = Settings.from_env({"APP_ID": "12", "WEBHOOK_SECRET": SECRET, "PRIVATE_KEY_PATH": str(key),
+                           "GITHUB_API_URL": "https://ghe.example.com/api/v3/", "PORT": "9000"})
+    assert s.api_url == "https://ghe.example.com/api/v3" and s.port == 9000
+    assert "s3cret" not in repr(s) and "PRIVATE" not in repr(s)
+    inline = Settings.from_env({"APP_ID": "12", "WEBHOOK_SECRET": "x",
+                                "PRIVATE_KEY": keypair()[0].replace("\n", "\\n")})
+    assert inline.private_key.startswith("-----BEGIN RSA PRIVATE KEY-----\n")
+
+
+async def test_queue_coalesces_bursts_and_hands_back_at_shutdown():
+    seen, gate = [], asyncio.Event()
+
+    async def runner(job):
+        seen.append(job["n"])
+        await gate.wait()
+
+    parked = []
+    q = JobQueue(runner, workers=1, park=parked.extend)
+    q.start()
+    for n in range(5):
+        q.submit({"n": n}, "pr:1")  # a burst for one PR
+    await asyncio.sleep(0.05)
+    assert seen == [4]  # the burst coalesced: only the newest ran
+    states = [q.submit({"n": n}, "pr:1") for n in range(5, 9)]  # arrives while pr:1 runs
+    assert states == ["deferred"] * 4
+    q.submit({"n": 100}, "pr:2")
+    gate.set()
+    await q.join(5)
+    assert seen[0] == 4 and sorted(seen[1:]) == [8, 100]  # pr:1 ran once more, with the newest job
+    gate.clear()
+    q.submit({"n": 200}, "pr:3")
+    q.submit({"n": 201}, "pr:4")
+    await asyncio.sleep(0.05)
+    handed = await q.stop(grace=0.1)
+    assert [j["n"] for j in handed] == [201, 200]  # the waiting job, then the one cut off
+    assert parked == handed
