@@ -197,6 +197,30 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    import logging
+
+    from aiohttp import web
+
+    from .server import make_app
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        return _fail(str(exc))
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    port = args.port or settings.port
+    try:
+        app = make_app(settings)
+    except ValueError as exc:  # e.g. an unsupported DRIFTBOT_STORE
+        return _fail(str(exc))
+    logging.getLogger("bot").info("driftbot listening on %s:%d (GitHub API %s)", args.host, port, settings.api_url)
+    web.run_app(app, host=args.host, port=port, print=None, shutdown_timeout=25)
+    return EXIT_OK
+
+
 def cmd_schema(args) -> int:
     name = {"config": "driftbot.schema.json", "report": "report.schema.json", "rulepack": "rulepack.schema.json"}[args.which]
     sys.stdout.write((SCHEMA_DIR / name).read_text(encoding="utf-8"))
@@ -238,6 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "every problem with file:line:column. Exit 0 when valid, 2 otherwise.")
     v.add_argument("path", nargs="?", default=".", metavar="PATH", help="a checkout or a config file (default: .)")
     v.set_defaults(func=cmd_validate)
+
+    sv = sub.add_parser("serve", help="run the GitHub App's webhook server",
+                        description="Run the GitHub App: POST /webhook and GET /healthz. Settings come from the "
+                                    "environment: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, "
+                                    "GITHUB_API_URL (GitHub Enterprise Server), PORT, DRIFTBOT_STORE, "
+                                    "DRIFTBOT_LOG_LEVEL, DRIFTBOT_WORKERS.")
+    sv.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
+    sv.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
+    sv.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("schema", help="print a JSON Schema (config, report or rulepack)",
                        description="Print a JSON Schema, e.g. for editor completion of .github/driftbot.yml.")

@@ -1,0 +1,163 @@
+"""GitHub mechanics: tokens, ETags, annotation batches, big PRs, truncated trees, restarts."""
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import aiohttp
+
+from bot.engine.delta import FeatureDelta
+from bot.engine.model import Gap, GapKind
+from bot.report.pr import MAX_BODY, comment_body
+from bot.server import QUEUE, make_app
+from bot.store import SQLiteStore
+from tests import apphelpers
+from tests.apphelpers import deliver, pr_event, push_event
+from tests.conftest import settle
+from tests.fakegithub import GitRepo
+from tests.test_app_pr import ROUTES_BOTH, base_files
+
+
+async def test_tokens_are_cached_and_etags_never_cross_installations(bot, github, repo_factory, tmp_path):
+    repo, g, first = repo_factory(base_files())
+    other_git = GitRepo(tmp_path / "other")
+    other_first = other_git.commit(base_files(), "initial")
+    other = github.add_repo("globex", "fleet", other_git, installation_id=99)
+    for _ in range(2):
+        await deliver(bot, "push", push_event(repo, "0" * 40, first) | {"after": first})
+        await deliver(bot, "push", apphelpers.for_repo(push_event(other, "0" * 40, other_first), other, installation=99))
+        await settle(bot)
+    assert github.token_requests == 2  # one per installation, reused across deliveries
+    assert github.etag_hits > 0  # repeated reads were conditional
+    assert github.violations == []  # includes: no token of one installation used on the other's repo
+
+
+async def test_more_than_50_annotations_go_in_follow_up_updates(bot, github, repo_factory):
+    repo, g, base = repo_factory(base_files())
+    todos = "".join(f"// TODO: step {i}\n" for i in range(120))
+    head = g.commit({"internal/agents/todo.go": "package agents\n" + todos}, "todos", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    (run,) = repo.check_runs.values()
+    assert len(run["annotations"]) == 120
+    assert run["updates"] == 3  # 50 + 50 + 20, the conclusion with the last
+    assert run["annotations"][0]["start_line"] == 2
+
+
+async def test_annotation_cap_from_config(bot, github, repo_factory):
+    files = base_files()
+    files[".github/driftbot.yml"] = "version: 1\nchecks:\n  annotations: 10\n"
+    repo, g, base = repo_factory(files)
+    head = g.commit({"internal/agents/todo.go": "package agents\n" + "".join(f"// TODO: x{i}\n" for i in range(30))}, "t", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    (run,) = repo.check_runs.values()
+    assert len(run["annotations"]) == 10
+    assert "20 annotations not shown" in run["output"]["text"]
+
+
+async def test_huge_pull_requests_fall_back_to_tree_comparison(bot, github, repo_factory):
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    event = pr_event(repo, number, base, head)
+    event["pull_request"]["changed_files"] = 3500
+    await deliver(bot, "pull_request", event)
+    await settle(bot)
+    (run,) = repo.check_runs.values()
+    assert github.count("pulls/list-files") == 0
+    assert run["output"]["title"] == "0 new gaps, 1 resolved"
+    assert "comparing the base and head trees" in run["output"]["summary"]
+
+
+async def test_truncated_trees_are_walked(bot, github, repo_factory):
+    repo, g, first = repo_factory(base_files())
+    original = github.op_git_get_tree
+
+    def truncated(r, params, query, body):
+        data = original(r, params, query, body)
+        if query.get("recursive"):
+            return {**data, "tree": data["tree"][:1], "truncated": True}
+        out = subprocess.run(["git", "-C", str(r.git.path), "ls-tree", "-l", params["tree_sha"]],
+                             capture_output=True, text=True, check=True).stdout
+        tree = []
+        for line in out.splitlines():
+            meta, path = line.split("\t", 1)
+            mode, typ, sha, size = meta.split()
+            tree.append({"path": path, "mode": mode, "type": typ, "sha": sha, "size": None if size == "-" else int(size)})
+        return {"sha": params["tree_sha"], "url": "", "tree": tree, "truncated": False}
+
+    github.op_git_get_tree = truncated
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    assert any("agents" in i["title"] for i in repo.issues.values())
+
+
+async def test_jobs_cut_off_at_shutdown_resume_at_the_next_start(github, repo_factory, aiohttp_client, tmp_path):
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    store = SQLiteStore(str(tmp_path / "state.db"))
+    github.fail("git/get-tree", status=200, delay=5, times=1)  # the first job hangs on GitHub
+    app = make_app(apphelpers.settings(github.url, workers=1), store=store, time_scale=0.001, shutdown_grace=0.2)
+    client = await aiohttp_client(app)
+    await deliver(client, "pull_request", pr_event(repo, number, base, head))
+    await asyncio.sleep(0.3)
+    await client.close()  # graceful shutdown: the running job is handed back
+    parked = store.take_parked_jobs()
+    assert [j["kind"] for j in parked] == ["pull_request"]
+    store.park_jobs(parked)
+    app2 = make_app(apphelpers.settings(github.url), store=store, time_scale=0.001)
+    client2 = await aiohttp_client(app2)
+    await asyncio.sleep(0.01)
+    await app2[QUEUE].join(30)
+    done = [r for r in repo.check_runs.values() if r["status"] == "completed"]
+    assert done and done[-1]["conclusion"] == "success"
+    await client2.close()
+
+
+def test_comment_is_truncated_keeping_summary_and_links():
+    gaps = tuple(Gap(f"{i:012x}", GapKind.MISSING, "auth", "`X` is not implemented: " + "y" * 300, "R1",
+                     "docs/a.md", i) for i in range(1000))
+    delta = FeatureDelta("auth", None, None, gaps, (), ())
+    body = comment_body([delta], "a" * 40, "https://github.test/acme/fleet/runs/1", total_features=3)
+    assert len(body) <= MAX_BODY
+    assert body.startswith("<!-- driftbot:pr-comment -->")
+    assert "https://github.test/acme/fleet/runs/1" in body.split("\n\n")[1] + body[:600]
+    assert "more: see the check" in body and body.rstrip().endswith("</sub>")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_serve_runs_answers_health_and_stops_on_sigterm(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "APP_ID": apphelpers.APP_ID, "WEBHOOK_SECRET": apphelpers.SECRET,
+           "PRIVATE_KEY": apphelpers.keypair()[0], "DRIFTBOT_STORE": str(tmp_path / "s.db"), "PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        async with aiohttp.ClientSession() as s:
+            while True:
+                try:
+                    async with s.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        assert r.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert time.monotonic() < deadline, proc.stderr.read1().decode() if proc.poll() else "no answer"
+                    await asyncio.sleep(0.1)
+            async with s.post(f"http://127.0.0.1:{port}/webhook", data=b"{}",
+                              headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": "1"}) as r:
+                assert r.status == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
