@@ -121,6 +121,7 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
         if handed:
             log.info("handed back %d job(s) for the next start", len(handed))
         await app[SESSION].close()
+        app[SERVICE].close()
         if store is None:
             app[STORE].close()
 

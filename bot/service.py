@@ -3,9 +3,12 @@ keep gap issues and the dashboard current, answer commands. Jobs carry ids; toke
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from dataclasses import replace
 from typing import Any
 
@@ -43,6 +46,15 @@ class DriftService:
         self.engine = engine or Engine()
         self.blobs = blobs or fetch.BlobCache()
         self.today = today
+        # The engine is CPU work: it runs on one thread of its own, so the event loop keeps
+        # answering webhooks at once, and the engine's caches see one caller at a time.
+        self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftbot-engine")
+
+    async def _cpu(self, fn, *args, **kw):
+        return await asyncio.get_running_loop().run_in_executor(self._engine_thread, partial(fn, *args, **kw))
+
+    def close(self) -> None:
+        self._engine_thread.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, job: dict) -> None:
         handler = {"pull_request": self.pull_request, "push": self.push, "scan": self.scan,
@@ -74,9 +86,12 @@ class DriftService:
         return cfg
 
     async def _evaluate(self, gh, repo: str, installation: int, snap: Snapshot, cfg: Config, features: list[str]):
-        need = self.engine.needed_paths(snap, cfg, features)
+        need = await self._cpu(self.engine.needed_paths, snap, cfg, features)
         await fetch.fill(gh, repo, installation, snap, need, self.blobs)
-        return self.engine.evaluate(snap, cfg, features=features, today=self.today())
+        return await self._cpu(self.engine.evaluate, snap, cfg, features=features, today=self.today())
+
+    async def _feature_map(self, snap: Snapshot, cfg: Config):
+        return await self._cpu(self.engine.feature_map, snap, cfg)
 
     def _link(self, repo: str, sha: str):
         web = self.app.api_url.replace("://api.", "://", 1).replace("/api/v3", "")
@@ -115,12 +130,13 @@ class DriftService:
         base = await self._snapshot(gh, repo, merge_base)
         cfg = await self._config(gh, repo, inst, head)
         changed = await self._changed_files(gh, job, compare, base, head)
-        touched = sorted(set(touched_features(self.engine.feature_map(head, cfg), changed, CONFIG_PATHS)) |
-                         set(touched_features(self.engine.feature_map(base, cfg), changed, CONFIG_PATHS)))
+        head_map = await self._feature_map(head, cfg)
+        touched = sorted(set(touched_features(head_map, changed, CONFIG_PATHS)) |
+                         set(touched_features(await self._feature_map(base, cfg), changed, CONFIG_PATHS)))
         after = await self._evaluate(gh, repo, inst, head, cfg, touched)
         before = await self._evaluate(gh, repo, inst, base, cfg, touched)
         deltas = diff(before, after)
-        total = len(self.engine.feature_map(head, cfg).features)
+        total = len(head_map.features)
         notes = []
         if job.get("fallback_note"):
             notes.append(job["fallback_note"])
@@ -240,7 +256,7 @@ class DriftService:
         except ConfigError as exc:
             log.info("invalid config on the default branch", extra={"repo": repo, "error": str(exc.first)})
             return
-        fmap = self.engine.feature_map(head, cfg)
+        fmap = await self._feature_map(head, cfg)
         baseline = self.store.baseline(repo)
         last = self.store.get_value(repo, "baseline-sha")
         if not baseline or not last or job.get("full"):
