@@ -475,7 +475,7 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
         if s.test_files == 0:
             add(GapKind.NO_TESTS, "", f"no test file covers {', '.join(f.code_roots) or f.id}")
         for m in s.markers:
-            add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}", f"{m.kind} marker: {m.text}",
+            add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}", f"{m.kind.upper() if m.kind != 'stub' else 'stub'}: {m.text}",
                 path=m.path, line=m.line)
         if s.wired_from_missing:
             for g in s.wired_from_missing:

@@ -30,14 +30,14 @@ def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | No
     lines = [GAP_MARKER.format(fingerprint=g.fingerprint), "",
              f"**{sentence(GAP_TITLES[g.kind])}** "
              f"in feature **{esc(g.feature)}**, found at `{commit[:12]}`.", "",
-             f"> {esc(g.message)}", ""]
+             f"> {g.message.replace('<', '&lt;')}", ""]
     if g.path:
         lines.append(f"- Where: {loc(g.path, g.line, link)}")
     if feature is not None:
         req = next((r for r in feature.requirements if r.requirement.id == g.requirement), None)
         if req is not None:
             q = req.requirement
-            lines.append(f"- Requirement {q.id} ({q.kind.value}): {esc(q.text)}")
+            lines.append(f"- Requirement {q.id} ({q.kind.value}): {q.text.replace('<', '&lt;')}")
             if req.evidence:
                 lines.append("- Evidence: " + "; ".join(f"{loc(e.path, e.line, link)} {esc(e.note)}" for e in req.evidence[:4]))
             if req.searched:

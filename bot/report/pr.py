@@ -71,8 +71,9 @@ def annotations(deltas: list[FeatureDelta], link: Link | None = None) -> list[di
             if g.fingerprint in regressed or not g.path:
                 continue
             if g.kind is GapKind.MARKER:
-                out.append(_ann(g.path, g.line, "warning" if g.message.startswith("stub") else "notice",
-                                f"{d.id}: this pull request adds a {g.message.split(' ', 1)[0]} marker",
+                stub = g.message.startswith("stub")
+                out.append(_ann(g.path, g.line, "warning" if stub else "notice",
+                                f"{d.id}: this pull request adds a {'stub' if stub else g.message.split(':')[0] + ' note'}",
                                 f"{g.message}\nGap {g.fingerprint}"))
             elif g.kind in (GapKind.MISSING, GapKind.CLAIMED_DONE, GapKind.NO_CODE):
                 title = {GapKind.MISSING: "requirement lacks an implementation",
@@ -175,9 +176,10 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
     if not deltas:
         head.append(f"This pull request touches no feature's spec or code (at `{head_sha[:7]}`).")
     else:
-        verdict = (f"{plural(regressions, 'implemented requirement')} removed, " if regressions else "") + \
-            f"{plural(new, 'new gap')} and {plural(resolved, 'resolved gap')}"
-        head.append(f"At `{head_sha[:7]}` this pull request brings {verdict} across "
+        parts = ([f"removes {plural(regressions, 'implemented requirement')}"] if regressions else []) + \
+            [f"adds {plural(new, 'new gap')}", f"resolves {plural(resolved, 'gap')}"]
+        verdict = ", ".join(parts[:-1]) + " and " + parts[-1]
+        head.append(f"At `{head_sha[:7]}`, this pull request {verdict} across "
                     f"{plural(len(deltas), 'touched feature')} (of {total_features}).")
     if check_url:
         head.append(f"Details and line annotations: [the driftbot check]({check_url}).")
@@ -189,6 +191,8 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
         tail += [_gap_line(fid, g, link) for fid, g in ((d.id, g) for d in deltas for g in d.new_gaps)]
         tail += [_gap_line(fid, g, link).replace(" — ", " — ✅ resolved: ", 1)
                  for fid, g in ((d.id, g) for d in deltas for g in d.resolved_gaps)]
+    if tail:
+        tail = ["#### Gaps", ""] + tail
     footer = ["", "<sub>Commands: `/drift recheck` · `/drift explain <feature>` · `/drift waive <gap> <reason>` · "
               "`/drift help`</sub>"]
     body = "\n".join(head)
