@@ -221,6 +221,37 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
+def cmd_manifest(args) -> int:
+    """An HTML page whose button registers the app with GitHub's manifest flow."""
+    import html
+    import json
+
+    import yaml
+
+    manifest_path = Path(__file__).resolve().parents[1] / "app.yml"
+    manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+    base = args.url.rstrip("/")
+    if not base.startswith("https://"):
+        return _fail(f"--url must be the public https:// address of your driftbot, got {args.url!r}")
+    manifest["url"] = base
+    manifest["hook_attributes"]["url"] = base + "/webhook"
+    manifest["redirect_url"] = base + "/healthz"
+    if args.name:
+        manifest["name"] = args.name
+    host = args.github.rstrip("/")
+    target = f"{host}/organizations/{args.org}/settings/apps/new" if args.org else f"{host}/settings/apps/new"
+    sys.stdout.write(f"""<!doctype html>
+<meta charset="utf-8"><title>Register {html.escape(manifest["name"])}</title>
+<p>This registers a GitHub App named <b>{html.escape(manifest["name"])}</b> whose webhooks go to
+<code>{html.escape(base)}/webhook</code>, with driftbot's permissions and events.</p>
+<form action="{html.escape(target)}" method="post">
+<input type="hidden" name="manifest" value="{html.escape(json.dumps(manifest))}">
+<button type="submit">Register on GitHub</button>
+</form>
+""")
+    return EXIT_OK
+
+
 def cmd_schema(args) -> int:
     name = {"config": "driftbot.schema.json", "report": "report.schema.json", "rulepack": "rulepack.schema.json"}[args.which]
     sys.stdout.write((SCHEMA_DIR / name).read_text(encoding="utf-8"))
@@ -271,6 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
     sv.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
     sv.set_defaults(func=cmd_serve)
+
+    m = sub.add_parser("manifest", help="print a page that registers the GitHub App (manifest flow)",
+                       description="Print an HTML page with a button that registers driftbot as a GitHub App, "
+                                   "from app.yml, with its webhook at URL/webhook.")
+    m.add_argument("--url", required=True, help="the public https:// address where driftbot serve runs")
+    m.add_argument("--org", help="register under this organization (default: your account)")
+    m.add_argument("--name", help="the app's name on GitHub (default: driftbot; names are unique on GitHub)")
+    m.add_argument("--github", default="https://github.com", help="GitHub or GitHub Enterprise Server web address")
+    m.set_defaults(func=cmd_manifest)
 
     s = sub.add_parser("schema", help="print a JSON Schema (config, report or rulepack)",
                        description="Print a JSON Schema, e.g. for editor completion of .github/driftbot.yml.")

@@ -90,3 +90,17 @@ def test_console_script_runs_without_a_tty():
     out = subprocess.run([sys.executable, "-m", "bot.cli", "report", str(DEMO), "--format", "text"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "\033[" not in out.stdout and out.stderr == ""
+
+
+def test_manifest_page(capsys):
+    import html
+    import re
+    assert main(["manifest", "--url", "https://drift.example.com", "--org", "acme", "--name", "acme-drift"]) == 0
+    page = capsys.readouterr().out
+    assert 'action="https://github.com/organizations/acme/settings/apps/new"' in page
+    manifest = json.loads(html.unescape(re.search(r'name="manifest" value="([^"]*)"', page).group(1)))
+    assert manifest["hook_attributes"]["url"] == "https://drift.example.com/webhook"
+    assert manifest["default_permissions"] == {"checks": "write", "contents": "read", "pull_requests": "read",
+                                               "issues": "write", "metadata": "read"}
+    assert set(manifest["default_events"]) == {"check_run", "check_suite", "issue_comment", "pull_request", "push"}
+    assert main(["manifest", "--url", "http://insecure"]) == 2
