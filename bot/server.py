@@ -98,13 +98,13 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def make_app(settings: Settings, *, store: Store | None = None, time_scale: float = 1.0,
-             shutdown_grace: float = 20.0) -> web.Application:
+             shutdown_grace: float = 20.0, http_timeout: float = 60.0) -> web.Application:
     app = web.Application(client_max_size=MAX_PAYLOAD)
     app[SETTINGS] = settings
     app[STORE] = store or open_store(settings.store)
 
     async def on_startup(app: web.Application) -> None:
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60, sock_connect=10))
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=http_timeout, sock_connect=10))
         app[SESSION] = session
         gh_app = GitHubApp(app_id=settings.app_id, private_key=settings.private_key, api_url=settings.api_url,
                            session=session, time_scale=time_scale)

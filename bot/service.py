@@ -99,16 +99,24 @@ class DriftService:
 
     # ---- pull requests ------------------------------------------------------------------
     async def pull_request(self, job: dict) -> None:
-        gh = await self.app.installation(job["installation"])
         repo, head_sha = job["repo"], job["head_sha"]
-        check_id = await self._start_check(gh, repo, head_sha)
+        key = f"checked:{head_sha}:{job.get('number') or ''}"
+        check_id, _, state = (self.store.get_value(repo, key) or "").partition(":")
+        if state == "done" and not job.get("force"):
+            return  # GitHub announces one push as pull_request and check_suite: analyse it once
+        gh = await self.app.installation(job["installation"])
+        if state != "started" or job.get("force"):
+            check_id = await self._start_check(gh, repo, head_sha)
+            self.store.set_value(repo, key, f"{check_id}:started")
+        # else: a job handed back at shutdown resumes, and finishes the check run it started
         try:
-            await self._analyse_pr(gh, job, check_id)
+            await self._analyse_pr(gh, job, int(check_id))
         except ConfigError as exc:
-            await self._config_failure(gh, repo, check_id, exc)
+            await self._config_failure(gh, repo, int(check_id), exc)
         except (GitHubException, CouldNotAnalyse, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("pull request not analysed", extra={"repo": repo, "error": repr(exc)})
-            await self._could_not_analyse(gh, repo, check_id, exc)
+            await self._could_not_analyse(gh, repo, int(check_id), exc)
+        self.store.set_value(repo, key, f"{check_id}:done")
 
     async def commit_check(self, job: dict) -> None:
         """A check suite with no pull request: compare the commit with the default branch."""
@@ -413,7 +421,8 @@ class DriftService:
                 pr = await gh.getitem("/repos/{+repo}/pulls/{number}", {"repo": repo, "number": job["issue_number"]})
                 await self.pull_request({"kind": "pull_request", "installation": job["installation"], "repo": repo,
                                          "number": job["issue_number"], "head_sha": pr["head"]["sha"],
-                                         "base_sha": pr["base"]["sha"], "changed_files": pr.get("changed_files")})
+                                         "base_sha": pr["base"]["sha"], "changed_files": pr.get("changed_files"),
+                                         "force": True})
                 return f"Rechecked `{pr['head']['sha'][:7]}`; the check run and the summary comment are up to date."
             await self.scan({**job, "kind": "scan"})
             return "Rescanned the default branch; the dashboard is up to date."

@@ -3,24 +3,25 @@ from gidgethub import routing
 router = routing.Router()
 
 
-def _jobs(data: dict, head_sha: str, pulls: list[dict]):
+def _jobs(data: dict, head_sha: str, pulls: list[dict], force: bool):
     repo = data["repository"]["full_name"]
     inst = data["installation"]["id"]
     if not pulls:
         # no pull request (a branch push, or a fork): compare the commit with the default branch
         yield ({"kind": "commit_check", "installation": inst, "repo": repo, "head_sha": head_sha,
-                "base_ref": data["repository"]["default_branch"]}, f"commit:{repo}:{head_sha}")
+                "base_ref": data["repository"]["default_branch"], "force": force}, f"commit:{repo}:{head_sha}")
         return
     for pr in pulls:
         yield ({"kind": "pull_request", "installation": inst, "repo": repo, "number": pr["number"],
-                "head_sha": head_sha, "base_sha": pr["base"]["sha"]}, f"pr:{repo}:{pr['number']}")
+                "head_sha": head_sha, "base_sha": pr["base"]["sha"], "force": force}, f"pr:{repo}:{pr['number']}")
 
 
 @router.register("check_suite", action="requested")
 @router.register("check_suite", action="rerequested")
 async def on_check_suite_requested(event, ctx) -> None:
     suite = event.data["check_suite"]
-    for job, key in _jobs(event.data, suite["head_sha"], suite.get("pull_requests") or []):
+    rerun = event.data["action"] == "rerequested"
+    for job, key in _jobs(event.data, suite["head_sha"], suite.get("pull_requests") or [], rerun):
         ctx.submit(job, key)
 
 
@@ -29,7 +30,7 @@ async def on_check_run_rerequested(event, ctx) -> None:
     run = event.data["check_run"]
     if run.get("name") != "driftbot":
         return
-    for job, key in _jobs(event.data, run["head_sha"], run.get("pull_requests") or []):
+    for job, key in _jobs(event.data, run["head_sha"], run.get("pull_requests") or [], True):
         ctx.submit(job, key)
 
 
