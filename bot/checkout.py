@@ -51,6 +51,37 @@ def git_files(root: Path) -> list[str] | None:
     return sorted(set(files))
 
 
+class _Reader:
+    """Reads files into snapshot entries: size cap, unreadable files skipped and counted, progress."""
+
+    def __init__(self, root: Path, size_cap: int, progress):
+        self.root, self.size_cap, self.progress = root, size_cap, progress
+        self.entries: list[FileEntry] = []
+        self.contents: dict[str, bytes] = {}
+        self.skipped: list[Skipped] = []
+
+    def read(self, rel: str, full: str, size: int) -> None:
+        if size > self.size_cap:
+            self.skipped.append(Skipped(rel, f"larger than {self.size_cap // 1024} KiB"))
+            return
+        try:
+            with open(full, "rb") as fh:
+                data = fh.read(self.size_cap + 1)
+        except FileNotFoundError:
+            return  # gone since it was listed
+        except OSError as exc:
+            self.skipped.append(Skipped(rel, f"unreadable ({exc.strerror or exc.__class__.__name__})"))
+            return
+        self.entries.append(FileEntry(rel, blob_sha(data), len(data)))
+        self.contents[rel] = data
+        if self.progress and len(self.entries) % 500 == 0:
+            self.progress(len(self.entries))
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.entries, contents=self.contents, skipped=self.skipped, commit=git_commit(self.root),
+                        root_label=str(self.root))
+
+
 def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,
                    progress=None, use_git: bool = True) -> Snapshot:
     """Walk ``root`` and read every regular file (up to ``size_cap``) into a Snapshot.
@@ -63,9 +94,8 @@ def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,
     listed = git_files(root) if use_git else None
     if listed:  # empty: not a work tree, or a folder git ignores (then read it as plain files)
         return _load_listed(root, listed, size_cap, progress)
-    entries: list[FileEntry] = []
-    contents: dict[str, bytes] = {}
-    skipped: list[Skipped] = []
+    reader = _Reader(root, size_cap, progress)
+    skipped = reader.skipped
     stack = [(str(root), "")]
     while stack:
         full_dir, rel_dir = stack.pop()
@@ -89,28 +119,17 @@ def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,
                 if not entry.is_file(follow_symlinks=False):
                     continue  # sockets, fifos, devices
                 size = entry.stat(follow_symlinks=False).st_size
-                if size > size_cap:
-                    skipped.append(Skipped(rel, f"larger than {size_cap // 1024} KiB"))
-                    continue
-                with open(entry.path, "rb") as fh:
-                    data = fh.read(size_cap + 1)
             except OSError as exc:
                 skipped.append(Skipped(rel, f"unreadable ({exc.strerror or exc.__class__.__name__})"))
                 continue
-            entries.append(FileEntry(rel, blob_sha(data), len(data)))
-            contents[rel] = data
-            if progress and len(entries) % 500 == 0:
-                progress(len(entries))
+            reader.read(rel, entry.path, size)
         stack.extend(reversed(subdirs))
-    return Snapshot(entries, contents=contents, skipped=skipped, commit=git_commit(root),
-                    root_label=str(root))
+    return reader.snapshot()
 
 
 def _load_listed(root: Path, listed: list[str], size_cap: int, progress) -> Snapshot:
     """Read the files git listed. A path whose folder is a symlink is never followed."""
-    entries: list[FileEntry] = []
-    contents: dict[str, bytes] = {}
-    skipped: list[Skipped] = []
+    reader = _Reader(root, size_cap, progress)
     real_root = str(root)
     dir_ok: dict[str, bool] = {"": True}
 
@@ -128,26 +147,17 @@ def _load_listed(root: Path, listed: list[str], size_cap: int, progress) -> Snap
         full = os.path.join(real_root, rel)
         try:
             if not folder_ok(folder) or os.path.islink(full):
-                skipped.append(Skipped(rel, _link_reason(root, full)))
+                reader.skipped.append(Skipped(rel, _link_reason(root, full)))
                 continue
             st = os.stat(full, follow_symlinks=False)
-            if not os.path.isfile(full):
-                continue
-            if st.st_size > size_cap:
-                skipped.append(Skipped(rel, f"larger than {size_cap // 1024} KiB"))
-                continue
-            with open(full, "rb") as fh:
-                data = fh.read(size_cap + 1)
         except FileNotFoundError:
             continue  # listed by git, deleted in the work tree
         except OSError as exc:
-            skipped.append(Skipped(rel, f"unreadable ({exc.strerror or exc.__class__.__name__})"))
+            reader.skipped.append(Skipped(rel, f"unreadable ({exc.strerror or exc.__class__.__name__})"))
             continue
-        entries.append(FileEntry(rel, blob_sha(data), len(data)))
-        contents[rel] = data
-        if progress and len(entries) % 500 == 0:
-            progress(len(entries))
-    return Snapshot(entries, contents=contents, skipped=skipped, commit=git_commit(root), root_label=str(root))
+        if os.path.isfile(full):
+            reader.read(rel, full, st.st_size)
+    return reader.snapshot()
 
 
 def _link_reason(root: Path, full: str) -> str:

@@ -7,7 +7,7 @@ from ..engine.model import GAP_TITLES, FeatureResult, Gap
 from ..engine.scoring import band
 from .common import Link, loc, plural, remarks, sentence
 from .markdown import BAND_ICON, esc
-from .pr import MAX_BODY, _fit
+from .pr import MAX_BODY, _fit, fit_lines
 
 GAP_MARKER = "<!-- driftbot:gap {fingerprint} -->"
 DASHBOARD_MARKER = "<!-- driftbot:dashboard -->"
@@ -96,13 +96,4 @@ def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[
             body.append(f"- `{fp}` — {esc(reason)}" + (f" (until {until})" if until else ""))
     body += ["", "<sub>Updated by driftbot on every push to the default branch. Comment `/drift report` on any "
              "issue for the summary, `/drift explain <feature>` for one feature.</sub>"]
-    text = "\n".join(head) + "\n"
-    room = MAX_BODY - len(text) - 300
-    out = []
-    for line in body:
-        if len(line) + 1 > room:
-            out.append(f"- _… {len(body) - len(out)} more lines not shown (body limit)._")
-            break
-        out.append(line)
-        room -= len(line) + 1
-    return text + "\n".join(out) + "\n"
+    return fit_lines("\n".join(head) + "\n", body, "", MAX_BODY, "- _… {n} more lines not shown (body limit)._")

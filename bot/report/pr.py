@@ -166,6 +166,21 @@ def _fit(text: str, limit: int) -> str:
     return cut + "\n\n_… truncated: the full details are in the report (`driftbot report`)._"
 
 
+def fit_lines(head: str, lines: list[str], tail: str, limit: int, more: str) -> str:
+    """head + as many of ``lines`` as fit + tail, within ``limit`` characters. What does not fit
+    is replaced by one line, ``more`` formatted with the count left out. The head (summary,
+    links) and the tail (controls) are always kept."""
+    room = limit - len(head) - len(tail) - len(more) - 20
+    shown: list[str] = []
+    for i, line in enumerate(lines):
+        if len(line) + 1 > room:
+            shown.append(more.format(n=len(lines) - i))
+            break
+        shown.append(line)
+        room -= len(line) + 1
+    return head + ("\n".join(shown) + "\n" if shown else "") + tail
+
+
 def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | None, *, total_features: int,
                  link: Link | None = None) -> str:
     """The one PR comment: summary and links first, so truncation only ever drops detail."""
@@ -195,13 +210,4 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
         tail = ["#### Gaps", ""] + tail
     footer = ["", "<sub>Commands: `/drift recheck` · `/drift explain <feature>` · `/drift waive <gap> <reason>` · "
               "`/drift help`</sub>"]
-    body = "\n".join(head)
-    room = MAX_BODY - len(body) - len("\n".join(footer)) - 200
-    shown = []
-    for line in tail:
-        if len(line) + 1 > room:
-            shown.append(f"- _… and {len(tail) - len(shown)} more: see the check._")
-            break
-        shown.append(line)
-        room -= len(line) + 1
-    return body + ("\n".join(shown) + "\n" if shown else "") + "\n".join(footer) + "\n"
+    return fit_lines("\n".join(head), tail, "\n".join(footer) + "\n", MAX_BODY, "- _… and {n} more: see the check._")
