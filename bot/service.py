@@ -93,9 +93,13 @@ class DriftService:
     async def _feature_map(self, snap: Snapshot, cfg: Config):
         return await self._cpu(self.engine.feature_map, snap, cfg)
 
+    def _web(self, repo: str) -> str:
+        """The repository's web address (github.com, or the Enterprise Server host)."""
+        return self.app.api_url.replace("://api.", "://", 1).replace("/api/v3", "") + "/" + repo
+
     def _link(self, repo: str, sha: str):
-        web = self.app.api_url.replace("://api.", "://", 1).replace("/api/v3", "")
-        return lambda path, line: f"{web}/{repo}/blob/{sha}/{path}" + (f"#L{line}" if line else "")
+        web = self._web(repo)
+        return lambda path, line: f"{web}/blob/{sha}/{path}" + (f"#L{line}" if line else "")
 
     # ---- pull requests ------------------------------------------------------------------
     async def pull_request(self, job: dict) -> None:
@@ -151,7 +155,7 @@ class DriftService:
         out = pr_text.check_output(deltas, cfg.policy, total_features=total, link=self._link(repo, head_sha), notes=notes)
         await self._finish_check(gh, repo, check_id, out)
         if job.get("number"):
-            check_url = f"{self._link(repo, head_sha)('', 0).rsplit('/blob/', 1)[0]}/runs/{check_id}"
+            check_url = f"{self._web(repo)}/runs/{check_id}"
             await self._comment(gh, repo, job["number"], deltas, head_sha, check_url, cfg, total)
 
     async def _changed_files(self, gh, job: dict, compare: dict, base: Snapshot, head: Snapshot) -> list[str]:

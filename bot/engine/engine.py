@@ -230,8 +230,9 @@ class Engine:
                     need.add(p)
         glue = [p for p in view.paths if p not in claimed and ruleset.is_code(p) and not ruleset.is_test(p)]
         need.update(sorted(glue, key=lambda p: (p.count("/"), p))[:glue_cap])
+        specs = {s for f in fmap.features if f.id in wanted for s in f.spec}
         return {p for p in need if snapshot.entry(p) is not None and not self.has_index(snapshot, p, ruleset)
-                and (ruleset.is_code(p) or p in {s for f in fmap.features if f.id in wanted for s in f.spec})}
+                and (ruleset.is_code(p) or p in specs)}
 
     # ---- one feature ----------------------------------------------------------------------
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,

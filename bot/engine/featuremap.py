@@ -74,38 +74,33 @@ def code_folders(paths: list[str], is_code) -> dict[str, list[str]]:
     py_roots = {d for d in dirs_with_init if d and "/" not in d} | \
                {d for d in dirs_with_init if d.startswith("src/") and d.count("/") == 1}
     folders: dict[str, list[str]] = {}
+    java: list[str] = []  # files under src/main/<lang>/<package path>/
     for p in paths:
         if not is_code(p) or _NOT_SPECS.search(p):
             continue
         parts = p.split("/")
+        if len(parts) < 3:
+            continue
+        if "src/main/" in p and len(p[p.index("src/main/"):].split("/")) >= 5:
+            java.append(p)
+            continue
         cand = None
-        if len(parts) >= 3 and parts[0] in CODE_ROOTS:
+        if parts[0] in CODE_ROOTS:
             cand = f"{parts[0]}/{parts[1]}"
             if parts[0] == "src" and cand in py_roots and len(parts) >= 4:
-                cand = f"{parts[0]}/{parts[1]}/{parts[2]}"
-            if parts[0] == "src" and parts[1] == "main" and len(parts) >= 5:
-                cand = None  # Java: handled below
-        elif len(parts) >= 3 and parts[0] in py_roots:
+                cand = f"src/{parts[1]}/{parts[2]}"  # src/<package>/<feature>/
+        elif parts[0] in py_roots:
             cand = f"{parts[0]}/{parts[1]}"
-        if cand is None and "src/main/" in p:
-            # src/main/java/com/acme/<feature>/X.java → the folder under the deepest shared package
-            idx = p.index("src/main/")
-            rest = p[idx:].split("/")
-            if len(rest) >= 5:
-                cand = None
-                folders.setdefault("\0java", []).append(p)
-                continue
         if cand and not cand.endswith((".py", ".go", ".js", ".ts", ".java")):
             folders.setdefault(cand, []).append(p)
-    java = folders.pop("\0java", [])
     if java:
+        # src/main/java/com/acme/<feature>/X.java: features are the children of the deepest shared package
         pkg_dirs = sorted({posixpath.dirname(p) for p in java})
         base = posixpath.commonpath(pkg_dirs) if len(pkg_dirs) > 1 else posixpath.dirname(pkg_dirs[0])
         for p in java:
             d = posixpath.dirname(p)
             if d.startswith(base + "/"):
-                child = d[len(base) + 1:].split("/")[0]
-                folders.setdefault(f"{base}/{child}", []).append(p)
+                folders.setdefault(f"{base}/{d[len(base) + 1:].split('/')[0]}", []).append(p)
     return folders
 
 
