@@ -167,3 +167,70 @@ def _link_reason(root: Path, full: str) -> str:
         return "symlink (not followed)"
     except ValueError:
         return "symlink outside the repository (not followed)"
+
+
+class _CatFile:
+    """One `git cat-file --batch` process serving blobs by sha."""
+
+    def __init__(self, root: Path):
+        self.proc = subprocess.Popen(["git", "-C", str(root), "cat-file", "--batch"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+
+    def read(self, sha: str) -> bytes:
+        self.proc.stdin.write(sha.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline().split()
+        if len(header) < 3:
+            raise OSError(f"git cat-file: no object {sha}")
+        data = self.proc.stdout.read(int(header[2]))
+        self.proc.stdout.read(1)  # the newline after each object
+        return data
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(10)
+
+
+def load_git_commit(root: str | os.PathLike, ref: str, *, size_cap: int = DEFAULT_SIZE_CAP) -> Snapshot:
+    """A snapshot of a commit of the git repository at ``root``; blobs are read when needed.
+    Raises ValueError when ``ref`` does not name a commit."""
+    root = Path(root).resolve()
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                             capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ValueError(f"git is not available: {exc}") from None
+    if not sha:
+        raise ValueError(f"{ref!r} is not a commit in {root}")
+    prefix = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-prefix"], capture_output=True, text=True,
+                            timeout=30).stdout.strip()
+    out = subprocess.run(["git", "-C", str(root), "ls-tree", "-r", "-l", "-z", sha, "--", "."], capture_output=True,
+                         timeout=120).stdout
+    entries, skipped = [], []
+    for rec in out.split(b"\0"):
+        if not rec:
+            continue
+        meta, path = rec.split(b"\t", 1)
+        mode, typ, bsha, size = meta.split()
+        rel = path.decode("utf-8", errors="surrogateescape")[len(prefix):]
+        if typ != b"blob":
+            skipped.append(Skipped(rel, "submodule (not read)"))
+        elif mode == b"120000":
+            skipped.append(Skipped(rel, "symlink (not followed)"))
+        elif int(size) > size_cap:
+            skipped.append(Skipped(rel, f"larger than {size_cap // 1024} KiB"))
+        else:
+            entries.append(FileEntry(rel, bsha.decode(), int(size)))
+    cat = _CatFile(root)
+    shas = {e.path: e.sha for e in entries}
+    snap = Snapshot(entries, lambda p: cat.read(shas[p]), skipped=skipped, commit=sha, root_label=f"{root}@{ref}")
+    snap.close = cat.close  # type: ignore[attr-defined]
+    return snap
+
+
+def merge_base(root: str | os.PathLike, ref: str) -> str:
+    out = subprocess.run(["git", "-C", str(root), "merge-base", ref, "HEAD"], capture_output=True, text=True, timeout=30)
+    if out.returncode != 0:
+        raise ValueError(f"{ref!r} and HEAD share no history")
+    return out.stdout.strip()

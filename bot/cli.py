@@ -157,6 +157,55 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def cmd_check(args) -> int:
+    """What changed since REF: the touched features at the merge base and in the working tree."""
+    from .checkout import load_git_commit, merge_base
+    from .engine.config import CONFIG_PATHS
+    from .engine.delta import diff
+    from .engine.featuremap import touched_features
+    from .report import pr as pr_text
+
+    root = Path(args.path).resolve()
+    if not root.is_dir():
+        return _fail(f"{args.path} is not a directory (give the path of a git checkout)")
+    try:
+        base_sha = merge_base(root, args.base)
+        base = load_git_commit(root, base_sha)
+    except ValueError as exc:
+        return _fail(str(exc))
+    head = load_directory(root)
+    try:
+        config = _load_config(head, root, args.config)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return EXIT_USAGE
+    engine = Engine()
+    changed = sorted({p for p in set(head.all_paths()) | set(base.all_paths())
+                      if (head.entry(p) and head.entry(p).sha) != (base.entry(p) and base.entry(p).sha)})
+    touched = sorted(set(touched_features(engine.feature_map(head, config), changed, CONFIG_PATHS)) |
+                     set(touched_features(engine.feature_map(base, config), changed, CONFIG_PATHS)))
+    today = _dt.date.today()
+    deltas = diff(engine.evaluate(base, config, features=touched, today=today),
+                  engine.evaluate(head, config, features=touched, today=today))
+    base.close()
+    total = len(engine.feature_map(head, config).features)
+    out = pr_text.check_output(deltas, config.policy, total_features=total)
+    if args.format == "json":
+        import json
+        body = json.dumps({"base": base_sha, "changed_files": len(changed), "touched": touched,
+                           "conclusion": out.conclusion, "title": out.title,
+                           "features": [{"id": d.id, "drift_before": d.drift_before, "drift_after": d.drift_after,
+                                         "new_gaps": [g.fingerprint for g in d.new_gaps],
+                                         "resolved_gaps": [g.fingerprint for g in d.resolved_gaps],
+                                         "regressions": [r.gap.fingerprint for r in d.regressions]} for d in deltas],
+                           "annotations": out.annotations}, indent=2) + "\n"
+    else:
+        body = (f"# driftbot check: {out.title}\n\nSince `{args.base}` (merge base `{base_sha[:12]}`): "
+                f"{len(changed)} changed files.\n\n{out.summary}\n\n{out.text}\n")
+    sys.stdout.write(body)
+    return EXIT_FINDINGS if out.conclusion == "failure" else EXIT_OK
+
+
 def cmd_validate(args) -> int:
     target = Path(args.path)
     if target.is_dir():
@@ -288,6 +337,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when overall alignment is below N (0-100)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress or status lines on stderr")
     r.set_defaults(func=cmd_report)
+
+    c = sub.add_parser("check", help="report what changed since a git ref (for CI)",
+                       description="Compare the features touched since REF (at the merge base) with the working "
+                                   "tree: drift before and after, new and resolved gaps. Exit 1 when the config's "
+                                   "checks.fail_on policy fails, 2 on usage or config errors, else 0.")
+    c.add_argument("path", nargs="?", default=".", metavar="PATH", help="git checkout (default: .)")
+    c.add_argument("--base", required=True, metavar="REF", help="the branch or commit to compare with, e.g. origin/main")
+    c.add_argument("--config", metavar="FILE", help="config file (default: the checkout's)")
+    c.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    c.set_defaults(func=cmd_check)
 
     v = sub.add_parser("validate", help="check a config file", description="Check a driftbot config and report "
                        "every problem with file:line:column. Exit 0 when valid, 2 otherwise.")

@@ -296,11 +296,12 @@ class DriftService:
     async def _push_changes(self, gh, repo: str, last: str, sha: str, head: Snapshot) -> list[str]:
         try:
             compare = await gh.getitem("/repos/{+repo}/compare/{basehead}", {"repo": repo, "basehead": f"{last}...{sha}"})
-            files = compare.get("files") or []
-            if len(files) < 300:
-                return [f["filename"] for f in files] + [f["previous_filename"] for f in files if f.get("previous_filename")]
         except BadRequest:
-            pass  # the old baseline commit is gone (force push): compare whole trees
+            compare = {}  # the old baseline commit is gone (force push)
+        files = compare.get("files")
+        if files is not None and len(files) < 300:
+            return [f["filename"] for f in files] + [f["previous_filename"] for f in files if f.get("previous_filename")]
+        # compare lists at most 300 files, or could not answer: compare the whole trees
         return _tree_diff(await self._snapshot(gh, repo, last), head)
 
     async def _sync_issues(self, gh, repo: str, sha: str, findings, baseline: dict, removed: list[str],

@@ -104,3 +104,21 @@ def test_manifest_page(capsys):
                                                "issues": "write", "metadata": "read"}
     assert set(manifest["default_events"]) == {"check_run", "check_suite", "issue_comment", "pull_request", "push"}
     assert main(["manifest", "--url", "http://insecure"]) == 2
+
+
+def test_check_against_a_base_ref(tmp_path, capsys):
+    from tests.fakegithub import GitRepo
+    from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, base_files
+    g = GitRepo(tmp_path / "r")
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    files[".github/driftbot.yml"] = "version: 1\nchecks:\n  fail_on: [regressions]\n"
+    g.commit(files, "base")
+    g.commit({}, "work", branch="feature")
+    (tmp_path / "r" / "internal" / "agents" / "routes.go").write_text(ROUTES_GET)  # uncommitted edit counts
+    assert main(["check", str(tmp_path / "r"), "--base", "main", "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["touched"] == ["agents"] and data["conclusion"] == "failure"
+    assert data["annotations"][0]["path"] == "docs/ideas/agents.md"
+    assert len(data["features"][0]["regressions"]) == 1
+    assert main(["check", str(tmp_path / "r"), "--base", "nope"]) == 2
