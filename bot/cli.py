@@ -258,8 +258,8 @@ def cmd_serve(args) -> int:
         settings = Settings.from_env()
     except SettingsError as exc:
         return _fail(str(exc))
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .logs import configure
+    configure(settings.log_level)
     port = args.port or settings.port
     try:
         app = make_app(settings)

@@ -97,3 +97,15 @@ async def test_queue_coalesces_bursts_and_hands_back_at_shutdown():
     handed = await q.stop(grace=0.1)
     assert [j["n"] for j in handed] == [201, 200]  # the waiting job, then the one cut off
     assert parked == handed
+
+
+def test_log_lines_carry_context_and_never_secrets():
+    import logging
+
+    from bot.logs import KeyValueFormatter
+    rec = logging.LogRecord("bot.server", logging.WARNING, "x", 1, "rejected delivery", (), None)
+    rec.delivery_id = "abc"
+    rec.repo = "acme/fleet"
+    rec.token = "ghs_secret"
+    line = KeyValueFormatter("%(levelname)s %(message)s").format(rec)
+    assert line == "WARNING rejected delivery delivery_id=abc repo=acme/fleet token=[redacted]"
