@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -138,8 +139,9 @@ def cmd_report(args) -> int:
     elif fmt == "json":
         body = jsonout.render(findings, meta)
     else:
-        tty = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        body = text.render(findings, meta, colour=tty)
+        tty = args.output is None and sys.stdout.isatty()
+        width = shutil.get_terminal_size((100, 24)).columns if tty else 100
+        body = text.render(findings, meta, colour=tty and "NO_COLOR" not in os.environ, width=width)
     if args.output:
         try:
             Path(args.output).write_text(body, encoding="utf-8")
@@ -213,8 +215,12 @@ def cmd_validate(args) -> int:
         snapshot = load_directory(root)
         found = next((p for p in CONFIG_PATHS if p in snapshot), None)
         if found is None:
-            return _fail(f"no config in {args.path} (looked for {', '.join(CONFIG_PATHS)}); without one, "
-                         "features are discovered from the layout")
+            from .engine import Config
+            fmap = Engine().feature_map(snapshot, Config())
+            print(f"No config in {args.path} (looked for {', '.join(CONFIG_PATHS)}). Nothing to validate: "
+                  f"features are discovered from the layout — {len(fmap.features)} found"
+                  + (f" ({'; '.join(fmap.layouts)})" if fmap.layouts else "") + ".")
+            return EXIT_OK
         label = found
         try:
             config = load_config(snapshot, found)

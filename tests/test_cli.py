@@ -77,8 +77,10 @@ def test_validate(tmp_path, capsys):
     assert main(["validate", str(tmp_path / ".driftbot.yml")]) == 2
     assert "expected 1 (the only schema version so far), got a number" in capsys.readouterr().err
     empty = tmp_path / "empty"
-    empty.mkdir()
-    assert main(["validate", str(empty)]) == 2
+    (empty / "docs" / "ideas").mkdir(parents=True)
+    (empty / "docs" / "ideas" / "x.md").write_text("# X\n")
+    assert main(["validate", str(empty)]) == 0
+    assert "Nothing to validate: features are discovered from the layout — 1 found" in capsys.readouterr().out
 
 
 def test_schema_command(capsys):
