@@ -251,7 +251,7 @@ def _discover(fmap: FeatureMap, paths, folders, claimed_specs, taken) -> None:
         fid = _unique_id(name, taken)
         fmap.features.append(FeatureDef(fid, files, code, (), (), layout))
         claimed_specs.update(files)
-        roots = {m.split("/")[0] + "/" for m in matches}
+        roots = {posixpath.dirname(m) + "/" for m in matches}
         layouts_seen.setdefault(layout, set()).update(roots)
     for layout, roots in layouts_seen.items():
         fmap.layouts.append(f"{layout} ↔ {', '.join(sorted(r + '<feature>/' for r in roots)) or 'no code folders'}")
