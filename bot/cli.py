@@ -28,8 +28,10 @@ scores each feature 0-100 (drift % = 100 - alignment)."""
 
 REPORT_EPILOG = """\
 layouts discovered when there is no config:
-  docs/{ideas,features,specs,design}/<f>.md  <->  internal/<f>/, pkg/<f>/, src/<f>/, lib/<f>/, <package>/<f>/
-  specs/NNN-<f>/ (spec-kit)  ·  openspec/specs/<f>/spec.md (OpenSpec)  ·  features/<f>.feature (BDD)
+  docs/{ideas,features,specs,design}/<f>.md (or <f>/README.md)
+      <->  internal/<f>/, pkg/<f>/, src/<f>/, lib/<f>/, app/<f>/, <package>/<f>/, a Java package's <f>/
+  specs/NNN-<f>/ (spec-kit; without a folder, the files its tasks name)
+  openspec/specs/<f>/spec.md (OpenSpec)  ·  features/<f>.feature (BDD)
 
 exit codes: 0 report written · 1 overall alignment below --fail-under · 2 usage or config error
 

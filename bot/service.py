@@ -86,8 +86,10 @@ class DriftService:
         return cfg
 
     async def _evaluate(self, gh, repo: str, installation: int, snap: Snapshot, cfg: Config, features: list[str]):
-        need = await self._cpu(self.engine.needed_paths, snap, cfg, features)
-        await fetch.fill(gh, repo, installation, snap, need, self.blobs)
+        for _ in range(2):  # twice: specs can name more files (spec-kit tasks) once they are read
+            need = await self._cpu(self.engine.needed_paths, snap, cfg, features)
+            if not await fetch.fill(gh, repo, installation, snap, need, self.blobs):
+                break
         return await self._cpu(self.engine.evaluate, snap, cfg, features=features, today=self.today())
 
     async def _feature_map(self, snap: Snapshot, cfg: Config):

@@ -155,3 +155,22 @@ def test_fingerprints_are_stable_and_unique(findings):
     snap = load_directory(FIXTURES / "corpus")
     again = Engine().evaluate(snap, load_config(snap))
     assert fps == [g.fingerprint for f in again.features for g in f.gaps]
+
+
+def test_speckit_code_comes_from_the_files_tasks_name_and_folder_specs_are_found():
+    from tests.conftest import analyse
+    findings = analyse({
+        "specs/002-user-login/spec.md": "# Login\n\n- **FR-001**: System MUST expose `POST /api/login`.\n",
+        "specs/002-user-login/tasks.md": "- [x] T001 Add the route in src/api/login.py\n"
+                                         "- [x] T002 Hash passwords in src/services/passwords.py\n",
+        "src/api/login.py": '@app.post("/api/login")\ndef login():\n    return {}\n',
+        "src/services/passwords.py": "def hash_password(pw):\n    return pw\n",
+        "docs/features/exports/README.md": "# Exports\n\n- `ExportJob`\n",
+        "src/exports/job.py": "class ExportJob:\n    pass\n",
+    })
+    login = next(f for f in findings.features if f.id == "user-login")
+    assert login.code == ("src/api/login.py", "src/services/passwords.py")
+    assert all(r.status.value == "met" for r in login.requirements)
+    assert "specs/002-user-login/spec.md" not in findings.unpaired.specs
+    exports = next(f for f in findings.features if f.id == "exports")
+    assert exports.code_roots == ("src/exports",) and exports.requirements[0].status.value == "met"

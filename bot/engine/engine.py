@@ -157,6 +157,9 @@ class Engine:
         # 2. specs and what they ask for
         parsed: dict[str, list[ParsedSpec]] = {}
         wanted = Wanted()
+        selected = [self._with_task_code(snapshot, f, view) for f in selected]
+        paired_by_tasks = {s for f in selected if f.source.startswith("spec-kit") and f.code for s in f.spec}
+        fmap.unpaired_specs = [s for s in fmap.unpaired_specs if s not in paired_by_tasks]
         for f in selected:
             parsed[f.id] = [self.spec(snapshot, s) for s in f.spec]
             for ps in parsed[f.id]:
@@ -204,6 +207,19 @@ class Engine:
         ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
         return fm_mod.resolve(config, view.paths, ruleset.is_code)
 
+    def _with_task_code(self, snapshot: Snapshot, f: fm_mod.FeatureDef, view: "_SnapshotView") -> fm_mod.FeatureDef:
+        """A spec-kit feature with no folder of its name: its code is the files its tasks name."""
+        if f.code or not f.source.startswith("spec-kit"):
+            return f
+        files = []
+        for s in f.spec:
+            if not snapshot.available(s):
+                continue
+            for r in self.spec(snapshot, s).requirements:
+                if r.kind is Kind.TASK:
+                    files += [a.value for a in r.anchors if a.kind is Kind.PATH and a.value in view.all_paths]
+        return replace(f, code=tuple(sorted(set(files)))) if files else f
+
     def needed_paths(self, snapshot: Snapshot, config: Config, features: Iterable[str],
                      glue_cap: int = 300) -> set[str]:
         """The files whose bytes evaluating ``features`` reads: their specs, code and tests, the
@@ -218,6 +234,8 @@ class Engine:
         claimed: set[str] = set()
         name_keys = {fm_mod.norm_name(f) for f in wanted}
         for f in fmap.features:
+            if f.id in wanted:
+                f = self._with_task_code(snapshot, f, view)  # needs the spec: call again once it is fetched
             files = set(f.spec) | set(view.index.glob_many(f.code)) | set(view.index.glob_many(f.tests))
             claimed |= files
             if f.id in wanted:

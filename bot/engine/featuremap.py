@@ -20,6 +20,7 @@ _SKIP_SPEC_NAMES = {"readme", "index", "template", "_template", "overview", "glo
 _SPECKIT_DIR = re.compile(r"^specs/(\d{3,})-([^/]+)/")
 _OPENSPEC = re.compile(r"^openspec/specs/([^/]+)/spec\.md$")
 _DOCS_SPEC = re.compile(r"^docs/(" + "|".join(SPEC_DOC_DIRS) + r")/([^/]+)\.md$", re.I)
+_DOCS_SPEC_DIR = re.compile(r"^docs/(" + "|".join(SPEC_DOC_DIRS) + r")/([^/]+)/(?:README|index|spec|design)\.md$", re.I)
 _BDD = re.compile(r"^(?:.*/)?features/(?:.*/)?([^/]+)\.feature$")
 
 
@@ -119,6 +120,10 @@ def _discover_specs(paths: list[str]) -> list[tuple[str, tuple[str, ...], str]]:
         if m and m.group(2).lower() not in _SKIP_SPEC_NAMES and not m.group(2).startswith("_"):
             key = f"docs:{p}"
             found[key] = (m.group(2), [p], f"docs/{m.group(1)}/<feature>.md")
+            continue
+        m = _DOCS_SPEC_DIR.match(p)
+        if m and not m.group(2).startswith("_"):
+            found.setdefault(f"docsdir:{m.group(1)}/{m.group(2)}", (m.group(2), [p], f"docs/{m.group(1)}/<feature>/README.md"))
             continue
         m = _SPECKIT_DIR.match(p)
         if m and p.endswith(".md"):
