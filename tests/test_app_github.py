@@ -246,3 +246,23 @@ def test_jobs_carry_ids_never_tokens():
     for module in (checks, commands, installation, pull_request, push):
         src = inspect.getsource(module)
         assert "token" not in src.lower(), module.__name__
+
+
+async def test_check_suite_without_a_pull_request_compares_with_the_default_branch(bot, github, repo_factory):
+    from tests.apphelpers import for_repo, payload
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="topic")
+    suite = for_repo(payload("check_suite.requested.json"), repo)
+    suite["check_suite"]["head_sha"] = head
+    suite["check_suite"]["pull_requests"] = []
+    await deliver(bot, "check_suite", suite)
+    await settle(bot)
+    (run,) = repo.check_runs.values()
+    assert run["head_sha"] == head and run["output"]["title"] == "0 new gaps, 1 resolved"
+    assert not repo.comments  # no pull request to comment on
+    g.checkout("main")
+    suite["check_suite"]["head_sha"] = base  # a push to main itself: nothing changed against main
+    await deliver(bot, "check_suite", suite)
+    await settle(bot)
+    last = max(repo.check_runs.values(), key=lambda r: r["id"])
+    assert last["conclusion"] == "success" and last["output"]["title"] == "No feature touched"
