@@ -71,14 +71,11 @@ class DriftService:
             cfg = Config()
         else:
             await fetch.fill(gh, repo, installation, snap, [path], self.blobs)
-            cfg = parse_config(decode(snap.read(path)).text, path, snap)
-            custom = cfg.raw.get("rules", {}).get("custom")
-            if custom:  # custom rule packs live in the repository: fetch them, then parse again
-                from .engine import globs
-                pats = [custom] if isinstance(custom, str) else custom
-                await fetch.fill(gh, repo, installation, snap,
-                                 [p for p in snap.paths() if any(globs.match(g, p) for g in pats)], self.blobs)
-                cfg = parse_config(decode(snap.read(path)).text, path, snap)
+            text = decode(snap.read(path)).text
+            packs = _custom_pack_paths(text, path, snap)
+            if packs:  # custom rule packs live in the repository: fetch them before the config reads them
+                await fetch.fill(gh, repo, installation, snap, packs, self.blobs)
+            cfg = parse_config(text, path, snap)
         extra = [Waiver(w.fingerprint, w.reason, dt.date.fromisoformat(w.until) if w.until else None)
                  for w in self.store.waivers(repo)]
         if extra:
@@ -122,6 +119,10 @@ class DriftService:
         except (GitHubException, CouldNotAnalyse, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("pull request not analysed", extra={"repo": repo, "error": repr(exc)})
             await self._could_not_analyse(gh, repo, int(check_id), exc)
+        except Exception as exc:  # a bug: still never leave the check spinning, nor pretend all is well
+            log.exception("pull request analysis failed", extra={"repo": repo})
+            await self._could_not_analyse(gh, repo, int(check_id), CouldNotAnalyse(
+                f"an internal error ({exc.__class__.__name__}); the server log has the details"))
         self.store.set_value(repo, key, f"{check_id}:done")
 
     async def commit_check(self, job: dict) -> None:
@@ -445,6 +446,18 @@ class DriftService:
         cfg = await self._config(gh, repo, job["installation"], head)
         findings = await self._evaluate(gh, repo, job["installation"], head, cfg, [fid])
         return explain_feature(findings.features[0], commit, self._link(repo, commit))
+
+
+def _custom_pack_paths(text: str, path: str, snap: Snapshot) -> list[str]:
+    """Files that `rules.custom` names, read from the raw YAML (errors are left to parse_config)."""
+    from .engine import globs, yamlsrc
+    try:
+        data, _ = yamlsrc.parse(text, path)
+    except ConfigError:
+        return []
+    custom = data.get("rules", {}).get("custom") if isinstance(data, dict) and isinstance(data.get("rules"), dict) else None
+    pats = [custom] if isinstance(custom, str) else [c for c in custom or [] if isinstance(c, str)]
+    return [p for p in snap.paths() if any(globs.match(g, p) for g in pats)]
 
 
 def _tree_diff(base: Snapshot, head: Snapshot) -> list[str]:

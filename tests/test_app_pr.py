@@ -145,3 +145,38 @@ async def test_fetches_only_what_the_touched_features_need(bot, github, repo_fac
     # the agents feature (spec, 3 code files) at head and base share all but one blob; plus cmd/fleet/main.go
     assert blobs <= 7, blobs
     assert "| agents |" in only_run(repo)["output"]["summary"]
+
+
+async def test_custom_rule_packs_are_fetched_and_used(bot, github, repo_factory):
+    files = base_files()
+    files[".github/driftbot.yml"] = "version: 1\nrules:\n  custom: .driftbot/rules/*.yml\n"
+    files[".driftbot/rules/house.yml"] = (
+        "pack: house\ndescription: our router\nextends: [go]\nextensions: ['.go']\nrules:\n  routes:\n"
+        "    - id: house-route\n      description: House router\n"
+        "      pattern: 'house\\.Route\\(\"(?P<method>[A-Z]+) (?P<path>/[^\"]*)\"'\n"
+        "      examples: {pass: ['house.Route(\"GET /x\")'], fail: ['x']}\n")
+    repo, g, base = repo_factory(files)
+    head = g.commit({"internal/agents/beat.go": 'package agents\n\nfunc init() { house.Route("POST /api/agents/{id}/heartbeat") }\n'},
+                    "house route", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    run = only_run(repo)
+    assert run["conclusion"] == "success" and run["output"]["title"] == "0 new gaps, 1 resolved"
+
+
+async def test_an_internal_error_still_completes_the_check(bot, github, repo_factory, monkeypatch):
+    from bot.server import SERVICE
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+
+    async def broken(*a, **kw):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(bot.server.app[SERVICE], "_analyse_pr", broken)
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    run = only_run(repo)
+    assert run["status"] == "completed" and run["conclusion"] == "neutral"
+    assert "an internal error (KeyError)" in run["output"]["summary"]
