@@ -19,6 +19,7 @@ from .engine import ConfigError, Engine
 from .engine.config import CONFIG_PATHS, Config, Waiver, find_config_path, parse_config
 from .engine.delta import diff
 from .engine.featuremap import touched_features
+from .engine.model import Gap, GapKind
 from .engine.snapshot import Snapshot, decode
 from .github import fetch
 from .github.client import GitHubApp
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 STATE_CHANGING = {"waive", "unwaive", "recheck"}
 WRITE_PERMISSIONS = {"admin", "maintain", "write"}
 LIST_FILES_LIMIT = 3000
+MAX_NEW_ISSUES = 25  # a push that opens more gaps files the rest on later pushes, never a flood
 
 
 class CouldNotAnalyse(Exception):
@@ -265,6 +267,15 @@ class DriftService:
     async def push(self, job: dict) -> None:
         gh = await self.app.installation(job["installation"])
         repo, inst, sha = job["repo"], job["installation"], job["after"]
+        last = self.store.get_value(repo, "baseline-sha")
+        baseline = self.store.baseline(repo)
+        first = not baseline or not last
+        changed = None
+        if not first and not job.get("full"):
+            compare = await self._compare(gh, repo, last, sha)
+            if compare.get("status") in ("behind", "identical"):
+                return  # an old or repeated push: the baseline is already newer
+            changed = compare.get("files")
         head = await self._snapshot(gh, repo, sha)
         try:
             cfg = await self._config(gh, repo, inst, head)
@@ -272,13 +283,15 @@ class DriftService:
             log.info("invalid config on the default branch", extra={"repo": repo, "error": str(exc.first)})
             return
         fmap = await self._feature_map(head, cfg)
-        baseline = self.store.baseline(repo)
-        last = self.store.get_value(repo, "baseline-sha")
-        if not baseline or not last or job.get("full"):
+        if changed is None:
             touched = [f.id for f in fmap.features]
         else:
-            changed = await self._push_changes(gh, repo, last, sha, head)
-            touched = touched_features(fmap, changed, CONFIG_PATHS)
+            if len(changed) >= 300:  # compare lists at most 300 files: compare the whole trees
+                paths = _tree_diff(await self._snapshot(gh, repo, last), head)
+            else:
+                paths = [f["filename"] for f in changed] + [f["previous_filename"] for f in changed
+                                                            if f.get("previous_filename")]
+            touched = touched_features(fmap, paths, CONFIG_PATHS)
         findings = await self._evaluate(gh, repo, inst, head, cfg, touched)
         current = {f.id for f in fmap.features}
         removed = [fid for fid in baseline if fid not in current]
@@ -286,7 +299,7 @@ class DriftService:
         self.store.save_baseline(repo, sha, summaries, removed)
         self.store.set_value(repo, "baseline-sha", sha)
         if cfg.policy.issues_enabled:
-            await self._sync_issues(gh, repo, sha, findings, baseline, removed, cfg)
+            await self._sync_issues(gh, repo, sha, findings, cfg, first=first)
         if cfg.policy.dashboard:
             await self._dashboard(gh, repo, sha)
 
@@ -296,41 +309,46 @@ class DriftService:
         commit = await gh.getitem("/repos/{+repo}/commits/{ref}", {"repo": job["repo"], "ref": "HEAD"})
         await self.push({**job, "after": commit["sha"], "full": True})
 
-    async def _push_changes(self, gh, repo: str, last: str, sha: str, head: Snapshot) -> list[str]:
+    async def _compare(self, gh, repo: str, last: str, sha: str) -> dict:
         try:
-            compare = await gh.getitem("/repos/{+repo}/compare/{basehead}", {"repo": repo, "basehead": f"{last}...{sha}"})
+            return await gh.getitem("/repos/{+repo}/compare/{basehead}", {"repo": repo, "basehead": f"{last}...{sha}"})
         except BadRequest:
-            compare = {}  # the old baseline commit is gone (force push)
-        files = compare.get("files")
-        if files is not None and len(files) < 300:
-            return [f["filename"] for f in files] + [f["previous_filename"] for f in files if f.get("previous_filename")]
-        # compare lists at most 300 files, or could not answer: compare the whole trees
-        return _tree_diff(await self._snapshot(gh, repo, last), head)
+            return {"files": [None] * 300}  # the old baseline commit is gone (force push): compare trees
 
-    async def _sync_issues(self, gh, repo: str, sha: str, findings, baseline: dict, removed: list[str],
-                           cfg: Config) -> None:
+    async def _sync_issues(self, gh, repo: str, sha: str, findings, cfg: Config, *, first: bool) -> None:
+        """One issue per gap that appeared after the first analysis (at most MAX_NEW_ISSUES a push;
+        the rest follow on later pushes); close issues whose gap is gone; reopen on regression.
+        Gaps found by the first analysis are the baseline: the dashboard lists them, no issue is filed."""
         kinds = set(cfg.policy.issue_kinds)
-        known = self.store.gap_issues(repo)
+        waived = {w.fingerprint for w in cfg.waivers}
+        results = {f.id: f for f in findings.features}
         link = self._link(repo, sha)
-        open_now: dict[str, Any] = {}
-        for f in findings.features:
-            for g in f.gaps:
-                if g.kind.value in kinds and not g.waived:
-                    open_now[g.fingerprint] = (f, g)
-        evaluated = {f.id for f in findings.features} | set(removed)
-        # new gaps → issues (reopen ones that regressed)
-        for fp, (f, g) in open_now.items():
+        open_now: dict[str, tuple[str, dict]] = {}
+        for fid, summary in self.store.baseline(repo).items():
+            for fp, gd in summary["gaps"].items():
+                if gd["kind"] in kinds and not gd["waived"] and fp not in waived:
+                    open_now[fp] = (fid, gd)
+        known = self.store.gap_issues(repo)
+        if first:
+            for fp, (fid, _) in open_now.items():
+                if fp not in known and self.store.claim_gap_issue(repo, fp, fid):
+                    self.store.set_gap_issue(repo, fp, None, "baseline")
+            return
+        created = 0
+        for fp, (fid, gd) in sorted(open_now.items(), key=lambda kv: -kv[1][1]["severity"]):
             rec = known.get(fp)
             if rec is None:
-                if not self.store.claim_gap_issue(repo, fp, f.id):
-                    continue  # another delivery is filing it
+                if created >= MAX_NEW_ISSUES or not self.store.claim_gap_issue(repo, fp, fid):
+                    continue  # over the cap (next push), or another delivery is filing it
+                gap = Gap(fp, GapKind(gd["kind"]), fid, gd["message"], gd.get("requirement"), gd["path"], gd["line"])
                 try:
                     number = await self._existing_issue(gh, repo, fp)
                     if number is None:
                         made = await gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
-                            "title": issue_text.gap_title(g), "body": issue_text.gap_body(g, f, sha, link),
+                            "title": issue_text.gap_title(gap), "body": issue_text.gap_body(gap, results.get(fid), sha, link),
                             "labels": list(cfg.policy.issue_labels)})
                         number = made["number"]
+                        created += 1
                     self.store.set_gap_issue(repo, fp, number, "open")
                 except Exception:
                     self.store.release_gap_issue(repo, fp)
@@ -339,19 +357,20 @@ class DriftService:
                 await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
                                data={"state": "open"})
                 await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
-                              data={"body": f"The gap is back at {sha[:12]}: {g.message}"})
+                              data={"body": f"The gap is back at {sha[:12]}: {gd['message']}"})
                 self.store.set_gap_issue(repo, fp, rec.number, "open")
-        # gaps of evaluated features that are gone → close their issues
         for fp, rec in known.items():
-            if rec.state != "open" or not rec.number or fp in open_now or rec.feature not in evaluated:
+            if fp in open_now:
                 continue
-            waived = any(w.fingerprint == fp for w in cfg.waivers)
-            note = "waived" if waived else f"resolved in {sha[:12]}"
-            await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
-                          data={"body": f"driftbot: this gap is {note}. Closing."})
-            await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
-                           data={"state": "closed", "state_reason": "not_planned" if waived else "completed"})
-            self.store.set_gap_issue(repo, fp, rec.number, "closed")
+            if rec.state == "baseline":
+                self.store.release_gap_issue(repo, fp)  # a pre-existing gap was fixed; if it returns, it is new
+            elif rec.state == "open" and rec.number:
+                note = "waived" if fp in waived else f"resolved in {sha[:12]}"
+                await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
+                              data={"body": f"driftbot: this gap is {note}. Closing."})
+                await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
+                               data={"state": "closed", "state_reason": "not_planned" if fp in waived else "completed"})
+                self.store.set_gap_issue(repo, fp, rec.number, "closed")
 
     async def _existing_issue(self, gh, repo: str, fingerprint: str) -> int | None:
         """An issue for this gap filed earlier (the store was lost, or another replica raced)."""

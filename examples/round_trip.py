@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -67,10 +68,13 @@ async def main() -> None:
     }, "auth: logout; agents: drop the list route", branch="logout")
     number = fake.open_pull(repo, "main", "logout")
     async with aiohttp.ClientSession() as s:
-        await send(s, "push", apphelpers.push_event(repo, "0" * 40, base))
+        await send(s, "push", apphelpers.push_event(repo, "0" * 40, base))  # the baseline
         await send(s, "pull_request", apphelpers.pr_event(repo, number, base, head))
-    run = [r for r in repo.check_runs.values()][-1]
-    comment = next(c for c in repo.comments.values() if c["issue_number"] == number)
+        run = [r for r in repo.check_runs.values()][-1]
+        comment = next(c for c in repo.comments.values() if c["issue_number"] == number)
+        g.checkout("main")  # the pull request is merged: its new gap gets an issue
+        subprocess.run(["git", "-C", str(g.path), "merge", "-q", "--ff-only", "logout"], check=True)
+        await send(s, "push", apphelpers.push_event(repo, base, head))
     issue = next(i for i in repo.issues.values() if DASHBOARD_MARKER not in i["body"])
     dashboard = next(i for i in repo.issues.values() if DASHBOARD_MARKER in i["body"])
     out = ["# driftbot on GitHub: one round trip", "",

@@ -328,10 +328,16 @@ class FakeGitHub:
 
     def op_repos_compare_commits(self, repo, params, query, body):
         base, _, head = params["basehead"].partition("...")
-        mb = git(repo.git.path, "merge-base", base, head).strip()
+        try:
+            mb = git(repo.git.path, "merge-base", base, head).strip()
+            base_sha, head_sha = self._sha(repo, base), self._sha(repo, head)
+        except subprocess.CalledProcessError:
+            return 404, {"message": "No common ancestor between the two commits"}, {}
         files = self._diff_files(repo, mb, head)
-        return {"status": "ahead", "merge_base_commit": {"sha": mb}, "files": files[:300], "total_commits": 1,
-                "ahead_by": 1, "behind_by": 0, "base_commit": {"sha": self._sha(repo, base)}}
+        status = ("identical" if base_sha == head_sha else "behind" if mb == head_sha else
+                  "ahead" if mb == base_sha else "diverged")
+        return {"status": status, "merge_base_commit": {"sha": mb}, "files": files[:300], "total_commits": 1,
+                "ahead_by": 1, "behind_by": 0, "base_commit": {"sha": base_sha}}
 
     def _diff_files(self, repo, a, b):
         out = git(repo.git.path, "diff", "--name-status", "--no-renames", a, b)

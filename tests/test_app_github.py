@@ -26,9 +26,13 @@ async def test_tokens_are_cached_and_etags_never_cross_installations(bot, github
     other_git = GitRepo(tmp_path / "other")
     other_first = other_git.commit(base_files(), "initial")
     other = github.add_repo("globex", "fleet", other_git, installation_id=99)
-    for _ in range(2):
-        await deliver(bot, "push", push_event(repo, "0" * 40, first) | {"after": first})
-        await deliver(bot, "push", apphelpers.for_repo(push_event(other, "0" * 40, other_first), other, installation=99))
+    from tests.apphelpers import for_repo, payload
+    for _ in range(2):  # two full scans of each repository: the second re-reads the same trees
+        for r, inst in ((repo, apphelpers.INSTALLATION), (other, 99)):
+            event = for_repo(payload("installation_repositories.added.json"), r, installation=inst)
+            event["repositories_added"] = [{"id": r.id, "name": r.name, "full_name": r.full_name, "private": False,
+                                            "node_id": "R_x"}]
+            await deliver(bot, "installation_repositories", event)
         await settle(bot)
     assert github.token_requests == 2  # one per installation, reused across deliveries
     assert github.etag_hits > 0  # repeated reads were conditional
@@ -95,7 +99,8 @@ async def test_truncated_trees_are_walked(bot, github, repo_factory):
     github.op_git_get_tree = truncated
     await deliver(bot, "push", push_event(repo, "0" * 40, first))
     await settle(bot)
-    assert any("agents" in i["title"] for i in repo.issues.values())
+    (dash,) = repo.issues.values()
+    assert "| agents |" in dash["body"] and "| billing |" in dash["body"]
 
 
 async def test_jobs_cut_off_at_shutdown_resume_at_the_next_start(github, repo_factory, aiohttp_client, tmp_path):

@@ -1,10 +1,13 @@
 """Default branch: baseline, one issue per new gap (never a duplicate), close/reopen, dashboard."""
 import asyncio
 
+from bot import service
 from bot.report.issues import DASHBOARD_MARKER, gap_fingerprint
 from tests.apphelpers import comment_event, deliver, for_repo, payload, push_event
 from tests.conftest import settle
 from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, base_files
+
+BILLING = "# Billing\n\n`POST /api/invoices`\n"
 
 
 def gap_issues(repo):
@@ -16,46 +19,85 @@ def dashboard(repo):
     return d
 
 
-async def test_push_files_issues_once_and_keeps_a_dashboard(bot, github, repo_factory):
-    repo, g, first = repo_factory(base_files())
+def clean_files():
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    del files["docs/ideas/billing.md"]
+    return files
+
+
+async def test_first_analysis_is_the_baseline_and_new_gaps_get_one_issue_each(bot, github, repo_factory):
+    files = base_files()  # two gaps exist before driftbot arrives
+    repo, g, first = repo_factory(files)
     await deliver(bot, "push", push_event(repo, "0" * 40, first))
     await settle(bot)
-    issues = gap_issues(repo)
-    kinds = sorted(i["title"] for i in issues.values())
-    assert kinds == ["Drift in agents: `POST /api/agents/{id}/heartbeat` is not implemented",
-                     "Drift in billing: `POST /api/invoices` is not implemented",
-                     "Drift in billing: no code implements this spec (no code folder of the same name)"]
-    assert all(i["labels"] == ["drift"] for i in issues.values())
-    dash = dashboard(repo)
-    assert "Overall alignment" in dash["body"] and "| agents |" in dash["body"]
-    assert all(f"#{i['number']}" in dash["body"] for i in issues.values())
+    assert gap_issues(repo) == {}  # pre-existing gaps are listed on the dashboard, not filed
+    dash = dashboard(repo)["body"]
+    assert "POST /api/invoices" in dash and "| agents |" in dash
 
-    # the same delivery again, and the same commit under new delivery ids, at once: still one issue per gap
-    event = push_event(repo, "0" * 40, first)
+    # a push that opens a new gap: one issue, whatever the deliveries do
+    second = g.commit({"docs/ideas/agents.md": files["docs/ideas/agents.md"] + "- `GET /api/agents/{id}/logs`\n"},
+                      "spec: logs")
+    event = push_event(repo, first, second)
     await asyncio.gather(*(deliver(bot, "push", event, delivery=d) for d in ("x1", "x2", "x2", "x3")))
     await settle(bot)
-    assert len(gap_issues(repo)) == 3
+    (issue,) = gap_issues(repo).values()
+    assert issue["title"] == "Drift in agents: `GET /api/agents/{id}/logs` is not implemented"
+    assert issue["labels"] == ["drift"] and f"#{issue['number']}" in dashboard(repo)["body"]
     assert len([i for i in repo.issues.values() if DASHBOARD_MARKER in i["body"]]) == 1
 
-    # the heartbeat lands: its issue closes, naming the commit
-    fixed = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "heartbeat")
-    await deliver(bot, "push", push_event(repo, first, fixed))
+    # implemented: the issue closes, naming the commit
+    routes = ROUTES_GET.replace("}\n", '\tr.HandleFunc("/api/agents/{id}/logs", logs).Methods("GET")\n}\n')
+    fixed = g.commit({"internal/agents/routes.go": routes}, "logs")
+    await deliver(bot, "push", push_event(repo, second, fixed))
     await settle(bot)
-    closed = [i for i in gap_issues(repo).values() if i["state"] == "closed"]
-    (issue,) = closed
-    assert "heartbeat" in issue["title"]
+    assert issue["state"] == "closed"
     note = [c for c in repo.comments.values() if c["issue_number"] == issue["number"]][-1]
     assert f"resolved in {fixed[:12]}" in note["body"]
-    assert len(repo.issues) == 4  # 3 gaps + dashboard: no new issue
-    history_line = dashboard(repo)["body"]
-    assert "Trend (oldest → newest)" in history_line
+    assert "Trend (oldest → newest)" in dashboard(repo)["body"]
 
-    # and it is removed again: the same issue reopens
+    # and removed again: the same issue reopens
     broken = g.commit({"internal/agents/routes.go": ROUTES_GET}, "revert")
     await deliver(bot, "push", push_event(repo, fixed, broken))
     await settle(bot)
-    assert issue["state"] == "open" and len(repo.issues) == 4
+    assert issue["state"] == "open" and len(gap_issues(repo)) == 1
     assert "The gap is back" in [c for c in repo.comments.values() if c["issue_number"] == issue["number"]][-1]["body"]
+
+    # a stale redelivery of an old push does not move the baseline back
+    before = len(github.requests)
+    await deliver(bot, "push", push_event(repo, first, second))
+    await settle(bot)
+    assert issue["state"] == "open" and not any(r[0] == "git/get-tree" for r in github.requests[before:])
+
+
+async def test_a_fixed_baseline_gap_that_returns_is_new(bot, github, repo_factory):
+    repo, g, first = repo_factory(base_files())
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    fixed = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "heartbeat")
+    await deliver(bot, "push", push_event(repo, first, fixed))
+    await settle(bot)
+    assert gap_issues(repo) == {}
+    broken = g.commit({"internal/agents/routes.go": ROUTES_GET}, "revert")
+    await deliver(bot, "push", push_event(repo, fixed, broken))
+    await settle(bot)
+    (issue,) = gap_issues(repo).values()
+    assert "heartbeat" in issue["title"]
+
+
+async def test_a_flood_of_new_gaps_is_filed_a_few_at_a_time(bot, github, repo_factory, monkeypatch):
+    monkeypatch.setattr(service, "MAX_NEW_ISSUES", 2)
+    repo, g, first = repo_factory(clean_files())
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    second = g.commit({f"docs/ideas/new{i}.md": f"# N{i}\n\n`POST /api/new{i}`\n" for i in range(3)}, "specs")
+    await deliver(bot, "push", push_event(repo, first, second))
+    await settle(bot)
+    assert len(gap_issues(repo)) == 2  # 6 new gaps (3 missing + 3 no-code); 2 per push
+    third = g.commit({"README.md": "x\n"}, "docs")
+    await deliver(bot, "push", push_event(repo, second, third))
+    await settle(bot)
+    assert len(gap_issues(repo)) == 4  # the rest follow, even though these features were not touched
 
 
 async def test_pushes_to_other_branches_are_ignored(bot, github, repo_factory):
@@ -74,14 +116,18 @@ async def test_installation_scans_each_repository_once(bot, github, repo_factory
                               "node_id": "R_x"}]
     await deliver(bot, "installation", event)
     await settle(bot)
-    assert "Overall alignment" in dashboard(repo)["body"]
-    assert len(gap_issues(repo)) == 3
+    body = dashboard(repo)["body"]
+    assert "Overall alignment" in body and "no code implements this spec" in body
+    assert gap_issues(repo) == {}
 
 
 async def test_waive_by_command_closes_the_issue_and_is_respected(bot, github, repo_factory, store):
-    repo, g, first = repo_factory(base_files())
+    repo, g, first = repo_factory(clean_files())
     repo.permissions["alice"] = "write"
     await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    second = g.commit({"docs/ideas/billing.md": BILLING}, "billing spec")
+    await deliver(bot, "push", push_event(repo, first, second))
     await settle(bot)
     fp, issue = next((fp, i) for fp, i in gap_issues(repo).items() if "invoices" in i["title"])
     await deliver(bot, "issue_comment", comment_event(repo, issue["number"], f"/drift waive {fp} billing moves to "
@@ -91,7 +137,7 @@ async def test_waive_by_command_closes_the_issue_and_is_respected(bot, github, r
     assert store.waivers(repo.full_name)[0].until == "2099-01-01"
     # a later push keeps it closed and the dashboard lists the waiver
     again = g.commit({"README.md": "hi\n"}, "docs")
-    await deliver(bot, "push", push_event(repo, first, again))
+    await deliver(bot, "push", push_event(repo, second, again))
     await settle(bot)
     assert issue["state"] == "closed"
     assert f"`{fp}` — billing moves to the ERP (until 2099-01-01)" in dashboard(repo)["body"]

@@ -465,13 +465,14 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
           waivers: dict[str, Waiver]) -> list[Gap]:
     gaps: list[Gap] = []
 
-    def add(kind: GapKind, anchor: str, message: str, req: Requirement | None = None, path=None, line=None):
+    def add(kind: GapKind, anchor: str, message: str, req: Requirement | None = None, path=None, line=None,
+            marker: str = ""):
         fp = fingerprint(f.id, kind.value, anchor)
         w = waivers.get(fp)
         gaps.append(Gap(fp, kind, f.id, message, req.id if req else None,
                         path if path is not None else (req.spec_path if req else None),
                         line if line is not None else (req.line if req else None),
-                        waived=w is not None, waiver_reason=w.reason if w else ""))
+                        waived=w is not None, waiver_reason=w.reason if w else "", marker=marker))
 
     for r in results:
         req = r.requirement
@@ -494,8 +495,9 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
         if s.test_files == 0:
             add(GapKind.NO_TESTS, "", f"no test file covers {', '.join(f.code_roots) or f.id}")
         for m in s.markers:
-            add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}", f"{m.kind.upper() if m.kind != 'stub' else 'stub'}: {m.text}",
-                path=m.path, line=m.line)
+            add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}",
+                m.text if m.kind.upper() in m.text.upper() else f"{m.kind}: {m.text}",
+                path=m.path, line=m.line, marker=m.kind)
         if s.wired_from_missing:
             for g in s.wired_from_missing:
                 add(GapKind.NOT_WIRED, g, f"nothing under {g} references the feature's code")

@@ -122,6 +122,7 @@ class Gap:
     line: int | None = None
     waived: bool = False
     waiver_reason: str = ""
+    marker: str = ""  # for marker gaps: todo, fixme, wip, stub …
 
     @property
     def severity(self) -> int:

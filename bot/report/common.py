@@ -117,7 +117,7 @@ def recommendation(f: FeatureResult) -> str:
         if GapKind.NO_TESTS in by:
             roots = ", ".join(f"{r}/" for r in f.code_roots[:2])
             steps.append(f"add tests for {roots or f.id}")
-        stubs = [g for g in by.get(GapKind.MARKER, []) if g.message.startswith("stub")]
+        stubs = [g for g in by.get(GapKind.MARKER, []) if g.marker == "stub"]
         if stubs:
             steps.append(f"replace the stub at {stubs[0].path}:{stubs[0].line}")
         if GapKind.NOT_WIRED in by:

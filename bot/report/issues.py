@@ -55,7 +55,8 @@ def feature_summary(f: FeatureResult) -> dict:
     return {"alignment": f.alignment, "drift": f.drift, "band": f.band, "finished": f.finished,
             "remarks": remarks(f), "spec": list(f.spec),
             "gaps": {g.fingerprint: {"kind": g.kind.value, "message": g.message, "path": g.path, "line": g.line,
-                                     "waived": g.waived, "severity": g.severity} for g in f.gaps}}
+                                     "requirement": g.requirement, "waived": g.waived, "severity": g.severity}
+                     for g in f.gaps}}
 
 
 def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[str, int],
@@ -72,8 +73,8 @@ def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[
     trend = ""
     if len(history) >= 2:
         delta = overall - history[1]["alignment"]
-        sign = "▲" if delta > 0 else "▼" if delta < 0 else "="
-        trend = f" ({sign}{abs(delta) if delta else ''} since `{history[1]['sha'][:7]}`)"
+        change = f"▲{delta}" if delta > 0 else f"▼{-delta}" if delta < 0 else "unchanged"
+        trend = f" ({change} since `{history[1]['sha'][:7]}`)"
     head.append(f"**Overall alignment {overall}/100 — {BAND_ICON[b]} {b}, drift {100 - overall} %**{trend} · "
                 f"{plural(len(features), 'feature')} · at `{commit[:12]}`")
     if len(history) >= 2:
@@ -88,8 +89,8 @@ def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[
     gaps = [(fid, fp, g) for fid, f in features.items() for fp, g in f["gaps"].items() if not g["waived"]]
     body = ["### Open gaps", ""] if gaps else []
     for fid, fp, g in sorted(gaps, key=lambda t: (-t[2]["severity"], t[0], t[1])):
-        ref = f"#{issues[fp]}" if fp in issues else "—"
-        body.append(f"- {ref} **{esc(fid)}** · {g['kind']} · `{fp}` — {esc(g['message'])}")
+        ref = f" · #{issues[fp]}" if fp in issues else ""
+        body.append(f"- **{esc(fid)}** · {g['kind']} · `{fp}` — {esc(g['message'])}{ref}")
     if waivers:
         body += ["", "### Waivers", ""]
         for fp, reason, until in waivers:

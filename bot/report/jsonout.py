@@ -52,6 +52,7 @@ def feature_dict(f: FeatureResult) -> dict:
             "line": g.line,
             "waived": g.waived,
             "waiver_reason": g.waiver_reason or None,
+            "marker": g.marker or None,
         } for g in f.gaps],
     }
 

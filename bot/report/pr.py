@@ -71,9 +71,9 @@ def annotations(deltas: list[FeatureDelta], link: Link | None = None) -> list[di
             if g.fingerprint in regressed or not g.path:
                 continue
             if g.kind is GapKind.MARKER:
-                stub = g.message.startswith("stub")
+                stub = g.marker == "stub"
                 out.append(_ann(g.path, g.line, "warning" if stub else "notice",
-                                f"{d.id}: this pull request adds a {'stub' if stub else g.message.split(':')[0] + ' note'}",
+                                f"{d.id}: this pull request adds a {'stub' if stub else 'TODO-style note'}",
                                 f"{g.message}\nGap {g.fingerprint}"))
             elif g.kind in (GapKind.MISSING, GapKind.CLAIMED_DONE, GapKind.NO_CODE):
                 title = {GapKind.MISSING: "requirement lacks an implementation",
