@@ -374,7 +374,8 @@ class DriftService:
 
     async def _existing_issue(self, gh, repo: str, fingerprint: str) -> int | None:
         """An issue for this gap filed earlier (the store was lost, or another replica raced)."""
-        found = await gh.getitem("/search/issues{?q}", {"q": f'repo:{repo} is:issue "driftbot:gap {fingerprint}"'})
+        # the fingerprint is also in the issue's visible text; the hidden marker in the body confirms it
+        found = await gh.getitem("/search/issues{?q}", {"q": f"repo:{repo} is:issue in:body {fingerprint}"})
         for item in found.get("items", []):
             if issue_text.gap_fingerprint(item.get("body")) == fingerprint:
                 return item["number"]

@@ -143,3 +143,19 @@ async def test_waive_by_command_closes_the_issue_and_is_respected(bot, github, r
     assert f"`{fp}` — billing moves to the ERP (until 2099-01-01)" in dashboard(repo)["body"]
     open_section = dashboard(repo)["body"].split("### Open gaps")[1].split("### Waivers")[0]
     assert fp not in open_section
+
+
+async def test_an_issue_filed_before_the_store_was_lost_is_found_not_duplicated(bot, github, repo_factory, store):
+    repo, g, first = repo_factory(clean_files())
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    second = g.commit({"docs/ideas/billing.md": BILLING}, "billing spec")
+    await deliver(bot, "push", push_event(repo, first, second))
+    await settle(bot)
+    filed = dict(gap_issues(repo))
+    store._x("DELETE FROM gap_issues")  # the store forgets which issue belongs to which gap
+    third = g.commit({"README.md": "x\n"}, "docs")
+    await deliver(bot, "push", push_event(repo, second, third))
+    await settle(bot)
+    assert gap_issues(repo).keys() == filed.keys() and len(repo.issues) == len(filed) + 1
+    assert github.count("search/issues-and-pull-requests") >= len(filed)
