@@ -75,7 +75,8 @@ async def webhook(request: web.Request) -> web.Response:
         return _problem(400, "body is not JSON")
     if not isinstance(data, dict):
         return _problem(400, "body is not a JSON object")
-    if not request.app[STORE].claim_delivery(delivery[:200]):
+    store = request.app[STORE]
+    if not store.claim_delivery(delivery[:200]):
         return web.json_response({"status": "duplicate delivery, ignored"}, status=200)
     event = sansio.Event(data, event=event_name, delivery_id=delivery)
     ctx = HandlerContext(request.app[QUEUE], settings.app_id)
@@ -84,9 +85,11 @@ async def webhook(request: web.Request) -> web.Response:
     try:
         await router.dispatch(event, ctx)
     except (KeyError, TypeError, AttributeError) as exc:
+        store.release_delivery(delivery[:200])
         log.warning("malformed payload", extra={**extra, "error": repr(exc)})
         return _problem(400, f"payload is missing a field the {event_name} event needs")
     except Exception:  # a bug in a handler: say so, but never as a 500 that makes GitHub retry forever
+        store.release_delivery(delivery[:200])
         log.exception("handler failed", extra=extra)
         return _problem(400, "driftbot could not handle this delivery")
     return web.json_response({"status": "queued" if event_name != "ping" else "pong"}, status=202)

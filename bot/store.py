@@ -38,6 +38,10 @@ class Store(abc.ABC):
     def claim_delivery(self, delivery_id: str) -> bool:
         """True the first time a delivery id is seen, False for a repeat."""
 
+    @abc.abstractmethod
+    def release_delivery(self, delivery_id: str) -> None:
+        """Forget a delivery that was not accepted, so GitHub's "Redeliver" (same id) is handled."""
+
     # baselines and history
     @abc.abstractmethod
     def baseline(self, repo: str) -> dict[str, dict]:
@@ -136,6 +140,9 @@ class SQLiteStore(Store):
             if cur.rowcount and int(now) % 97 == 0:
                 self._db.execute("DELETE FROM deliveries WHERE seen < ?", (now - DELIVERY_TTL,))
             return cur.rowcount == 1
+
+    def release_delivery(self, delivery_id: str) -> None:
+        self._x("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
 
     def baseline(self, repo: str) -> dict[str, dict]:
         rows = self._x("SELECT feature, sha, alignment, data FROM baselines WHERE repo = ?", (repo,)).fetchall()

@@ -109,3 +109,9 @@ def test_log_lines_carry_context_and_never_secrets():
     rec.token = "ghs_secret"
     line = KeyValueFormatter("%(levelname)s %(message)s").format(rec)
     assert line == "WARNING rejected delivery delivery_id=abc repo=acme/fleet token=[redacted]"
+
+
+async def test_a_rejected_delivery_can_be_redelivered(bot):
+    broken = json.dumps({"action": "opened"}).encode()
+    assert (await deliver(bot, "pull_request", broken, delivery="same-id")).status == 400
+    assert (await deliver(bot, "ping", payload("ping.json"), delivery="same-id")).status == 202
