@@ -15,6 +15,13 @@ ROUTES = [
     ("express", "src/users/routes.js", "const router = require('express').Router();\nrouter.get('/api/users/:id', get);\n", 2),
     ("nest", "src/users/users.controller.ts", "@Controller('api/users')\nexport class UsersController {\n  @Get(':id')\n  get() {}\n}\n", 3),
     ("spring", "src/users/UserController.java", 'package x;\n@RestController\n@RequestMapping("/api")\npublic class UserController {\n    @GetMapping("/users/{id}")\n    public User get() { return null; }\n}\n', 5),
+    ("axum", "src/users/mod.rs", 'pub fn router() -> Router {\n    Router::new()\n        .route("/api/users/:id", get(show))\n}\n', 3),
+    ("actix", "src/users/handlers.rs", '#[get("/api/users/{id}")]\nasync fn show() -> impl Responder { "" }\n', 1),
+    ("aspnet minimal", "src/Users/Endpoints.cs", 'app.MapGet("/api/users/{id:int}", Get);\n', 1),
+    ("aspnet controller", "src/Users/UsersController.cs",
+     '[Route("api/users")]\n[ApiController]\npublic class UsersController : ControllerBase\n{\n    [HttpGet("{id}")]\n'
+     '    public IActionResult Get(int id) => Ok();\n}\n', 5),
+    ("rails", "src/users/routes.rb", "Rails.application.routes.draw do\n  get '/api/users/:id', to: 'users#show'\nend\n", 2),
     ("jax-rs", "src/users/UserResource.java", 'package x;\n@Path("/api/users")\npublic class UserResource {\n    @GET\n    @Path("/{id}")\n    public User get() { return null; }\n}\n', 5),
 ]
 
@@ -88,3 +95,18 @@ def test_plain_words_nothing_names_are_unverifiable_not_missing():
     assert requirement(f, "postgres").status is Status.UNVERIFIABLE
     assert requirement(f, "ledger").status is Status.MISSING
     assert requirement(f, "Store").status is Status.MET
+
+
+def test_wiring_through_rust_use_and_ruby_require_relative():
+    files = {
+        "docs/features/billing.md": "# Billing\n\n`Invoice`\n",
+        "src/billing/mod.rs": "pub struct Invoice;\n",
+        "src/billing/tests.rs": "",
+        "src/main.rs": "use crate::billing::Invoice;\nfn main() {}\n",
+        "docs/features/ledger.md": "# Ledger\n\n`Ledger`\n",
+        "lib/ledger/ledger.rb": "class Ledger\nend\n",
+        "lib/app.rb": "require_relative 'ledger/ledger'\n",
+    }
+    findings = analyse(files)
+    assert feature(findings, "billing").signals.referenced_count == 1
+    assert feature(findings, "ledger").signals.referenced_from[0].path == "lib/app.rb"

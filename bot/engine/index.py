@@ -253,7 +253,8 @@ def resolve_ref(ref: Ref, importer: str) -> tuple[str, bool]:
             base = posixpath.dirname(importer)
             return posixpath.normpath(posixpath.join(base, t)), True
         return t.lstrip("@"), False
-    # dotted
+    # dotted: a.b.c (Python, Java, C#) or a::b::c (Rust)
+    t = t.replace("::", ".")
     if t.startswith("."):
         dots = len(t) - len(t.lstrip("."))
         base = posixpath.dirname(importer)
