@@ -10,7 +10,6 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from dataclasses import replace
-from typing import Any
 
 import aiohttp
 from gidgethub import BadRequest, GitHubException

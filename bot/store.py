@@ -97,8 +97,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def take_parked_jobs(self) -> list[dict]: ...
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - optional hook: stores without resources need nothing
+        """Release connections; the default store closes its database."""
 
 
 _SCHEMA = """

@@ -24,7 +24,7 @@ from tests.test_app_pr import ROUTES_BOTH, base_files
 async def test_tokens_are_cached_and_etags_never_cross_installations(bot, github, repo_factory, tmp_path):
     repo, g, first = repo_factory(base_files())
     other_git = GitRepo(tmp_path / "other")
-    other_first = other_git.commit(base_files(), "initial")
+    other_git.commit(base_files(), "initial")
     other = github.add_repo("globex", "fleet", other_git, installation_id=99)
     from tests.apphelpers import for_repo, payload
     for _ in range(2):  # two full scans of each repository: the second re-reads the same trees

@@ -1,5 +1,4 @@
 """Pull requests end to end: signed real payloads → the server → the queue → the fake GitHub."""
-import pytest
 
 from tests.apphelpers import deliver, pr_event
 from tests.conftest import settle

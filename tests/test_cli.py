@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import jsonschema
-import pytest
 
 from bot.cli import main
 from tests.conftest import ROOT

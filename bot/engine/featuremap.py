@@ -157,6 +157,10 @@ def _unique_id(name: str, taken: set[str]) -> str:
     return fid
 
 
+def _fill(patterns: tuple[str, ...], name: str) -> tuple[str, ...]:
+    return tuple(g.replace("{name}", name) for g in patterns)
+
+
 def _pattern_regex(spec_pattern: str) -> re.Pattern:
     before, after = spec_pattern.split("{name}", 1)
     # translate the two halves around the placeholder separately
@@ -209,9 +213,9 @@ def resolve(config: Config, paths: list[str], is_code) -> FeatureMap:
             name = m.group("name")
             hits += 1
             fid = _unique_id(name, taken)
-            sub = lambda gs: tuple(g.replace("{name}", name) for g in gs)  # noqa: E731
             claimed_specs.add(p)
-            fmap.features.append(FeatureDef(fid, (p,), sub(pat.code), sub(pat.tests), sub(pat.wired_from), "pattern"))
+            fmap.features.append(FeatureDef(fid, (p,), _fill(pat.code, name), _fill(pat.tests, name),
+                                            _fill(pat.wired_from, name), "pattern"))
         fmap.layouts.append(f"pattern {pat.spec} ↔ {', '.join(pat.code)}")
         if not hits:
             fmap.warnings.append(f"pattern {pat.spec}: no file matches")

@@ -6,7 +6,7 @@ caller's business; see ``bot.checkout`` for the local one.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping
 
 from .model import Skipped

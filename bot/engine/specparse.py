@@ -43,7 +43,7 @@ _GHERKIN_SKIP_TAGS = {"@wip", "@skip", "@ignore", "@future", "@pending", "@manua
 STOPWORDS = {
     "true", "false", "null", "nil", "none", "yes", "no", "on", "off", "ok", "json", "yaml", "yml", "toml", "http",
     "https", "id", "ids", "url", "uri", "api", "cli", "todo", "main", "master", "string", "int", "bool", "float",
-    "str", "dict", "list", "map", "array", "object", "void", "any", "error", "err", "nil", "self", "this", "new",
+    "str", "dict", "list", "map", "array", "object", "void", "any", "error", "err", "self", "this", "new",
     "get", "post", "put", "patch", "delete", "head", "options", "and", "or", "not", "utf-8", "utf8", "ascii", "n/a",
     "tbd", "etc", "foo", "bar", "baz", "example", "value", "key", "name", "type", "data", "text", "date", "time",
 }

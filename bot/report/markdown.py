@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..engine.model import GAP_TITLES, FeatureResult, Findings, GapKind, Kind, Status
+from ..engine.model import GAP_TITLES, FeatureResult, Findings, Kind, Status
 from ..engine.scoring import BAND_ORDER
 from .common import (CROSS_CUTTING, Link, band_counts, sentence, band_range, critical_line, cross_cutting, finished_word,
                      kind_word, loc, observations, plural, recommendation, remarks, status_mark)
