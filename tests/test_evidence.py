@@ -110,3 +110,26 @@ def test_wiring_through_rust_use_and_ruby_require_relative():
     findings = analyse(files)
     assert feature(findings, "billing").signals.referenced_count == 1
     assert feature(findings, "ledger").signals.referenced_from[0].path == "lib/app.rb"
+
+
+def test_library_symbols_the_feature_uses_are_met():
+    files = {"docs/ideas/cache.md": "# Cache\n\n- Entries live in `Redis`.\n- `LocalCache` is a fallback.\n",
+             "internal/cache/cache.go": 'package cache\n\nimport "github.com/redis/go-redis/v9"\n\n'
+                                        "var client = redis.NewClient(nil)\nvar _ Redis = nil\nvar _ = LocalCache{}\n",
+             "internal/shared/local.go": "package shared\n\ntype LocalCache struct{}\n"}
+    f = feature(analyse(files), "cache")
+    redis = requirement(f, "Redis")
+    assert redis.status is Status.MET and "outside the repository" in redis.evidence[0].note
+    assert requirement(f, "LocalCache").status is Status.PARTIAL  # defined in the repo, but elsewhere
+
+
+def test_speckit_plan_and_research_are_not_specs():
+    findings = analyse({
+        "specs/003-cart/spec.md": "# Cart\n\n- **FR-001**: System MUST expose `GET /cart`.\n",
+        "specs/003-cart/plan.md": "# Plan\n\nBuilt with `FastAPI` and `SQLAlchemy`.\n",
+        "specs/003-cart/research.md": "# Research\n\n`Redis` vs `Memcached`.\n",
+        "src/cart/api.py": '@router.get("/cart")\ndef show():\n    return []\n',
+    })
+    (f,) = findings.features
+    assert f.spec == ("specs/003-cart/spec.md",)
+    assert [r.status.value for r in f.requirements] == ["met"]

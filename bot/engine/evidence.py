@@ -194,6 +194,11 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
         inside = _in_feature(scope, hits, (how,))
         if inside:
             return Status.MET, [_ev(h, note, scope) for h in inside[:MAX_EVIDENCE]], ""
+    defined_anywhere = any(h.how == "defined" for h in hits)
+    used_here = [h for h in hits if h.how == "used" and h.path in scope.code]
+    if used_here and not defined_anywhere:  # a library's symbol: the feature uses what the spec names
+        return Status.MET, [_ev(h, "used in the feature's code (defined outside the repository)", scope)
+                            for h in used_here[:MAX_EVIDENCE]], ""
     ranked = [
         ("used", "used in the feature's code, not defined there", True),
         ("string", "named in the feature's code", True),

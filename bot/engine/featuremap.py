@@ -16,6 +16,8 @@ from .config import Config
 
 SPEC_DOC_DIRS = ("ideas", "features", "specs", "design", "rfcs", "proposals")
 CODE_ROOTS = ("internal", "pkg", "src", "lib", "app", "apps", "packages", "services", "modules", "cmd", "components")
+# spec-kit: the requirements, the tasks and the data model; plan/research/quickstart describe the stack
+SPECKIT_FILES = {"spec.md", "tasks.md", "data-model.md"}
 _SKIP_SPEC_NAMES = {"readme", "index", "template", "_template", "overview", "glossary", "changelog", "summary"}
 _SPECKIT_DIR = re.compile(r"^specs/(\d{3,})-([^/]+)/")
 _OPENSPEC = re.compile(r"^openspec/specs/([^/]+)/spec\.md$")
@@ -126,7 +128,7 @@ def _discover_specs(paths: list[str]) -> list[tuple[str, tuple[str, ...], str]]:
             found.setdefault(f"docsdir:{m.group(1)}/{m.group(2)}", (m.group(2), [p], f"docs/{m.group(1)}/<feature>/README.md"))
             continue
         m = _SPECKIT_DIR.match(p)
-        if m and p.endswith(".md"):
+        if m and posixpath.basename(p) in SPECKIT_FILES:
             key = f"speckit:{m.group(1)}-{m.group(2)}"
             entry = found.setdefault(key, (m.group(2), [], "spec-kit specs/NNN-<feature>/"))
             entry[1].append(p)
