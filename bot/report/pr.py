@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from ..engine.config import AppPolicy
 from ..engine.delta import FeatureDelta
-from ..engine.model import GapKind
-from .common import Link, loc, plural
-from .markdown import BAND_ICON, esc
+from ..engine.model import GapKind, Status
+from .common import Link, loc, plural, status_mark
+from .markdown import BAND_ICON, _req_text, esc
 
 CHECK_NAME = "driftbot"
 COMMENT_MARKER = "<!-- driftbot:pr-comment -->"
@@ -151,6 +151,16 @@ def _details(deltas: list[FeatureDelta], link, omitted: int) -> str:
         lines += [f"### {esc(f.id)} — {f.alignment}/100 ({f.band})", ""]
         for t in f.terms:
             lines.append(f"- {t.signal}: {'n/a' if not t.applicable else f'{t.value:.2f}'} × {t.weight:g} — {esc(t.explanation)}")
+        unmet = [r for r in f.requirements if r.status in (Status.MISSING, Status.PARTIAL)]
+        if unmet:
+            lines += ["", "| Requirement | Status | Evidence or where it was looked for |", "|---|---|---|"]
+            for r in unmet[:60]:
+                q = r.requirement
+                ev = "<br>".join(f"{loc(e.path, e.line, link)} {esc(e.note)}" for e in r.evidence[:2]) or \
+                    esc(f"{r.detail} (searched {r.searched})" if r.searched else r.detail)
+                lines.append(f"| {q.id}: {_req_text(q)} ({loc(q.spec_path, q.line, link)}) | {status_mark(r.status)} | {ev} |")
+            if len(unmet) > 60:
+                lines.append(f"\n_… and {len(unmet) - 60} more._")
         lines.append("")
     if omitted:
         lines.append(f"_{plural(omitted, 'annotation')} not shown (the check shows the most severe first)._")
