@@ -114,8 +114,9 @@ def explain_feature(f: FeatureResult, commit: str, link: Link | None = None) -> 
     if f.requirements:
         lines += ["", "| ID | Requirement | Status | Evidence |", "|---|---|---|---|"]
         for r in f.requirements[:80]:
-            ev = "<br>".join(f"{loc(e.path, e.line, link)} {esc(e.note)}" for e in r.evidence[:2]) or esc(r.detail)
-            lines.append(f"| {r.requirement.id} | {_req_text(r.requirement)} ({loc(r.requirement.spec_path, r.requirement.line, link)}) "
+            ev = "<br>".join(f"{loc(e.path, e.line, link, cell=True)} {esc(e.note)}" for e in r.evidence[:2]) or esc(r.detail)
+            lines.append(f"| {r.requirement.id} | {_req_text(r.requirement)} "
+                         f"({loc(r.requirement.spec_path, r.requirement.line, link, cell=True)}) "
                          f"| {status_mark(r.status)} | {ev} |")
     if f.open_gaps:
         lines += ["", "Open gaps:"] + [f"- `{g.fingerprint}` {g.kind.value} — {esc(g.message)}" for g in f.open_gaps[:40]]

@@ -29,15 +29,18 @@ CROSS_CUTTING = {
 }
 
 
-def loc(path: str | None, line: int | None, link: Link | None = None) -> str:
+def loc(path: str | None, line: int | None, link: Link | None = None, *, cell: bool = False) -> str:
+    """`path:line`, linked when a link maker is given. ``cell``: for a table cell, where GitHub splits on
+    every unescaped | (inside code spans too); elsewhere a backslash would show."""
     if not path:
         return ""
     label = f"{path}:{line}" if line else path
     if link:
         url = link(path, line or 0)
         if url:
-            return f"[`{label}`]({url})"
-    return f"`{label}`"
+            out = f"[`{label}`]({url.replace('|', '%7C')})"
+            return out.replace("|", "\\|") if cell else out
+    return f"`{label}`".replace("|", "\\|") if cell else f"`{label}`"
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -222,12 +222,12 @@ def _details(w, feats: list[FeatureResult], link) -> None:
             for r in reqs:
                 q = r.requirement
                 box = "" if q.checked is None else ("☑ " if q.checked else "☐ ")
-                ev = "<br>".join(f"{loc(e.path, e.line, link)} {esc(e.note)}" for e in r.evidence[:3])
+                ev = "<br>".join(f"{loc(e.path, e.line, link, cell=True)} {esc(e.note)}" for e in r.evidence[:3])
                 if not ev and r.detail:
                     ev = esc(r.detail)
                     if r.status is Status.MISSING and r.searched:
                         ev += f" (searched {esc(r.searched)})"
-                src = loc(q.spec_path, q.line, link)
+                src = loc(q.spec_path, q.line, link, cell=True)
                 w(f"| {q.id} | {kind_word(q.kind)} | {box}{_req_text(q)} ({src}) | {status_mark(r.status)} | {ev} |")
             w("")
         else:

@@ -1,0 +1,59 @@
+"""Every Markdown table driftbot writes keeps its shape: an unescaped | from spec or code text would
+silently break a table on GitHub."""
+import re
+
+from bot.checkout import load_directory
+from bot.engine import Engine, load_config
+from bot.engine.delta import diff
+from bot.report import markdown, pr
+from bot.report.issues import dashboard_body, feature_summary
+from tests.conftest import FIXTURES, ROOT, analyse
+
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+def check_tables(text: str) -> int:
+    tables = 0
+    in_code = False
+    width = None
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line.startswith("|"):
+            width = None
+            continue
+        # GFM splits cells on every unescaped pipe, inside code spans too
+        cells = len(_CELL_SPLIT.split(line)) - 2
+        if width is None:
+            width, tables = cells, tables + 1
+        assert cells == width, f"line {n} has {cells} cells, the table has {width}: {line[:120]}"
+    return tables
+
+
+def test_reports_keep_their_tables():
+    for root in (ROOT / "examples" / "demo-repo", FIXTURES / "corpus"):
+        snap = load_directory(root)
+        findings = Engine().evaluate(snap, load_config(snap))
+        assert check_tables(markdown.render(findings, markdown.Meta(name="x"))) >= 4
+
+
+def test_hostile_spec_text_cannot_break_tables():
+    files = {
+        "docs/ideas/pipes.md": "# Pipes | and <b>tags</b>\n\n| Endpoint | Note |\n|---|---|\n"
+                               "| `GET /a|b` | a \\| b `x|y` |\n\n- `Foo|Bar` and `Baz`\n- [x] done | really `Qux`\n",
+        "internal/pipes/p.go": "package pipes\n\n// TODO: a | b\ntype Baz struct{}\n",
+        "internal/pipes/we|ird.go": "package pipes\n\ntype Qux struct{}\n",
+    }
+    findings = analyse(files)
+    assert check_tables(markdown.render(findings, markdown.Meta(name="x"))) >= 4
+    deltas = diff(None, findings)
+    out = pr.check_output(deltas, load_config_default(), total_features=1)
+    check_tables(out.summary)
+    check_tables(out.text)
+    check_tables(pr.comment_body(deltas, "a" * 40, None, total_features=1))
+    check_tables(dashboard_body({f.id: feature_summary(f) for f in findings.features}, [], {}, [], "a" * 40))
+
+
+def load_config_default():
+    from bot.engine.config import AppPolicy
+    return AppPolicy()
