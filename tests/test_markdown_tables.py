@@ -50,7 +50,9 @@ def test_hostile_spec_text_cannot_break_tables():
     out = pr.check_output(deltas, load_config_default(), total_features=1)
     check_tables(out.summary)
     check_tables(out.text)
-    check_tables(pr.comment_body(deltas, "a" * 40, None, total_features=1))
+    comment = pr.comment_body(deltas, "a" * 40, None, total_features=1)
+    check_tables(comment)
+    assert "— `GET /a|b` is not implemented" in comment  # list items keep code spans as written
     check_tables(dashboard_body({f.id: feature_summary(f) for f in findings.features}, [], {}, [], "a" * 40))
 
 

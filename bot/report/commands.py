@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ..engine.model import FeatureResult
 from ..engine.scoring import band
 from .common import Link, loc, plural, recommendation, status_mark
-from .markdown import BAND_ICON, _req_text, esc
+from .markdown import BAND_ICON, _req_text, esc, inline
 
 HELP = """\
 **driftbot commands** (first line of a comment, on any issue or pull request):
@@ -86,7 +86,7 @@ def parse_command(body: str, today: dt.date | None = None) -> Command:
         if not reason:
             return Command(name, error="A waiver needs a reason: `/drift waive <gap> <reason> [until YYYY-MM-DD]`.")
         return Command(name, gap=gap, reason=reason[:500], until=until)
-    return Command(name, error=f"Unknown command `{esc(name[:40])}`.")
+    return Command(name, error=f"Unknown command `{inline(name[:40])}`.")
 
 
 def summary_table(baseline: dict[str, dict], history: list[dict]) -> str:
@@ -107,7 +107,7 @@ def summary_table(baseline: dict[str, dict], history: list[dict]) -> str:
 
 
 def explain_feature(f: FeatureResult, commit: str, link: Link | None = None) -> str:
-    lines = [f"### {esc(f.id)} — {f.alignment}/100 {BAND_ICON[f.band]} {f.band} (drift {f.drift} %) at `{commit[:7]}`",
+    lines = [f"### {inline(f.id)} — {f.alignment}/100 {BAND_ICON[f.band]} {f.band} (drift {f.drift} %) at `{commit[:7]}`",
              "", "| Signal | Weight | Value | Evidence |", "|---|---|---|---|"]
     for t in f.terms:
         lines.append(f"| {t.signal} | {t.weight:g} | {f'{t.value:.2f}' if t.applicable else 'n/a'} | {esc(t.explanation)} |")
@@ -119,6 +119,6 @@ def explain_feature(f: FeatureResult, commit: str, link: Link | None = None) -> 
                          f"({loc(r.requirement.spec_path, r.requirement.line, link, cell=True)}) "
                          f"| {status_mark(r.status)} | {ev} |")
     if f.open_gaps:
-        lines += ["", "Open gaps:"] + [f"- `{g.fingerprint}` {g.kind.value} — {esc(g.message)}" for g in f.open_gaps[:40]]
+        lines += ["", "Open gaps:"] + [f"- `{g.fingerprint}` {g.kind.value} — {inline(g.message)}" for g in f.open_gaps[:40]]
     lines += ["", f"Next: {recommendation(f)}"]
     return "\n".join(lines)

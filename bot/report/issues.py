@@ -6,7 +6,7 @@ import re
 from ..engine.model import GAP_TITLES, FeatureResult, Gap
 from ..engine.scoring import band
 from .common import Link, loc, plural, remarks, sentence
-from .markdown import BAND_ICON, esc
+from .markdown import BAND_ICON, esc, inline
 from .pr import MAX_BODY, _fit, fit_lines
 
 GAP_MARKER = "<!-- driftbot:gap {fingerprint} -->"
@@ -29,7 +29,7 @@ def gap_title(g: Gap) -> str:
 def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | None = None) -> str:
     lines = [GAP_MARKER.format(fingerprint=g.fingerprint), "",
              f"**{sentence(GAP_TITLES[g.kind])}** "
-             f"in feature **{esc(g.feature)}**, found at `{commit[:12]}`.", "",
+             f"in feature **{inline(g.feature)}**, found at `{commit[:12]}`.", "",
              f"> {g.message.replace('<', '&lt;')}", ""]
     if g.path:
         lines.append(f"- Where: {loc(g.path, g.line, link)}")
@@ -39,9 +39,9 @@ def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | No
             q = req.requirement
             lines.append(f"- Requirement {q.id} ({q.kind.value}): {q.text.replace('<', '&lt;')}")
             if req.evidence:
-                lines.append("- Evidence: " + "; ".join(f"{loc(e.path, e.line, link)} {esc(e.note)}" for e in req.evidence[:4]))
+                lines.append("- Evidence: " + "; ".join(f"{loc(e.path, e.line, link)} {inline(e.note)}" for e in req.evidence[:4]))
             if req.searched:
-                lines.append(f"- Searched: {esc(req.searched)}")
+                lines.append(f"- Searched: {inline(req.searched)}")
         lines.append(f"- Feature alignment: {feature.alignment}/100 ({feature.band}); spec: "
                      + ", ".join(loc(s, None, link) for s in feature.spec))
     lines += ["", f"driftbot closes this issue when the gap is resolved on the default branch. To accept the gap, "
@@ -90,11 +90,11 @@ def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[
     body = ["### Open gaps", ""] if gaps else []
     for fid, fp, g in sorted(gaps, key=lambda t: (-t[2]["severity"], t[0], t[1])):
         ref = f" · #{issues[fp]}" if fp in issues else ""
-        body.append(f"- **{esc(fid)}** · {g['kind']} · `{fp}` — {esc(g['message'])}{ref}")
+        body.append(f"- **{inline(fid)}** · {g['kind']} · `{fp}` — {inline(g['message'])}{ref}")
     if waivers:
         body += ["", "### Waivers", ""]
         for fp, reason, until in waivers:
-            body.append(f"- `{fp}` — {esc(reason)}" + (f" (until {until})" if until else ""))
+            body.append(f"- `{fp}` — {inline(reason)}" + (f" (until {until})" if until else ""))
     body += ["", "<sub>Updated by driftbot on every push to the default branch. Comment `/drift report` on any "
              "issue for the summary, `/drift explain <feature>` for one feature.</sub>"]
     return fit_lines("\n".join(head) + "\n", body, "", MAX_BODY, "- _… {n} more lines not shown (body limit)._")

@@ -33,6 +33,11 @@ def esc(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
+def inline(text: str) -> str:
+    """Text safe in a paragraph or list item (no raw HTML; backslashes stay as written)."""
+    return text.replace("\n", " ").replace("<", "&lt;")
+
+
 def render(findings: Findings, meta: Meta, link: Link | None = None) -> str:
     out: list[str] = []
     w = out.append
@@ -244,7 +249,8 @@ def _details(w, feats: list[FeatureResult], link) -> None:
             for g in gaps:
                 where = loc(g.path, g.line, link)
                 waived = f" — _waived: {g.waiver_reason}_" if g.waived else ""
-                w(f"- `{g.fingerprint}` **{g.kind.value}** — {g.message}{(' (' + where + ')') if where else ''}{waived}")
+                w(f"- `{g.fingerprint}` **{g.kind.value}** — {inline(g.message)}{(' (' + where + ')') if where else ''}"
+                  f"{inline(waived)}")
             w("")
 
 
@@ -295,7 +301,7 @@ def _method(w, findings: Findings) -> None:
         reasons = Counter(s.reason for s in findings.skipped)
         w("- Skipped files: " + "; ".join(f"{n} {r}" for r, n in reasons.most_common()) + ".")
     for warning in findings.warnings[:20]:
-        w(f"- ⚠️ {esc(warning)}")
+        w(f"- ⚠️ {inline(warning)}")
     if len(findings.warnings) > 20:
         w(f"- ⚠️ … and {len(findings.warnings) - 20} more warnings (see the JSON report).")
     w("")

@@ -8,7 +8,7 @@ from ..engine.config import AppPolicy
 from ..engine.delta import FeatureDelta
 from ..engine.model import GapKind, Status
 from .common import Link, loc, plural, status_mark
-from .markdown import BAND_ICON, _req_text, esc
+from .markdown import BAND_ICON, _req_text, esc, inline
 
 CHECK_NAME = "driftbot"
 COMMENT_MARKER = "<!-- driftbot:pr-comment -->"
@@ -94,7 +94,7 @@ def _ann(path: str, line: int | None, level: str, title: str, message: str) -> d
 
 def _gap_line(d_id: str, g, link) -> str:
     where = loc(g.path, g.line, link)
-    return f"- **{esc(d_id)}** · {g.kind.value} · `{g.fingerprint}` — {esc(g.message)}" + (f" ({where})" if where else "")
+    return f"- **{inline(d_id)}** · {g.kind.value} · `{g.fingerprint}` — {inline(g.message)}" + (f" ({where})" if where else "")
 
 
 def _table(deltas: list[FeatureDelta]) -> list[str]:
@@ -148,9 +148,9 @@ def _details(deltas: list[FeatureDelta], link, omitted: int) -> str:
         if d.after is None:
             continue
         f = d.after
-        lines += [f"### {esc(f.id)} — {f.alignment}/100 ({f.band})", ""]
+        lines += [f"### {inline(f.id)} — {f.alignment}/100 ({f.band})", ""]
         for t in f.terms:
-            lines.append(f"- {t.signal}: {'n/a' if not t.applicable else f'{t.value:.2f}'} × {t.weight:g} — {esc(t.explanation)}")
+            lines.append(f"- {t.signal}: {'n/a' if not t.applicable else f'{t.value:.2f}'} × {t.weight:g} — {inline(t.explanation)}")
         unmet = [r for r in f.requirements if r.status in (Status.MISSING, Status.PARTIAL)]
         if unmet:
             lines += ["", "| Requirement | Status | Evidence or where it was looked for |", "|---|---|---|"]
