@@ -40,7 +40,8 @@ def test_reports_keep_their_tables():
 def test_hostile_spec_text_cannot_break_tables():
     files = {
         "docs/ideas/pipes.md": "# Pipes | and <b>tags</b>\n\n| Endpoint | Note |\n|---|---|\n"
-                               "| `GET /a|b` | a \\| b `x|y` |\n\n- `Foo|Bar` and `Baz`\n- [x] done | really `Qux`\n",
+                               "| `GET /a|b` | a \\| b `x|y` |\n\n- `Foo|Bar` and `Baz`\n- [x] done | really `Qux`\n"
+                               "- `GET /x|y` lists things\n",
         "internal/pipes/p.go": "package pipes\n\n// TODO: a | b\ntype Baz struct{}\n",
         "internal/pipes/we|ird.go": "package pipes\n\ntype Qux struct{}\n",
     }
@@ -52,7 +53,7 @@ def test_hostile_spec_text_cannot_break_tables():
     check_tables(out.text)
     comment = pr.comment_body(deltas, "a" * 40, None, total_features=1)
     check_tables(comment)
-    assert "— `GET /a|b` is not implemented" in comment  # list items keep code spans as written
+    assert "— `GET /x|y` is not implemented" in comment  # list items keep code spans as written
     check_tables(dashboard_body({f.id: feature_summary(f) for f in findings.features}, [], {}, [], "a" * 40))
 
 
