@@ -104,3 +104,19 @@ def test_extends_inherits_rules_extensions_and_syntax():
                      b'http.HandleFunc("/y", h) }\n', rs)
     assert sorted(r.norm for r in fi.routes) == ["/x", "/y"]
     assert rs.is_test("a_test.go")
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+PACK_BITS = ["pack: p\n", "description: d\n", "rules:\n", "  routes:\n", "    - id: r\n", "      description: d\n",
+             "      pattern: ", "'(?P<path>/x)'\n", "'(a+)+'\n", "'['\n", "      examples: {pass: [a], fail: [b]}\n",
+             "extensions: ['.x']\n", "extends: [go]\n", "  tests:\n", "      glob: '**/{'\n", "\t", "- ", ": ", "&a ", "*a\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PACK_BITS), max_size=25).map("".join))
+def test_rule_pack_loader_only_ever_raises_config_error(text):
+    try:
+        load_pack(text, "rules/x.yml")
+    except ConfigError as exc:
+        assert exc.problems and all(p.file == "rules/x.yml" for p in exc.problems)
