@@ -52,7 +52,9 @@ def conclusion(deltas: list[FeatureDelta], policy: AppPolicy) -> tuple[str, str]
     if "drift-increase" in policy.fail_on and worst > policy.max_drift_increase:
         return "failure", (f"drift rose by {worst} points (policy: fail above {policy.max_drift_increase})")
     if new or regressions:
-        return "neutral", f"{plural(new, 'new gap')}; informational (the policy does not fail the check)"
+        found = ([plural(regressions, "regression")] if regressions else []) + [plural(new, "new gap")]
+        return "neutral", (f"{' and '.join(found)}; informational (set `checks.fail_on` in "
+                           "`.github/driftbot.yml` to fail the check on them)")
     return "success", "no new gaps"
 
 
