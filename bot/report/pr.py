@@ -220,7 +220,7 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
         tail += [_gap_line(fid, g, link).replace(" — ", " — ✅ resolved: ", 1)
                  for fid, g in ((d.id, g) for d in deltas for g in d.resolved_gaps)]
     if tail:
-        tail = ["#### Gaps", ""] + tail
+        tail = ["", "#### Gaps", ""] + tail
     footer = ["", "<sub>Commands: `/drift recheck` · `/drift explain <feature>` · `/drift waive <gap> <reason>` · "
               "`/drift help`</sub>"]
     return fit_lines("\n".join(head), tail, "\n".join(footer) + "\n", MAX_BODY, "- _… and {n} more: see the check._")
