@@ -164,3 +164,10 @@ def test_plain_words_next_to_a_code_noun_are_identifiers():
     spec = parse_markdown("s.md", "Rows go to the `invoices` table; run `kubectl` first; the field `status` too.\n")
     sub = {a.value: a.subkind for r in spec.requirements for a in r.anchors}
     assert sub == {"invoices": "identifier", "kubectl": "word", "status": "identifier"}
+
+
+def test_html_comments_and_inline_html_hold_no_requirements():
+    spec = parse_markdown("s.md", "# S\n\n<!--\n  ACTION REQUIRED: replace `PlaceholderType` and `GET /example`\n-->\n\n"
+                                  "- Real: `RealType` <!-- not `Hidden` --> <b>bold</b>\n")
+    assert [a.value for r in spec.requirements for a in r.anchors] == ["RealType"]
+    assert spec.requirements[0].line == 7

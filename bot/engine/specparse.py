@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 
 from .model import Anchor, Kind, Requirement
 
-_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+_MD = MarkdownIt("commonmark", {"html": True}).enable("table")  # HTML (comments) = own tokens, skipped
 
 METHODS = "GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS"
 _ENDPOINT_CODE = re.compile(rf"^({METHODS})\s+(/\S*)$")
