@@ -171,3 +171,9 @@ def test_html_comments_and_inline_html_hold_no_requirements():
                                   "- Real: `RealType` <!-- not `Hidden` --> <b>bold</b>\n")
     assert [a.value for r in spec.requirements for a in r.anchors] == ["RealType"]
     assert spec.requirements[0].line == 7
+
+
+def test_front_matter_is_metadata():
+    spec = parse_markdown("s.md", "---\ntitle: Must `NotThis`\nsidebar_position: 2\n---\n# Real\n\n- `ThisOne`\n")
+    assert [(a.value, r.line) for r in spec.requirements for a in r.anchors] == [("ThisOne", 7)]
+    assert spec.title == "Real"

@@ -196,7 +196,17 @@ class _Builder:
             self.add(Kind.PROSE, body, line, section, excluded=excluded)
 
 
+_FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+
+
+def _blank_front_matter(text: str) -> str:
+    """YAML/TOML front matter (docs sites) is metadata, not requirements: blank it, keep line numbers."""
+    m = _FRONT_MATTER.match(text)
+    return "\n" * m.group().count("\n") + text[m.end():] if m else text
+
+
 def parse_markdown(path: str, text: str) -> ParsedSpec:
+    text = _blank_front_matter(text)
     b = _Builder(path)
     try:
         tokens = _MD.parse(text)
