@@ -37,7 +37,7 @@ class GapKind(str, Enum):
     STALE_SPEC = "stale-spec"  # open box whose anchor exists
     NO_CODE = "no-code"  # spec without code
     NO_TESTS = "no-tests"
-    MARKER = "marker"  # TODO / FIXME / stub in the feature's code
+    MARKER = "marker"  # an unfinished-work note or a stub left in the feature's code
     NOT_WIRED = "not-wired"  # nothing outside the feature references it
 
 
