@@ -22,14 +22,13 @@ from .config import Config, Waiver
 from .evidence import RepoLookup, Scope, Wanted, anchor_names, evaluate_requirement, flag_names, route_suffixes, \
     split_endpoint
 from .fingerprint import fingerprint, normalise_text
-from .index import EMPTY, FileIndex, build_index, resolve_ref
+from .index import DOC_EXTENSIONS, EMPTY, FileIndex, build_index, resolve_ref
 from .model import (Evidence, FeatureResult, Findings, Gap, GapKind, Kind, Marker, Requirement, RequirementResult,
                     ScoreTerm, Signals, Skipped, Status, Unpaired)
 from .scoring import alignment as score_alignment, band as score_band
 from .snapshot import Snapshot, decode
 from .specparse import ParsedSpec, parse_spec
 
-SPEC_EXTENSIONS = (".md", ".markdown", ".feature")
 MAX_REFERENCE_EVIDENCE = 5
 _TEST_AFFIX = re.compile(r"^(?:test_|tests?_)|(?:_test|_tests|\.test|\.spec|test|tests|spec|it)$", re.I)
 
@@ -51,6 +50,7 @@ class _SnapshotView:
                 d = posixpath.dirname(d)
             self.basenames.setdefault(posixpath.basename(p), []).append(p)
         self.index = globs.PathIndex(paths)
+        self.resolved: dict[int, tuple[Config, rules_mod.RuleSet, fm_mod.FeatureMap]] = {}
 
 
 class Engine:
@@ -108,6 +108,18 @@ class Engine:
             per[key] = _SnapshotView(snapshot, config)
         return per[key]
 
+    def _resolve(self, snapshot: Snapshot, config: Config):
+        """(view, rule set, feature map) for a snapshot under a config, worked out once per pair: a
+        job asks for the map, the files to fetch and the findings of the same snapshot in turn.
+        The feature map is shared, so nothing may change it."""
+        view = self._view(snapshot, config)
+        hit = view.resolved.get(id(config))
+        if hit is None or hit[0] is not config:  # the config is kept, so its id cannot be reused
+            ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
+            hit = view.resolved[id(config)] = (config, ruleset,
+                                               fm_mod.resolve(config, view.paths, ruleset.is_code))
+        return view, hit[1], hit[2]
+
     # ---- the analysis ---------------------------------------------------------------------
     def evaluate(self, snapshot: Snapshot, config: Config, *, features: Iterable[str] | None = None,
                  today: _dt.date | None = None,
@@ -117,10 +129,8 @@ class Engine:
         ``today`` decides which waivers have expired; the engine never reads the clock itself.
         ``progress(stage, done, total)`` is called now and then on long runs.
         """
-        view = self._view(snapshot, config)
+        view, ruleset, fmap = self._resolve(snapshot, config)
         paths = view.paths
-        ruleset = rules_mod.select(config.packs, paths, config.custom_packs)
-        fmap = fm_mod.resolve(config, paths, ruleset.is_code)
         wanted_ids = None if features is None else list(features)
         selected = fmap.features if wanted_ids is None else [f for f in fmap.features if f.id in set(wanted_ids)]
         warnings = list(fmap.warnings)
@@ -135,7 +145,7 @@ class Engine:
         total = len(paths)
         bytes_scanned = 0
         for n, p in enumerate(paths, 1):
-            if ruleset.is_code(p) or p.lower().endswith((".md", ".markdown", ".rst", ".txt", ".adoc")):
+            if ruleset.is_code(p) or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS:
                 if not snapshot.available(p) and not self.has_index(snapshot, p, ruleset):
                     continue  # partial snapshot: not fetched, and never seen before
                 fi = self.file_index(snapshot, p, ruleset)
@@ -159,7 +169,7 @@ class Engine:
         wanted = Wanted()
         selected = [self._with_task_code(snapshot, f, view) for f in selected]
         paired_by_tasks = {s for f in selected if f.source.startswith("spec-kit") and f.code for s in f.spec}
-        fmap.unpaired_specs = [s for s in fmap.unpaired_specs if s not in paired_by_tasks]
+        unpaired_specs = tuple(s for s in fmap.unpaired_specs if s not in paired_by_tasks)
         for f in selected:
             parsed[f.id] = [self.spec(snapshot, s) for s in f.spec]
             for ps in parsed[f.id]:
@@ -196,16 +206,14 @@ class Engine:
                 warnings.append(f"waiver for {w.fingerprint} expired on {w.until.isoformat()}; the gap counts again")
         return Findings(
             features=tuple(results),
-            unpaired=Unpaired(tuple(fmap.unpaired_specs), tuple(fmap.unpaired_code)),
+            unpaired=Unpaired(unpaired_specs, tuple(fmap.unpaired_code)),
             layouts=tuple(fmap.layouts), config_source=config.source, weights=dict(config.weights),
             skipped=tuple(skipped), files_scanned=len(indexes), bytes_scanned=bytes_scanned,
             warnings=tuple(dict.fromkeys(warnings)),
         )
 
     def feature_map(self, snapshot: Snapshot, config: Config) -> fm_mod.FeatureMap:
-        view = self._view(snapshot, config)
-        ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
-        return fm_mod.resolve(config, view.paths, ruleset.is_code)
+        return self._resolve(snapshot, config)[2]
 
     def _with_task_code(self, snapshot: Snapshot, f: fm_mod.FeatureDef, view: "_SnapshotView") -> fm_mod.FeatureDef:
         """A spec-kit feature with no folder of its name: its code is the files its tasks name."""
@@ -226,13 +234,11 @@ class Engine:
         ``wired_from`` places, tests named after them, and — up to ``glue_cap`` files — code that
         belongs to no feature (main packages, routers), which is where wiring usually lives.
         Files whose index the engine already holds need not be fetched and are left out."""
-        view = self._view(snapshot, config)
-        ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
-        fmap = fm_mod.resolve(config, view.paths, ruleset.is_code)
+        view, ruleset, fmap = self._resolve(snapshot, config)
         wanted = set(features)
         need: set[str] = set()
         claimed: set[str] = set()
-        name_keys = {fm_mod.norm_name(f) for f in wanted}
+        name_keys = {k for fid in wanted for k in _feature_test_keys(fid)}
         for f in fmap.features:
             if f.id in wanted:
                 f = self._with_task_code(snapshot, f, view)  # needs the spec: call again once it is fetched
@@ -241,11 +247,8 @@ class Engine:
             if f.id in wanted:
                 need |= files | set(view.index.glob_many(f.wired_from))
         for p in view.paths:
-            if ruleset.is_test(p) and ruleset.is_code(p):
-                stem = posixpath.splitext(posixpath.splitext(posixpath.basename(p))[0])[0]
-                keys = {fm_mod.norm_name(_TEST_AFFIX.sub("", stem))} | {fm_mod.norm_name(d) for d in p.split("/")[:-1]}
-                if keys & name_keys:
-                    need.add(p)
+            if ruleset.is_test(p) and ruleset.is_code(p) and _test_name_keys(p) & name_keys:
+                need.add(p)
         glue = [p for p in view.paths if p not in claimed and ruleset.is_code(p) and not ruleset.is_test(p)]
         need.update(sorted(glue, key=lambda p: (p.count("/"), p))[:glue_cap])
         specs = {s for f in fmap.features if f.id in wanted for s in f.spec}
@@ -265,9 +268,9 @@ class Engine:
                 if p in indexes and indexes[p].kind == "code":
                     test_files[p] = indexes[p]
         else:
-            key = fm_mod.norm_name(f.id)
-            for p in named_tests.get(key, []) + (named_tests.get(key[:-1], []) if key.endswith("s") else []):
-                test_files.setdefault(p, indexes[p])
+            for key in _feature_test_keys(f.id):
+                for p in named_tests.get(key, ()):
+                    test_files.setdefault(p, indexes[p])
         impl = {p: fi for p, fi in code_files.items() if p not in test_files}
 
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
@@ -359,16 +362,23 @@ def _named_test_index(indexes: dict[str, FileIndex], ruleset) -> dict[str, list[
     feature finds the tests named after it in one lookup."""
     out: dict[str, list[str]] = {}
     for p, fi in indexes.items():
-        if fi.kind != "code" or not ruleset.is_test(p):
-            continue
-        stem = posixpath.splitext(posixpath.basename(p))[0]
-        stem = posixpath.splitext(stem)[0]
-        names = {fm_mod.norm_name(_TEST_AFFIX.sub("", stem))}
-        names |= {fm_mod.norm_name(d) for d in p.split("/")[:-1]}
-        for n in names:
-            if n:
+        if fi.kind == "code" and ruleset.is_test(p):
+            for n in _test_name_keys(p):
                 out.setdefault(n, []).append(p)
     return out
+
+
+def _test_name_keys(path: str) -> set[str]:
+    """The names a test file carries: its stem without test affixes, and its folders."""
+    stem = posixpath.splitext(posixpath.splitext(posixpath.basename(path))[0])[0]
+    names = {fm_mod.norm_name(_TEST_AFFIX.sub("", stem))} | {fm_mod.norm_name(d) for d in path.split("/")[:-1]}
+    return {n for n in names if n}
+
+
+def _feature_test_keys(feature_id: str) -> tuple[str, ...]:
+    """Test names that belong to a feature: its id, and the singular of a plural id (agents → agent)."""
+    key = fm_mod.norm_name(feature_id)
+    return (key, key[:-1]) if key.endswith("s") and len(key) > 1 else (key,)
 
 
 class _RefIndex:
