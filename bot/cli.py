@@ -164,9 +164,8 @@ def cmd_report(args) -> int:
 def cmd_check(args) -> int:
     """What changed since REF: the touched features at the merge base and in the working tree."""
     from .checkout import load_git_commit, merge_base
-    from .engine.config import CONFIG_PATHS
     from .engine.delta import diff
-    from .engine.featuremap import touched_features
+    from .engine.snapshot import changed_paths
     from .report import pr as pr_text
 
     root = Path(args.path).resolve()
@@ -184,10 +183,8 @@ def cmd_check(args) -> int:
         _print_config_error(exc)
         return EXIT_USAGE
     engine = Engine()
-    changed = sorted({p for p in set(head.all_paths()) | set(base.all_paths())
-                      if (head.entry(p) and head.entry(p).sha) != (base.entry(p) and base.entry(p).sha)})
-    touched = sorted(set(touched_features(engine.feature_map(head, config), changed, CONFIG_PATHS)) |
-                     set(touched_features(engine.feature_map(base, config), changed, CONFIG_PATHS)))
+    changed = changed_paths(base, head)
+    touched = engine.touched(config, changed, head, base)
     today = _dt.date.today()
     deltas = diff(engine.evaluate(base, config, features=touched, today=today),
                   engine.evaluate(head, config, features=touched, today=today))

@@ -15,11 +15,10 @@ import aiohttp
 from gidgethub import BadRequest, GitHubException
 
 from .engine import ConfigError, Engine
-from .engine.config import CONFIG_PATHS, Config, Waiver, find_config_path, parse_config
+from .engine.config import Config, Waiver, find_config_path, parse_config
 from .engine.delta import diff
-from .engine.featuremap import touched_features
 from .engine.model import Gap, GapKind
-from .engine.snapshot import Snapshot, decode
+from .engine.snapshot import Snapshot, changed_paths, decode
 from .github import fetch
 from .github.client import GitHubApp
 from .report import issues as issue_text
@@ -145,24 +144,20 @@ class DriftService:
         head = await self._snapshot(gh, repo, head_sha)
         base = await self._snapshot(gh, repo, merge_base)
         cfg = await self._config(gh, repo, inst, head)
-        changed = await self._changed_files(gh, job, compare, base, head)
-        head_map = await self._feature_map(head, cfg)
-        touched = sorted(set(touched_features(head_map, changed, CONFIG_PATHS)) |
-                         set(touched_features(await self._feature_map(base, cfg), changed, CONFIG_PATHS)))
+        changed, notes = await self._changed_files(gh, job, base, head)
+        touched = await self._cpu(self.engine.touched, cfg, changed, head, base)
         after = await self._evaluate(gh, repo, inst, head, cfg, touched)
         before = await self._evaluate(gh, repo, inst, base, cfg, touched)
         deltas = diff(before, after)
-        total = len(head_map.features)
-        notes = []
-        if job.get("fallback_note"):
-            notes.append(job["fallback_note"])
+        total = len((await self._feature_map(head, cfg)).features)
         out = pr_text.check_output(deltas, cfg.policy, total_features=total, link=self._link(repo, head_sha), notes=notes)
         await self._finish_check(gh, repo, check_id, out)
         if job.get("number"):
             check_url = f"{self._web(repo)}/runs/{check_id}"
             await self._comment(gh, repo, job["number"], deltas, head_sha, check_url, cfg, total)
 
-    async def _changed_files(self, gh, job: dict, compare: dict, base: Snapshot, head: Snapshot) -> list[str]:
+    async def _changed_files(self, gh, job: dict, base: Snapshot, head: Snapshot) -> tuple[list[str], list[str]]:
+        """The changed paths, and a note for the check when they had to be worked out another way."""
         number = job.get("number")
         if number and (job.get("changed_files") or 0) < LIST_FILES_LIMIT:
             files = []
@@ -172,11 +167,10 @@ class DriftService:
                 if f.get("previous_filename"):
                     files.append(f["previous_filename"])
             if len(files) < LIST_FILES_LIMIT:
-                return files
+                return files, []
         # Past 3,000 files the PR files list stops; compare stops at 300. The two trees are exact.
-        job["fallback_note"] = ("This pull request changes more files than GitHub lists; changed files were "
-                                "found by comparing the base and head trees.")
-        return _tree_diff(base, head)
+        return changed_paths(base, head), ["This pull request changes more files than GitHub lists; changed "
+                                           "files were found by comparing the base and head trees."]
 
     async def _finish_check(self, gh, repo: str, check_id: int, out: pr_text.CheckOutput) -> None:
         batches = [out.annotations[i:i + pr_text.ANNOTATIONS_PER_REQUEST]
@@ -286,11 +280,11 @@ class DriftService:
             touched = [f.id for f in fmap.features]
         else:
             if len(changed) >= 300:  # compare lists at most 300 files: compare the whole trees
-                paths = _tree_diff(await self._snapshot(gh, repo, last), head)
+                paths = changed_paths(await self._snapshot(gh, repo, last), head)
             else:
                 paths = [f["filename"] for f in changed] + [f["previous_filename"] for f in changed
                                                             if f.get("previous_filename")]
-            touched = touched_features(fmap, paths, CONFIG_PATHS)
+            touched = await self._cpu(self.engine.touched, cfg, paths, head)
         findings = await self._evaluate(gh, repo, inst, head, cfg, touched)
         current = {f.id for f in fmap.features}
         removed = [fid for fid in baseline if fid not in current]
@@ -477,15 +471,6 @@ def _custom_pack_paths(text: str, path: str, snap: Snapshot) -> list[str]:
     custom = data.get("rules", {}).get("custom") if isinstance(data, dict) and isinstance(data.get("rules"), dict) else None
     pats = [custom] if isinstance(custom, str) else [c for c in custom or [] if isinstance(c, str)]
     return [p for p in snap.paths() if any(globs.match(g, p) for g in pats)]
-
-
-def _tree_diff(base: Snapshot, head: Snapshot) -> list[str]:
-    out = []
-    for p in set(base.all_paths()) | set(head.all_paths()):
-        a, b = base.entry(p), head.entry(p)
-        if (a is None) != (b is None) or (a and b and a.sha != b.sha):
-            out.append(p)
-    return sorted(out)
 
 
 def _describe(exc: Exception) -> str:

@@ -18,7 +18,7 @@ from cachetools import LRUCache
 
 from . import featuremap as fm_mod
 from . import globs, rules as rules_mod
-from .config import Config, Waiver
+from .config import CONFIG_PATHS, Config, Waiver
 from .evidence import RepoLookup, Scope, Wanted, anchor_names, evaluate_requirement, flag_names, route_suffixes, \
     split_endpoint
 from .fingerprint import fingerprint, normalise_text
@@ -214,6 +214,14 @@ class Engine:
 
     def feature_map(self, snapshot: Snapshot, config: Config) -> fm_mod.FeatureMap:
         return self._resolve(snapshot, config)[2]
+
+    def touched(self, config: Config, changed: list[str], *snapshots: Snapshot) -> list[str]:
+        """Features that ``changed`` touches in any of ``snapshots`` (a change can add or remove a
+        feature, so both sides of it count). A changed config touches every feature."""
+        out: set[str] = set()
+        for snap in snapshots:
+            out.update(fm_mod.touched_features(self.feature_map(snap, config), changed, CONFIG_PATHS))
+        return sorted(out)
 
     def _with_task_code(self, snapshot: Snapshot, f: fm_mod.FeatureDef, view: "_SnapshotView") -> fm_mod.FeatureDef:
         """A spec-kit feature with no folder of its name: its code is the files its tasks name."""

@@ -121,6 +121,17 @@ class Snapshot:
         return Snapshot(entries.values(), loader, skipped=self.skipped, commit=None, root_label=self.root_label)
 
 
+def changed_paths(base: Snapshot, head: Snapshot) -> list[str]:
+    """Paths added, removed or changed between two snapshots, by blob hash: exact, with no limit on
+    the number of files (GitHub's own listings stop at 300 or 3,000)."""
+    out = []
+    for p in set(base.all_paths()) | set(head.all_paths()):
+        a, b = base.entry(p), head.entry(p)
+        if (a.sha if a else None) != (b.sha if b else None):
+            out.append(p)
+    return sorted(out)
+
+
 @dataclass
 class Decoded:
     text: str
