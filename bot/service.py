@@ -160,14 +160,10 @@ class DriftService:
         """The changed paths, and a note for the check when they had to be worked out another way."""
         number = job.get("number")
         if number and (job.get("changed_files") or 0) < LIST_FILES_LIMIT:
-            files = []
-            async for f in gh.getiter("/repos/{+repo}/pulls/{number}/files{?per_page}",
-                                      {"repo": job["repo"], "number": number, "per_page": 100}):
-                files.append(f["filename"])
-                if f.get("previous_filename"):
-                    files.append(f["previous_filename"])
-            if len(files) < LIST_FILES_LIMIT:
-                return files, []
+            listed = [f async for f in gh.getiter("/repos/{+repo}/pulls/{number}/files{?per_page}",
+                                                  {"repo": job["repo"], "number": number, "per_page": 100})]
+            if len(listed) < LIST_FILES_LIMIT:
+                return _file_names(listed), []
         # Past 3,000 files the PR files list stops; compare stops at 300. The two trees are exact.
         return changed_paths(base, head), ["This pull request changes more files than GitHub lists; changed "
                                            "files were found by comparing the base and head trees."]
@@ -263,12 +259,15 @@ class DriftService:
         last = self.store.get_value(repo, "baseline-sha")
         baseline = self.store.baseline(repo)
         first = not baseline or not last
-        changed = None
-        if not first and not job.get("full"):
+        everything = first or bool(job.get("full"))
+        files = None  # the changed files compare listed; None: compare the trees
+        if not everything:
             compare = await self._compare(gh, repo, last, sha)
-            if compare.get("status") in ("behind", "identical"):
+            if compare is not None and compare.get("status") in ("behind", "identical"):
                 return  # an old or repeated push: the baseline is already newer
-            changed = compare.get("files")
+            files = compare.get("files") if compare is not None else None
+            if files is not None and len(files) >= 300:
+                files = None  # compare lists at most 300 files
         head = await self._snapshot(gh, repo, sha)
         try:
             cfg = await self._config(gh, repo, inst, head)
@@ -276,14 +275,11 @@ class DriftService:
             log.info("invalid config on the default branch", extra={"repo": repo, "error": str(exc.first)})
             return
         fmap = await self._feature_map(head, cfg)
-        if changed is None:
+        if everything:
             touched = [f.id for f in fmap.features]
         else:
-            if len(changed) >= 300:  # compare lists at most 300 files: compare the whole trees
-                paths = changed_paths(await self._snapshot(gh, repo, last), head)
-            else:
-                paths = [f["filename"] for f in changed] + [f["previous_filename"] for f in changed
-                                                            if f.get("previous_filename")]
+            paths = _file_names(files) if files is not None else \
+                changed_paths(await self._snapshot(gh, repo, last), head)
             touched = await self._cpu(self.engine.touched, cfg, paths, head)
         findings = await self._evaluate(gh, repo, inst, head, cfg, touched)
         current = {f.id for f in fmap.features}
@@ -302,11 +298,12 @@ class DriftService:
         commit = await gh.getitem("/repos/{+repo}/commits/{ref}", {"repo": job["repo"], "ref": "HEAD"})
         await self.push({**job, "after": commit["sha"], "full": True})
 
-    async def _compare(self, gh, repo: str, last: str, sha: str) -> dict:
+    async def _compare(self, gh, repo: str, last: str, sha: str) -> dict | None:
+        """GitHub's comparison of two commits; None when the old one is gone (a force push)."""
         try:
             return await gh.getitem("/repos/{+repo}/compare/{basehead}", {"repo": repo, "basehead": f"{last}...{sha}"})
         except BadRequest:
-            return {"files": [None] * 300}  # the old baseline commit is gone (force push): compare trees
+            return None
 
     async def _sync_issues(self, gh, repo: str, sha: str, findings, cfg: Config, *, first: bool) -> None:
         """One issue per gap that appeared after the first analysis (at most MAX_NEW_ISSUES a push;
@@ -471,6 +468,11 @@ def _custom_pack_paths(text: str, path: str, snap: Snapshot) -> list[str]:
     custom = data.get("rules", {}).get("custom") if isinstance(data, dict) and isinstance(data.get("rules"), dict) else None
     pats = [custom] if isinstance(custom, str) else [c for c in custom or [] if isinstance(c, str)]
     return [p for p in snap.paths() if any(globs.match(g, p) for g in pats)]
+
+
+def _file_names(files: list[dict]) -> list[str]:
+    """Paths from GitHub's file listings; a rename touches its old path too."""
+    return [f["filename"] for f in files] + [f["previous_filename"] for f in files if f.get("previous_filename")]
 
 
 def _describe(exc: Exception) -> str:
