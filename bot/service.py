@@ -400,7 +400,7 @@ class DriftService:
     async def command(self, job: dict) -> None:
         gh = await self.app.installation(job["installation"])
         repo = job["repo"]
-        cmd: Command = parse_command(job["text"])
+        cmd: Command = parse_command(job["text"], today=self.today())
         await gh.post("/repos/{+repo}/issues/comments/{id}/reactions", {"repo": repo, "id": job["comment_id"]},
                       data={"content": "eyes"})
         reply = await self._command_reply(gh, job, cmd)

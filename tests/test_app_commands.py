@@ -78,3 +78,14 @@ async def test_recheck_report_and_explain(bot, github, repo_factory):
     explain = next(t for t in texts if t.startswith("> /drift explain agents"))
     assert "### agents" in explain and "`POST /api/agents/{id}/heartbeat`" in explain
     assert any("No feature `nope`" in t and "agents, billing" in t for t in texts)
+
+
+async def test_a_waiver_that_already_expired_is_refused(bot, github, repo_factory, store):
+    repo, g, first = repo_factory(base_files())
+    repo.permissions["alice"] = "write"
+    await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift waive 0123456789ab old news until 2001-01-01",
+                                                      "alice"))
+    await settle(bot)
+    (reply,) = replies(repo, 3)
+    assert "2001-01-01 is in the past" in reply
+    assert store.waivers(repo.full_name) == []
