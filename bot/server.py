@@ -34,10 +34,9 @@ SESSION = web.AppKey("session", aiohttp.ClientSession)
 
 @dataclass
 class HandlerContext:
-    """What a handler gets: a way to queue a job, and the app id."""
+    """What a handler gets: a way to queue a job."""
 
     queue: JobQueue
-    app_id: str
 
     def submit(self, job: dict, key: str) -> None:
         state = self.queue.submit(job, key)
@@ -66,7 +65,7 @@ async def webhook(request: web.Request) -> web.Response:
                     extra={"delivery_id": request.headers.get("X-GitHub-Delivery")})
         return _problem(401, "missing or invalid X-Hub-Signature-256")
     event_name = request.headers.get("X-GitHub-Event")
-    delivery = request.headers.get("X-GitHub-Delivery")
+    delivery = (request.headers.get("X-GitHub-Delivery") or "")[:200]
     if not event_name or not delivery:
         return _problem(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
     try:
@@ -76,20 +75,21 @@ async def webhook(request: web.Request) -> web.Response:
     if not isinstance(data, dict):
         return _problem(400, "body is not a JSON object")
     store = request.app[STORE]
-    if not store.claim_delivery(delivery[:200]):
+    if not store.claim_delivery(delivery):
         return web.json_response({"status": "duplicate delivery, ignored"}, status=200)
     event = sansio.Event(data, event=event_name, delivery_id=delivery)
-    ctx = HandlerContext(request.app[QUEUE], settings.app_id)
+    ctx = HandlerContext(request.app[QUEUE])
+    installation = data.get("installation")
     extra = {"delivery_id": delivery, "event": event_name,
-             "installation_id": (data.get("installation") or {}).get("id") if isinstance(data.get("installation"), dict) else None}
+             "installation_id": installation.get("id") if isinstance(installation, dict) else None}
     try:
         await router.dispatch(event, ctx)
     except (KeyError, TypeError, AttributeError) as exc:
-        store.release_delivery(delivery[:200])
+        store.release_delivery(delivery)
         log.warning("malformed payload", extra={**extra, "error": repr(exc)})
         return _problem(400, f"payload is missing a field the {event_name} event needs")
     except Exception:  # a bug in a handler: say so, but never as a 500 that makes GitHub retry forever
-        store.release_delivery(delivery[:200])
+        store.release_delivery(delivery)
         log.exception("handler failed", extra=extra)
         return _problem(400, "driftbot could not handle this delivery")
     return web.json_response({"status": "queued" if event_name != "ping" else "pong"}, status=202)
