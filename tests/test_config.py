@@ -159,3 +159,15 @@ def test_config_parser_on_arbitrary_text(text):
         parse_config(text, F)
     except ConfigError:
         pass
+
+
+def test_custom_pack_extending_an_unknown_pack_is_a_config_error():
+    snap = Snapshot.from_texts({
+        F: "version: 1\nrules:\n  custom: .driftbot/rules/*.yml\n",
+        ".driftbot/rules/house.yml": "pack: house\ndescription: x\nextends: [golang]\nrules: {}\n",
+    })
+    with pytest.raises(ConfigError) as e:
+        load_from_snapshot(snap)
+    p = e.value.first
+    assert (p.file, p.path, p.message, p.hint) == (".driftbot/rules/house.yml", "extends",
+                                                   "unknown rule pack 'golang'", "did you mean 'go'?")

@@ -182,8 +182,14 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> 
                 cfg.custom_packs.append(rules_mod.load_pack(dec.text, path))
             except ConfigError as exc:
                 problems.extend(exc.problems)
+    known = sorted(set(rules_mod.builtin_packs()) | {p.name for p in cfg.custom_packs})
+    for pack in cfg.custom_packs:
+        for parent in pack.extends:
+            if parent not in known:
+                close = difflib.get_close_matches(parent, known, n=1, cutoff=0.5)
+                problems.append(Problem(pack.source, 0, 0, "extends", f"unknown rule pack '{parent}'",
+                                        f"did you mean '{close[0]}'?" if close else "known packs: " + ", ".join(known)))
     if "packs" in rules_cfg:
-        known = sorted(set(rules_mod.builtin_packs()) | {p.name for p in cfg.custom_packs})
         for i, name in enumerate(rules_cfg["packs"]):
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)

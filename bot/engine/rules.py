@@ -233,18 +233,27 @@ class RuleSet:
         return sorted(self.packs)
 
 
-_ruleset_cache: dict[tuple, RuleSet] = {}
+_ruleset_cache: dict[tuple, RuleSet] = {}  # by the chosen packs' names and digests
 
 
 def select(names: list[str] | None, paths, extra: list[RulePack] = ()) -> RuleSet:
-    """Pick packs (see _select); the same choice returns the same RuleSet object, memos and all."""
-    rs = _select(names, paths, extra)
-    key = (rs.key,)
+    """The packs in force: by name, or (names=None) those whose extensions occur in ``paths``; the
+    generic pack always joins. The same choice returns the same RuleSet object, memos and all.
+    Names are checked by the config (unknown ones never reach here)."""
+    available = dict(builtin_packs())
+    for p in extra:
+        available[p.name] = p
+    if names is None:
+        exts = {os.path.splitext(p)[1].lower() for p in paths}
+        chosen = [p for p in available.values() if not p.extensions or exts & set(p.extensions)]
+    else:
+        chosen = [available[n] for n in names] + ([available["generic"]] if "generic" not in names else [])
+    key = tuple((p.name, p.digest) for p in chosen)
     cached = _ruleset_cache.get(key)
     if cached is None:
         if len(_ruleset_cache) > 64:
             _ruleset_cache.clear()
-        cached = _ruleset_cache[key] = rs
+        cached = _ruleset_cache[key] = RuleSet([_inherit(p, available, set()) for p in chosen])
     return cached
 
 
@@ -272,23 +281,3 @@ def _inherit(pack: RulePack, available: dict[str, RulePack], seen: set[str]) -> 
         digest.append(parent.digest)
     merged.digest = hashlib.sha1("+".join(digest).encode()).hexdigest()[:12]
     return merged
-
-
-def _select(names: list[str] | None, paths, extra: list[RulePack] = ()) -> RuleSet:
-    """Pick packs by name, or (names=None) by the file extensions present; generic always joins.
-
-    Unknown names raise ConfigError (with a did-you-mean) — see config.py, which calls this.
-    """
-    available = dict(builtin_packs())
-    for p in extra:
-        available[p.name] = p
-    if names is None:
-        exts = {os.path.splitext(p)[1].lower() for p in paths}
-        chosen = [p for p in available.values() if not p.extensions or exts & set(p.extensions)]
-    else:
-        chosen = [available[n] for n in names]
-        for p in available.values():
-            if not p.extensions and p not in chosen and p.name == "generic":
-                chosen.append(p)
-    chosen = [_inherit(p, available, set()) for p in chosen]
-    return RuleSet(chosen)
