@@ -22,34 +22,19 @@ MAX_WAIT = 60.0  # never sleep longer than this for one retry
 TOKEN_REFRESH_MARGIN = 300  # refresh installation tokens 5 minutes before they expire
 
 
-class RequestCounter:
-    def __init__(self) -> None:
-        self.total = 0
-        self.by_route: dict[str, int] = {}
-
-    def add(self, method: str, url: str) -> None:
-        self.total += 1
-        key = f"{method} {url.split('?')[0]}"
-        self.by_route[key] = self.by_route.get(key, 0) + 1
-
-
 class RetryingGitHubAPI(GitHubAPI):
     """gidgethub's aiohttp client, plus: back-off on secondary rate limits (403/429 with
-    retry-after), jittered retries of 5xx and network errors, and a request counter."""
+    retry-after), and jittered retries of 5xx and network errors."""
 
-    def __init__(self, session: aiohttp.ClientSession, *args: Any, time_scale: float = 1.0,
-                 counter: RequestCounter | None = None, **kwargs: Any):
+    def __init__(self, session: aiohttp.ClientSession, *args: Any, time_scale: float = 1.0, **kwargs: Any):
         super().__init__(session, *args, **kwargs)
         self.time_scale = time_scale
-        self.counter = counter
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds * self.time_scale)
 
     async def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""):
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            if self.counter:
-                self.counter.add(method, url)
             try:
                 return await super()._request(method, url, headers, body)
             except (aiohttp.ClientConnectionError, aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
@@ -100,14 +85,12 @@ class GitHubApp:
         self.api_url = api_url
         self.session = session
         self.time_scale = time_scale
-        self.counter = RequestCounter()
         self._tokens: dict[int, tuple[str, float]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._caches: dict[int, LRUCache] = {}
 
     def _api(self, **kw) -> RetryingGitHubAPI:
-        return RetryingGitHubAPI(self.session, REQUESTER, base_url=self.api_url, time_scale=self.time_scale,
-                                 counter=self.counter, **kw)
+        return RetryingGitHubAPI(self.session, REQUESTER, base_url=self.api_url, time_scale=self.time_scale, **kw)
 
     async def token(self, installation_id: int) -> str:
         cached = self._tokens.get(installation_id)
