@@ -115,3 +115,12 @@ async def test_a_rejected_delivery_can_be_redelivered(bot):
     broken = json.dumps({"action": "opened"}).encode()
     assert (await deliver(bot, "pull_request", broken, delivery="same-id")).status == 400
     assert (await deliver(bot, "ping", payload("ping.json"), delivery="same-id")).status == 202
+
+
+def test_old_delivery_ids_are_pruned(monkeypatch):
+    from bot import store as store_mod
+    s = store_mod.SQLiteStore(":memory:")
+    monkeypatch.setattr(store_mod, "PRUNE_EVERY", 2)
+    s._x("INSERT INTO deliveries VALUES ('ancient', 0)")
+    assert s.claim_delivery("a") and s.claim_delivery("b")
+    assert s.claim_delivery("ancient")  # pruned on the second claim, so it is new again
