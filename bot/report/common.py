@@ -47,13 +47,9 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
-def req_counts(f: FeatureResult) -> dict:
-    return f.signals.requirements
-
-
 def remarks(f: FeatureResult) -> str:
     """One short line on what the evidence says about a feature."""
-    c = req_counts(f)
+    c = f.signals.requirements
     verifiable = c["met"] + c["partial"] + c["missing"]
     parts = []
     if f.signals.code_files == 0:
@@ -131,8 +127,7 @@ def recommendation(f: FeatureResult) -> str:
             steps.append(f"check the done boxes of {_anchor_list(by[GapKind.STALE_SPEC])} in the spec")
         if GapKind.MARKER in by and not stubs and len(steps) < 3:
             steps.append(f"resolve {plural(len(by[GapKind.MARKER]), 'TODO marker')}")
-    text = "; ".join(steps[:3])
-    return text[:1].upper() + text[1:] + "."
+    return sentence("; ".join(steps[:3])) + "."
 
 
 def sentence(text: str) -> str:
@@ -174,9 +169,8 @@ def observations(findings: Findings) -> list[str]:
             gaps[g.kind] += 1
             feats_by_kind.setdefault(g.kind, set()).add(f.id)
     if gaps:
-        kind, n = max(feats_by_kind.items(), key=lambda kv: (len(kv[1]), gaps[kv[0]]))[0], None
-        n = len(feats_by_kind[kind])
-        out.append(f"The most widespread gap is “{GAP_TITLES[kind]}”, in {plural(n, 'feature')}.")
+        kind, where = max(feats_by_kind.items(), key=lambda kv: (len(kv[1]), gaps[kv[0]]))
+        out.append(f"The most widespread gap is “{GAP_TITLES[kind]}”, in {plural(len(where), 'feature')}.")
     claimed = gaps[GapKind.CLAIMED_DONE]
     if claimed:
         out.append(f"{plural(claimed, 'checklist item')} claim{'s' if claimed == 1 else ''} to be done with no "
