@@ -4,7 +4,7 @@ import datetime as dt
 from bot.report.commands import parse_command
 from tests.apphelpers import comment_event, deliver, pr_event, push_event
 from tests.conftest import settle
-from tests.test_app_pr import ROUTES_BOTH, base_files
+from tests.test_app_pr import base_files, open_heartbeat_pr
 
 
 def replies(repo, number):
@@ -61,8 +61,7 @@ async def test_recheck_report_and_explain(bot, github, repo_factory):
     repo.permissions["alice"] = "admin"
     await deliver(bot, "push", push_event(repo, "0" * 40, base))
     await settle(bot)
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     await deliver(bot, "pull_request", pr_event(repo, number, base, head))
     await settle(bot)
     runs_before = len(repo.check_runs)

@@ -18,7 +18,7 @@ from tests import apphelpers
 from tests.apphelpers import deliver, pr_event, push_event
 from tests.conftest import settle
 from tests.fakegithub import GitRepo
-from tests.test_app_pr import ROUTES_BOTH, base_files
+from tests.test_app_pr import ROUTES_BOTH, base_files, open_heartbeat_pr
 
 
 async def test_tokens_are_cached_and_etags_never_cross_installations(bot, github, repo_factory, tmp_path):
@@ -67,8 +67,7 @@ async def test_annotation_cap_from_config(bot, github, repo_factory):
 
 async def test_huge_pull_requests_fall_back_to_tree_comparison(bot, github, repo_factory):
     repo, g, base = repo_factory(base_files())
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     event = pr_event(repo, number, base, head)
     event["pull_request"]["changed_files"] = 3500
     await deliver(bot, "pull_request", event)
@@ -105,8 +104,7 @@ async def test_truncated_trees_are_walked(bot, github, repo_factory):
 
 async def test_jobs_cut_off_at_shutdown_resume_at_the_next_start(github, repo_factory, aiohttp_client, tmp_path):
     repo, g, base = repo_factory(base_files())
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     store = SQLiteStore(str(tmp_path / "state.db"))
     github.fail("git/get-tree", status=200, delay=5, times=1)  # the first job hangs on GitHub
     app = make_app(apphelpers.settings(github.url, workers=1), store=store, time_scale=0.001, shutdown_grace=0.2)
@@ -171,8 +169,7 @@ async def test_serve_runs_answers_health_and_stops_on_sigterm(tmp_path):
 async def test_recheck_button_and_duplicate_announcements(bot, github, repo_factory):
     from tests.apphelpers import for_repo, payload
     repo, g, base = repo_factory(base_files())
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     await deliver(bot, "pull_request", pr_event(repo, number, base, head))
     suite = for_repo(payload("check_suite.requested.json"), repo)
     suite["check_suite"]["head_sha"] = head
@@ -192,8 +189,7 @@ async def test_recheck_button_and_duplicate_announcements(bot, github, repo_fact
 
 async def test_comment_is_found_again_when_the_store_forgets_it(bot, github, repo_factory, store):
     repo, g, base = repo_factory(base_files())
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     await deliver(bot, "pull_request", pr_event(repo, number, base, head))
     await settle(bot)
     store._x("DELETE FROM kv")  # state lost (a new disk, a restore)
@@ -209,8 +205,7 @@ async def test_comment_mode_off(bot, github, repo_factory):
     files = base_files()
     files[".github/driftbot.yml"] = "version: 1\ncomment:\n  mode: off\n"
     repo, g, base = repo_factory(files)
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     await deliver(bot, "pull_request", pr_event(repo, number, base, head))
     await settle(bot)
     assert len(repo.check_runs) == 1 and not repo.comments
@@ -218,8 +213,7 @@ async def test_comment_mode_off(bot, github, repo_factory):
 
 async def test_a_hanging_github_times_out_and_is_retried(github, repo_factory, aiohttp_client, store):
     repo, g, base = repo_factory(base_files())
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     github.fail("repos/compare-commits", status=200, delay=3, times=1)
     app = make_app(apphelpers.settings(github.url), store=store, time_scale=0.001, http_timeout=0.5)
     client = await aiohttp_client(app)

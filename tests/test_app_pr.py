@@ -24,6 +24,12 @@ def base_files():
             "cmd/fleet/main.go": MAIN, "docs/ideas/billing.md": "# Billing\n\n`POST /api/invoices`\n"}
 
 
+def open_heartbeat_pr(github, repo, g) -> tuple[str, int]:
+    """A pull request that adds the heartbeat route the spec lists: (head sha, PR number)."""
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    return head, github.open_pull(repo, "main", "feature")
+
+
 def only_run(repo):
     (run,) = repo.check_runs.values()
     return run
@@ -105,8 +111,7 @@ async def test_bad_config_fails_the_check_with_an_annotation_on_the_line(bot, gi
 
 async def test_github_failures_are_retried(bot, github, repo_factory):
     repo, g, base = repo_factory(base_files())
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     github.fail("git/get-tree", status=502, times=2)
     github.fail("repos/compare-commits", status=403, times=1, headers={"retry-after": "1"})
     github.fail("git/get-blob", status=429, times=1, headers={"retry-after": "2"})
@@ -118,8 +123,7 @@ async def test_github_failures_are_retried(bot, github, repo_factory):
 
 async def test_a_job_that_cannot_finish_says_so(bot, github, repo_factory):
     repo, g, base = repo_factory(base_files())
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     github.fail("git/get-tree", status=500, times=50)
     await deliver(bot, "pull_request", pr_event(repo, number, base, head))
     await settle(bot)
@@ -136,8 +140,7 @@ async def test_fetches_only_what_the_touched_features_need(bot, github, repo_fac
         files[f"docs/ideas/f{i}.md"] = f"# F{i}\n\n`Thing{i}`\n"
         files[f"internal/f{i}/a.go"] = f"package f{i}\n\ntype Thing{i} struct{{}}\n"
     repo, g, base = repo_factory(files)
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
     await deliver(bot, "pull_request", pr_event(repo, number, base, head))
     await settle(bot)
     blobs = github.count("git/get-blob")
@@ -167,8 +170,7 @@ async def test_custom_rule_packs_are_fetched_and_used(bot, github, repo_factory)
 async def test_an_internal_error_still_completes_the_check(bot, github, repo_factory, monkeypatch):
     from bot.server import SERVICE
     repo, g, base = repo_factory(base_files())
-    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
-    number = github.open_pull(repo, "main", "feature")
+    head, number = open_heartbeat_pr(github, repo, g)
 
     async def broken(*a, **kw):
         raise KeyError("surprise")
