@@ -19,8 +19,8 @@ from cachetools import LRUCache
 from . import featuremap as fm_mod
 from . import globs, rules as rules_mod
 from .config import CONFIG_PATHS, Config, Waiver
-from .evidence import RepoLookup, Scope, Wanted, anchor_names, evaluate_requirement, flag_names, route_suffixes, \
-    split_endpoint
+from .evidence import RepoLookup, Scope, Wanted, anchor_names, command_names, evaluate_requirement, flag_names, \
+    route_suffixes, split_endpoint
 from .fingerprint import fingerprint, normalise_text
 from .index import DOC_EXTENSIONS, EMPTY, FileIndex, build_index, resolve_ref
 from .model import (Evidence, FeatureResult, Findings, Gap, GapKind, Kind, Marker, Requirement, RequirementResult,
@@ -175,16 +175,31 @@ class Engine:
             for ps in parsed[f.id]:
                 warnings.extend(ps.warnings)
                 for r in ps.requirements:
+                    wanted.terms.update(r.terms)
                     for a in r.anchors:
                         if a.kind is Kind.ENDPOINT:
-                            wanted.routes.update(route_suffixes(split_endpoint(a)[1]))
+                            norm = split_endpoint(a)[1]
+                            wanted.routes.update(route_suffixes(norm))
+                            wanted.prefixes.add(norm)
                         elif a.kind is Kind.FLAG:
                             wanted.names.update(flag_names(a))
                         elif a.kind is Kind.SYMBOL:
                             wanted.names.update(anchor_names(a))
+                            if a.owner and a.owner.isidentifier():
+                                wanted.names.add(a.owner)
+                        elif a.kind is Kind.COMMAND:
+                            wanted.names.update(command_names(a))
         repo = RepoLookup(wanted, indexes, ruleset.is_test)
         refs = _RefIndex(indexes, ruleset.is_test)
         named_tests = _named_test_index(indexes, ruleset)
+
+        def read_small(path: str) -> str:
+            entry = snapshot.entry(path)
+            if entry is None or entry.size > 512_000 or not snapshot.available(path):
+                return ""
+            return decode(snapshot.read(path)).text
+
+        programs = _programs(view, read_small)
 
         def locate(path: str, name: str) -> int:
             try:
@@ -198,7 +213,7 @@ class Engine:
         results = []
         for n, f in enumerate(selected, 1):
             results.append(self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
-                                         config, waivers))
+                                         config, waivers, read_small, programs))
             if progress and n % 50 == 0:
                 progress("features", n, len(selected))
         for w in config.waivers:
@@ -266,7 +281,7 @@ class Engine:
     # ---- one feature ----------------------------------------------------------------------
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,
                  repo: RepoLookup, refs: "_RefIndex", named_tests: dict[str, list[str]], locate, config: Config,
-                 waivers: dict[str, Waiver]):
+                 waivers: dict[str, Waiver], read_small=None, programs=None):
         spec_set = set(f.spec)
         files = [p for p in view.index.glob_many(f.code) if p not in spec_set]
         code_files = {p: indexes[p] for p in files if p in indexes and indexes[p].kind in ("code", "minified")}
@@ -282,7 +297,7 @@ class Engine:
         impl = {p: fi for p, fi in code_files.items() if p not in test_files}
 
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
-                      tuple(f.spec), locate)
+                      tuple(f.spec), locate, read_small, programs or {})
 
         def scenario_match(title: str):
             want = normalise_text(_split_camel(title))
@@ -316,8 +331,12 @@ class Engine:
                 wired_missing.append(g)
         entrypoint = any(_is_entrypoint(fi) for fi in impl.values())
         counts = {s.value: 0 for s in Status}
+        counts["planned"] = 0
         for r in results:
-            counts[r.status.value] += 1
+            if r.planned:
+                counts["planned"] += 1  # reported, never scored
+            else:
+                counts[r.status.value] += 1
         signals = Signals(
             code_files=len(impl), code_lines=sum(fi.lines for fi in impl.values()), test_files=len(test_files),
             markers=markers, referenced_from=tuple(referenced[:MAX_REFERENCE_EVIDENCE]), referenced_count=ref_count,
@@ -338,6 +357,33 @@ class Engine:
             alignment=align, band=score_band(align), finished=finished, signals=signals, terms=tuple(terms),
             requirements=tuple(results), gaps=tuple(gaps), excluded_requirements=excluded,
         )
+
+
+def _programs(view: "_SnapshotView", read) -> dict[str, list[str]]:
+    """Command-line programs the repository itself defines, by name, with the files that implement
+    them: console scripts in pyproject.toml, "bin" in package.json, Go's cmd/<name>/, bin/ and
+    scripts/ files named like a command."""
+    out: dict[str, list[str]] = {}
+    if "pyproject.toml" in view.all_paths:
+        text = read("pyproject.toml")
+        block = re.search(r"^\[project\.scripts\]\s*\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
+        for m in re.finditer(r'^\s*"?([\w.-]+)"?\s*=\s*"([\w.]+)(?::\w+)?"', block.group(1) if block else "", re.M):
+            mod = m.group(2).replace(".", "/")
+            files = [p for p in (mod + ".py", mod + "/__init__.py", mod + "/__main__.py", "src/" + mod + ".py")
+                     if p in view.all_paths]
+            out[m.group(1)] = files or [mod]
+    if "package.json" in view.all_paths:
+        text = read("package.json")
+        for m in re.finditer(r'"([\w.-]+)"\s*:\s*"(\.?/?[\w./-]+\.(?:m?js|cjs|ts))"', text):
+            if m.group(2).lstrip("./") in view.all_paths:
+                out.setdefault(m.group(1), [m.group(2).lstrip("./")])
+    for d in view.dirs:
+        if d.startswith("cmd/") and d.count("/") == 1:
+            out.setdefault(d[4:], [p for p in view.paths if p.startswith(d + "/")][:20])
+    for p in view.paths:
+        if p.startswith(("bin/", "scripts/")) and p.count("/") == 1:
+            out.setdefault(posixpath.splitext(posixpath.basename(p))[0], [p])
+    return out
 
 
 def _is_entrypoint(fi: FileIndex) -> bool:
@@ -484,27 +530,43 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
     gaps: list[Gap] = []
 
     def add(kind: GapKind, anchor: str, message: str, req: Requirement | None = None, path=None, line=None,
-            marker: str = ""):
+            marker: str = "", confidence: str = "high"):
         fp = fingerprint(f.id, kind.value, anchor)
+        if any(g.fingerprint == fp for g in gaps):
+            return  # the same gap named twice in the spec
         w = waivers.get(fp)
         gaps.append(Gap(fp, kind, f.id, message, req.id if req else None,
                         path if path is not None else (req.spec_path if req else None),
                         line if line is not None else (req.line if req else None),
-                        waived=w is not None, waiver_reason=w.reason if w else "", marker=marker))
+                        waived=w is not None, waiver_reason=w.reason if w else "", marker=marker,
+                        confidence=confidence))
 
     for r in results:
         req = r.requirement
         anchor = "|".join(sorted(a.norm for a in req.anchors)) or req.label.lower() or normalise_text(req.text)
         what = _what(req)
+        conf = r.confidence
+        if r.status is Status.UNVERIFIABLE:
+            continue
+        if req.planned:
+            if r.status is Status.MET and conf == "high" and req.checked is not False:
+                add(GapKind.STALE_SPEC, anchor, f"{what} is listed as planned, but it is implemented ahead of plan "
+                    f"({_where(r.evidence)}): mark it done", req)
+            elif r.status is Status.MET and req.checked is False and conf == "high":
+                add(GapKind.STALE_SPEC, anchor, f"{what} is still an open item, but it exists "
+                    f"({_where(r.evidence)}): check the box", req)
+            continue
         if req.checked is True and r.status is Status.MISSING:
-            add(GapKind.CLAIMED_DONE, anchor, f"{what} is checked as done, but {r.detail or 'nothing implements it'}", req)
-        elif req.checked is False and r.status is Status.MET:
-            add(GapKind.STALE_SPEC, anchor, f"{what} is still an open item, but it exists "
-                f"({_where(r.evidence)}): check the box", req)
+            add(GapKind.CLAIMED_DONE, anchor, f"{what} is checked as done, but {r.detail or 'nothing implements it'}",
+                req, confidence=conf)
+        elif req.claim == "done" and r.status is Status.MISSING:
+            add(GapKind.CLAIMED_DONE, anchor, f"{what} is marked done, but {r.detail or 'nothing implements it'}",
+                req, confidence=conf)
         elif r.status is Status.MISSING:
-            add(GapKind.MISSING, anchor, f"{what} is not implemented: {r.detail or 'nothing found'}", req)
+            add(GapKind.MISSING, anchor, f"{what} is not implemented: {r.detail or 'nothing found'}", req,
+                confidence=conf)
         elif r.status is Status.PARTIAL:
-            add(GapKind.PARTIAL, anchor, f"{what} is only partly implemented: {r.detail}", req)
+            add(GapKind.PARTIAL, anchor, f"{what} is only partly implemented: {r.detail}", req, confidence=conf)
     if s.code_files == 0:
         add(GapKind.NO_CODE, "", "no code implements this spec"
             + (f" (nothing matches {', '.join(f.code)})" if f.code else " (no code folder of the same name)"),
@@ -531,11 +593,21 @@ def _what(req: Requirement) -> str:
         return f"scenario “{req.label}”"
     if req.kind is Kind.OPENSPEC_REQUIREMENT:
         return f"requirement “{req.label}”"
+    if req.kind is Kind.PROSE or not req.anchors:
+        return f"“{_clip_words(req.text, 60)}”"
     if len(req.anchors) == 1:
         return f"`{req.anchors[0].value}`"
     if req.anchors:
         return ", ".join(f"`{a.value}`" for a in req.anchors[:3]) + ("…" if len(req.anchors) > 3 else "")
     return f"“{req.text[:60]}”"
+
+
+def _clip_words(text: str, n: int) -> str:
+    text = text.replace("`", "")
+    if len(text) <= n:
+        return text
+    cut = text[:n].rsplit(" ", 1)[0]
+    return cut + "…"
 
 
 def _where(ev) -> str:

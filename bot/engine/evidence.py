@@ -1,34 +1,62 @@
-"""Matching a requirement's anchors against the code: met, partial or missing, with path:line.
+"""Matching a requirement against the code: met, partial or missing, with path:line and a confidence.
 
-Two scopes are searched: the feature's own (non-test) code, where an anchor is *met*, and
-everything else — other code, tests, comments, docs — where it is only *partial*. The
-repository-wide scope is searched once per analysis for all wanted anchors together.
+Two scopes are searched: the feature's own (non-test) code, where an anchor is *met*, and the rest
+of the repository. *Partial* has real reasons only: the thing exists but only in tests, only some
+of its named parts exist, it is stubbed, it is defined but nothing uses it, it lives elsewhere than
+the spec says, or the route is registered under another method. Mentioned only in docs or comments
+is *missing*. Prose requirements are judged by retrieval over the code's terms (``retrieval``).
+The repository-wide scope is searched once per analysis for all wanted names, routes and terms.
 """
 from __future__ import annotations
 
+import difflib
 import posixpath
 import re
 from dataclasses import dataclass, field
 
+from . import retrieval
 from .index import FileIndex, norm_route
 from .model import Anchor, Evidence, Kind, Requirement, RequirementResult, Status
+from .terms import split_identifier
 
 MAX_EVIDENCE = 3
+_METRIC_SUFFIX = re.compile(r"_(?:total|seconds|count|bytes|ms|ratio|bucket|sum|gauge|info|histogram)$")
 
 
 def anchor_names(a: Anchor) -> tuple[str, ...]:
-    """The names a symbol anchor can be found under: full, without (), last component."""
+    """The names a symbol anchor can be found under: full, without (), last component, its owner."""
     s = a.value[:-2] if a.value.endswith("()") else a.value
     names = [s]
     last = re.split(r"\.|::|#|->", s)[-1]
     if last != s:
         names.append(last)
-    return tuple(dict.fromkeys(names))
+    if a.owner and re.match(r"^[A-Za-z_]\w*$", a.owner):
+        names.append(a.owner)
+    if a.subkind == "metric":
+        core = _METRIC_SUFFIX.sub("", s)
+        if core != s:
+            names.append(core)
+    if a.subkind == "state":
+        names += [s.lower(), s.upper()]
+    return tuple(dict.fromkeys(n for n in names if n))
 
 
 def flag_names(a: Anchor) -> tuple[str, ...]:
     bare = a.value.lstrip("-")
-    return (bare, "--" + bare, "-" + bare)
+    return (bare, "--" + bare, "-" + bare, bare.replace("_", "-"), "--" + bare.replace("_", "-"),
+            bare.replace("-", "_"))
+
+
+def command_names(a: Anchor) -> tuple[str, ...]:
+    out = []
+    for p in a.parts[1:]:
+        if p.startswith("--"):
+            out += [p, p[2:], p[2:].replace("-", "_")]
+        else:
+            out += [p, p.replace("-", "_")]
+    if a.subkind == "program" and a.parts:
+        out.append(a.parts[0])
+    return tuple(dict.fromkeys(out))
 
 
 def split_endpoint(a: Anchor) -> tuple[str | None, str]:
@@ -54,21 +82,34 @@ class Hit:
     line: int
     how: str  # defined, string, used, comment, doc, test, route
     name: str = ""
+    symbol: object = None  # the index's Symbol, where the index has one
 
 
 @dataclass
 class Wanted:
     names: set[str] = field(default_factory=set)
     routes: set[str] = field(default_factory=set)
+    terms: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+
+
+def _symbols(fi: FileIndex):
+    return getattr(fi, "symbols", ()) or ()
 
 
 class RepoLookup:
-    """Repository-wide occurrences of the wanted names and routes, gathered in one pass."""
+    """Repository-wide occurrences of the wanted names, routes and prose terms, gathered in one pass."""
 
     def __init__(self, wanted: Wanted, files: dict[str, FileIndex], is_test):
         self.names: dict[str, list[Hit]] = {}
         self.routes: dict[str, list[tuple[str | None, Hit]]] = {}
-        names, routes = wanted.names, wanted.routes
+        self.prefixed: dict[str, list[tuple[str | None, Hit]]] = {}  # route prefix -> routes under it
+        self.referenced: dict[str, set[str]] = {}  # name -> non-test files that reference it
+        self.term_df: dict[str, int] = {}
+        self.term_where: dict[str, list[str]] = {}
+        self.code_files = 0
+        self.registered_routes: list[tuple[str | None, str, Hit]] = []
+        names, routes, terms, prefixes = wanted.names, wanted.routes, wanted.terms, wanted.prefixes
         for path, fi in files.items():
             if fi.kind == "doc":
                 for n in names & fi.tokens:
@@ -77,19 +118,43 @@ class RepoLookup:
             if fi.kind != "code":
                 continue
             test = is_test(path)
+            if not test:
+                self.code_files += 1
             if names:
-                for n in names & fi.defs.keys():
-                    self._add(self.names, n, Hit(path, fi.defs[n], "test" if test else "defined", n))
+                syms = _symbols(fi)
+                if syms:
+                    for s in syms:
+                        if s.name in names:
+                            self._add(self.names, s.name, Hit(path, s.line, "test" if test else "defined", s.name, s))
+                else:
+                    for n in names & fi.defs.keys():
+                        self._add(self.names, n, Hit(path, fi.defs[n], "test" if test else "defined", n))
                 for n in names & fi.strings.keys():
                     self._add(self.names, n, Hit(path, fi.strings[n], "test" if test else "string", n))
                 for n in names & fi.tokens:
                     self._add(self.names, n, Hit(path, 0, "test" if test else "used", n))
                 for n in names & fi.comment_tokens:
                     self._add(self.names, n, Hit(path, 0, "comment", n))
-            if routes:
+                if not test:
+                    refs = getattr(fi, "refnames", None)
+                    for n in names & (refs if refs is not None else fi.tokens):
+                        self.referenced.setdefault(n, set()).add(path)
+            if routes or prefixes:
                 for r in fi.routes:
+                    hit = Hit(path, r.line, "test" if test else "route")
                     if r.norm in routes:
-                        self.routes.setdefault(r.norm, []).append((r.method, Hit(path, r.line, "test" if test else "route")))
+                        self.routes.setdefault(r.norm, []).append((r.method, hit))
+                    for p in prefixes:
+                        if r.norm.startswith(p + "/") or r.norm == p:
+                            self.prefixed.setdefault(p, []).append((r.method, hit))
+                    if not test and len(self.registered_routes) < 5000:
+                        self.registered_routes.append((r.method, r.norm, hit))
+            if terms and not test:
+                for t in terms & retrieval.file_vocab(fi):
+                    self.term_df[t] = self.term_df.get(t, 0) + 1
+                    lst = self.term_where.setdefault(t, [])
+                    if len(lst) < 20:
+                        lst.append(path)
 
     @staticmethod
     def _add(d, key, hit, cap=50):
@@ -112,15 +177,31 @@ class Scope:
     code_roots: tuple[str, ...]
     spec_paths: tuple[str, ...]
     locate: object = None  # (path, name) -> first line that names it, or 0
+    read: object = None  # path -> text of a small file (Makefile, package.json), or ""
+    programs: dict = field(default_factory=dict)  # command-line programs the repository defines -> their files
+    _corpus: object = None
 
     def describe(self) -> str:
         roots = ", ".join(f"{r}/" for r in self.code_roots) or "no code folder"
         n = len(self.code)
         return f"{n} code file{'' if n == 1 else 's'} in {roots}, then the rest of the repository"
 
+    def corpus(self) -> retrieval.Corpus:
+        if self._corpus is None:
+            docs = []
+            for p, fi in sorted(self.code.items()):
+                if fi.kind == "code":
+                    docs.extend(retrieval.region_docs(p, fi))
+            self._corpus = retrieval.Corpus(docs)
+        return self._corpus
 
-def _in_feature(scope: Scope, hits: list[Hit], hows: tuple[str, ...]) -> list[Hit]:
-    return [h for h in hits if h.path in scope.code and h.how in hows]
+
+@dataclass
+class Verdict:
+    status: Status
+    evidence: list[Evidence]
+    why: str = ""
+    low: str = ""  # a reason for low confidence, if any
 
 
 def _ev(h: Hit, note: str, scope: "Scope | None" = None) -> Evidence:
@@ -130,126 +211,534 @@ def _ev(h: Hit, note: str, scope: "Scope | None" = None) -> Evidence:
     return Evidence(h.path, line, note)
 
 
-def match_anchor(a: Anchor, scope: Scope) -> tuple[Status, list[Evidence], str]:
+# ---- anchors -----------------------------------------------------------------------------------
+def match_anchor(a: Anchor, scope: Scope) -> Verdict:
     if a.kind is Kind.ENDPOINT:
         return _match_endpoint(a, scope)
     if a.kind is Kind.PATH:
         return _match_path(a, scope)
     if a.kind is Kind.FLAG:
         return _match_names(a, flag_names(a), scope, string_ok=True)
+    if a.kind is Kind.COMMAND:
+        return _match_command(a, scope)
+    if a.kind is Kind.LITERAL:
+        return _match_literal(a, scope)
+    if a.subkind == "param":
+        return _match_param(a, scope)
+    if a.owner and a.subkind in ("member", "field", "method") and a.owner[:1].isupper():
+        return _match_member(a, scope)
     return _match_names(a, anchor_names(a), scope,
-                        string_ok=a.subkind in ("env", "config", "metric", "word", "identifier"),
+                        string_ok=a.subkind in ("env", "config", "metric", "word", "identifier", "state", "table",
+                                                "column", "constant", "mention"),
                         read_ok=a.subkind == "env")
 
 
-def _match_endpoint(a: Anchor, scope: Scope):
+def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
     method, norm = split_endpoint(a)
     candidates = []
     for i, suffix in enumerate(route_suffixes(norm)):
         for m, h in scope.repo.routes.get(suffix, []):
             candidates.append((i, m, h))
     if not candidates:
-        return Status.MISSING, [], f"no route registration matches {a.value.partition(' ')[2]}"
+        under = [(m, h) for m, h in scope.repo.prefixed.get(norm, []) if h.how == "route"]
+        if under:
+            inside = [x for x in under if x[1].path in scope.code] or under
+            m, h = inside[0]
+            return Verdict(Status.MET if h.path in scope.code else Status.PARTIAL,
+                           [_ev(h, f"{len(under)} route(s) registered under this prefix")],
+                           "" if h.path in scope.code else "routes under it are registered outside the feature")
+        near = _nearest_route(norm, scope)
+        if near:
+            m, r, h = near
+            return Verdict(Status.MISSING, [_ev(h, f"nearest registered route: {(m or 'ANY')} {r}")],
+                           f"no route registration matches {a.value.partition(' ')[2]}; "
+                           f"did you mean {(m or 'ANY')} {r}?")
+        return Verdict(Status.MISSING, [], f"no route registration matches {a.value.partition(' ')[2]}")
     ok_method = [c for c in candidates if method is None or c[1] is None or c[1] == method]
     inside = [c for c in ok_method if c[2].path in scope.code]
     if inside:
         inside.sort(key=lambda c: (c[0], c[1] is None))
         i, m, h = inside[0]
         note = "route registered" + (" under a router prefix" if i else "")
-        return Status.MET, [_ev(h, note)], ""
+        return Verdict(Status.MET, [_ev(h, note)])
     wrong_method = [c for c in candidates if c[2].path in scope.code and c not in ok_method]
     if wrong_method:
         _, m, h = wrong_method[0]
-        return Status.PARTIAL, [_ev(h, f"registered for {m}, spec says {method}")], f"method differs ({m} ≠ {method})"
+        return Verdict(Status.PARTIAL, [_ev(h, f"registered for {m}, spec says {method}")],
+                       f"method differs ({m} ≠ {method})")
     elsewhere = [c for c in ok_method if c[2].how == "route"]
     if elsewhere:
         _, m, h = elsewhere[0]
-        return Status.PARTIAL, [_ev(h, "route registered outside the feature's code")], "registered outside the feature"
+        return Verdict(Status.PARTIAL, [_ev(h, "route registered outside the feature's code")],
+                       "registered outside the feature")
     _, m, h = candidates[0]
-    return Status.PARTIAL, [_ev(h, "only in tests")], "only tests register it"
+    return Verdict(Status.PARTIAL, [_ev(h, "only in tests")], "only tests register it")
 
 
-def _match_path(a: Anchor, scope: Scope):
+def _nearest_route(norm: str, scope: Scope):
+    """A registered route that differs from the wanted one by little: a renamed segment or prefix."""
+    want = norm.strip("/").split("/")
+    best, best_score = None, 0.0
+    for m, r, h in scope.repo.registered_routes:
+        got = r.strip("/").split("/")
+        score = difflib.SequenceMatcher(None, want, got).ratio()
+        if score > best_score and want[-1] == got[-1] and score >= 0.6:
+            best, best_score = (m, r, h), score
+    return best
+
+
+def _match_path(a: Anchor, scope: Scope) -> Verdict:
     p = a.value.rstrip("/")
+    if not p:
+        return Verdict(Status.MISSING, [], "empty path")
     candidates = [p] + [f"{r}/{p}" for r in scope.code_roots]
     for c in candidates:
         if c in scope.all_paths:
-            return Status.MET, [Evidence(c, 0, "file exists")], ""
+            return Verdict(Status.MET, [Evidence(c, 0, "file exists")])
         if c in scope.dirs:
-            return Status.MET, [Evidence(c + "/", 0, "folder exists")], ""
-    others = scope.basenames.get(posixpath.basename(p), [])
+            return Verdict(Status.MET, [Evidence(c + "/", 0, "folder exists")])
+    # the feature's own file, named relative to somewhere else in the spec ("connectors/registry.py")
+    own = [f for f in scope.code if f.endswith("/" + p)]
+    if own:
+        return Verdict(Status.MET, [Evidence(own[0], 0, "file exists")])
+    dir_hits = [d for d in scope.dirs if d.endswith("/" + p)]
+    if dir_hits and "/" in p:
+        return Verdict(Status.MET, [Evidence(sorted(dir_hits)[0] + "/", 0, "folder exists")])
+    # a runtime path: a file the code writes or reads is met where the code names it
+    named = _runtime_path(p, scope)
+    if named:
+        return Verdict(Status.MET, [named])
+    others = [o for o in scope.basenames.get(posixpath.basename(p), []) if o not in scope.spec_paths]
     if others:
-        return Status.PARTIAL, [Evidence(o, 0, "a file of that name exists elsewhere") for o in others[:MAX_EVIDENCE]], \
-            f"not at {p}"
-    return Status.MISSING, [], f"no file or folder {p} in the repository"
+        return Verdict(Status.PARTIAL, [Evidence(o, 0, "a file of that name exists elsewhere") for o in others[:MAX_EVIDENCE]],
+                       f"not at {p}; a file of that name is at {others[0]}")
+    return Verdict(Status.MISSING, [], f"no file or folder {p} in the repository")
 
 
-def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: bool, read_ok: bool = False):
+def _runtime_path(p: str, scope: Scope) -> Evidence | None:
+    base = posixpath.basename(p)
+    stem = base.split("{")[0].split("<")[0].split("YYYY")[0]
+    for path, fi in scope.code.items():
+        for s, line in fi.strings.items():
+            if p in s or (len(base) > 4 and s.endswith(base)) or (len(stem) > 5 and stem in s and
+                                                                 posixpath.splitext(s)[1] == posixpath.splitext(p)[1]):
+                return Evidence(path, line, "the code names this path (a file it writes or reads)")
+    return None
+
+
+def _defined(hits: list[Hit]) -> list[Hit]:
+    return [h for h in hits if h.how == "defined"]
+
+
+def _quality(h: Hit, scope: Scope) -> tuple[str, str]:
+    """A definition that is not the whole story: a stub, or something nothing uses."""
+    s = h.symbol
+    if s is not None and getattr(s, "stub", False) and not getattr(s, "abstract", False):
+        return "stub", "defined as a stub (no implementation yet)"
+    refs = scope.repo.referenced.get(h.name, set())
+    if h.symbol is not None and not refs and not getattr(s, "decorated", False) and \
+            getattr(s, "kind", "") in ("function", "class", "method", "struct", "interface", "type"):
+        return "unused", "defined, but nothing outside tests uses it"
+    return "", ""
+
+
+def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: bool, read_ok: bool = False) -> Verdict:
     hits: list[Hit] = []
-    for n in names:
-        hits.extend(scope.repo.names.get(n, []))
+    for n in names[:2] if a.subkind not in ("metric", "state") else names:
+        hits.extend(h for h in scope.repo.names.get(n, []) if h.path not in scope.spec_paths)
+    primary = [h for h in hits if h.name in names[:2]]
+    where = a.where
+    if where:
+        placed = _placed(primary, where, scope)
+        if placed is not None:
+            return placed
     for how, note in (("defined", "defined"), ("string", "named in code"), ("used", "read (process.env / settings)")):
         if (how == "string" and not string_ok) or (how == "used" and not read_ok):
             continue
-        inside = _in_feature(scope, hits, (how,))
+        inside = [h for h in primary if h.path in scope.code and h.how == how]
         if inside:
-            return Status.MET, [_ev(h, note, scope) for h in inside[:MAX_EVIDENCE]], ""
-    defined_anywhere = any(h.how == "defined" for h in hits)
-    used_here = [h for h in hits if h.how == "used" and h.path in scope.code]
+            ev = [_ev(h, note, scope) for h in inside[:MAX_EVIDENCE]]
+            if how == "defined":
+                q, why = _quality(inside[0], scope)
+                if q:
+                    return Verdict(Status.PARTIAL, [_ev(inside[0], why, scope)], why)
+            return Verdict(Status.MET, ev)
+    defined_anywhere = any(h.how == "defined" for h in primary)
+    used_here = [h for h in primary if h.how == "used" and h.path in scope.code]
     if used_here and not defined_anywhere:  # a library's symbol: the feature uses what the spec names
-        return Status.MET, [_ev(h, "used in the feature's code (defined outside the repository)", scope)
-                            for h in used_here[:MAX_EVIDENCE]], ""
+        return Verdict(Status.MET, [_ev(h, "used in the feature's code (defined outside the repository)", scope)
+                                    for h in used_here[:MAX_EVIDENCE]], "", "defined outside the repository")
     ranked = [
-        ("used", "used in the feature's code, not defined there", True),
-        ("string", "named in the feature's code", True),
-        ("defined", "defined outside the feature's code", False),
-        ("string", "named outside the feature's code", False),
-        ("used", "used outside the feature's code", False),
-        ("test", "mentioned only in tests", None),
-        ("comment", "mentioned only in comments", None),
-        ("doc", "mentioned only in docs", None),
+        ("used", "used in the feature's code, not defined there", True, Status.PARTIAL),
+        ("string", "named in the feature's code", True, Status.PARTIAL),
+        ("defined", "defined outside the feature's code", False, Status.PARTIAL),
+        ("string", "named outside the feature's code", False, Status.PARTIAL),
+        ("used", "used outside the feature's code", False, Status.PARTIAL),
+        ("test", "mentioned only in tests", None, Status.PARTIAL),
     ]
-    for how, note, in_feature in ranked:
-        sel = [h for h in hits if h.how == how and h.path not in scope.spec_paths and
-               (in_feature is None or (h.path in scope.code) == in_feature)]
+    for how, note, in_feature, status in ranked:
+        sel = [h for h in primary if h.how == how and (in_feature is None or (h.path in scope.code) == in_feature)]
         if sel:
-            return Status.PARTIAL, [_ev(h, note, scope) for h in sel[:MAX_EVIDENCE]], note
-    return Status.MISSING, [], "nothing in the repository defines, names or mentions it"
+            return Verdict(status, [_ev(h, note, scope) for h in sel[:MAX_EVIDENCE]], note)
+    if a.subkind == "metric":
+        core = [h for h in hits if h.name not in names[:2] and h.how in ("defined", "used", "string")]
+        if core:
+            h = core[0]
+            return Verdict(Status.PARTIAL, [_ev(h, f"the count exists as `{h.name}`, not exported as this metric",
+                                                scope)], f"no metric named {a.value}; the count exists as {h.name}")
+        similar = _similar_metric(a, scope)
+        if similar:
+            return similar
+    comments = [h for h in primary if h.how in ("comment", "doc")]
+    suggestion = _did_you_mean(names[0], scope)
+    why = "nothing in the code defines or names it"
+    if comments:
+        why = "mentioned only in " + ("comments" if any(h.how == "comment" for h in comments) else "docs")
+    if suggestion:
+        why += f"; did you mean `{suggestion[0]}`?"
+        return Verdict(Status.MISSING, [Evidence(suggestion[1], suggestion[2], f"a similar name: {suggestion[0]}")], why)
+    ev = [_ev(h, why, scope) for h in comments[:1] if h.how == "comment"]
+    return Verdict(Status.MISSING, ev, why)
 
 
-def _vague_and_absent(a: Anchor, scope: Scope) -> bool:
-    """A backticked plain word (`postgres`, `pending`) that nothing names is more likely a tool or a
-    value than a missing symbol: it does not count, rather than count as a false gap."""
-    if a.kind is not Kind.SYMBOL or a.subkind != "word":
-        return False
-    return not any(h.path not in scope.spec_paths for h in scope.repo.names.get(a.value, ()))
+def _placed(hits: list[Hit], where: str, scope: Scope) -> Verdict | None:
+    """The spec says where the symbol lives (``from a.b import X``, "in `src/x.py`")."""
+    target = where.replace(".", "/") if "/" not in where and not where.endswith(".py") else where
+    target = re.sub(r"\.(py|go|ts|js|java|rs|rb|cs|tsx|jsx)$", "", target)
+    defs = [h for h in hits if h.how == "defined"]
+
+    def at(h: Hit) -> bool:
+        p = posixpath.splitext(h.path)[0]
+        return p == target or p.endswith("/" + target) or p == target + "/__init__" or \
+            p.endswith("/" + target + "/__init__") or posixpath.dirname(h.path).endswith(target)
+    good = [h for h in defs if at(h)]
+    if good:
+        h = good[0]
+        q, why = _quality(h, scope)
+        if q:
+            return Verdict(Status.PARTIAL, [_ev(h, why, scope)], why)
+        return Verdict(Status.MET, [_ev(h, "defined where the spec says", scope)])
+    if defs:
+        h = sorted(defs, key=lambda h: h.path not in scope.code)[0]
+        return Verdict(Status.PARTIAL, [_ev(h, f"defined in {h.path}, not in {where}", scope)],
+                       f"lives in {h.path}, not in {where}")
+    strings_there = [h for h in hits if h.how == "string" and at(h)]
+    if strings_there:
+        return Verdict(Status.MET, [_ev(strings_there[0], "named where the spec says", scope)])
+    return None
+
+
+def _did_you_mean(name: str, scope: Scope):
+    """A close name defined in the feature's code: a rename ("did you mean `SagaCompensationGraph`?")."""
+    if len(name) < 4:
+        return None
+    want = set(split_identifier(name))
+    best = None
+    for path, fi in scope.code.items():
+        for d, line in fi.defs.items():
+            if d == name or len(d) < 4:
+                continue
+            got = set(split_identifier(d))
+            overlap = len(want & got) / max(len(want), 1)
+            ratio = difflib.SequenceMatcher(None, name.lower(), d.lower()).ratio()
+            score = max(ratio, overlap if len(want) > 1 and want <= got | want and len(want & got) >= 2 else 0)
+            if score >= 0.82 and (best is None or score > best[0]):
+                best = (score, d, path, line)
+    return best[1:] if best else None
+
+
+def _similar_metric(a: Anchor, scope: Scope) -> Verdict | None:
+    """A metric whose measurement exists under another name (an internal counter, a query method)."""
+    core = [w for w in split_identifier(_METRIC_SUFFIX.sub("", a.value)) if len(w) > 2]
+    if len(core) < 2:
+        return None
+    want = set(core[1:]) if len(core) > 2 else set(core)  # drop a namespace prefix (outbox_, http_)
+    best = None
+    for path, fi in scope.code.items():
+        for name, line in list(fi.defs.items()) + [(t, 0) for t in fi.tokens]:
+            words = set(split_identifier(name))
+            if want <= words and (best is None or len(name) < len(best[0])):
+                best = (name, path, line)
+    if best:
+        name, path, line = best
+        return Verdict(Status.PARTIAL, [Evidence(path, line or (scope.locate(path, name) if scope.locate else 0),
+                                                 f"the measurement exists as `{name}`, not exported as a metric")],
+                       f"no metric named {a.value}; the measurement exists as {name}")
+    return None
+
+
+def _owner_symbols(owner: str, scope: Scope) -> list[Hit]:
+    return [h for h in scope.repo.names.get(owner, []) if h.how == "defined"]
+
+
+def _members(owner_hit: Hit, scope: Scope) -> dict[str, tuple[int, object]]:
+    """name -> (line, symbol) of the members of the owner defined at ``owner_hit``."""
+    fi = scope.code.get(owner_hit.path) or scope.tests.get(owner_hit.path)
+    out = {}
+    if fi is None:
+        return out
+    syms = _symbols(fi)
+    for s in syms:
+        if s.owner == owner_hit.name:
+            out.setdefault(s.name, (s.line, s))
+        if s.name == owner_hit.name and getattr(s, "params", None):
+            for p in s.params:
+                out.setdefault(p, (s.line, None))
+    return out
+
+
+def _match_member(a: Anchor, scope: Scope) -> Verdict:
+    owner = a.owner
+    member = a.value.rsplit(".", 1)[-1]
+    owners = _owner_symbols(owner, scope)
+    if not owners:
+        v = _match_names(a, (member,), scope, string_ok=False)
+        if v.status is Status.MET:
+            return Verdict(Status.PARTIAL, v.evidence, f"`{member}` exists, but no `{owner}` is defined")
+        return Verdict(Status.MISSING, [], f"no `{owner}` is defined, nor `{member}`")
+    for h in sorted(owners, key=lambda h: h.path not in scope.code):
+        members = _members(h, scope)
+        if not members and h.symbol is None:  # no structural index: fall back to the file's definitions
+            fi = scope.code.get(h.path)
+            if fi and member in fi.defs:
+                return Verdict(Status.MET, [Evidence(h.path, fi.defs[member], f"defined with {owner}")], "",
+                               "member found in the same file (no parse tree)")
+            continue
+        if member in members:
+            line, sym = members[member]
+            if sym is not None and getattr(sym, "stub", False) and not getattr(sym, "abstract", False):
+                return Verdict(Status.PARTIAL, [Evidence(h.path, line, f"{owner}.{member} is a stub")],
+                               f"{owner}.{member} is a stub")
+            return Verdict(Status.MET, [Evidence(h.path, line, f"a member of {owner}")])
+    h = owners[0]
+    sugg = difflib.get_close_matches(member, list(_members(h, scope)), n=1, cutoff=0.75)
+    why = f"`{owner}` ({h.path}:{h.line}) has no member `{member}`" + (f"; did you mean `{sugg[0]}`?" if sugg else "")
+    return Verdict(Status.MISSING, [_ev(h, f"{owner} is defined here, without {member}", scope)], why)
+
+
+def _match_param(a: Anchor, scope: Scope) -> Verdict:
+    """``KafkaBrokerConfig(topic=…)`` in a spec: the callable must accept ``topic``."""
+    owner, param = a.owner.rsplit(".", 1)[-1], a.value
+    owners = _owner_symbols(owner, scope)
+    if not owners:
+        return Verdict(Status.MISSING, [], f"no `{owner}` is defined")
+    for h in sorted(owners, key=lambda h: h.path not in scope.code):
+        members = _members(h, scope)
+        if param in members:
+            return Verdict(Status.MET, [Evidence(h.path, members[param][0] or h.line, f"{owner} accepts {param}")])
+        if h.symbol is None:
+            fi = scope.code.get(h.path)
+            if fi and param in fi.tokens:
+                return Verdict(Status.MET, [Evidence(h.path, h.line, f"{owner} names {param}")], "",
+                               "parameter found in the same file (no parse tree)")
+    h = owners[0]
+    return Verdict(Status.MISSING, [_ev(h, f"{owner} is defined here, without {param}", scope)],
+                   f"`{owner}` ({h.path}:{h.line}) takes no `{param}`")
+
+
+def _match_literal(a: Anchor, scope: Scope) -> Verdict:
+    s = a.value
+    if a.subkind == "pattern":
+        parts = [re.escape(p) for p in re.split(r"\{[^}]*\}", s)]
+        rx = re.compile(".+?".join(parts), re.I)
+        test = rx.search
+    else:
+        low = s.lower()
+        def test(x: str) -> bool:
+            return low in x.lower()
+    for inside in (True, False):
+        files = scope.code if inside else {}
+        for path, fi in files.items():
+            for lit, line in fi.strings.items():
+                if test(lit):
+                    return Verdict(Status.MET if inside else Status.PARTIAL,
+                                   [Evidence(path, line, "the code contains this text")])
+    if a.subkind == "name":
+        v = _match_names(Anchor(Kind.SYMBOL, s, "identifier"), (s, s.replace("-", "_")), scope, string_ok=True)
+        if v.status is not Status.MISSING:
+            return v
+    return Verdict(Status.MISSING, [], f"no string in the feature's code contains “{s}”")
+
+
+def _match_command(a: Anchor, scope: Scope) -> Verdict:
+    runner = a.subkind
+    parts = list(a.parts)
+    if runner in ("make", "just", "task"):
+        target = parts[0] if parts else ""
+        for f in ("Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", "Taskfile.yml"):
+            if f in scope.all_paths:
+                text = scope.read(f) if scope.read else ""
+                m = re.search(rf"^{re.escape(target)}\s*:", text, re.M)
+                if m:
+                    return Verdict(Status.MET, [Evidence(f, text.count("\n", 0, m.start()) + 1, "target defined")])
+                return Verdict(Status.MISSING, [Evidence(f, 0, f"no target {target}")], f"{f} has no target `{target}`")
+        return Verdict(Status.MISSING, [], f"no Makefile defines `{target}`")
+    if runner == "npm":
+        script = parts[0] if parts else ""
+        text = scope.read("package.json") if scope.read and "package.json" in scope.all_paths else ""
+        if text and re.search(rf'"{re.escape(script)}"\s*:', text):
+            return Verdict(Status.MET, [Evidence("package.json", 0, "script defined")])
+        return Verdict(Status.MISSING, [], f"package.json defines no script `{script}`")
+    if not parts:
+        return Verdict(Status.MISSING, [], "empty command")
+    target = parts[0]
+    files: list[str] = []
+    if runner == "python -m":
+        mod = target.replace(".", "/")
+        for c in (mod + ".py", mod + "/__main__.py", mod + "/__init__.py", "src/" + mod + ".py",
+                  "src/" + mod + "/__main__.py"):
+            if c in scope.all_paths:
+                files = [c]
+                break
+    elif runner == "program":
+        files = scope.programs.get(target, [])
+        if not files:
+            return Verdict(Status.UNVERIFIABLE, [], f"`{target}` is a program from outside the repository")
+    else:
+        for c in (target, *(f"{r}/{target}" for r in scope.code_roots)):
+            if c in scope.all_paths:
+                files = [c]
+                break
+    if not files:
+        base = posixpath.basename(target)
+        others = scope.basenames.get(base, []) if "." in base else []
+        if others:
+            return Verdict(Status.PARTIAL, [Evidence(others[0], 0, "a script of that name exists elsewhere")],
+                           f"no {target}; a file of that name is at {others[0]}")
+        return Verdict(Status.MISSING, [], f"no {target} in the repository")
+    wants = [p for p in parts[1:]]
+    if not wants:
+        return Verdict(Status.MET, [Evidence(files[0], 0, "exists")])
+    found, lost = [], []
+    texts = {}
+    for w in wants:
+        hit = None
+        keys = [w] if not w.startswith("--") else [w, w.replace("-", "_")[2:], w[2:]]
+        if not w.startswith("--"):
+            keys += [w.replace("-", "_")]
+        for f in files + [p for p in scope.code if p not in files]:
+            fi = scope.code.get(f) or _index_of(f, scope)
+            if fi is None:
+                continue
+            for k in keys:
+                if k in fi.strings or (not w.startswith("--") and k in fi.defs):
+                    hit = Evidence(f, fi.strings.get(k) or fi.defs.get(k, 0), f"handles {w}")
+                    break
+            if hit:
+                break
+        (found if hit else lost).append((w, hit))
+        texts[w] = hit
+    ev = [Evidence(files[0], 0, "exists")] + [h for _, h in found if h][:MAX_EVIDENCE]
+    if not lost:
+        return Verdict(Status.MET, ev)
+    missing = ", ".join(f"`{w}`" for w, _ in lost)
+    return Verdict(Status.PARTIAL, ev, f"{files[0]} exists, but nothing handles {missing}")
+
+
+def _index_of(path: str, scope: Scope) -> FileIndex | None:
+    return scope.tests.get(path)
+
+
+# ---- requirements ------------------------------------------------------------------------------
+def _strong(a: Anchor) -> bool:
+    return a.subkind not in ("mention",)
 
 
 def evaluate_requirement(req: Requirement, scope: Scope, scenario_match) -> RequirementResult:
     searched = scope.describe()
-    if not req.anchors:
+    strong = [a for a in req.anchors if _strong(a)]
+    weak_origin = req.origin.endswith("~") or req.origin == "heading"
+    if not strong:
         if req.kind in (Kind.SCENARIO, Kind.OPENSPEC_SCENARIO) and req.label:
             ev = scenario_match(req.label)
             if ev:
-                return RequirementResult(req, Status.MET, (ev,), f"tests of {scope.feature}", "a test names this scenario")
-            return RequirementResult(req, Status.UNVERIFIABLE, (), f"tests of {scope.feature}",
-                                     "no anchors, and no test names this scenario")
-        return RequirementResult(req, Status.UNVERIFIABLE, (), "", "no concrete anchor to check")
-    statuses, evidence, details = [], [], []
-    anchors = [a for a in req.anchors if not _vague_and_absent(a, scope)]
-    if not anchors:
+                return RequirementResult(req, Status.MET, (ev,), f"tests of {scope.feature}",
+                                         "a test names this scenario")
+        if len(req.terms) >= 1 and (len(req.terms) >= 2 or req.anchors):
+            return _prose(req, scope, searched)
+        return RequirementResult(req, Status.UNVERIFIABLE, (), "", "names nothing checkable",
+                                 confidence="low", confidence_reason="names nothing checkable")
+    verdicts = []
+    for a in strong:
+        v = match_anchor(a, scope)
+        if v.status is Status.UNVERIFIABLE:
+            continue
+        if _vague(a, v, scope):
+            continue
+        verdicts.append((a, v))
+    if not verdicts:
+        if req.terms and len(req.terms) >= 2:
+            return _prose(req, scope, searched)
         return RequirementResult(req, Status.UNVERIFIABLE, (), searched,
-                                 "names only plain words that nothing in the repository uses (tools or values?)")
-    for a in anchors:
-        st, ev, why = match_anchor(a, scope)
-        statuses.append(st)
-        evidence.extend(ev)
-        if st is not Status.MET:
-            details.append(f"{a.value}: {why}" if len(anchors) > 1 else why)
+                                 "names only tools or plain words that nothing in the repository uses",
+                                 confidence="low", confidence_reason="nothing checkable")
+    statuses = [v.status for _, v in verdicts]
+    evidence: list[Evidence] = []
+    details = []
+    lows = []
+    for a, v in verdicts:
+        evidence.extend(v.evidence)
+        if v.status is not Status.MET and v.why:
+            details.append(f"{a.value}: {v.why}" if len(verdicts) > 1 else v.why)
+        if v.low:
+            lows.append(v.low)
     if all(s is Status.MET for s in statuses):
         status = Status.MET
     elif all(s is Status.MISSING for s in statuses):
         status = Status.MISSING
     else:
         status = Status.PARTIAL
-    return RequirementResult(req, status, tuple(evidence[: MAX_EVIDENCE * 2]), searched, "; ".join(details))
+    low = ""
+    if weak_origin:
+        low = "read from a drawing or a heading" if req.origin.endswith("~") else "a heading's name"
+    elif lows:
+        low = lows[0]
+    elif any(a.subkind == "word" for a, _ in verdicts) and status is not Status.MET:
+        low = "a plain word in code formatting"
+    return RequirementResult(req, status, tuple(evidence[: MAX_EVIDENCE * 2]), searched, "; ".join(details),
+                             confidence="low" if low else "high", confidence_reason=low)
+
+
+def _vague(a: Anchor, v: Verdict, scope: Scope) -> bool:
+    """A backticked plain word (`postgres`, `pending`), or a name read from a drawing, that nothing in
+    the repository names is more likely a tool or a value than a missing symbol: it does not count."""
+    if v.status is not Status.MISSING:
+        return False
+    if a.kind is Kind.SYMBOL and a.subkind in ("word",):
+        return True
+    return False
+
+
+def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
+    terms = list(req.terms)
+    corpus = scope.corpus()
+    elsewhere = {t: next((p for p in scope.repo.term_where.get(t, []) if p not in scope.code), "")
+                 for t in terms}
+    elsewhere = {t: p for t, p in elsewhere.items() if p}
+    verdict = retrieval.judge(terms, corpus, scope.repo.term_df, scope.repo.code_files, elsewhere)
+    mention_ev: list[Evidence] = []
+    for a in req.anchors:  # identifiers the sentence names without code formatting
+        hits = [h for h in scope.repo.names.get(a.value, []) if h.how == "defined" and h.path in scope.code]
+        if hits:
+            mention_ev.append(_ev(hits[0], f"defines {a.value}", scope))
+    status = {"met": Status.MET, "partial": Status.PARTIAL, "missing": Status.MISSING}[verdict.status]
+    if mention_ev and status is Status.MISSING:
+        status = Status.PARTIAL
+    ev = list(mention_ev)
+    if verdict.top is not None and status is not Status.MISSING:
+        ev.insert(0, Evidence(verdict.top.path, verdict.top.line,
+                              "matches " + ", ".join(t for t in verdict.matched if t in verdict.top.terms)[:120]))
+    detail = ""
+    if verdict.missing:
+        detail = "not in the feature's code: " + ", ".join(verdict.missing[:6])
+        if verdict.elsewhere:
+            detail += " (" + "; ".join(f"{t} in {p}" for t, p in verdict.elsewhere[:2]) + ")"
+    rare_missing = [t for t in verdict.missing if scope.repo.term_df.get(t, 0) == 0]
+    if status is Status.MET and verdict.top_share >= 0.85 and len(verdict.matched) >= 2:
+        conf, why = "high", ""
+    elif status is Status.MISSING and len(rare_missing) >= 2 and not verdict.matched:
+        conf, why = "high", ""
+    else:
+        conf, why = "low", "judged by the words of a sentence, not a name in code"
+    return RequirementResult(req, status, tuple(ev[:MAX_EVIDENCE]), searched, detail, confidence=conf,
+                             confidence_reason=why, matched=tuple(verdict.matched))

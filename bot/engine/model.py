@@ -27,7 +27,9 @@ class Kind(str, Enum):
     OPENSPEC_REQUIREMENT = "openspec-requirement"
     OPENSPEC_SCENARIO = "openspec-scenario"
     SCENARIO = "scenario"  # Gherkin
-    PROSE = "prose"
+    COMMAND = "command"  # a shell command the spec shows: script, subcommand, flags
+    LITERAL = "literal"  # a string the code must contain: SQL clause, key pattern, exchange name
+    PROSE = "prose"  # a sentence naming concrete things without code formatting: judged by its terms
 
 
 class GapKind(str, Enum):
@@ -70,9 +72,12 @@ GAP_SEVERITY = {
 class Anchor:
     """Something concrete in a spec that code can be checked against."""
 
-    kind: Kind  # ENDPOINT, PATH, SYMBOL or FLAG
+    kind: Kind  # ENDPOINT, PATH, SYMBOL, FLAG, COMMAND or LITERAL
     value: str  # as written, e.g. "POST /api/agents/{id}/heartbeat"
-    subkind: str = ""  # for symbols: type, function, env, config, metric, identifier
+    subkind: str = ""  # for symbols: type, function, method, field, param, env, config, metric, table, state …
+    owner: str = ""  # the class, table or callable the symbol belongs to ("OutboxConfig" for a keyword argument)
+    parts: tuple[str, ...] = ()  # what it is made of: a class's members, a table's columns, a command's words
+    where: str = ""  # the file or module the spec places it in ("src/security/authz.py", "sagaz.outbox")
 
     @property
     def norm(self) -> str:
@@ -100,6 +105,10 @@ class Requirement:
     anchors: tuple[Anchor, ...] = ()
     checked: bool | None = None  # for checklist items and tasks: True done, False open
     label: str = ""  # FR-001, T012, scenario title …
+    terms: tuple[str, ...] = ()  # the sentence's content words (normalised), for prose matching
+    planned: bool = False  # a roadmap item, proposal or open task: reported, never a gap or scored
+    claim: str = ""  # what the spec says of itself: done, planned, in-progress, missing (status column, box)
+    origin: str = ""  # where in the spec: prose, list, table, heading, code:<lang>, tree, diagram
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,13 @@ class RequirementResult:
     evidence: tuple[Evidence, ...] = ()
     searched: str = ""  # where we looked, in words
     detail: str = ""  # why this status, in words
+    confidence: str = "high"  # high | low — low-confidence verdicts never file issues or fail checks
+    confidence_reason: str = ""
+    matched: tuple[str, ...] = ()  # the requirement's terms that the evidence contains
+
+    @property
+    def planned(self) -> bool:
+        return self.requirement.planned
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,7 @@ class Gap:
     waived: bool = False
     waiver_reason: str = ""
     marker: str = ""  # for marker gaps: todo, fixme, wip, stub …
+    confidence: str = "high"  # low: shown, but never files an issue or fails a check
 
     @property
     def severity(self) -> int:

@@ -8,7 +8,18 @@ from ..engine.scoring import band
 from .common import band_counts, recommendation, remarks
 from .markdown import Meta
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _anchor(a) -> dict:
+    d = {"kind": a.kind.value, "value": a.value, "subkind": a.subkind}
+    if a.owner:
+        d["owner"] = a.owner
+    if a.parts:
+        d["parts"] = list(a.parts)
+    if a.where:
+        d["where"] = a.where
+    return d
 
 
 def feature_dict(f: FeatureResult) -> dict:
@@ -37,8 +48,15 @@ def feature_dict(f: FeatureResult) -> dict:
             "line": r.requirement.line,
             "section": r.requirement.section,
             "checked": r.requirement.checked,
-            "anchors": [{"kind": a.kind.value, "value": a.value, "subkind": a.subkind} for a in r.requirement.anchors],
+            "anchors": [_anchor(a) for a in r.requirement.anchors],
+            "terms": list(r.requirement.terms),
+            "origin": r.requirement.origin,
+            "claim": r.requirement.claim or None,
+            "planned": r.requirement.planned,
             "status": r.status.value,
+            "confidence": r.confidence,
+            "confidence_reason": r.confidence_reason or None,
+            "matched_terms": list(r.matched),
             "detail": r.detail,
             "searched": r.searched,
             "evidence": [e.as_dict() for e in r.evidence],
@@ -53,6 +71,7 @@ def feature_dict(f: FeatureResult) -> dict:
             "waived": g.waived,
             "waiver_reason": g.waiver_reason or None,
             "marker": g.marker or None,
+            "confidence": g.confidence,
         } for g in f.gaps],
     }
 

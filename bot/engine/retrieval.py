@@ -1,0 +1,149 @@
+"""Prose requirements judged by retrieval over the code's own vocabulary.
+
+A sentence such as "dead letter queue for failed outbox events" names no identifier, but its
+words are the code's words: ``move_to_dead_letter``, ``OutboxStatus.FAILED``. Each code region
+(a function, a class, a method, a module) is reduced to its normalised terms (``terms``:
+identifiers split, stemmed, abbreviations expanded), ranked against the requirement's terms with
+BM25 (``bm25s``), and the verdict follows from how much of the requirement — weighted by how
+distinctive each term is — the feature's code covers, and how much of it one region holds.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .terms import normalise, split_identifier, words_of
+
+# Thresholds on weighted term coverage (see docs/accuracy.md for how they were chosen).
+MET_TOP = 0.6  # share of the requirement's weight one region holds
+MET_FEATURE = 0.75  # share the feature's code holds
+PARTIAL_FEATURE = 0.45
+
+
+@dataclass(frozen=True)
+class Doc:
+    path: str
+    line: int
+    name: str
+    terms: frozenset
+
+
+@lru_cache(maxsize=500_000)
+def identifier_terms(name: str) -> tuple[str, ...]:
+    return tuple(normalise(split_identifier(name)))
+
+
+@lru_cache(maxsize=200_000)
+def text_terms(text: str) -> tuple[str, ...]:
+    return tuple(normalise(words_of(text)))
+
+
+def region_docs(path: str, fi) -> list[Doc]:
+    """The retrievable regions of one indexed code file."""
+    regions = getattr(fi, "regions", None)
+    if regions:
+        out = []
+        for r in regions:
+            terms: set[str] = set()
+            for w in r.words:
+                terms.update(identifier_terms(w))
+            out.append(Doc(path, r.line, r.name or path, frozenset(terms)))
+        return out
+    return [Doc(path, 1, path, file_vocab(fi))]
+
+
+_vocab_cache: dict[int, tuple[object, frozenset]] = {}
+
+
+def file_vocab(fi) -> frozenset:
+    """Normalised terms of a whole file: its identifiers, definitions and string literals."""
+    v = getattr(fi, "vocab", None)
+    if v is not None:
+        return v
+    hit = _vocab_cache.get(id(fi))
+    if hit is not None and hit[0] is fi:
+        return hit[1]
+    terms: set[str] = set()
+    for name in fi.tokens:
+        terms.update(identifier_terms(name))
+    for name in fi.defs:
+        terms.update(identifier_terms(name))
+    for s in list(fi.strings)[:500]:
+        terms.update(text_terms(s))
+    out = frozenset(terms)
+    if len(_vocab_cache) > 200_000:
+        _vocab_cache.clear()
+    _vocab_cache[id(fi)] = (fi, out)
+    return out
+
+
+class Corpus:
+    """The regions of some code (a feature's), with term statistics and a lazily built BM25 index."""
+
+    def __init__(self, docs: list[Doc]):
+        self.docs = docs
+        self.df = Counter(t for d in docs for t in d.terms)
+        self._bm25 = None
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def has(self, term: str) -> bool:
+        return term in self.df
+
+    def rank(self, terms: list[str], k: int = 3) -> list[tuple[float, Doc]]:
+        if not self.docs or not terms:
+            return []
+        if self._bm25 is None:
+            import bm25s  # imported on first use: most runs judge few prose requirements
+
+            self._bm25 = bm25s.BM25()
+            self._bm25.index([sorted(d.terms) or ["\x00"] for d in self.docs], show_progress=False)
+        scores = self._bm25.get_scores(list(terms))
+        order = sorted(range(len(self.docs)), key=lambda i: -scores[i])[:k]
+        return [(float(scores[i]), self.docs[i]) for i in order if scores[i] > 0]
+
+
+def weights(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files: int) -> dict[str, float]:
+    """How distinctive each term is: rare words weigh more than words every file uses. A term the
+    code never uses weighs like a rare one: it is exactly what the code may be missing."""
+    n = max(repo_files, len(feature), 1)
+    out = {}
+    for t in terms:
+        df = repo_df.get(t, 0)
+        out[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    return out
+
+
+@dataclass
+class ProseVerdict:
+    status: str  # met | partial | missing
+    top: Doc | None
+    matched: list[str]
+    missing: list[str]
+    top_share: float
+    feature_share: float
+    elsewhere: list[tuple[str, str]]  # (term, path) found only outside the feature
+
+
+def judge(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files: int,
+          elsewhere: dict[str, str]) -> ProseVerdict:
+    terms = list(dict.fromkeys(terms))
+    w = weights(terms, feature, repo_df, repo_files)
+    total = sum(w.values()) or 1.0
+    in_feature = [t for t in terms if feature.has(t)]
+    feature_share = sum(w[t] for t in in_feature) / total
+    ranked = feature.rank(terms, k=3)
+    top = ranked[0][1] if ranked else None
+    top_share = sum(w[t] for t in terms if top and t in top.terms) / total
+    if top_share >= MET_TOP and feature_share >= MET_FEATURE:
+        status = "met"
+    elif feature_share >= PARTIAL_FEATURE:
+        status = "partial"
+    else:
+        status = "missing"
+    missing = [t for t in terms if t not in in_feature]
+    outside = [(t, elsewhere[t]) for t in missing if t in elsewhere]
+    return ProseVerdict(status, top, in_feature, missing, top_share, feature_share, outside)
