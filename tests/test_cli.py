@@ -39,7 +39,7 @@ def test_text_format_and_feature_filter(capsys):
 def test_output_file(tmp_path, capsys):
     dst = tmp_path / "r.json"
     assert main(["report", str(DEMO), "--format", "json", "-o", str(dst), "-q"]) == 0
-    assert json.loads(dst.read_text())["schema_version"] == 1
+    assert json.loads(dst.read_text())["schema_version"] == 2
     assert capsys.readouterr().out == ""
 
 

@@ -49,7 +49,9 @@ def test_kinds_and_lines():
     got = [(r.kind, r.line, tuple(a.value for a in r.anchors)) for r in spec.requirements]
     assert (Kind.ENDPOINT, 3, ("POST /api/agents/{id}/heartbeat",)) in got
     assert (Kind.SYMBOL, 4, ("heartbeat.interval",)) in got  # second line of the paragraph
-    assert (Kind.PATH, 4, ("config/agent.yaml",)) in got
+    where = {a.value: a.where for r in spec.requirements for a in r.anchors}
+    assert where["heartbeat.interval"] == "config/agent.yaml"  # the file says where to look, not a requirement
+    assert "config/agent.yaml" not in where
     assert (Kind.PROSE, 6, ()) in got
     assert (Kind.CHECKLIST, 8, ("AgentService",)) in got
     assert (Kind.CHECKLIST, 9, ("--dry-run",)) in got

@@ -229,7 +229,7 @@ def match_anchor(a: Anchor, scope: Scope) -> Verdict:
         return _match_member(a, scope)
     return _match_names(a, anchor_names(a), scope,
                         string_ok=a.subkind in ("env", "config", "metric", "word", "identifier", "state", "table",
-                                                "column", "constant", "mention"),
+                                                "column", "constant", "mention", "heading"),
                         read_ok=a.subkind == "env")
 
 
@@ -240,7 +240,7 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
         for m, h in scope.repo.routes.get(suffix, []):
             candidates.append((i, m, h))
     if not candidates:
-        under = [(m, h) for m, h in scope.repo.prefixed.get(norm, []) if h.how == "route"]
+        under = [(m, h) for m, h in scope.repo.prefixed.get(norm, []) if h.how == "route"] if method is None else []
         if under:
             inside = [x for x in under if x[1].path in scope.code] or under
             m, h = inside[0]
@@ -308,11 +308,25 @@ def _match_path(a: Anchor, scope: Scope) -> Verdict:
     named = _runtime_path(p, scope)
     if named:
         return Verdict(Status.MET, [named])
-    others = [o for o in scope.basenames.get(posixpath.basename(p), []) if o not in scope.spec_paths]
+    others = [o for o in scope.basenames.get(posixpath.basename(p), []) if o not in scope.spec_paths
+              and _related(o, p)]
     if others:
         return Verdict(Status.PARTIAL, [Evidence(o, 0, "a file of that name exists elsewhere") for o in others[:MAX_EVIDENCE]],
                        f"not at {p}; a file of that name is at {others[0]}")
     return Verdict(Status.MISSING, [], f"no file or folder {p} in the repository")
+
+
+_ROOT_DIRS = {"src", "lib", "app", "apps", "pkg", "internal", "packages", "source", "main", "java", "python", "go",
+              "cmd", "services", "modules", "components", "."}
+
+
+def _related(found: str, wanted: str) -> bool:
+    """Is a file of the same name the file the spec means? Only if it sits in a folder the spec's
+    path names too (connectors/email.py for connectors/adapters/email.py), or the spec gives no folder."""
+    want_dirs = {d.lower() for d in wanted.split("/")[:-1]} - _ROOT_DIRS
+    if not want_dirs:
+        return True
+    return bool(want_dirs & {d.lower() for d in found.split("/")[:-1]})
 
 
 def _runtime_path(p: str, scope: Scope) -> Evidence | None:
@@ -349,7 +363,7 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     primary = [h for h in hits if h.name in names[:2]]
     where = a.where
     if where:
-        placed = _placed(primary, where, scope)
+        placed = _placed(primary, where, scope, usage=a.subkind in ("env", "config", "constant", "mention"))
         if placed is not None:
             return placed
     for how, note in (("defined", "defined"), ("string", "named in code"), ("used", "read (process.env / settings)")):
@@ -376,9 +390,13 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
         ("used", "used outside the feature's code", False, Status.PARTIAL),
         ("test", "mentioned only in tests", None, Status.PARTIAL),
     ]
+    setting = a.subkind in ("env", "config", "flag") or a.kind is Kind.FLAG
     for how, note, in_feature, status in ranked:
         sel = [h for h in primary if h.how == how and (in_feature is None or (h.path in scope.code) == in_feature)]
         if sel:
+            if how == "test" and setting:  # tests set it, but no code reads it
+                return Verdict(Status.MISSING, [_ev(h, "only tests name it", scope) for h in sel[:1]],
+                               "only tests name it; no code reads it")
             return Verdict(status, [_ev(h, note, scope) for h in sel[:MAX_EVIDENCE]], note)
     if a.subkind == "metric":
         core = [h for h in hits if h.name not in names[:2] and h.how in ("defined", "used", "string")]
@@ -401,7 +419,7 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     return Verdict(Status.MISSING, ev, why)
 
 
-def _placed(hits: list[Hit], where: str, scope: Scope) -> Verdict | None:
+def _placed(hits: list[Hit], where: str, scope: Scope, usage: bool = False) -> Verdict | None:
     """The spec says where the symbol lives (``from a.b import X``, "in `src/x.py`")."""
     target = where.replace(".", "/") if "/" not in where and not where.endswith(".py") else where
     target = re.sub(r"\.(py|go|ts|js|java|rs|rb|cs|tsx|jsx)$", "", target)
@@ -422,9 +440,14 @@ def _placed(hits: list[Hit], where: str, scope: Scope) -> Verdict | None:
         h = sorted(defs, key=lambda h: h.path not in scope.code)[0]
         return Verdict(Status.PARTIAL, [_ev(h, f"defined in {h.path}, not in {where}", scope)],
                        f"lives in {h.path}, not in {where}")
-    strings_there = [h for h in hits if h.how == "string" and at(h)]
+    strings_there = [h for h in hits if h.how in ("string", "used") and at(h)]
     if strings_there:
         return Verdict(Status.MET, [_ev(strings_there[0], "named where the spec says", scope)])
+    if usage and any(p for p in scope.all_paths if at(Hit(p, 0, ""))):
+        named = [h for h in hits if h.how in ("string", "used", "defined")]
+        note = f"; it is named in {named[0].path}" if named else ""
+        return Verdict(Status.MISSING, [_ev(named[0], f"named here, not in {where}", scope)] if named else [],
+                       f"{where} does not name it{note}")
     return None
 
 
@@ -489,7 +512,7 @@ def _members(owner_hit: Hit, scope: Scope) -> dict[str, tuple[int, object]]:
 
 def _match_member(a: Anchor, scope: Scope) -> Verdict:
     owner = a.owner
-    member = a.value.rsplit(".", 1)[-1]
+    member = a.value.rsplit(".", 1)[-1].removesuffix("()")
     owners = _owner_symbols(owner, scope)
     if not owners:
         v = _match_names(a, (member,), scope, string_ok=False)
@@ -557,6 +580,16 @@ def _match_literal(a: Anchor, scope: Scope) -> Verdict:
         v = _match_names(Anchor(Kind.SYMBOL, s, "identifier"), (s, s.replace("-", "_")), scope, string_ok=True)
         if v.status is not Status.MISSING:
             return v
+    if scope.read and a.subkind != "pattern":  # long strings (SQL) are not kept in the index: read the code
+        rx = re.compile(r"\s+".join(re.escape(w) for w in s.split()), re.I)
+        for path in sorted(scope.code)[:400]:
+            text = scope.read(path)
+            m = rx.search(text) if text else None
+            if m:
+                line = text.count("\n", 0, m.start()) + 1
+                src = text.splitlines()[line - 1].lstrip()
+                if not src.startswith(("#", "//", "*", "/*", "--")):
+                    return Verdict(Status.MET, [Evidence(path, line, "the code contains this text")])
     return Verdict(Status.MISSING, [], f"no string in the feature's code contains “{s}”")
 
 
@@ -704,7 +737,7 @@ def _vague(a: Anchor, v: Verdict, scope: Scope) -> bool:
     the repository names is more likely a tool or a value than a missing symbol: it does not count."""
     if v.status is not Status.MISSING:
         return False
-    if a.kind is Kind.SYMBOL and a.subkind in ("word",):
+    if a.kind is Kind.SYMBOL and a.subkind in ("word", "heading"):
         return True
     return False
 

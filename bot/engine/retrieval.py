@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .terms import normalise, split_identifier, words_of
+from .terms import identifier_words, normalise, words_of
 
 # Thresholds on weighted term coverage (see docs/accuracy.md for how they were chosen).
 MET_TOP = 0.6  # share of the requirement's weight one region holds
@@ -32,7 +32,7 @@ class Doc:
 
 @lru_cache(maxsize=500_000)
 def identifier_terms(name: str) -> tuple[str, ...]:
-    return tuple(normalise(split_identifier(name)))
+    return tuple(normalise(identifier_words(name)))
 
 
 @lru_cache(maxsize=200_000)

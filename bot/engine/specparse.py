@@ -134,7 +134,8 @@ def classify(code: str) -> Anchor | None:
         name = m.group("name")
         params = tuple(p for p in (_param_name(a) for a in m.group("args").split(",")) if p)
         sub = "type" if name.split(".")[-1][:1].isupper() else "function"
-        return Anchor(Kind.SYMBOL, name, sub, parts=params)
+        return _dotted(Anchor(Kind.SYMBOL, name if params or m.group("args").strip() else name + "()", sub,
+                              parts=params))
     m = _ASSIGN.match(s)
     if m and _ENV_NAME.match(m.group("name")):
         return Anchor(Kind.SYMBOL, m.group("name"), "env")
@@ -152,8 +153,24 @@ def classify(code: str) -> Anchor | None:
         bare = s[:-2] if s.endswith("()") else s
         if bare.lower() in STOPWORDS or len(bare) < 3 or bare.isdigit():
             return None
-        return Anchor(Kind.SYMBOL, s, symbol_subkind(s))
+        return _dotted(Anchor(Kind.SYMBOL, s, symbol_subkind(s)))
     return None
+
+
+def _dotted(a: Anchor) -> Anchor:
+    """``src.connectors.outlook.OutlookConnector`` names a class and its module; ``Saga.run()`` a
+    method and its class."""
+    bare = a.value[:-2] if a.value.endswith("()") else a.value
+    parts = re.split(r"\.|::", bare)
+    if len(parts) < 2 or a.subkind in ("config", "metric", "env"):
+        return a
+    if all(p[:1].islower() or p[:1] == "_" for p in parts[:-1]) and len(parts) >= 3:
+        sub = "type" if parts[-1][:1].isupper() else "function"
+        return Anchor(Kind.SYMBOL, parts[-1] + ("()" if a.value.endswith("()") else ""), sub,
+                      parts=a.parts, where=".".join(parts[:-1]))
+    if parts[-2][:1].isupper():
+        return Anchor(Kind.SYMBOL, a.value, "method", owner=parts[-2], parts=a.parts)
+    return a
 
 
 def _param_name(arg: str) -> str:
@@ -507,7 +524,9 @@ class _Walker:
             if t.type == "list_item_open":
                 self.items.append({"seen": False, "where": ""})
             elif t.type == "list_item_close":
-                self.items.pop()
+                item = self.items.pop()
+                if item.get("pending"):
+                    self.emit_summary(item)
             elif t.type == "table_open":
                 self.table = _Table()
             elif t.type == "table_close":
@@ -571,7 +590,7 @@ class _Walker:
         anchors = [a for p in pieces for a, _ in p.anchors if a.kind is Kind.ENDPOINT or
                    (a.kind is Kind.SYMBOL and a.subkind not in ("word",))]
         if not anchors and owner and re.fullmatch(r"(?:[A-Z][a-z0-9]+){2,}|[A-Za-z_]\w*\(\)", bare):
-            anchors = [Anchor(Kind.SYMBOL, bare, "mention")]
+            anchors = [Anchor(Kind.SYMBOL, bare, "heading")]
         section = self.section()
         self.headings.append(h)
         for a in anchors[:3]:
@@ -579,7 +598,7 @@ class _Walker:
 
     def emit_anchor(self, a: Anchor, line: int, text: str, section: str, *, terms=(), claim="", origin="",
                     planned=None, prio: int = codeblocks.MENTION):
-        key = (a.kind, a.value.lower(), a.owner.lower(), a.subkind == "param")
+        key = (a.kind, a.value.lower(), a.owner.lower(), a.subkind == "param", a.where)
         self.b.add_anchored(key, prio, kind=a.kind, text=text, line=line, section=section, anchors=[a],
                             excluded=self.excluded(), terms=terms,
                             planned=self.planned() if planned is None else planned, claim=claim, origin=origin)
@@ -644,7 +663,23 @@ class _Walker:
         first_in_item = bool(self.items) and not self.items[-1]["seen"]
         if self.items:
             self.items[-1]["seen"] = True
+            for it in self.items[:-1]:
+                if it.get("pending"):
+                    it["children"].append(text)
         self.unit_text(t, text, line, first_in_item)
+
+    def emit_summary(self, item: dict):
+        """A list item that introduces a nested list ("3 workflows live:") asks for what its children
+        name: its terms are its own words and theirs."""
+        text, line, section, terms, planned = item["pending"]
+        extra = key_terms(" ".join(item["children"]))
+        if not item["children"]:
+            if len(terms) >= 2:
+                self.b.add(Kind.PROSE, text, line, section, (), excluded=self.excluded(), terms=terms,
+                           planned=planned, origin="list")
+            return
+        self.b.add(Kind.PROSE, text, line, section, (), excluded=self.excluded(),
+                   terms=list(dict.fromkeys(list(terms) + extra)), planned=planned, origin="list")
 
     def unit_text(self, t, text: str, line: int, first_in_item: bool):
         section = self.section()
@@ -675,6 +710,11 @@ class _Walker:
                      and not _DOC_EXT.search(a.value)]
             if len(files) == 1:
                 self.items[-1]["where"] = files[0].value
+        if self.items and first_in_item and text.rstrip().endswith(":") and \
+                not any(a.subkind != "mention" for a, _ in all_anchors) and not self.rationale():
+            self.items[-1]["pending"] = (body, line, section, key_terms(_plain_words(pieces)), planned)
+            self.items[-1]["children"] = []
+            return
         claim = claim_of(text) if re.search(r"✅|❌|⚠|🚧|📋|\((?:done|planned|todo|wip)\)", text, re.I) else ""
         if claim == "planned":
             planned = True

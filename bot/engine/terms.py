@@ -115,14 +115,27 @@ def normalise(words: list[str]) -> list[str]:
 
 
 def words_of(text: str) -> list[str]:
-    """Every word of a text, identifiers split: 'retry_count < max' → retry, count, max."""
+    """Every word of a text, identifiers split: 'retry_count < max' → retry, count, max. A word in
+    mixed case stays whole ('MySQL' → mysql, 'OpenTelemetry' → opentelemetry): in prose it is a
+    name, and code that uses the name matches it through ``identifier_terms``' joined parts."""
     out = []
     for m in _WORDISH.finditer(text.replace("’", "'")):
         tok = m.group()
         if "'" in tok:
             tok = tok.split("'")[0]
-        out.extend(split_identifier(tok))
+        if tok[:1].isupper() and any(c.islower() for c in tok) and any(c.isupper() for c in tok[1:]) \
+                and tok.isalnum():
+            out.append(tok.lower())
+        else:
+            out.extend(split_identifier(tok))
     return out
+
+
+def identifier_words(name: str) -> list[str]:
+    """An identifier's parts and each pair of adjacent parts joined: ``MySQLStore`` → my, sql, store,
+    mysql, sqlstore — so a product name written whole in prose meets its split form in code."""
+    parts = split_identifier(name)
+    return parts + [a + b for a, b in zip(parts, parts[1:])]
 
 
 def is_stopword(word: str) -> bool:
