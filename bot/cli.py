@@ -150,11 +150,16 @@ def cmd_report(args) -> int:
         except OSError as exc:
             return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
         if not args.quiet:
+            overall = findings.overall_alignment
             sys.stderr.write(f"driftbot: wrote {args.output} ({len(findings.features)} features, overall "
-                             f"alignment {findings.overall_alignment})\n")
+                             f"alignment {'unknown' if overall is None else overall})\n")
     else:
         sys.stdout.write(body)
-    if args.fail_under is not None and findings.features and findings.overall_alignment < args.fail_under:
+    overall = findings.overall_alignment
+    if args.fail_under is not None and findings.features and overall is None:
+        sys.stderr.write("driftbot: overall alignment is unknown (no spec names anything checkable); "
+                         "--fail-under has nothing to compare\n")
+    elif args.fail_under is not None and findings.features and overall < args.fail_under:
         sys.stderr.write(f"driftbot: overall alignment {findings.overall_alignment} is below --fail-under "
                          f"{args.fail_under}\n")
         return EXIT_FINDINGS

@@ -316,7 +316,8 @@ class DriftService:
         open_now: dict[str, tuple[str, dict]] = {}
         for fid, summary in self.store.baseline(repo).items():
             for fp, gd in summary["gaps"].items():
-                if gd["kind"] in kinds and not gd["waived"] and fp not in waived:
+                if gd["kind"] in kinds and not gd["waived"] and fp not in waived and \
+                        gd.get("confidence", "high") == "high":
                     open_now[fp] = (fid, gd)
         known = self.store.gap_issues(repo)
         if first:

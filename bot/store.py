@@ -163,8 +163,9 @@ class SQLiteStore(Store):
                 for fid in removed:
                     self._db.execute("DELETE FROM baselines WHERE repo = ? AND feature = ?", (repo, fid))
                 rows = self._db.execute("SELECT alignment FROM baselines WHERE repo = ?", (repo,)).fetchall()
+                known = [r[0] for r in rows if r[0] is not None]
                 if rows:
-                    overall = round(sum(r[0] for r in rows) / len(rows))
+                    overall = round(sum(known) / len(known)) if known else None
                     self._db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?)", (repo, sha, overall, len(rows), now))
                 self._db.execute("COMMIT")
             except BaseException:

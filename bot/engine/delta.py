@@ -37,7 +37,9 @@ class FeatureDelta:
 
     @property
     def drift_change(self) -> int:
-        return (self.drift_after or 0) - (self.drift_before or 0) if self.before and self.after else 0
+        if not (self.before and self.after) or self.drift_before is None or self.drift_after is None:
+            return 0
+        return self.drift_after - self.drift_before
 
     @property
     def changed(self) -> bool:

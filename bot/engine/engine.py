@@ -346,7 +346,9 @@ class Engine:
         align = score_alignment(terms)
         gaps = _gaps(f, results, signals, entrypoint, waivers)
         open_kinds = {g.kind for g in gaps if not g.waived}
-        if not impl:
+        if align is None:
+            finished = "unknown"
+        elif not impl:
             finished = "no"
         elif align >= 90 and not open_kinds & {GapKind.MISSING, GapKind.CLAIMED_DONE, GapKind.NO_CODE}:
             finished = "yes"

@@ -157,9 +157,11 @@ class RepoLookup:
                         lst.append(path)
 
     @staticmethod
-    def _add(d, key, hit, cap=50):
+    def _add(d, key, hit, cap=25):
+        """Keep up to ``cap`` hits of each kind per name: a name used in hundreds of files must not
+        crowd out the one file that defines it."""
         lst = d.setdefault(key, [])
-        if len(lst) < cap:
+        if sum(1 for h in lst if h.how == hit.how) < cap:
             lst.append(hit)
 
 
@@ -182,8 +184,10 @@ class Scope:
     _corpus: object = None
 
     def describe(self) -> str:
-        roots = ", ".join(f"{r}/" for r in self.code_roots) or "no code folder"
         n = len(self.code)
+        if not n:
+            return "the whole repository (the feature has no code of its own)"
+        roots = ", ".join(f"{r}/" for r in self.code_roots) or "the feature's files"
         return f"{n} code file{'' if n == 1 else 's'} in {roots}, then the rest of the repository"
 
     def corpus(self) -> retrieval.Corpus:
@@ -451,20 +455,29 @@ def _placed(hits: list[Hit], where: str, scope: Scope, usage: bool = False) -> V
     return None
 
 
+_NOT_A_RENAME = {"error", "exception", "test", "tests", "mock", "fake", "stub", "base", "abstract", "impl",
+                 "mixin", "protocol", "interface", "factory", "builder", "config", "settings", "options"}
+
+
 def _did_you_mean(name: str, scope: Scope):
-    """A close name defined in the feature's code: a rename ("did you mean `SagaCompensationGraph`?")."""
+    """A close name defined in the feature's code: a rename ("did you mean `SagaCompensationGraph`?").
+    A name that adds a role (``…Error``, ``…Test``, ``Base…``) is another thing, not a rename."""
     if len(name) < 4:
         return None
-    want = set(split_identifier(name))
+    want = split_identifier(name)
+    upper = name[:1].isupper()
     best = None
     for path, fi in scope.code.items():
         for d, line in fi.defs.items():
-            if d == name or len(d) < 4:
+            if d == name or len(d) < 4 or d[:1].isupper() != upper or d.lower() == name.lower():
                 continue
-            got = set(split_identifier(d))
-            overlap = len(want & got) / max(len(want), 1)
+            got = split_identifier(d)
+            extra = set(got) - set(want)
+            if extra & _NOT_A_RENAME:
+                continue
             ratio = difflib.SequenceMatcher(None, name.lower(), d.lower()).ratio()
-            score = max(ratio, overlap if len(want) > 1 and want <= got | want and len(want & got) >= 2 else 0)
+            contains = len(want) > 1 and set(want) <= set(got) and len(extra) <= 1
+            score = max(ratio, 0.9 if contains else 0)
             if score >= 0.82 and (best is None or score > best[0]):
                 best = (score, d, path, line)
     return best[1:] if best else None
@@ -687,7 +700,8 @@ def evaluate_requirement(req: Requirement, scope: Scope, scenario_match) -> Requ
             if ev:
                 return RequirementResult(req, Status.MET, (ev,), f"tests of {scope.feature}",
                                          "a test names this scenario")
-        if len(req.terms) >= 1 and (len(req.terms) >= 2 or req.anchors):
+        if len(req.terms) >= 2 or (req.terms and (req.anchors or req.kind in (Kind.CHECKLIST, Kind.TASK) or
+                                                   req.origin == "table")):
             return _prose(req, scope, searched)
         return RequirementResult(req, Status.UNVERIFIABLE, (), "", "names nothing checkable",
                                  confidence="low", confidence_reason="names nothing checkable")

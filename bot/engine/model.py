@@ -145,6 +145,11 @@ class Gap:
     def severity(self) -> int:
         return GAP_SEVERITY[self.kind]
 
+    @property
+    def actionable(self) -> bool:
+        """Worth an issue or a failing check: not waived, and not a low-confidence verdict."""
+        return not self.waived and self.confidence == "high"
+
 
 @dataclass(frozen=True)
 class Marker:
@@ -196,9 +201,9 @@ class FeatureResult:
     code: tuple[str, ...]  # code globs as declared/discovered
     code_roots: tuple[str, ...]  # folders, for display
     source: str  # "config", "pattern", or the discovered layout name
-    alignment: int
-    band: str
-    finished: str  # "yes", "partly", "no"
+    alignment: int | None  # None: unknown — nothing in the spec could be checked
+    band: str  # Critical … Excellent, or Unknown
+    finished: str  # "yes", "partly", "no", "unknown"
     signals: Signals
     terms: tuple[ScoreTerm, ...]
     requirements: tuple[RequirementResult, ...]
@@ -206,8 +211,8 @@ class FeatureResult:
     excluded_requirements: int = 0  # found in Non-goals / Out of scope / Future sections
 
     @property
-    def drift(self) -> int:
-        return 100 - self.alignment
+    def drift(self) -> int | None:
+        return None if self.alignment is None else 100 - self.alignment
 
     @property
     def open_gaps(self) -> tuple[Gap, ...]:
@@ -241,11 +246,16 @@ class Findings:
     warnings: tuple[str, ...] = field(default=())
 
     @property
-    def overall_alignment(self) -> int:
-        if not self.features:
-            return 0
-        return round(sum(f.alignment for f in self.features) / len(self.features))
+    def overall_alignment(self) -> int | None:
+        """The mean over features whose alignment is known; None when none is."""
+        known = [f.alignment for f in self.features if f.alignment is not None]
+        return round(sum(known) / len(known)) if known else None
 
     @property
-    def overall_drift(self) -> int:
-        return 100 - self.overall_alignment
+    def overall_drift(self) -> int | None:
+        a = self.overall_alignment
+        return None if a is None else 100 - a
+
+    @property
+    def unknown_features(self) -> int:
+        return sum(1 for f in self.features if f.alignment is None)

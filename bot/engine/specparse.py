@@ -490,6 +490,9 @@ class _Walker:
         return bool(self.pseudo and _PLANNED.search(self.pseudo))
 
     def rationale(self) -> bool:
+        """Rationale, context and the lead paragraph under the title: they explain, they do not ask."""
+        if self.headings and self.headings[-1].level == 1 and not self.items and not self.table:
+            return True
         return bool(self.headings and self.headings[-1].rationale) or bool(
             self.pseudo and _RATIONALE.match(self.pseudo.strip("*: ")))
 
@@ -758,7 +761,7 @@ class _Walker:
         if key_idx is None:
             key_idx = next((k for k, r in enumerate(roles) if r == "feature"), 0)
         key_role = roles[key_idx]
-        text = " | ".join(c[0] for c in cells if c[0])
+        text = " · ".join(c[0] for c in cells if c[0])
         anchors: list[Anchor] = []
         if key_role == "endpoint":
             method = next((c[0].strip("` ").upper() for c, r in zip(cells, roles)
@@ -809,6 +812,12 @@ class _Walker:
                 if where and not a.where:
                     a = replace(a, where=where)
             out.append(a)
+        for c, r in zip(cells, roles):  # names a description cell gives in code formatting count too
+            if r == "description":
+                for a, _ in (x for p in c[1] for x in p.anchors):
+                    if a.kind in (Kind.SYMBOL, Kind.PATH, Kind.FLAG) and a.subkind not in ("word", "mention") \
+                            and a not in out:
+                        self.emit_anchor(a, line, text, section, claim=claim, origin="table", planned=planned)
         desc_terms = key_terms(" ".join(c[0] for c, r in zip(cells, roles) if r == "description"))
         key_terms_ = key_terms(cells[key_idx][0])
         if out:

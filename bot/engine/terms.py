@@ -41,6 +41,9 @@ first second third two three four five six seven eight nine ten several various 
 good better best great nice simple easy fully full proper properly correct correctly appropriate available
 within across along among around beyond inside outside
 should must shall will would could can may might
+endpoint endpoints function functions method methods class classes module modules field fields variable variables
+parameter parameters property properties attribute attributes object objects item items feature features system
+component components implementation code logic layer support value values thing
 """.split())
 
 # Abbreviations programmers write, and the words they stand for. Matching expands both ways.

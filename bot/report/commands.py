@@ -7,8 +7,8 @@ import shlex
 from dataclasses import dataclass
 
 from ..engine.model import FeatureResult
-from ..engine.scoring import band
-from .common import Link, loc, plural, recommendation, status_mark
+from ..engine.scoring import band, mean, sort_key
+from .common import Link, loc, plural, recommendation, score, status_mark
 from .markdown import BAND_ICON, _req_text, esc, inline
 
 HELP = """\
@@ -92,14 +92,17 @@ def parse_command(body: str, today: dt.date | None = None) -> Command:
 def summary_table(baseline: dict[str, dict], history: list[dict]) -> str:
     if not baseline:
         return "driftbot has not analysed the default branch yet; push to it or comment `/drift recheck` on an issue."
-    overall = round(sum(f["alignment"] for f in baseline.values()) / len(baseline))
+    overall = mean(f["alignment"] for f in baseline.values())
     b = band(overall)
-    lines = [f"**Overall alignment {overall}/100 — {BAND_ICON[b]} {b}** ({plural(len(baseline), 'feature')}"
+    head = f"**Overall alignment {overall}/100 — {BAND_ICON[b]} {b}**" if overall is not None else \
+        "**Overall alignment unknown** (no spec names anything checkable)"
+    lines = [head + f" ({plural(len(baseline), 'feature')}"
              + (f", at `{history[0]['sha'][:7]}`" if history else "") + ")", "",
              "| Feature | Alignment | Drift % | Open gaps |", "|---|---|---|---|"]
-    for fid, f in sorted(baseline.items(), key=lambda kv: (kv[1]["alignment"], kv[0]))[:60]:
+    for fid, f in sorted(baseline.items(), key=lambda kv: (*sort_key(kv[1]["alignment"]), kv[0]))[:60]:
         open_gaps = sum(1 for g in f["gaps"].values() if not g["waived"])
-        lines.append(f"| {esc(fid)} | {BAND_ICON[f['band']]} {f['alignment']} | {f['drift']} | {open_gaps} |")
+        lines.append(f"| {esc(fid)} | {BAND_ICON[f['band']]} {score(f['alignment'])} | {score(f['drift'])} | "
+                     f"{open_gaps} |")
     if len(baseline) > 60:
         lines.append(f"\n_… and {len(baseline) - 60} more features: see the Drift dashboard issue._")
     lines.append("\n`/drift explain <feature>` shows one feature in detail.")
@@ -107,7 +110,9 @@ def summary_table(baseline: dict[str, dict], history: list[dict]) -> str:
 
 
 def explain_feature(f: FeatureResult, commit: str, link: Link | None = None) -> str:
-    lines = [f"### {inline(f.id)} — {f.alignment}/100 {BAND_ICON[f.band]} {f.band} (drift {f.drift} %) at `{commit[:7]}`",
+    title = f"{f.alignment}/100 {BAND_ICON[f.band]} {f.band} (drift {f.drift} %)" if f.alignment is not None else \
+        f"alignment unknown {BAND_ICON[f.band]}"
+    lines = [f"### {inline(f.id)} — {title} at `{commit[:7]}`",
              "", "| Signal | Weight | Value | Evidence |", "|---|---|---|---|"]
     for t in f.terms:
         lines.append(f"| {t.signal} | {t.weight:g} | {f'{t.value:.2f}' if t.applicable else 'n/a'} | {esc(t.explanation)} |")

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Callable
 
 from ..engine.model import GAP_TITLES, FeatureResult, Findings, Gap, GapKind, Kind, Status
-from ..engine.scoring import BAND_ORDER, band, band_range
+from ..engine.scoring import BAND_ORDER, UNKNOWN, band, band_range, sort_key
 
 Link = Callable[[str, int], str]
 
@@ -138,8 +138,17 @@ def sentence(text: str) -> str:
 def band_counts(findings: Findings) -> dict[str, int]:
     counts = {b: 0 for b in BAND_ORDER}
     for f in findings.features:
-        counts[f.band] += 1
+        counts[f.band] = counts.get(f.band, 0) + 1
     return counts
+
+
+def score(a: int | None, suffix: str = "") -> str:
+    """An alignment or drift for display: the number, or "unknown"."""
+    return "unknown" if a is None else f"{a}{suffix}"
+
+
+def by_score(f) -> tuple:
+    return (*sort_key(f.alignment), f.id)
 
 
 def observations(findings: Findings) -> list[str]:
@@ -179,10 +188,26 @@ def observations(findings: Findings) -> list[str]:
     if stale:
         out.append(f"{plural(stale, 'open checklist item')} already exist{'s' if stale == 1 else ''} in code: "
                    "the specs under-report progress.")
-    worst = min(feats, key=lambda f: (f.alignment, f.id))
-    best = max(feats, key=lambda f: (f.alignment, f.id))
-    if len(feats) > 1 and worst.alignment != best.alignment:
-        out.append(f"Alignment ranges from {worst.alignment} ({worst.id}) to {best.alignment} ({best.id}).")
+    known = [f for f in feats if f.alignment is not None]
+    if len(known) > 1:
+        worst = min(known, key=lambda f: (f.alignment, f.id))
+        best = max(known, key=lambda f: (f.alignment, f.id))
+        if worst.alignment != best.alignment:
+            out.append(f"Alignment ranges from {worst.alignment} ({worst.id}) to {best.alignment} ({best.id}).")
+    unknown = [f.id for f in feats if f.alignment is None]
+    if unknown:
+        names = ", ".join(unknown[:4]) + (f" and {len(unknown) - 4} more" if len(unknown) > 4 else "")
+        out.append(f"{plural(len(unknown), 'feature')} {'has' if len(unknown) == 1 else 'have'} unknown alignment "
+                   f"({names}): {'its spec names' if len(unknown) == 1 else 'their specs name'} nothing driftbot "
+                   "can check, so they are left out of the overall score.")
+    planned = sum(f.signals.requirements.get("planned", 0) for f in feats)
+    if planned:
+        out.append(f"{plural(planned, 'requirement')} {'is' if planned == 1 else 'are'} planned (roadmap items, "
+                   "proposals, open tasks): reported, not counted as drift.")
+    low = sum(1 for f in feats for g in f.open_gaps if g.confidence == "low")
+    if low:
+        out.append(f"{plural(low, 'gap')} {'rests' if low == 1 else 'rest'} on low-confidence verdicts (judged by "
+                   "the words of a sentence, or read from a drawing): shown here, never filed as issues.")
     if findings.unpaired.code:
         out.append(f"{plural(len(findings.unpaired.code), 'code folder')} {'has' if len(findings.unpaired.code) == 1 else 'have'} "
                    "no spec: design and code disagree about what the features are.")
@@ -225,7 +250,7 @@ def critical_line(f: FeatureResult) -> str:
 
 
 def finished_word(f: FeatureResult) -> str:
-    return {"yes": "Yes", "partly": "Partly", "no": "No"}[f.finished]
+    return {"yes": "Yes", "partly": "Partly", "no": "No", "unknown": "Unknown"}[f.finished]
 
 
 def status_mark(s: Status) -> str:
@@ -237,8 +262,10 @@ def kind_word(k: Kind) -> str:
     return {Kind.ENDPOINT: "endpoint", Kind.PATH: "path", Kind.SYMBOL: "symbol", Kind.FLAG: "CLI flag",
             Kind.CHECKLIST: "checklist", Kind.FR: "FR", Kind.TASK: "task",
             Kind.OPENSPEC_REQUIREMENT: "requirement", Kind.OPENSPEC_SCENARIO: "scenario",
-            Kind.SCENARIO: "scenario", Kind.PROSE: "prose"}[k]
+            Kind.SCENARIO: "scenario", Kind.COMMAND: "command", Kind.LITERAL: "text",
+            Kind.PROSE: "prose"}[k]
 
 
-__all__ = ["CROSS_CUTTING", "band", "band_range", "band_counts", "cross_cutting", "critical_line", "finished_word",
-           "kind_word", "loc", "observations", "plural", "recommendation", "remarks", "status_mark"]
+__all__ = ["CROSS_CUTTING", "UNKNOWN", "band", "band_range", "band_counts", "by_score", "cross_cutting",
+           "critical_line", "finished_word", "kind_word", "loc", "observations", "plural", "recommendation", "remarks",
+           "score", "status_mark"]

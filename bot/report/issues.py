@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from ..engine.model import GAP_TITLES, FeatureResult, Gap
-from ..engine.scoring import band
-from .common import Link, loc, plural, remarks, sentence
+from ..engine.scoring import band, mean, sort_key
+from .common import Link, loc, plural, remarks, score, sentence
 from .markdown import BAND_ICON, esc, inline
 from .pr import MAX_BODY, _fit, fit_lines
 
@@ -42,7 +42,7 @@ def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | No
                 lines.append("- Evidence: " + "; ".join(f"{loc(e.path, e.line, link)} {inline(e.note)}" for e in req.evidence[:4]))
             if req.searched:
                 lines.append(f"- Searched: {inline(req.searched)}")
-        lines.append(f"- Feature alignment: {feature.alignment}/100 ({feature.band}); spec: "
+        lines.append(f"- Feature alignment: {score(feature.alignment, '/100')} ({feature.band}); spec: "
                      + ", ".join(loc(s, None, link) for s in feature.spec))
     lines += ["", f"driftbot closes this issue when the gap is resolved on the default branch. To accept the gap, "
               f"comment `/drift waive {g.fingerprint} <reason> [until YYYY-MM-DD]`.", "",
@@ -55,7 +55,8 @@ def feature_summary(f: FeatureResult) -> dict:
     return {"alignment": f.alignment, "drift": f.drift, "band": f.band, "finished": f.finished,
             "remarks": remarks(f), "spec": list(f.spec),
             "gaps": {g.fingerprint: {"kind": g.kind.value, "message": g.message, "path": g.path, "line": g.line,
-                                     "requirement": g.requirement, "waived": g.waived, "severity": g.severity}
+                                     "requirement": g.requirement, "waived": g.waived, "severity": g.severity,
+                                     "confidence": g.confidence}
                      for g in f.gaps}}
 
 
@@ -68,22 +69,26 @@ def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[
         head.append(f"No features found at `{commit[:12]}`. Add specs under `docs/features/` or declare them in "
                     "`.github/driftbot.yml`.")
         return "\n".join(head) + "\n"
-    overall = round(sum(f["alignment"] for f in features.values()) / len(features))
+    overall = mean(f["alignment"] for f in features.values())
     b = band(overall)
     trend = ""
-    if len(history) >= 2:
+    if len(history) >= 2 and overall is not None and history[1]["alignment"] is not None:
         delta = overall - history[1]["alignment"]
         change = f"▲{delta}" if delta > 0 else f"▼{-delta}" if delta < 0 else "unchanged"
         trend = f" ({change} since `{history[1]['sha'][:7]}`)"
-    head.append(f"**Overall alignment {overall}/100 — {BAND_ICON[b]} {b}, drift {100 - overall} %**{trend} · "
-                f"{plural(len(features), 'feature')} · at `{commit[:12]}`")
+    if overall is None:
+        head.append(f"**Overall alignment unknown** (no spec names anything checkable) · "
+                    f"{plural(len(features), 'feature')} · at `{commit[:12]}`")
+    else:
+        head.append(f"**Overall alignment {overall}/100 — {BAND_ICON[b]} {b}, drift {100 - overall} %**{trend} · "
+                    f"{plural(len(features), 'feature')} · at `{commit[:12]}`")
     if len(history) >= 2:
         head.append("")
-        head.append("Trend (oldest → newest): " + " → ".join(str(h["alignment"]) for h in reversed(history[:10])))
+        head.append("Trend (oldest → newest): " + " → ".join(score(h["alignment"]) for h in reversed(history[:10])))
     head += ["", "| Feature | Alignment | Drift % | Finished? | Open gaps | Remarks |", "|---|---|---|---|---|---|"]
-    for fid, f in sorted(features.items(), key=lambda kv: (kv[1]["alignment"], kv[0])):
+    for fid, f in sorted(features.items(), key=lambda kv: (*sort_key(kv[1]["alignment"]), kv[0])):
         open_gaps = sum(1 for g in f["gaps"].values() if not g["waived"])
-        head.append(f"| {esc(fid)} | {BAND_ICON[f['band']]} {f['alignment']} | {f['drift']} | "
+        head.append(f"| {esc(fid)} | {BAND_ICON[f['band']]} {score(f['alignment'])} | {score(f['drift'])} | "
                     f"{f['finished'].capitalize()} | {open_gaps} | {esc(f['remarks'])} |")
     head.append("")
     gaps = [(fid, fp, g) for fid, f in features.items() for fp, g in f["gaps"].items() if not g["waived"]]

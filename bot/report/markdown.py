@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from ..engine.model import GAP_TITLES, FeatureResult, Findings, Kind, Status
 from ..engine.scoring import BAND_ORDER
-from .common import (CROSS_CUTTING, Link, band_counts, sentence, band_range, critical_line, cross_cutting, finished_word,
-                     kind_word, loc, observations, plural, recommendation, remarks, status_mark)
+from .common import (CROSS_CUTTING, Link, band_counts, by_score, sentence, band_range, critical_line, cross_cutting,
+                     finished_word, kind_word, loc, observations, plural, recommendation, remarks, score, status_mark)
 
-BAND_ICON = {"Critical": "🔴", "High": "🟠", "Medium": "🟡", "Low": "🟢", "Excellent": "✅"}
+BAND_ICON = {"Critical": "🔴", "High": "🟠", "Medium": "🟡", "Low": "🟢", "Excellent": "✅", "Unknown": "⚪"}
 SIGNAL_TEXT = {
     "requirements": "Share of the spec's checkable requirements that the feature's code implements "
                     "(met = 1, partial = ½).",
@@ -41,7 +41,7 @@ def inline(text: str) -> str:
 def render(findings: Findings, meta: Meta, link: Link | None = None) -> str:
     out: list[str] = []
     w = out.append
-    feats = sorted(findings.features, key=lambda f: (f.alignment, f.id))
+    feats = sorted(findings.features, key=by_score)
     w(f"# Design–implementation drift report: {meta.name}")
     w("")
     stamp = [f"commit `{meta.commit[:12]}`" if meta.commit else "working tree (not a git commit)"]
@@ -103,13 +103,20 @@ def _summary(w, findings: Findings) -> None:
     overall = findings.overall_alignment
     from ..engine.scoring import band
     b = band(overall)
-    w(f"**Overall alignment: {overall}/100 — {BAND_ICON[b]} {b}. Drift: {findings.overall_drift} %.**")
+    if overall is None:
+        w("**Overall alignment: unknown — no spec names anything driftbot can check.**")
+    else:
+        unknown = findings.unknown_features
+        w(f"**Overall alignment: {overall}/100 — {BAND_ICON[b]} {b}. Drift: {findings.overall_drift} %.**"
+          + (f" ({plural(unknown, 'feature')} of unknown alignment left out.)" if unknown else ""))
     w("")
     counts = band_counts(findings)
     w("| Band | Alignment | Features |")
     w("|---|---|---|")
     for name in BAND_ORDER:
         w(f"| {BAND_ICON[name]} {name} | {band_range(name)} | {counts[name]} |")
+    if counts.get("Unknown"):
+        w(f"| {BAND_ICON['Unknown']} Unknown | nothing checkable | {counts['Unknown']} |")
     w("")
     w("Key observations:")
     w("")
@@ -124,7 +131,8 @@ def _model(w, findings: Findings) -> None:
     weights = findings.weights
     total = sum(weights.values()) or 1
     w("Each feature's **alignment** (0–100) is the weighted mean of the signals below that apply to it; "
-      "**drift % = 100 − alignment**. The overall score is the mean over features.")
+      "**drift % = 100 − alignment**. The overall score is the mean over features. A feature whose spec names "
+      "nothing checkable has *unknown* alignment: it is listed, and left out of the mean.")
     w("")
     w("| Signal | Weight | Share | Measures |")
     w("|---|---|---|---|")
@@ -132,8 +140,9 @@ def _model(w, findings: Findings) -> None:
         wt = weights.get(name, 0)
         w(f"| {name} | {wt:g} | {round(100 * wt / total)} % | {text} |")
     w("")
-    w("A signal that cannot apply (no checkable requirement; markers when there is no code) is left out and the "
-      "others are re-weighted. Bands by alignment: " +
+    w("Planned requirements (roadmap items, proposals, open tasks) are reported but not scored. A signal that "
+      "cannot apply (markers when there is no code) is left out and the others are re-weighted. "
+      "Bands by alignment: " +
       ", ".join(f"{b} {band_range(b)}" for b in BAND_ORDER) + ".")
     w("")
 
@@ -145,21 +154,22 @@ def _critical(w, feats: list[FeatureResult]) -> None:
     if not crit:
         w("No feature is in the Critical or High band.")
     for f in crit:
-        w(f"- **{f.id}** — {f.alignment}/100 ({f.band}): {critical_line(f)}.")
+        w(f"- **{f.id}** — {score(f.alignment, '/100')} ({f.band}): {critical_line(f)}.")
     w("")
 
 
 def _by_band(w, feats: list[FeatureResult]) -> None:
     w("## Findings by band")
     w("")
-    for name in BAND_ORDER:
+    for name in BAND_ORDER + ["Unknown"]:
         members = [f for f in feats if f.band == name]
         if not members:
             continue
-        w(f"### {BAND_ICON[name]} {name} ({band_range(name)}): {plural(len(members), 'feature')}")
+        span = band_range(name) if name != "Unknown" else "nothing checkable"
+        w(f"### {BAND_ICON[name]} {name} ({span}): {plural(len(members), 'feature')}")
         w("")
         for f in members:
-            w(f"- **{f.id}** ({f.alignment}) — {remarks(f)}.")
+            w(f"- **{f.id}** ({score(f.alignment)}) — {remarks(f)}.")
         w("")
 
 
@@ -187,7 +197,7 @@ def _table(w, findings: Findings) -> None:
         spec = "<br>".join(f"`{esc(s)}`" for s in f.spec[:3]) + (" …" if len(f.spec) > 3 else "")
         code = "<br>".join(f"`{esc(r)}/`" for r in f.code_roots[:3]) or "—"
         w(f"| [{esc(f.id)}](#{_anchor(f)}) | {spec or '—'} | {code} | {finished_word(f)} | "
-          f"{f.drift} | {esc(remarks(f))} | {esc(recommendation(f))} |")
+          f"{score(f.drift)} | {esc(remarks(f))} | {esc(recommendation(f))} |")
     w("")
 
 
@@ -202,7 +212,10 @@ def _details(w, feats: list[FeatureResult], link) -> None:
     for f in sorted(feats, key=lambda f: f.id):
         w(f'<a id="{_anchor(f)}"></a>')
         w("")
-        w(f"### {f.id} — {f.alignment}/100 {BAND_ICON[f.band]} {f.band} (drift {f.drift} %)")
+        if f.alignment is None:
+            w(f"### {f.id} — alignment unknown {BAND_ICON[f.band]}")
+        else:
+            w(f"### {f.id} — {f.alignment}/100 {BAND_ICON[f.band]} {f.band} (drift {f.drift} %)")
         w("")
         specs = ", ".join(loc(s, None, link) for s in f.spec) or "—"
         code = ", ".join(f"`{g}`" for g in f.code) or "— (no code folder found)"
@@ -222,25 +235,14 @@ def _details(w, feats: list[FeatureResult], link) -> None:
         w("")
         reqs = f.requirements
         if reqs:
-            w("| ID | Kind | Requirement | Status | Evidence |")
-            w("|---|---|---|---|---|")
-            for r in reqs:
-                q = r.requirement
-                box = "" if q.checked is None else ("☑ " if q.checked else "☐ ")
-                ev = "<br>".join(f"{loc(e.path, e.line, link, cell=True)} {esc(e.note)}" for e in r.evidence[:3])
-                if not ev and r.detail:
-                    ev = esc(r.detail)
-                    if r.status is Status.MISSING and r.searched:
-                        ev += f" (searched {esc(r.searched)})"
-                src = loc(q.spec_path, q.line, link, cell=True)
-                w(f"| {q.id} | {kind_word(q.kind)} | {box}{_req_text(q)} ({src}) | {status_mark(r.status)} | {ev} |")
-            w("")
+            _requirements(w, f, link)
         else:
             w("_The spec holds no requirement driftbot can extract (no anchors, checklists or normative prose)._")
             w("")
         if f.excluded_requirements:
-            w(f"_{plural(f.excluded_requirements, 'item')} under Non-goals / Out of scope / Future headings "
-              "were not counted._")
+            n = f.excluded_requirements
+            w(f"_{plural(n, 'item')} under a Non-goals or Out of scope heading {'was' if n == 1 else 'were'} "
+              "not counted._")
             w("")
         gaps = sorted(f.gaps, key=lambda g: (-g.severity, g.path or "", g.line or 0))
         if gaps:
@@ -254,15 +256,65 @@ def _details(w, feats: list[FeatureResult], link) -> None:
             w("")
 
 
+def _requirements(w, f: FeatureResult, link) -> None:
+    """Open requirements in full; met, planned and unverifiable ones folded, so a long spec does not
+    bury what needs doing."""
+    reqs = f.requirements
+    open_ = [r for r in reqs if not r.planned and r.status in (Status.PARTIAL, Status.MISSING)]
+    met = [r for r in reqs if not r.planned and r.status is Status.MET]
+    planned = [r for r in reqs if r.planned]
+    unver = [r for r in reqs if not r.planned and r.status is Status.UNVERIFIABLE]
+    low = sum(1 for r in reqs if r.confidence == "low" and r.status is not Status.UNVERIFIABLE)
+    counts = [f"{len(met)} met", f"{sum(1 for r in open_ if r.status is Status.PARTIAL)} partial",
+              f"{sum(1 for r in open_ if r.status is Status.MISSING)} missing"]
+    if planned:
+        counts.append(f"{len(planned)} planned")
+    if unver:
+        counts.append(f"{len(unver)} unverifiable")
+    w(f"{plural(len(reqs), 'requirement')}: {', '.join(counts)}"
+      + (f" ({low} judged with low confidence, marked *low*)" if low else "") + ".")
+    w("")
+    if open_:
+        _req_table(w, open_, link)
+    for title, group in (("Met", met), ("Planned (not scored)", planned), ("Unverifiable (nothing to check)", unver)):
+        if group:
+            w(f"<details><summary>{title}: {len(group)}</summary>")
+            w("")
+            _req_table(w, group, link)
+            w("</details>")
+            w("")
+
+
+def _req_table(w, reqs, link) -> None:
+    w("| ID | Kind | Requirement | Status | Evidence |")
+    w("|---|---|---|---|---|")
+    for r in reqs:
+        q = r.requirement
+        box = "" if q.checked is None else ("☑ " if q.checked else "☐ ")
+        ev = "<br>".join(f"{loc(e.path, e.line, link, cell=True)} {esc(e.note)}" for e in r.evidence[:3])
+        if r.detail and (not ev or r.status is not Status.MET) and \
+                not any(e.note and e.note in r.detail for e in r.evidence[:3]):
+            ev = (ev + "<br>" if ev else "") + esc(r.detail)
+        if r.status is Status.MISSING and r.searched and not r.evidence:
+            ev += f" (searched {esc(r.searched)})"
+        src = loc(q.spec_path, q.line, link, cell=True)
+        status = status_mark(r.status)
+        if q.planned:
+            status = "📋 planned" + (" — implemented ahead of plan" if r.status is Status.MET else "")
+        if r.confidence == "low" and r.status is not Status.UNVERIFIABLE:
+            status += " · *low*"
+        w(f"| {q.id} | {kind_word(q.kind)} | {box}{_req_text(q)} ({src}) | {status} | {ev} |")
+    w("")
+
+
 def _req_text(q) -> str:
-    single = q.kind in (Kind.ENDPOINT, Kind.PATH, Kind.SYMBOL, Kind.FLAG) and len(q.anchors) == 1
-    if not single:
-        return esc(q.text[:160])
-    anchor = q.anchors[0].value
-    context = q.text.replace(f"`{anchor}`", "").strip(" .:;,—-|")
-    if len(context) > 90:
-        context = context[:89] + "…"
-    return f"`{esc(anchor)}`" + (f" — {esc(context)}" if context else "")
+    """The requirement as the spec words it (anchors stay in their code spans); an anchor the text
+    does not show in code formatting (a table cell, a code block line) leads."""
+    text = q.text if len(q.text) <= 160 else q.text[:159].rsplit(" ", 1)[0] + "…"
+    anchor = q.anchors[0].value if len(q.anchors) == 1 else ""
+    if anchor and f"`{anchor}`" not in q.text:
+        return f"`{esc(anchor)}` — {esc(text)}"
+    return esc(text)
 
 
 def _unpaired(w, findings: Findings) -> None:
@@ -285,13 +337,20 @@ def _unpaired(w, findings: Findings) -> None:
 def _method(w, findings: Findings) -> None:
     w("## Methodology and limitations")
     w("")
-    w("- Specs are parsed as Markdown token trees (Gherkin for `.feature` files). Requirements are the concrete "
-      "anchors they name — endpoints, paths, backticked identifiers, CLI flags — plus checklist items, spec-kit "
-      "FR/T entries, OpenSpec requirements and scenarios, and normative prose (MUST/SHALL/SHOULD).")
+    w("- Specs are parsed as Markdown token trees (Gherkin for `.feature` files). Every sentence, list item, "
+      "table row, heading and code block that names something checkable is a requirement with its own line: "
+      "endpoints, paths, identifiers, settings, metrics, commands, SQL tables, class members and keyword "
+      "arguments from code samples; sentences that name things only in plain words are judged by their terms.")
     w("- An anchor is **met** where the feature's own code registers the route, defines the symbol (or, for "
       "config keys, env vars and metric names, names it in a string), or where the path exists; **partial** "
-      "where it is only used, defined elsewhere, or mentioned in tests, comments or docs; **missing** where it "
-      "is nowhere. Prose without anchors is **unverifiable** and does not count against the score.")
+      "where it exists but only in tests, is stubbed, is defined but unused, lives elsewhere than the spec "
+      "says, or only some of its named parts exist; **missing** where the code does not have it (a mention in "
+      "docs or comments does not count). A prose requirement is matched against the code's own words "
+      "(identifiers split and stemmed, abbreviations expanded, ranked with BM25): met when one region of the "
+      "feature's code holds most of its distinctive terms.")
+    w("- Verdicts read from the words of a sentence, a drawing or a heading carry **low confidence**: they are "
+      "shown, but never file issues or fail checks. **Planned** items (roadmap rows, proposals, open tasks) are "
+      "reported and not scored; one that exists is reported as implemented ahead of plan.")
     w("- Language knowledge (test layouts, route registration, definitions, imports, stub markers) comes from "
       "the rule packs in `rules/`. Routes registered by convention (file-system routers, generated code) and "
       "symbols created by reflection or macros are not seen.")

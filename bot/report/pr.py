@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ..engine.config import AppPolicy
 from ..engine.delta import FeatureDelta
 from ..engine.model import GapKind, Status
-from .common import Link, loc, plural, status_mark
+from .common import Link, loc, plural, score, status_mark
 from .markdown import BAND_ICON, _req_text, esc, inline
 
 CHECK_NAME = "driftbot"
@@ -30,19 +30,23 @@ class CheckOutput:
     omitted: int = 0
 
 
+def _pct(v: int | None) -> str:
+    return "unknown" if v is None else f"{v} %"
+
+
 def _arrow(d: FeatureDelta) -> str:
     if d.before is None:
-        return f"new → {d.drift_after} %"
+        return f"new → {_pct(d.drift_after)}"
     if d.after is None:
-        return f"{d.drift_before} % → removed"
+        return f"{_pct(d.drift_before)} → removed"
     c = d.drift_change
     mark = f" ▲{c}" if c > 0 else (f" ▼{-c}" if c < 0 else "")
-    return f"{d.drift_before} % → {d.drift_after} %{mark}"
+    return f"{_pct(d.drift_before)} → {_pct(d.drift_after)}{mark}"
 
 
 def conclusion(deltas: list[FeatureDelta], policy: AppPolicy) -> tuple[str, str]:
     """(conclusion, why). Informational by default; failures only where the policy opts in."""
-    new = sum(len(d.new_gaps) for d in deltas)
+    new = sum(1 for d in deltas for g in d.new_gaps if g.actionable)
     regressions = sum(len(d.regressions) for d in deltas)
     worst = max((d.drift_change for d in deltas), default=0)
     if "regressions" in policy.fail_on and regressions:
@@ -77,6 +81,10 @@ def annotations(deltas: list[FeatureDelta], link: Link | None = None) -> list[di
                 out.append(_ann(g.path, g.line, "warning" if stub else "notice",
                                 f"{d.id}: this pull request adds a {'stub' if stub else 'TODO-style note'}",
                                 f"{g.message}\nGap {g.fingerprint}"))
+            elif g.confidence == "low":
+                out.append(_ann(g.path, g.line, "notice", f"{d.id}: {g.kind.value} (low confidence)",
+                                f"{g.message}\nJudged by the words of the spec, not a name in code: check it by "
+                                f"hand.\nGap {g.fingerprint}"))
             elif g.kind in (GapKind.MISSING, GapKind.CLAIMED_DONE, GapKind.NO_CODE):
                 title = {GapKind.MISSING: "requirement lacks an implementation",
                          GapKind.CLAIMED_DONE: "checked as done, no evidence",
@@ -150,7 +158,7 @@ def _details(deltas: list[FeatureDelta], link, omitted: int) -> str:
         if d.after is None:
             continue
         f = d.after
-        lines += [f"### {inline(f.id)} — {f.alignment}/100 ({f.band})", ""]
+        lines += [f"### {inline(f.id)} — {score(f.alignment, '/100')} ({f.band})", ""]
         for t in f.terms:
             lines.append(f"- {t.signal}: {'n/a' if not t.applicable else f'{t.value:.2f}'} × {t.weight:g} — {inline(t.explanation)}")
         unmet = [r for r in f.requirements if r.status in (Status.MISSING, Status.PARTIAL)]

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from ..engine.model import Findings
 from ..engine.scoring import band
-from .common import plural, recommendation, remarks
+from .common import by_score, plural, recommendation, remarks
 from .markdown import Meta
 
-COLOURS = {"Critical": "31", "High": "33", "Medium": "93", "Low": "32", "Excellent": "92"}
+COLOURS = {"Critical": "31", "High": "33", "Medium": "93", "Low": "32", "Excellent": "92", "Unknown": "37"}
 
 
 def render(findings: Findings, meta: Meta, colour: bool = False, width: int = 100) -> str:
@@ -24,19 +24,26 @@ def render(findings: Findings, meta: Meta, colour: bool = False, width: int = 10
         return "\n".join(lines) + "\n"
     overall = findings.overall_alignment
     b = band(overall)
-    lines.append(f"Overall alignment {c(str(overall), COLOURS[b])}/100 ({b}), drift {100 - overall} % "
-                 f"across {plural(len(findings.features), 'feature')}")
+    if overall is None:
+        lines.append(f"Overall alignment unknown: no spec names anything checkable "
+                     f"({plural(len(findings.features), 'feature')})")
+    else:
+        unknown = findings.unknown_features
+        lines.append(f"Overall alignment {c(str(overall), COLOURS[b])}/100 ({b}), drift {100 - overall} % "
+                     f"across {plural(len(findings.features), 'feature')}"
+                     + (f" ({unknown} of unknown alignment left out)" if unknown else ""))
     lines.append("")
     idw = min(28, max(len(f.id) for f in findings.features))
     lines.append(f"{'FEATURE':<{idw}}  {'ALIGN':>5}  {'BAND':<9}  {'DONE':<6}  REMARKS")
-    for f in sorted(findings.features, key=lambda f: (f.alignment, f.id)):
+    for f in sorted(findings.features, key=by_score):
         rem = remarks(f)
         room = max(20, width - idw - 30)
         if len(rem) > room:
             rem = rem[: room - 1] + "…"
         fid = f.id if len(f.id) <= idw else f.id[: idw - 1] + "…"
-        lines.append(f"{fid:<{idw}}  {c(f'{f.alignment:>5}', COLOURS[f.band])}  {f.band:<9}  {f.finished:<6}  {rem}")
-    worst = [f for f in sorted(findings.features, key=lambda f: f.alignment) if f.open_gaps][:3]
+        shown = "?" if f.alignment is None else str(f.alignment)
+        lines.append(f"{fid:<{idw}}  {c(f'{shown:>5}', COLOURS[f.band])}  {f.band:<9}  {f.finished:<6}  {rem}")
+    worst = [f for f in sorted(findings.features, key=by_score) if f.open_gaps][:3]
     if worst:
         lines.append("")
         lines.append(c("Next steps", "1"))
@@ -51,5 +58,9 @@ def render(findings: Findings, meta: Meta, colour: bool = False, width: int = 10
             lines.append(f"Code without spec:  {', '.join(c_ + '/' for c_ in u.code[:6])}" + (" …" if len(u.code) > 6 else ""))
     if findings.warnings:
         lines.append("")
-        lines.append(f"{plural(len(findings.warnings), 'warning')} (see the Markdown or JSON report)")
+        for warning in findings.warnings[:3]:
+            lines.append(f"warning: {warning}")
+        if len(findings.warnings) > 3:
+            lines.append(f"… and {plural(len(findings.warnings) - 3, 'more warning')} (the Markdown and JSON reports "
+                         "list them all)")
     return "\n".join(lines) + "\n"
