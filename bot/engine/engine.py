@@ -294,6 +294,9 @@ class Engine:
             for key in _feature_test_keys(f.id):
                 for p in named_tests.get(key, ()):
                     test_files.setdefault(p, indexes[p])
+            # tests that import the feature's code cover it, wherever they live and whatever their name
+            for p, _line in refs.test_importers(f, set(code_files)):
+                test_files.setdefault(p, indexes[p])
         impl = {p: fi for p, fi in code_files.items() if p not in test_files}
 
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
@@ -339,6 +342,7 @@ class Engine:
                 counts[r.status.value] += 1
         signals = Signals(
             code_files=len(impl), code_lines=sum(fi.lines for fi in impl.values()), test_files=len(test_files),
+            tests=tuple(sorted(test_files)[:MAX_REFERENCE_EVIDENCE]),
             markers=markers, referenced_from=tuple(referenced[:MAX_REFERENCE_EVIDENCE]), referenced_count=ref_count,
             wired_from_missing=tuple(wired_missing), requirements=counts,
         )
@@ -442,15 +446,22 @@ class _RefIndex:
 
     def __init__(self, indexes: dict[str, FileIndex], is_test):
         self.by_segment: dict[str, list[tuple[str, bool, str, int]]] = {}
+        self.tests_by_segment: dict[str, list[tuple[str, bool, str, int]]] = {}
         for path, fi in indexes.items():
-            if fi.kind != "code" or not fi.refs or is_test(path):
+            if fi.kind != "code" or not fi.refs:
                 continue
+            into = self.tests_by_segment if is_test(path) else self.by_segment
             for ref in fi.refs:
                 target, relative = resolve_ref(ref, path)
                 for seg in set(target.split("/")):
-                    self.by_segment.setdefault(seg, []).append((target, relative, path, ref.line))
+                    into.setdefault(seg, []).append((target, relative, path, ref.line))
 
-    def references(self, f: fm_mod.FeatureDef, own: set[str]) -> tuple[list[Evidence], int]:
+    def test_importers(self, f: fm_mod.FeatureDef, own: set[str]) -> list[tuple[str, int]]:
+        """Test files that import the feature's code: (path, line)."""
+        return [(e.path, e.line) for e in self.references(f, own, self.tests_by_segment)[0]]
+
+    def references(self, f: fm_mod.FeatureDef, own: set[str], index=None) -> tuple[list[Evidence], int]:
+        index = self.by_segment if index is None else index
         found: dict[str, Evidence] = {}
         for root in f.code_roots:
             root_noext = posixpath.splitext(root)[0]
@@ -458,7 +469,7 @@ class _RefIndex:
             if not tail:
                 continue
             last = tail.split("/")[-1]
-            for target, relative, importer, line in self.by_segment.get(last, ()):
+            for target, relative, importer, line in index.get(last, ()):
                 if importer in own or importer in found:
                     continue
                 if relative:

@@ -169,6 +169,7 @@ class Signals:
     referenced_count: int
     wired_from_missing: tuple[str, ...]  # wired_from globs with no reference
     requirements: dict  # counts by status
+    tests: tuple[str, ...] = ()  # the covering test files (first few): named after the feature or importing it
 
     def as_dict(self) -> dict:
         return {
@@ -182,6 +183,7 @@ class Signals:
             "referenced_count": self.referenced_count,
             "wired_from_missing": list(self.wired_from_missing),
             "requirements": dict(self.requirements),
+            "tests": list(self.tests),
         }
 
 

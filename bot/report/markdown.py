@@ -222,6 +222,10 @@ def _details(w, feats: list[FeatureResult], link) -> None:
         w(f"- **Spec:** {specs}")
         w(f"- **Code:** {code} · {plural(f.signals.code_files, 'file')}, {f.signals.code_lines:,} lines, "
           f"{plural(f.signals.test_files, 'test file')}")
+        if f.signals.tests:
+            more = f" and {f.signals.test_files - len(f.signals.tests)} more" \
+                if f.signals.test_files > len(f.signals.tests) else ""
+            w(f"- **Tests:** {', '.join(loc(t, None, link) for t in f.signals.tests)}{more}")
         refs = f.signals.referenced_from
         if refs:
             more = f" and {f.signals.referenced_count - len(refs)} more" if f.signals.referenced_count > len(refs) else ""
