@@ -348,16 +348,33 @@ def _defined(hits: list[Hit]) -> list[Hit]:
     return [h for h in hits if h.how == "defined"]
 
 
-def _quality(h: Hit, scope: Scope) -> tuple[str, str]:
-    """A definition that is not the whole story: a stub, or something nothing uses."""
+def _quality(h: Hit, scope: Scope) -> tuple[str, str, str]:
+    """A definition that is not the whole story: a stub, or something nothing uses.
+    Returns (what, why, reason for low confidence)."""
     s = h.symbol
     if s is not None and getattr(s, "stub", False) and not getattr(s, "abstract", False):
-        return "stub", "defined as a stub (no implementation yet)"
-    refs = scope.repo.referenced.get(h.name, set())
-    if h.symbol is not None and not refs and not getattr(s, "decorated", False) and \
-            getattr(s, "kind", "") in ("function", "class", "method", "struct", "interface", "type"):
-        return "unused", "defined, but nothing outside tests uses it"
-    return "", ""
+        return "stub", "defined as a stub (no implementation yet)", ""
+    if s is not None and _dead(s, h.path) and not scope.repo.referenced.get(h.name):
+        return ("unused", "defined, but nothing outside tests uses it",
+                "nothing in the repository calls it; it may be called dynamically or be public API")
+    return "", "", ""
+
+
+def _dead(s, path: str) -> bool:
+    """Could nothing referencing this definition mean it is never used? Only where the language has
+    no export list that makes it public API: Python and Ruby callables and classes, Go's unexported
+    names and anything under internal/. Decorated definitions are wired by a framework."""
+    if getattr(s, "decorated", False) or getattr(s, "abstract", False) or s.kind not in ("function", "method", "class"):
+        return False
+    name = s.name
+    if name.startswith("__") or name in ("main", "run", "setup", "teardown") or name.startswith("test"):
+        return False
+    ext = posixpath.splitext(path)[1]
+    if ext in (".py", ".rb"):
+        return True
+    if ext == ".go":
+        return "/internal/" in f"/{path}" or name[:1].islower()
+    return False
 
 
 def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: bool, read_ok: bool = False) -> Verdict:
@@ -377,9 +394,9 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
         if inside:
             ev = [_ev(h, note, scope) for h in inside[:MAX_EVIDENCE]]
             if how == "defined":
-                q, why = _quality(inside[0], scope)
+                q, why, low = _quality(inside[0], scope)
                 if q:
-                    return Verdict(Status.PARTIAL, [_ev(inside[0], why, scope)], why)
+                    return Verdict(Status.PARTIAL, [_ev(inside[0], why, scope)], why, low)
             return Verdict(Status.MET, ev)
     defined_anywhere = any(h.how == "defined" for h in primary)
     used_here = [h for h in primary if h.how == "used" and h.path in scope.code]
@@ -436,9 +453,9 @@ def _placed(hits: list[Hit], where: str, scope: Scope, usage: bool = False) -> V
     good = [h for h in defs if at(h)]
     if good:
         h = good[0]
-        q, why = _quality(h, scope)
+        q, why, low = _quality(h, scope)
         if q:
-            return Verdict(Status.PARTIAL, [_ev(h, why, scope)], why)
+            return Verdict(Status.PARTIAL, [_ev(h, why, scope)], why, low)
         return Verdict(Status.MET, [_ev(h, "defined where the spec says", scope)])
     if defs:
         h = sorted(defs, key=lambda h: h.path not in scope.code)[0]
