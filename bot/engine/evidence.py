@@ -779,7 +779,8 @@ def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
     elsewhere = {t: next((p for p in scope.repo.term_where.get(t, []) if p not in scope.code), "")
                  for t in terms}
     elsewhere = {t: p for t, p in elsewhere.items() if p}
-    verdict = retrieval.judge(terms, corpus, scope.repo.term_df, scope.repo.code_files, elsewhere)
+    verdict = retrieval.judge(terms, corpus, scope.repo.term_df, scope.repo.code_files, elsewhere,
+                              planned=req.planned and req.claim != "done")
     mention_ev: list[Evidence] = []
     for a in req.anchors:  # identifiers the sentence names without code formatting
         hits = [h for h in scope.repo.names.get(a.value, []) if h.how == "defined" and h.path in scope.code]
@@ -798,7 +799,8 @@ def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
         if verdict.elsewhere:
             detail += " (" + "; ".join(f"{t} in {p}" for t, p in verdict.elsewhere[:2]) + ")"
     rare_missing = [t for t in verdict.missing if scope.repo.term_df.get(t, 0) == 0]
-    if status is Status.MET and verdict.top_share >= 0.85 and len(verdict.matched) >= 2:
+    if status is Status.MET and (verdict.phrase is not None or verdict.top_share >= 0.85) and \
+            len(verdict.matched) >= 2:
         conf, why = "high", ""
     elif status is Status.MISSING and len(rare_missing) >= 2 and not verdict.matched:
         conf, why = "high", ""

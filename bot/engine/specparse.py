@@ -590,7 +590,8 @@ class _Walker:
             return
         # a heading that names an endpoint or a symbol is a requirement of its own
         pieces = _inline_pieces(inline, line, split=False)
-        anchors = [a for p in pieces for a, _ in p.anchors if a.kind is Kind.ENDPOINT or
+        anchors = [a if a.subkind != "mention" else replace(a, subkind="heading")
+                   for p in pieces for a, _ in p.anchors if a.kind is Kind.ENDPOINT or
                    (a.kind is Kind.SYMBOL and a.subkind not in ("word",))]
         if not anchors and owner and re.fullmatch(r"(?:[A-Z][a-z0-9]+){2,}|[A-Za-z_]\w*\(\)", bare):
             anchors = [Anchor(Kind.SYMBOL, bare, "heading")]
