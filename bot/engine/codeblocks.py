@@ -484,9 +484,15 @@ def _sql(content: str, first: int) -> list[Draft]:
 
 # ---- data: YAML, JSON, TOML, env, ini --------------------------------------------------------------
 def _looks_like_manifest(data) -> bool:
-    return isinstance(data, dict) and (("apiVersion" in data and "kind" in data) or "services" in data and
-                                       isinstance(data.get("services"), dict) or ("jobs" in data and "on" in data)
-                                       or "steps" in data)
+    """Another tool's file format (Kubernetes, Compose, CI workflows, OpenAPI): its keys are that
+    tool's, not this project's settings; only the environment variables in it count."""
+    if not isinstance(data, dict):
+        return False
+    keys = set(data)
+    return bool(("apiVersion" in keys and "kind" in keys) or isinstance(data.get("services"), dict) or
+                "jobs" in keys or "steps" in keys or "runs-on" in keys or True in keys or "on" in keys or
+                keys & {"openapi", "swagger", "paths", "components", "securitySchemes", "stages", "pipeline",
+                        "workflow", "runs", "inputs", "outputs", "branding", "image", "volumes", "spec"})
 
 
 def _yaml(content: str, first: int) -> list[Draft]:
@@ -670,10 +676,7 @@ def _shell(content: str, first: int) -> list[Draft]:
     out = []
     for n, cmd in _shell_lines(content):
         if cmd.startswith("#"):
-            d = _comment_draft(cmd, first + n, "code-comment")
-            if d:
-                out.append(d)
-            continue
+            continue  # a caption for the command below it ("# with chaos mode"), not a requirement
         code, _, comment = cmd.partition(" #")
         for part in re.split(r"\s*(?:&&|\|\||;|\|)\s*", code):
             d = _command(part, first + n)

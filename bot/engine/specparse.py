@@ -54,12 +54,11 @@ _FR = re.compile(r"^\W*(FR-\d{2,})\b")
 _NORMATIVE = re.compile(r"\b(must|shall|should|required|requires|needs? to)\b", re.I)
 _EXCLUDED = re.compile(
     r"\b(non[- ]?goals?|out of scope|not in scope|won'?t (do|have|fix)|not planned|alternatives considered|"
-    r"considered alternatives|rejected alternatives|"
-    r"rejected|open questions|anti[- ]patterns?|superseded|deprecated)\b", re.I)
+    r"considered alternatives|rejected alternatives|open questions|anti[- ]patterns?|superseded)\b", re.I)
 _PLANNED = re.compile(
-    r"\b(planned|future|later|deferred|upcoming|proposed|proposal|backlog|wish ?list|ideas?|next steps?|"
-    r"coming soon|not (?:yet )?implemented|to ?do|pending|roadmap items?|phase [2-9]|someday|icebox|"
-    r"nice to have|under consideration|draft)\b|📋|🔮|🗓", re.I)
+    r"\b(planned|future|deferred|upcoming|proposed|proposals?|backlog|wish ?list|next steps|coming soon|"
+    r"not (?:yet )?implemented|to ?do|roadmap items?|someday|icebox|nice to have|under consideration)\b|📋|🔮|🗓",
+    re.I)
 _DONE_HEADING = re.compile(r"\b(completed?|done|shipped|implemented|released|current|available|finished)\b|✅",
                            re.I)
 _RATIONALE = re.compile(
@@ -122,10 +121,12 @@ def classify(code: str) -> Anchor | None:
         return Anchor(Kind.ENDPOINT, f"{m.group(1)} {m.group(2)}")
     if _MIME.match(s) or _KEYS.match(s):
         return None
+    if _PLACEHOLDER_VALUE.search(s):
+        return None  # <name>, {{var}}, vX.Y.Z, example.com/…: an example or a placeholder
     if s.startswith("/") and " " not in s and len(s) > 1 and "://" not in s:
         last = s.rstrip("/").rsplit("/", 1)[-1]
-        if "." in last:
-            return None  # /etc/app.conf: a host path, not a repo path or a route
+        if "." in last or _HOST_DIR.match(s):
+            return None  # /etc/app.conf, /usr/bin/rsync: a host path, not a repo path or a route
         return Anchor(Kind.ENDPOINT, f"ANY {s}")
     if _FLAG.match(s):
         return Anchor(Kind.FLAG, re.split(r"[= ]", s, maxsplit=1)[0])
@@ -146,7 +147,7 @@ def classify(code: str) -> Anchor | None:
     if "{" in s and ":" in s and re.search(r"\w+:\{", s):
         return Anchor(Kind.LITERAL, s, "pattern")  # urn:{source}:{id} — a format the code builds
     if "/" in s or _FILE_EXT.search(s):
-        if s.startswith(("~", "$", "<", "{")) or "*" in s or s.startswith("http"):
+        if s.startswith(("~", "$", "<", "{")) or "*" in s or s.startswith("http") or "{" in s:
             return None
         return Anchor(Kind.PATH, s[2:] if s.startswith("./") else s)
     if _SYMBOL.match(s):
@@ -173,6 +174,12 @@ def _dotted(a: Anchor) -> Anchor:
     return a
 
 
+_HOST_DIR = re.compile(r"^/(?:home|root|etc|usr|var|tmp|opt|bin|sbin|dev|proc|sys|mnt|srv|media|boot|lib|lib64|run|"
+                       r"snap|Users|Library|Applications|Volumes|System|private|data|app|workspace|\.[\w-]+)(?:/|$)")
+_PLACEHOLDER_VALUE = re.compile(r"[<>]|\{\{|\}\}|\.\.\.|…|\b[vV]?[xX]\.[yY](?:\.[zZ])?\b|\bexample\.(?:com|org|net)\b|"
+                                r"\byour[-_]|\b(?:FuncName|foo|bar|baz)\b")
+
+
 def _param_name(arg: str) -> str:
     a = arg.strip().lstrip("*").split("=")[0].split(":")[0].strip()
     if a in ("self", "cls", "...", "…") or not re.match(r"^[A-Za-z_]\w*$", a):
@@ -191,8 +198,8 @@ def symbol_subkind(s: str) -> str:
         return "config"
     if re.fullmatch(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Z][a-z0-9]{2,}", s):
         return "type"
-    if re.fullmatch(r"[a-z]+", s):
-        return "word"
+    if re.fullmatch(r"[a-z]+|[A-Z]{2,}\d*", s):
+        return "word"  # a plain word or an acronym (CORE, JSON): a name only when the sentence says so
     return "identifier"
 
 
@@ -412,7 +419,7 @@ class _Builder:
         self.spec.requirements.append(Requirement(
             id="", kind=kind, text=_clip(text), spec_path=self.spec.path, line=line, section=section,
             anchors=tuple(dict.fromkeys(anchors)), checked=checked, label=label, terms=tuple(terms),
-            planned=planned or self.spec.planned_doc, claim=claim, origin=origin))
+            planned=(planned or self.spec.planned_doc) and claim != "done", claim=claim, origin=origin))
 
 
 _DOC_STATUS = re.compile(r"^\s*(?:[-*]\s*)?\**status\**\s*[:：]\s*\**\s*(?P<s>[\w -]+)", re.I | re.M)
@@ -573,9 +580,10 @@ class _Walker:
         if re.fullmatch(r"[A-Za-z_][\w.]*(?:\(\))?", bare) and not re.fullmatch(r"[A-Z][a-z]+s?|[a-z]+", bare) or \
                 re.fullmatch(r"[A-Z][a-z]{2,}", bare):
             owner = bare.rstrip("()")
-        h = _Heading(level, title, bool(_EXCLUDED.search(title)), bool(_PLANNED.search(title)),
-                     bool(_DONE_HEADING.search(title)), bool(_RATIONALE.match(re.sub(r"^[\d.\s]+", "", title))),
-                     owner)
+        titled = bool(m_req or m_scen)  # a requirement's own title says what it does, not its status
+        h = _Heading(level, title, not titled and bool(_EXCLUDED.search(title)),
+                     not titled and bool(_PLANNED.search(title)), not titled and bool(_DONE_HEADING.search(title)),
+                     bool(_RATIONALE.match(re.sub(r"^[\d.\s]+", "", title))), owner)
         if m_req or m_scen:
             in_req = any(_OS_REQ.match(x.title) for x in self.headings)
             kind = Kind.OPENSPEC_REQUIREMENT if m_req else (Kind.OPENSPEC_SCENARIO if in_req else Kind.SCENARIO)
@@ -699,7 +707,7 @@ class _Walker:
             anchors = [a for a, _ in all_anchors if a.subkind != "mention"] or \
                       [a for a, _ in all_anchors]
             self.b.add(kind, body, line, section, _qualify(anchors), checked, label, self.excluded(),
-                       terms=key_terms(_plain_words(pieces)), planned=planned or not checked,
+                       terms=key_terms(_plain_words(pieces)), planned=not checked,
                        claim="done" if checked else "planned", origin="list")
             return
         fm = _FR.match(body)
@@ -736,6 +744,8 @@ class _Walker:
                 continue
             if self.rationale() and not _NORMATIVE.search(p.text):
                 continue
+            if _LEAD_IN.match(p.text) or _TBD.search(p.text):
+                continue  # "Acceptance scenarios:", "Plans: TBD": a label or a placeholder
             mentions = [a for a, _ in p.anchors]
             if len(terms) >= 2 or mentions or (_NORMATIVE.search(p.text) and len(p.text) > 12):
                 if not terms and not mentions and not _NORMATIVE.search(p.text):
@@ -832,6 +842,10 @@ class _Walker:
         mentions = [a for p in cells[key_idx][1] for a, _ in p.anchors]
         self.b.add(Kind.PROSE, text, line, section, tuple(mentions), excluded=self.excluded(), terms=terms,
                    planned=planned, claim=claim, origin="table")
+
+
+_LEAD_IN = re.compile(r"^\W*(?:\w+\W+){0,4}\w+\s*:\s*$")
+_TBD = re.compile(r"\b(?:TBD|TBA|to be (?:decided|determined|defined))\b", re.I)
 
 
 def _plain_words(pieces: list[_Piece]) -> str:

@@ -44,6 +44,8 @@ should must shall will would could can may might
 endpoint endpoints function functions method methods class classes module modules field fields variable variables
 parameter parameters property properties attribute attributes object objects item items feature features system
 component components implementation code logic layer support value values thing
+given when then scenario scenarios requirement requirements rule rules background outline
+app application work works working custom show shows shown set sets tbd tba etc via
 """.split())
 
 # Abbreviations programmers write, and the words they stand for. Matching expands both ways.
