@@ -214,7 +214,18 @@ def cmd_check(args) -> int:
 
 def cmd_validate(args) -> int:
     target = Path(args.path)
-    if target.is_dir():
+    if args.config:
+        if not target.is_dir():
+            return _fail(f"{args.path} is not a folder: with --config, PATH is the checkout to check it against")
+        root = target.resolve()
+        snapshot = load_directory(root)
+        label = args.config
+        try:
+            config = _load_config(snapshot, root, args.config)
+        except ConfigError as exc:
+            _print_config_error(exc)
+            return EXIT_USAGE
+    elif target.is_dir():
         root = target.resolve()
         snapshot = load_directory(root)
         found = next((p for p in CONFIG_PATHS if p in snapshot), None)
@@ -249,10 +260,14 @@ def cmd_validate(args) -> int:
             _print_config_error(exc)
             return EXIT_USAGE
     fmap = Engine().feature_map(snapshot, config)
+    declared = len(config.features)
     print(f"{label}: valid. {len(fmap.features)} feature(s) resolved"
           + (f"; {len(config.waivers)} waiver(s)" if config.waivers else "") + ".")
     for w in fmap.warnings:
         print(f"  warning: {w}")
+    if declared and not fmap.features:
+        print(f"  None of the {declared} declared features matched a spec file here: are the paths relative to "
+              "the repository root, and is that the folder being checked?")
     return EXIT_OK
 
 
@@ -361,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a config file", description="Check a driftbot config and report "
                        "every problem with file:line:column. Exit 0 when valid, 2 otherwise.")
     v.add_argument("path", nargs="?", default=".", metavar="PATH", help="a checkout or a config file (default: .)")
+    v.add_argument("--config", metavar="FILE", help="a config file kept outside the checkout, checked against PATH")
     v.set_defaults(func=cmd_validate)
 
     sv = sub.add_parser("serve", help="run the GitHub App's webhook server",

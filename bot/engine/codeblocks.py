@@ -757,8 +757,8 @@ def _cmd_draft(line: int, cmd: str, runner: str, target: str, args: list[str], e
             flags.append(w.split("=", 1)[0])
         elif w.startswith("-") or _PLACEHOLDER.match(w) or "=" in w or "/" in w or "." in w:
             continue
-        elif not flags and not sub and re.match(r"^[a-z][\w-]*$", w):
-            sub.append(w)  # the first bare word: a subcommand; later ones are values
+        elif not flags and len(sub) < 3 and re.match(r"^[a-z][\w-]*$", w) and (not sub or i == len(sub)):
+            sub.append(w)  # leading bare words: a subcommand (and sub-subcommands, or values)
     target = target[2:] if target.startswith("./") else target
     parts = tuple([target] + sub + flags)
     value = " ".join(x for x in ([runner] if runner and runner != "program" else []) + list(parts))

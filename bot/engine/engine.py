@@ -20,7 +20,7 @@ from . import featuremap as fm_mod
 from . import globs, rules as rules_mod
 from .config import CONFIG_PATHS, Config, Waiver
 from .evidence import RepoLookup, Scope, Wanted, anchor_names, command_names, evaluate_requirement, flag_names, \
-    route_suffixes, split_endpoint
+    requirement_ids, route_suffixes, split_endpoint
 from .fingerprint import fingerprint, normalise_text
 from .index import DOC_EXTENSIONS, EMPTY, FileIndex, build_index, resolve_ref
 from .model import (Evidence, FeatureResult, Findings, Gap, GapKind, Kind, Marker, Requirement, RequirementResult,
@@ -200,6 +200,7 @@ class Engine:
             return decode(snapshot.read(path)).text
 
         programs = _programs(view, read_small)
+        languages = frozenset(fi.lang for fi in indexes.values() if fi.kind == "code" and fi.lang)
 
         def locate(path: str, name: str) -> int:
             try:
@@ -213,7 +214,7 @@ class Engine:
         results = []
         for n, f in enumerate(selected, 1):
             results.append(self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
-                                         config, waivers, read_small, programs))
+                                         config, waivers, read_small, programs, languages))
             if progress and n % 50 == 0:
                 progress("features", n, len(selected))
         for w in config.waivers:
@@ -281,7 +282,7 @@ class Engine:
     # ---- one feature ----------------------------------------------------------------------
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,
                  repo: RepoLookup, refs: "_RefIndex", named_tests: dict[str, list[str]], locate, config: Config,
-                 waivers: dict[str, Waiver], read_small=None, programs=None):
+                 waivers: dict[str, Waiver], read_small=None, programs=None, languages=frozenset()):
         spec_set = set(f.spec)
         files = [p for p in view.index.glob_many(f.code) if p not in spec_set]
         code_files = {p: indexes[p] for p in files if p in indexes and indexes[p].kind in ("code", "minified")}
@@ -300,7 +301,7 @@ class Engine:
         impl = {p: fi for p, fi in code_files.items() if p not in test_files}
 
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
-                      tuple(f.spec), locate, read_small, programs or {})
+                      tuple(f.spec), locate, read_small, programs or {}, languages)
 
         def scenario_match(title: str):
             want = normalise_text(_split_camel(title))
@@ -322,6 +323,7 @@ class Engine:
             reqs.extend(ps.requirements)
             excluded += ps.excluded
         reqs = _number(reqs)
+        scope.cited = _citations(reqs, {**impl, **test_files}, read_small)
         results = [evaluate_requirement(r, scope, scenario_match) for r in reqs]
 
         # signals
@@ -365,6 +367,24 @@ class Engine:
         )
 
 
+def _citations(reqs: list[Requirement], files: dict[str, FileIndex], read) -> dict[str, tuple[str, int]]:
+    """Where the feature's code cites a requirement's ID (``# Implements FR-004``): ID -> (path, line)."""
+    ids = {i for r in reqs for i in requirement_ids(r)}
+    if not ids or read is None:
+        return {}
+    rx = re.compile(r"(?<![\w-])(" + "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True)) + r")(?![\w-])")
+    out: dict[str, tuple[str, int]] = {}
+    for path in sorted(files)[:500]:
+        text = read(path)
+        if not text:
+            continue
+        for m in rx.finditer(text):
+            out.setdefault(m.group(1), (path, text.count("\n", 0, m.start()) + 1))
+        if len(out) == len(ids):
+            break
+    return out
+
+
 def _programs(view: "_SnapshotView", read) -> dict[str, list[str]]:
     """Command-line programs the repository itself defines, by name, with the files that implement
     them: console scripts in pyproject.toml, "bin" in package.json, Go's cmd/<name>/, bin/ and
@@ -386,6 +406,11 @@ def _programs(view: "_SnapshotView", read) -> dict[str, list[str]]:
     for d in view.dirs:
         if d.startswith("cmd/") and d.count("/") == 1:
             out.setdefault(d[4:], [p for p in view.paths if p.startswith(d + "/")][:20])
+    if "go.mod" in view.all_paths:  # a Go program at the root is named after its module
+        m = re.search(r"^module\s+(\S+)", read("go.mod"), re.M)
+        mains = [p for p in view.paths if p.endswith(".go") and "/" not in p and not p.endswith("_test.go")]
+        if m and mains:
+            out.setdefault(m.group(1).rstrip("/").rsplit("/", 1)[-1], mains[:50])
     for p in view.paths:
         if p.startswith(("bin/", "scripts/")) and p.count("/") == 1:
             out.setdefault(posixpath.splitext(posixpath.basename(p))[0], [p])

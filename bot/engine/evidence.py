@@ -181,6 +181,8 @@ class Scope:
     locate: object = None  # (path, name) -> first line that names it, or 0
     read: object = None  # path -> text of a small file (Makefile, package.json), or ""
     programs: dict = field(default_factory=dict)  # command-line programs the repository defines -> their files
+    languages: frozenset = frozenset()  # the rule packs of the repository's code files (python, go …)
+    cited: dict = field(default_factory=dict)  # requirement ID (FR-004) -> where the code cites it
     _corpus: object = None
 
     def describe(self) -> str:
@@ -244,6 +246,8 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
         for m, h in scope.repo.routes.get(suffix, []):
             candidates.append((i, m, h))
     if not candidates:
+        candidates = [(0, m, h) for m, r, h in _by_parameters(norm, scope)]
+    if not candidates:
         under = [(m, h) for m, h in scope.repo.prefixed.get(norm, []) if h.how == "route"] if method is None else []
         if under:
             inside = [x for x in under if x[1].path in scope.code] or under
@@ -251,13 +255,21 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
             return Verdict(Status.MET if h.path in scope.code else Status.PARTIAL,
                            [_ev(h, f"{len(under)} route(s) registered under this prefix")],
                            "" if h.path in scope.code else "routes under it are registered outside the feature")
+        if method is None:  # a bare path: the code may request it, serve it as a file, or read it
+            named = _in_strings(a.value.partition(" ")[2], scope) if len(norm) > 3 else None
+            if named:
+                return Verdict(Status.MET, [Evidence(named.path, named.line, "the code names this path")], "",
+                               "named in code, not registered as a route")
+            if not scope.repo.registered_routes:
+                return Verdict(Status.UNVERIFIABLE, [], "the repository registers no HTTP routes driftbot can see")
         near = _nearest_route(norm, scope)
         if near:
             m, r, h = near
             return Verdict(Status.MISSING, [_ev(h, f"nearest registered route: {(m or 'ANY')} {r}")],
                            f"no route registration matches {a.value.partition(' ')[2]}; "
                            f"did you mean {(m or 'ANY')} {r}?")
-        return Verdict(Status.MISSING, [], f"no route registration matches {a.value.partition(' ')[2]}")
+        low = "" if scope.repo.registered_routes else "the repository registers no HTTP routes driftbot can see"
+        return Verdict(Status.MISSING, [], f"no route registration matches {a.value.partition(' ')[2]}", low)
     ok_method = [c for c in candidates if method is None or c[1] is None or c[1] == method]
     inside = [c for c in ok_method if c[2].path in scope.code]
     if inside:
@@ -277,6 +289,21 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
                        "registered outside the feature")
     _, m, h = candidates[0]
     return Verdict(Status.PARTIAL, [_ev(h, "only in tests")], "only tests register it")
+
+
+def _by_parameters(norm: str, scope: Scope) -> list[tuple[str | None, str, Hit]]:
+    """Routes whose parameters stand where the spec gives example values (/pillars/alpha-1 ↔
+    /pillars/{id}), the fewest parameters first; never an all-parameter match."""
+    want = norm.strip("/").split("/")
+    out = []
+    for m, r, h in scope.repo.registered_routes:
+        got = r.strip("/").split("/")
+        if len(got) != len(want) or got == want:
+            continue
+        if all(g == w or g == "{}" for g, w in zip(got, want)) and any(g == w for g, w in zip(got, want)):
+            out.append((sum(g == "{}" for g in got), m, r, h))
+    out.sort(key=lambda x: x[0])
+    return [(m, r, h) for _, m, r, h in out[:3]]
 
 
 def _nearest_route(norm: str, scope: Scope):
@@ -384,7 +411,8 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     primary = [h for h in hits if h.name in names[:2]]
     where = a.where
     if where:
-        placed = _placed(primary, where, scope, usage=a.subkind in ("env", "config", "constant", "mention"))
+        placed = _placed(primary, where, scope, usage=a.subkind in ("env", "config", "constant", "mention"),
+                         name=names[0])
         if placed is not None:
             return placed
     for how, note in (("defined", "defined"), ("string", "named in code"), ("used", "read (process.env / settings)")):
@@ -398,13 +426,18 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
                 if q:
                     return Verdict(Status.PARTIAL, [_ev(inside[0], why, scope)], why, low)
             return Verdict(Status.MET, ev)
-    defined_anywhere = any(h.how == "defined" for h in primary)
+    defined_anywhere = [h for h in primary if h.how == "defined"]
     used_here = [h for h in primary if h.how == "used" and h.path in scope.code]
-    if used_here and not defined_anywhere:  # a library's symbol: the feature uses what the spec names
-        return Verdict(Status.MET, [_ev(h, "used in the feature's code (defined outside the repository)", scope)
-                                    for h in used_here[:MAX_EVIDENCE]], "", "defined outside the repository")
+    if used_here:  # the feature uses what the spec names: a library's symbol, or a shared type
+        note = (f"used in the feature's code (defined in {defined_anywhere[0].path})" if defined_anywhere else
+                "used in the feature's code (defined outside the repository)")
+        return Verdict(Status.MET, [_ev(h, note, scope) for h in used_here[:MAX_EVIDENCE]], "",
+                       "" if defined_anywhere else "defined outside the repository")
+    if string_ok:  # a setting or name inside a longer string: "LISTEN " + ch, `yaml:"is_array"`
+        inside = _in_strings(names[0], scope)
+        if inside:
+            return Verdict(Status.MET, [inside])
     ranked = [
-        ("used", "used in the feature's code, not defined there", True, Status.PARTIAL),
         ("string", "named in the feature's code", True, Status.PARTIAL),
         ("defined", "defined outside the feature's code", False, Status.PARTIAL),
         ("string", "named outside the feature's code", False, Status.PARTIAL),
@@ -440,8 +473,33 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     return Verdict(Status.MISSING, ev, why)
 
 
-def _placed(hits: list[Hit], where: str, scope: Scope, usage: bool = False) -> Verdict | None:
+def _in_strings(name: str, scope: Scope) -> Evidence | None:
+    """A name inside a longer string literal of the feature's code, as a whole word."""
+    if len(name) < 4:
+        return None
+    rx = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")
+    for path, fi in scope.code.items():
+        for s, line in fi.strings.items():
+            if name in s and rx.search(s):
+                return Evidence(path, line, "named in a string in code")
+    return None
+
+
+_DATA_FILE = re.compile(r"\.(?:ya?ml|json|toml|ini|cfg|conf|env|properties|md|txt|example|sample|dist)$|"
+                        r"(?:^|/)(?:Dockerfile|Makefile|\.env[\w.]*)$", re.I)
+
+
+def _placed(hits: list[Hit], where: str, scope: Scope, usage: bool = False, name: str = "") -> Verdict | None:
     """The spec says where the symbol lives (``from a.b import X``, "in `src/x.py`")."""
+    if _DATA_FILE.search(where):  # a config file or document: read it
+        name = name or (hits[0].name if hits else "")
+        if where not in scope.all_paths or not scope.read or not name:
+            return None
+        text = scope.read(where)
+        m = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) if text else None
+        if m:
+            return Verdict(Status.MET, [Evidence(where, text.count("\n", 0, m.start()) + 1, "named where the spec says")])
+        return None
     target = where.replace(".", "/") if "/" not in where and not where.endswith(".py") else where
     target = re.sub(r"\.(py|go|ts|js|java|rs|rb|cs|tsx|jsx)$", "", target)
     defs = [h for h in hits if h.how == "defined"]
@@ -611,7 +669,8 @@ def _match_literal(a: Anchor, scope: Scope) -> Verdict:
         if v.status is not Status.MISSING:
             return v
     if scope.read and a.subkind != "pattern":  # long strings (SQL) are not kept in the index: read the code
-        rx = re.compile(r"\s+".join(re.escape(w) for w in s.split()), re.I)
+        # words in order; a parenthesised group may sit between them (ON CONFLICT (id) DO NOTHING)
+        rx = re.compile(r"\s+(?:\([^()]{0,80}\)\s+)?".join(re.escape(w) for w in s.split()), re.I)
         for path in sorted(scope.code)[:400]:
             text = scope.read(path)
             m = rx.search(text) if text else None
@@ -673,24 +732,14 @@ def _match_command(a: Anchor, scope: Scope) -> Verdict:
     if not wants:
         return Verdict(Status.MET, [Evidence(files[0], 0, "exists")])
     found, lost = [], []
-    texts = {}
+    words_seen = 0
     for w in wants:
-        hit = None
-        keys = [w] if not w.startswith("--") else [w, w.replace("-", "_")[2:], w[2:]]
-        if not w.startswith("--"):
-            keys += [w.replace("-", "_")]
-        for f in files + [p for p in scope.code if p not in files]:
-            fi = scope.code.get(f) or _index_of(f, scope)
-            if fi is None:
-                continue
-            for k in keys:
-                if k in fi.strings or (not w.startswith("--") and k in fi.defs):
-                    hit = Evidence(f, fi.strings.get(k) or fi.defs.get(k, 0), f"handles {w}")
-                    break
-            if hit:
-                break
+        hit = _handles(w, files, scope)
+        if not w.startswith("-"):
+            words_seen += 1
+            if hit is None and words_seen > 1:
+                continue  # a later bare word: a value ("drill outlook"), unless the code names it
         (found if hit else lost).append((w, hit))
-        texts[w] = hit
     ev = [Evidence(files[0], 0, "exists")] + [h for _, h in found if h][:MAX_EVIDENCE]
     if not lost:
         return Verdict(Status.MET, ev)
@@ -702,13 +751,77 @@ def _index_of(path: str, scope: Scope) -> FileIndex | None:
     return scope.tests.get(path)
 
 
+def _handles(word: str, files: list[str], scope: Scope) -> Evidence | None:
+    """Where the program's code handles a subcommand or flag: argparse/click/typer/cobra names it in
+    a string (``add_parser("drill")``, ``Use: "serve [spec]"``, ``"--dry-run"``) or a function is named
+    for it (click and typer derive command names from functions)."""
+    flag = word.startswith("-")
+    keys = [word, word.lstrip("-"), word.lstrip("-").replace("-", "_")] if flag else [word, word.replace("-", "_")]
+    for f in files + [p for p in scope.code if p not in files]:
+        fi = scope.code.get(f) or _index_of(f, scope)
+        if fi is None:
+            continue
+        for k in keys:
+            if k in fi.strings:
+                return Evidence(f, fi.strings[k], f"handles {word}")
+            if not flag and k in fi.defs:
+                return Evidence(f, fi.defs[k], f"handles {word}")
+        if not flag:
+            for s, line in fi.strings.items():
+                if s.startswith(word + " ") and len(s) < 80:
+                    return Evidence(f, line, f"handles {word}")
+    return None
+
+
 # ---- requirements ------------------------------------------------------------------------------
 def _strong(a: Anchor) -> bool:
     return a.subkind not in ("mention",)
 
 
+_BLOCK_PACK = {"python": "python", "go": "go", "typescript": "javascript", "tsx": "javascript",
+               "javascript": "javascript", "java": "java", "kotlin": "java", "rust": "rust", "csharp": "csharp",
+               "ruby": "ruby"}
+
+
 def evaluate_requirement(req: Requirement, scope: Scope, scenario_match) -> RequirementResult:
     searched = scope.describe()
+    lang = req.origin[5:].rstrip("~") if req.origin.startswith("code:") else ""
+    if lang in _BLOCK_PACK and scope.languages and _BLOCK_PACK[lang] not in scope.languages:
+        return RequirementResult(req, Status.UNVERIFIABLE, (), "",
+                                 f"an example in {lang}, a language this repository has no code in",
+                                 confidence="low", confidence_reason="an example for users, not this code")
+    cited = _cited(req, scope)
+    result = _evaluate(req, scope, scenario_match, searched)
+    if cited and result.status in (Status.MISSING, Status.PARTIAL) and not [a for a in req.anchors if _strong(a)]:
+        return RequirementResult(req, Status.MET, (cited,) + result.evidence[:2], searched,
+                                 f"the code cites {req.label or 'this requirement'}", confidence="low",
+                                 confidence_reason="the code says it implements this requirement",
+                                 matched=result.matched)
+    return result
+
+
+def _cited(req: Requirement, scope: Scope) -> Evidence | None:
+    for key in requirement_ids(req):
+        hit = scope.cited.get(key)
+        if hit:
+            return Evidence(hit[0], hit[1], f"the code cites {key}")
+    return None
+
+
+_REQ_ID = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{1,4}\b")
+_ID_LEAD = re.compile(r"^[\W_]*([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{1,4})[*_`\]) ]*[:—–]")
+
+
+def requirement_ids(req: Requirement) -> list[str]:
+    """IDs a spec gives its requirements (FR-004, CORE-FR-012, REQ-7), which code comments cite."""
+    out = [req.label] if req.label and _REQ_ID.fullmatch(req.label) else []
+    m = _ID_LEAD.match(req.text)  # "**CORE-FR-012**: …" — an ID the spec gives, not "AES-256-GCM encryption"
+    if m:
+        out.append(m.group(1))
+    return list(dict.fromkeys(out))
+
+
+def _evaluate(req: Requirement, scope: Scope, scenario_match, searched: str) -> RequirementResult:
     strong = [a for a in req.anchors if _strong(a)]
     weak_origin = req.origin.endswith("~") or req.origin == "heading"
     if not strong:
@@ -799,8 +912,7 @@ def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
         if verdict.elsewhere:
             detail += " (" + "; ".join(f"{t} in {p}" for t, p in verdict.elsewhere[:2]) + ")"
     rare_missing = [t for t in verdict.missing if scope.repo.term_df.get(t, 0) == 0]
-    if status is Status.MET and (verdict.phrase is not None or verdict.top_share >= 0.85) and \
-            len(verdict.matched) >= 2:
+    if status is Status.MET and verdict.phrase is not None and len(verdict.matched) >= 2:
         conf, why = "high", ""
     elif status is Status.MISSING and len(rare_missing) >= 2 and not verdict.matched:
         conf, why = "high", ""

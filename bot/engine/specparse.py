@@ -311,8 +311,9 @@ def _inline_pieces(inline, base_line: int, split: bool = True) -> list[_Piece]:
 def _code_phrase(content: str) -> Anchor | None:
     """A code span that is more than a name: a command, a set of identifiers."""
     s = content.strip()
-    if re.match(r"^(?:python3?|make|npm|yarn|pnpm|uv run|poetry run|\./)\b", s):
-        d = codeblocks._command(s, 0)
+    if re.match(r"^(?:python3?|make|npm|yarn|pnpm|uv run|poetry run|\./)\b", s) or \
+            re.match(r"^[a-z][\w.-]*(?: [a-z][\w-]*)+(?: --?[\w-]+(?:[= ]\S+)?)*$", s) and " " in s:
+        d = codeblocks._command(s, 0)  # `driftbot report --format json`: a command, if the program is the project's
         if d:
             found = [a for a in d.anchors if a.kind in (Kind.COMMAND, Kind.PATH)]
             return found[0] if found else None
