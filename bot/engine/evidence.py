@@ -260,8 +260,6 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
             if named:
                 return Verdict(Status.MET, [Evidence(named.path, named.line, "the code names this path")], "",
                                "named in code, not registered as a route")
-            if not scope.repo.registered_routes:
-                return Verdict(Status.UNVERIFIABLE, [], "the repository registers no HTTP routes driftbot can see")
         near = _nearest_route(norm, scope)
         if near:
             m, r, h = near
@@ -480,7 +478,8 @@ def _in_strings(name: str, scope: Scope) -> Evidence | None:
     rx = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")
     for path, fi in scope.code.items():
         for s, line in fi.strings.items():
-            if name in s and rx.search(s):
+            # short, one-line strings only: a docstring or message that mentions the name is not code using it
+            if name in s and len(s) <= 100 and "\n" not in s and s.count(" ") <= 6 and rx.search(s):
                 return Evidence(path, line, "named in a string in code")
     return None
 
