@@ -109,6 +109,8 @@ class RepoLookup:
         self.term_where: dict[str, list[str]] = {}
         self.code_files = 0
         self.registered_routes: list[tuple[str | None, str, Hit]] = []
+        self.classes: dict[str, list[Hit]] = {}  # lower-cased class name -> where it is defined (non-test code)
+        self._files, self._is_test, self._refs = files, is_test, None
         names, routes, terms, prefixes = wanted.names, wanted.routes, wanted.terms, wanted.prefixes
         for path, fi in files.items():
             if fi.kind == "doc":
@@ -126,6 +128,8 @@ class RepoLookup:
                     for s in syms:
                         if s.name in names:
                             self._add(self.names, s.name, Hit(path, s.line, "test" if test else "defined", s.name, s))
+                        if s.kind in ("class", "struct", "interface", "trait") and not test:
+                            self._add(self.classes, s.name.lower(), Hit(path, s.line, "defined", s.name, s), cap=10)
                 else:
                     for n in names & fi.defs.keys():
                         self._add(self.names, n, Hit(path, fi.defs[n], "test" if test else "defined", n))
@@ -155,6 +159,17 @@ class RepoLookup:
                     lst = self.term_where.setdefault(t, [])
                     if len(lst) < 20:
                         lst.append(path)
+
+    def is_referenced(self, name: str) -> bool:
+        """Does any non-test code refer to ``name`` (a call, an import, an attribute)? The union of
+        every file's references is built on the first question."""
+        if self._refs is None:
+            refs: set[str] = set()
+            for path, fi in self._files.items():
+                if fi.kind == "code" and not self._is_test(path):
+                    refs |= getattr(fi, "refnames", None) or fi.tokens
+            self._refs = refs
+        return name in self._refs
 
     @staticmethod
     def _add(d, key, hit, cap=25):
@@ -219,6 +234,90 @@ def _ev(h: Hit, note: str, scope: "Scope | None" = None) -> Evidence:
 
 # ---- anchors -----------------------------------------------------------------------------------
 def match_anchor(a: Anchor, scope: Scope) -> Verdict:
+    v = _match_anchor(a, scope)
+    if v.status is Status.MET and v.evidence:
+        v = _refine(a, v, scope)
+    return v
+
+
+def _refine(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
+    """A met anchor whose code is not the whole story: a class that lacks members the spec lists, code
+    nothing calls, or code with a TODO or stub in it."""
+    ev = v.evidence[0]
+    if a.kind is Kind.SYMBOL and a.subkind == "type" and a.parts:
+        owner = next((h for h in scope.repo.names.get(a.value, []) if h.how == "defined"
+                      and h.path == ev.path), None)
+        members = _members(owner, scope) if owner is not None and owner.symbol is not None else {}
+        if members:
+            lacking = [p for p in a.parts if p not in members]
+            if lacking:
+                shown = ", ".join(f"`{p}`" for p in lacking[:4]) + (" …" if len(lacking) > 4 else "")
+                return Verdict(Status.PARTIAL, v.evidence, f"{a.value} lacks {shown}")
+    fi = scope.code.get(ev.path)
+    if fi is None or not ev.line:
+        return v
+    region = _region_at(fi, ev.line)
+    if region is not None:
+        mark = next((m for m in fi.markers if region.line <= m[0] <= region.end_line), None)
+        if mark is not None and region.kind in ("function", "method"):
+            return Verdict(Status.PARTIAL, v.evidence + [Evidence(ev.path, mark[0], f"{mark[1]}: {mark[2]}")],
+                           f"the code that does it has a {mark[1]} note at {ev.path}:{mark[0]}")
+    dead = _dead_at(fi, ev.path, ev.line, region, scope)
+    if dead:
+        return Verdict(Status.PARTIAL, v.evidence, dead,
+                       "nothing in the repository calls it; it may be called dynamically or be public API")
+    return v
+
+
+def _region_at(fi: FileIndex, line: int):
+    """The innermost function, method or class region around a line."""
+    best = None
+    for r in getattr(fi, "regions", ()) or ():
+        if r.kind != "module" and r.line <= line <= r.end_line and (best is None or r.line >= best.line):
+            best = r
+    return best
+
+
+def _dead_at(fi: FileIndex, path: str, line: int, region, scope: Scope) -> str:
+    """Why the code at ``path:line`` can never run, or "": the function around it (or the constant it
+    defines) is referenced by nothing outside tests."""
+    syms = _symbols(fi)
+    here = next((s for s in syms if s.line == line and s.kind in ("constant", "field", "enum_member", "variable")),
+                None)
+    if here is not None and _dead_name(here, path) and not scope.repo.is_referenced(here.name):
+        return f"`{here.name}` is defined, but nothing outside tests uses it"
+    if region is None or region.line == line:
+        return ""
+    sym = next((s for s in syms if s.name == region.name and s.line == region.line), None)
+    if sym is not None and _dead(sym, path) and not scope.repo.is_referenced(sym.name):
+        return f"only `{sym.name}` uses it, and nothing outside tests calls `{sym.name}`"
+    return ""
+
+
+def _caveat(doc, scope: Scope) -> str:
+    """Why the code region a prose requirement matched does not fully deliver it: nothing calls it, or
+    it carries a TODO or stub note. "" when neither."""
+    fi = scope.code.get(doc.path)
+    if fi is None:
+        return ""
+    sym = next((s for s in _symbols(fi) if s.name == doc.name and s.line == doc.line), None)
+    if sym is None:
+        return ""
+    if sym.kind in ("function", "method"):
+        mark = next((m for m in fi.markers if sym.line <= m[0] <= sym.end_line), None)
+        if mark is not None:
+            return f"`{sym.name}` carries a {mark[1]} note ({doc.path}:{mark[0]})"
+    if _dead(sym, doc.path) and not scope.repo.is_referenced(sym.name):
+        return f"the code that does it, `{sym.name}` ({doc.path}:{sym.line}), is never called outside tests"
+    return ""
+
+
+def _dead_name(s, path: str) -> bool:
+    ext = posixpath.splitext(path)[1]
+    return ext in (".py", ".rb") or (ext == ".go" and ("/internal/" in f"/{path}" or s.name[:1].islower()))
+
+
+def _match_anchor(a: Anchor, scope: Scope) -> Verdict:
     if a.kind is Kind.ENDPOINT:
         return _match_endpoint(a, scope)
     if a.kind is Kind.PATH:
@@ -233,6 +332,10 @@ def match_anchor(a: Anchor, scope: Scope) -> Verdict:
         return _match_param(a, scope)
     if a.owner and a.subkind in ("member", "field", "method") and a.owner[:1].isupper():
         return _match_member(a, scope)
+    if a.owner and a.subkind == "method" and a.owner.isidentifier():
+        v = _match_receiver(a, scope)
+        if v is not None:
+            return v
     return _match_names(a, anchor_names(a), scope,
                         string_ok=a.subkind in ("env", "config", "metric", "word", "identifier", "state", "table",
                                                 "column", "constant", "mention", "heading"),
@@ -583,7 +686,7 @@ def _owner_symbols(owner: str, scope: Scope) -> list[Hit]:
 
 def _members(owner_hit: Hit, scope: Scope) -> dict[str, tuple[int, object]]:
     """name -> (line, symbol) of the members of the owner defined at ``owner_hit``."""
-    fi = scope.code.get(owner_hit.path) or scope.tests.get(owner_hit.path)
+    fi = scope.code.get(owner_hit.path) or scope.tests.get(owner_hit.path) or scope.repo._files.get(owner_hit.path)
     out = {}
     if fi is None:
         return out
@@ -595,6 +698,30 @@ def _members(owner_hit: Hit, scope: Scope) -> dict[str, tuple[int, object]]:
             for p in s.params:
                 out.setdefault(p, (s.line, None))
     return out
+
+
+def _match_receiver(a: Anchor, scope: Scope) -> Verdict | None:
+    """``storage.mark_sent()`` in a code sample: the variable is named after its class. When classes of
+    that name exist (OutboxStorage, PostgreSQLOutboxStorage …) the method must be one of theirs."""
+    recv = a.owner.lower().strip("_")
+    method = a.value.rsplit(".", 1)[-1].removesuffix("()")
+    if len(recv) < 4 or recv in ("self", "this", "cls", "client", "app", "api", "obj", "instance"):
+        return None
+    owners = [h for key, hits in scope.repo.classes.items() if key.endswith(recv) for h in hits]
+    if not owners:
+        return None
+    for h in sorted(owners, key=lambda h: h.path not in scope.code):
+        members = _members(h, scope)
+        if method in members:
+            line, sym = members[method]
+            return Verdict(Status.MET, [Evidence(h.path, line, f"a method of {h.name}")])
+    elsewhere = [x for x in scope.repo.names.get(method, []) if x.how == "defined"]
+    names = ", ".join(sorted({h.name for h in owners})[:3])
+    why = f"no {names} defines `{method}`"
+    if elsewhere and elsewhere[0].symbol is not None and getattr(elsewhere[0].symbol, "owner", ""):
+        why += f" ({elsewhere[0].symbol.owner}.{method} exists at {elsewhere[0].path}:{elsewhere[0].line})"
+    return Verdict(Status.MISSING, [_ev(owners[0], f"{owners[0].name} is defined here, without {method}", scope)],
+                   why)
 
 
 def _match_member(a: Anchor, scope: Scope) -> Verdict:
@@ -899,15 +1026,18 @@ def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
         if hits:
             mention_ev.append(_ev(hits[0], f"defines {a.value}", scope))
     status = {"met": Status.MET, "partial": Status.PARTIAL, "missing": Status.MISSING}[verdict.status]
+    caveat = _caveat(verdict.top, scope) if status is Status.MET and verdict.top is not None else ""
+    if caveat:
+        status = Status.PARTIAL
     if mention_ev and status is Status.MISSING:
         status = Status.PARTIAL
     ev = list(mention_ev)
     if verdict.top is not None and status is not Status.MISSING:
         ev.insert(0, Evidence(verdict.top.path, verdict.top.line,
                               "matches " + ", ".join(t for t in verdict.matched if t in verdict.top.terms)[:120]))
-    detail = ""
+    detail = caveat
     if verdict.missing:
-        detail = "not in the feature's code: " + ", ".join(verdict.missing[:6])
+        detail += ("; " if detail else "") + "not in the feature's code: " + ", ".join(verdict.missing[:6])
         if verdict.elsewhere:
             detail += " (" + "; ".join(f"{t} in {p}" for t, p in verdict.elsewhere[:2]) + ")"
     rare_missing = [t for t in verdict.missing if scope.repo.term_df.get(t, 0) == 0]
