@@ -110,7 +110,7 @@ class RepoLookup:
         self.code_files = 0
         self.registered_routes: list[tuple[str | None, str, Hit]] = []
         self.classes: dict[str, list[Hit]] = {}  # lower-cased class name -> where it is defined (non-test code)
-        self._files, self._is_test, self._refs = files, is_test, None
+        self._files, self._is_test, self._refs, self._imports = files, is_test, None, None
         names, routes, terms, prefixes = wanted.names, wanted.routes, wanted.terms, wanted.prefixes
         for path, fi in files.items():
             if fi.kind == "doc":
@@ -159,6 +159,24 @@ class RepoLookup:
                     lst = self.term_where.setdefault(t, [])
                     if len(lst) < 20:
                         lst.append(path)
+
+    def is_imported(self, path: str) -> bool:
+        """Does any non-test code import the module at ``path`` (by its dotted path, a relative
+        import, or ``from package import module``)?"""
+        from .index import resolve_ref
+        if self._imports is None:
+            targets: set[str] = set()
+            for p, fi in self._files.items():
+                if fi.kind == "code" and not self._is_test(p):
+                    for ref in fi.refs:
+                        targets.add(resolve_ref(ref, p)[0])
+            self._imports = targets
+        mod = posixpath.splitext(path)[0]
+        parts = mod.split("/")
+        tails = {"/".join(parts[i:]) for i in range(len(parts))}
+        if any(t in tails for t in self._imports) or any(t.endswith("/" + mod) for t in self._imports):
+            return True
+        return self.is_referenced(parts[-1])  # from package import module
 
     def is_referenced(self, name: str) -> bool:
         """Does any non-test code refer to ``name`` (a call, an import, an attribute)? The union of
@@ -300,6 +318,9 @@ def _caveat(doc, scope: Scope) -> str:
     fi = scope.code.get(doc.path)
     if fi is None:
         return ""
+    if doc.line <= 1 and doc.path.endswith(".py") and not _entry_module(doc.path, fi) and \
+            not scope.repo.is_imported(doc.path):
+        return f"nothing outside tests imports {doc.path}"
     sym = next((s for s in _symbols(fi) if s.name == doc.name and s.line == doc.line), None)
     if sym is None:
         return ""
@@ -310,6 +331,17 @@ def _caveat(doc, scope: Scope) -> str:
     if _dead(sym, doc.path) and not scope.repo.is_referenced(sym.name):
         return f"the code that does it, `{sym.name}` ({doc.path}:{sym.line}), is never called outside tests"
     return ""
+
+
+_ENTRY_NAMES = {"__init__", "__main__", "main", "app", "cli", "manage", "conftest", "setup", "wsgi", "asgi", "server",
+                "run", "settings", "config", "urls", "views", "models", "admin", "tasks", "celery"}
+
+
+def _entry_module(path: str, fi: FileIndex) -> bool:
+    """A module that runs by itself or is loaded by a framework rather than imported."""
+    stem = posixpath.splitext(posixpath.basename(path))[0]
+    return stem in _ENTRY_NAMES or "__main__" in fi.strings or path.startswith(("scripts/", "bin/", "tools/")) \
+        or "/scripts/" in path or "/migrations/" in path
 
 
 def _dead_name(s, path: str) -> bool:
@@ -495,6 +527,8 @@ def _dead(s, path: str) -> bool:
     if getattr(s, "decorated", False) or getattr(s, "abstract", False) or s.kind not in ("function", "method", "class"):
         return False
     name = s.name
+    if s.kind == "method" and not name.startswith("_"):
+        return False  # a public method is called through objects, often by code outside the repository
     if name.startswith("__") or name in ("main", "run", "setup", "teardown") or name.startswith("test"):
         return False
     ext = posixpath.splitext(path)[1]
