@@ -863,11 +863,22 @@ def _is_label(text: str, inline) -> bool:
     return bool(m) and len(m.group(1).split()) <= 4 and not _NORMATIVE.search(t)
 
 
+_SCRIPT = re.compile(r"\.(?:py|sh|bash|js|mjs|ts|rb|pl|ps1)$")
+
+
 def _qualify(anchors: list[Anchor], where: str = "") -> list[Anchor]:
     """A sentence naming one code file and some symbols places the symbols in that file: the
     file is where to look, not a requirement of its own."""
     files = [a for a in anchors if a.kind is Kind.PATH and _FILE_EXT.search(a.value) and not _DOC_EXT.search(a.value)
              and not a.value.endswith("/")]
+    flags = [a for a in anchors if a.kind is Kind.FLAG]
+    scripts = [a for a in files if _SCRIPT.search(a.value)]
+    if len(scripts) == 1 and flags:
+        # "`src/run_workflow.py`: add `--require_citations`": the script must take the flag
+        cmd = Anchor(Kind.COMMAND, " ".join([scripts[0].value] + [f.value for f in flags]), "script",
+                     parts=tuple([scripts[0].value] + [f.value for f in flags]))
+        anchors = [cmd] + [a for a in anchors if a is not scripts[0] and a.kind is not Kind.FLAG]
+        files = [a for a in files if a is not scripts[0]]
     symbols = [a for a in anchors if a.kind is Kind.SYMBOL and a.subkind not in ("mention", "word")]
     if len(files) == 1 and symbols:
         loc = files[0].value
