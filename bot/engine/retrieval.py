@@ -17,7 +17,7 @@ from functools import lru_cache
 from .terms import identifier_words, normalise, words_of
 
 # Thresholds on weighted term coverage, chosen on the labelled development set (docs/accuracy.md).
-MET_TOP = 0.3  # share of the requirement's weight the best-ranked region holds …
+MET_TOP = 0.25  # share of the requirement's weight the best-ranked region holds …
 MET_FEATURE = 0.85  # … and the feature's code as a whole
 PARTIAL_NAMES = 0.45  # share found in the names the feature's code defines (functions, classes, files)
 PHRASE = 0.8  # one name holding this share is the thing itself ("Redis broker" ↔ RedisBroker)
