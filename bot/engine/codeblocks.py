@@ -801,12 +801,16 @@ def _mermaid(content: str, first: int) -> list[Draft]:
     kind = (lines[0].strip().split() or [""])[0] if lines else ""
     out = []
     seen: set[str] = set()
+    states = tuple(dict.fromkeys(st for ln in lines[1:] for m in [_MERMAID_STATE.match(ln)] if m
+                                 for st in (m.group(1), m.group(2)) if st != "[*]"))
     for n, ln in enumerate(lines[1:], start=1):
         if kind.startswith("stateDiagram"):
             m = _MERMAID_STATE.match(ln)
             if not m:
                 continue
-            anchors = [Anchor(Kind.SYMBOL, st, "state") for st in (m.group(1), m.group(2)) if st != "[*]"]
+            # each state carries the diagram's states: together they say which enum the diagram draws
+            anchors = [Anchor(Kind.SYMBOL, st, "state", parts=states) for st in (m.group(1), m.group(2))
+                       if st != "[*]"]
             terms = key_terms(m.group(3) or "")
             fresh = [a for a in anchors if a.value not in seen]
             seen.update(a.value for a in anchors)

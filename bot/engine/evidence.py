@@ -38,6 +38,8 @@ def anchor_names(a: Anchor) -> tuple[str, ...]:
             names.append(core)
     if a.subkind == "state":
         names += [s.lower(), s.upper()]
+        for p in a.parts:  # the diagram's other states, to tell which enum it draws
+            names += [p.upper(), p.lower(), p.capitalize()]
     return tuple(dict.fromkeys(n for n in names if n))
 
 
@@ -362,6 +364,10 @@ def _match_anchor(a: Anchor, scope: Scope) -> Verdict:
         return _match_literal(a, scope)
     if a.subkind == "param":
         return _match_param(a, scope)
+    if a.subkind == "state" and len(a.parts) >= 3:
+        v = _match_state(a, scope)
+        if v is not None:
+            return v
     if a.owner and a.subkind in ("member", "field", "method") and a.owner[:1].isupper():
         return _match_member(a, scope)
     if a.owner and a.subkind == "method" and a.owner.isidentifier():
@@ -732,6 +738,32 @@ def _members(owner_hit: Hit, scope: Scope) -> dict[str, tuple[int, object]]:
             for p in s.params:
                 out.setdefault(p, (s.line, None))
     return out
+
+
+def _match_state(a: Anchor, scope: Scope) -> Verdict | None:
+    """A state of a state diagram belongs to the enum the diagram draws: the enum sharing the most
+    states with the diagram. A state that enum lacks is missing, even if another enum has a member of
+    that name (a step's TIMEOUT is not the saga's TIMEOUT)."""
+    states = {s.upper() for s in a.parts}
+    enums: dict[tuple[str, str], dict[str, int]] = {}  # (path, enum) -> MEMBER -> line
+    for st in states:
+        for h in scope.repo.names.get(st, []) + scope.repo.names.get(st.lower(), []) + \
+                scope.repo.names.get(st.capitalize(), []):
+            s = h.symbol
+            if h.how == "defined" and s is not None and getattr(s, "owner", "") and \
+                    s.kind in ("enum_member", "constant", "field", "variable"):
+                enums.setdefault((h.path, s.owner), {})[st] = h.line
+    if not enums:
+        return None
+    (path, enum), members = max(enums.items(), key=lambda kv: (len(kv[1]), kv[0][0] in scope.code))
+    if len(members) < 2 or len(members) * 2 < len(states):
+        return None
+    want = a.value.upper()
+    if want in members:
+        return Verdict(Status.MET, [Evidence(path, members[want], f"a member of {enum}")])
+    return Verdict(Status.MISSING, [Evidence(path, min(members.values()), f"{enum} draws this diagram, without {a.value}")],
+                   f"the diagram's states are those of `{enum}` ({len(members)} of {len(states)}), which has no "
+                   f"`{a.value}`")
 
 
 def _match_receiver(a: Anchor, scope: Scope) -> Verdict | None:

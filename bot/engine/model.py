@@ -78,6 +78,7 @@ class Anchor:
     owner: str = ""  # the class, table or callable the symbol belongs to ("OutboxConfig" for a keyword argument)
     parts: tuple[str, ...] = ()  # what it is made of: a class's members, a table's columns, a command's words
     where: str = ""  # the file or module the spec places it in ("src/security/authz.py", "sagaz.outbox")
+    default: str = ""  # the default value the spec gives a setting ("30", "unlimited"), to compare with the code's
 
     @property
     def norm(self) -> str:
