@@ -814,8 +814,9 @@ def _mermaid(content: str, first: int) -> list[Draft]:
             terms = key_terms(m.group(3) or "")
             fresh = [a for a in anchors if a.value not in seen]
             seen.update(a.value for a in anchors)
-            if fresh or terms:  # a transition: its states, and its label's words
-                out.append(Draft(first + n, anchors, ln.strip(), terms, "diagram", low=True, prio=SAMPLE, group=True))
+            if fresh or terms:  # a transition: the states it introduces (or both), and its label's words
+                out.append(Draft(first + n, fresh or anchors, ln.strip(), terms, "diagram", low=True, prio=SAMPLE,
+                                 group=True))
         elif kind.startswith("sequenceDiagram"):
             m = _MERMAID_MSG.match(ln)
             if not m:
