@@ -538,6 +538,9 @@ class _Walker:
                 item = self.items.pop()
                 if item.get("pending"):
                     self.emit_summary(item)
+                if item.get("lead_file") and not item.get("lead_used"):
+                    a, line, body, section, planned = item["lead_file"]
+                    self.emit_anchor(a, line, body, section, origin="list", planned=planned)
             elif t.type == "table_open":
                 self.table = _Table()
             elif t.type == "table_close":
@@ -723,6 +726,10 @@ class _Walker:
                      and not _DOC_EXT.search(a.value)]
             if len(files) == 1:
                 self.items[-1]["where"] = files[0].value
+                # the file is where the nested items' symbols live; it is a requirement of its own only if
+                # no nested item names a symbol in it (decided when the item closes)
+                self.items[-1]["lead_file"] = (files[0], line, body, section, planned)
+                pieces = [replace(p, anchors=[(a, ln) for a, ln in p.anchors if a is not files[0]]) for p in pieces]
         if self.items and first_in_item and text.rstrip().endswith(":") and \
                 not any(a.subkind != "mention" for a, _ in all_anchors) and not self.rationale():
             self.items[-1]["pending"] = (body, line, section, key_terms(_plain_words(pieces)), planned)
@@ -737,6 +744,9 @@ class _Walker:
             terms = key_terms(p.plain)
             if strong:
                 anchors = _qualify([a for a, _ in strong], where=self.where())
+                for it in self.items[:-1]:
+                    if it.get("where") and any(a.where == it["where"] for a in anchors):
+                        it["lead_used"] = True
                 lines = {a: ln for a, ln in strong}
                 for a in anchors:
                     base = a if a in lines else next((x for x in lines if x.value == a.value), a)
