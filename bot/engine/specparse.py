@@ -730,7 +730,7 @@ class _Walker:
                 # no nested item names a symbol in it (decided when the item closes)
                 self.items[-1]["lead_file"] = (files[0], line, body, section, planned)
                 pieces = [replace(p, anchors=[(a, ln) for a, ln in p.anchors if a is not files[0]]) for p in pieces]
-        if self.items and first_in_item and text.rstrip().endswith(":") and \
+        if self.items and first_in_item and text.rstrip().endswith(":") and not self.items[-1].get("lead_file") and \
                 not any(a.subkind != "mention" for a, _ in all_anchors) and not self.rationale():
             self.items[-1]["pending"] = (body, line, section, key_terms(_plain_words(pieces)), planned)
             self.items[-1]["children"] = []
@@ -755,6 +755,8 @@ class _Walker:
                 continue
             if self.rationale() and not _NORMATIVE.search(p.text):
                 continue
+            if self.items and self.items[-1].get("lead_file") and p.text.rstrip().endswith(":"):
+                continue  # "Create `x.py` with:" — its nested items are the requirements
             if _LEAD_IN.match(p.text) or _TBD.search(p.text):
                 continue  # "Acceptance scenarios:", "Plans: TBD": a label or a placeholder
             mentions = [a for a, _ in p.anchors]
