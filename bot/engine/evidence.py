@@ -261,9 +261,13 @@ def match_anchor(a: Anchor, scope: Scope) -> Verdict:
 
 
 def _refine(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
-    """A met anchor whose code is not the whole story: a class that lacks members the spec lists, code
-    nothing calls, or code with a TODO or stub in it."""
+    """A met anchor whose code is not the whole story: a class that lacks members the spec lists, a
+    setting whose default differs from the spec's, code nothing calls, or code with a TODO or stub in it."""
     ev = v.evidence[0]
+    if a.default and ev.line and scope.read:
+        differs = _default_differs(a, ev, scope)
+        if differs:
+            return Verdict(Status.PARTIAL, v.evidence, differs)
     if a.kind is Kind.SYMBOL and a.subkind == "type" and a.parts:
         owner = next((h for h in scope.repo.names.get(a.value, []) if h.how == "defined"
                       and h.path == ev.path), None)
@@ -287,6 +291,49 @@ def _refine(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
         return Verdict(Status.PARTIAL, v.evidence, dead,
                        "nothing in the repository calls it; it may be called dynamically or be public API")
     return v
+
+
+_UNLIMITED = {"unlimited", "no limit", "none", "unset", "empty", "∞", "infinite", "off", "disabled", "no"}
+_NOTHING = {"none", "null", "nil", "", "0", "-1", "math.inf", "float('inf')", 'float("inf")', "false"}
+
+
+def _default_differs(a: Anchor, ev: Evidence, scope: Scope) -> str:
+    """Compare the default the spec states with the literal default next to where the code reads the
+    setting (``getenv("X", "30")``, ``SetDefault("x", 30)``, ``default=30``, ``x: int = 30``)."""
+    text = scope.read(ev.path)
+    if not text:
+        return ""
+    lines = text.splitlines()
+    window = "\n".join(lines[ev.line - 1: ev.line + 3])
+    name = re.escape(a.value.lstrip("-") if a.kind is Kind.FLAG else a.value.rsplit(".", 1)[-1])
+    lit = r"(?P<d>\"[^\"\n]*\"|'[^'\n]*'|-?[\d.]+|True|False|true|false|None|nil|null)"
+    m = re.search(rf"{name}[\"']\s*,\s*(?:default\s*=\s*)?{lit}\s*[,)]", window) or \
+        re.search(rf"{name}[\"'][^\n]{{0,120}}?\bdefault\s*=\s*{lit}", window) or \
+        re.search(rf"\b{name}\s*(?::\s*[\w\[\]., |]+)?\s*=\s*{lit}\s*(?:#.*)?$", window, re.M)
+    if not m:
+        return ""
+    code = m.group("d").strip("\"'")
+    spec = a.default.strip()
+    if _same_default(spec, code):
+        return ""
+    return f"the code's default is {code or 'empty'}, the spec says {spec}"
+
+
+def _same_default(spec: str, code: str) -> bool:
+    s, c = spec.lower(), code.lower()
+    if s == c:
+        return True
+    if s in _UNLIMITED:
+        return c in _NOTHING
+    try:
+        return float(s.rstrip("s%").replace("_", "")) == float(c.replace("_", ""))
+    except ValueError:
+        pass
+    if s in ("true", "yes", "on", "enabled") or s in ("false", "no", "off", "disabled"):
+        return (s in ("true", "yes", "on", "enabled")) == (c in ("true", "1", "yes", "on"))
+    if " " in s or not re.match(r"^[\w.:/@-]+$", s):
+        return True  # a description, not a value: nothing to compare
+    return False
 
 
 def _region_at(fi: FileIndex, line: int):

@@ -736,6 +736,7 @@ class _Walker:
             self.items[-1]["children"] = []
             return
         claim = claim_of(text) if re.search(r"✅|❌|⚠|🚧|📋|\((?:done|planned|todo|wip)\)", text, re.I) else ""
+        said = _DEFAULT_IN_TEXT.search(text)
         if claim == "planned":
             planned = True
         origin = "list" if self.items else "prose"
@@ -744,6 +745,9 @@ class _Walker:
             terms = key_terms(p.plain)
             if strong:
                 anchors = _qualify([a for a, _ in strong], where=self.where())
+                if said and len(anchors) == 1 and anchors[0].subkind in ("env", "config", "identifier") or \
+                        said and len(anchors) == 1 and anchors[0].kind is Kind.FLAG:
+                    anchors = [replace(anchors[0], default=_default_value(said.group(1)))]
                 for it in self.items[:-1]:
                     if it.get("where") and any(a.where == it["where"] for a in anchors):
                         it["lead_used"] = True
@@ -818,6 +822,8 @@ class _Walker:
             if k != key_idx and r not in ("value", "status"):
                 anchors += [a for p in c[1] for a, _ in p.anchors if a.kind is Kind.ENDPOINT]
         owner = self.owner()
+        default = next((_default_value(c[0]) for c, h in zip(cells, table.header + [""] * len(cells))
+                        if re.search(r"\bdefault", h, re.I)), "")
         where = next((a.value for k, (c, r) in enumerate(zip(cells, roles)) if r == "file" and k != key_idx
                       for p in c[1] for a, _ in p.anchors if a.kind is Kind.PATH), "")
         out = []
@@ -835,6 +841,8 @@ class _Walker:
                     a = replace(a, subkind="identifier")
                 if where and not a.where:
                     a = replace(a, where=where)
+            if default and (a.kind is Kind.FLAG or a.subkind in ("env", "config", "member", "identifier")):
+                a = replace(a, default=default)
             out.append(a)
         for c, r in zip(cells, roles):  # names a description cell gives in code formatting count too
             if r == "description":
@@ -855,6 +863,19 @@ class _Walker:
         mentions = [a for p in cells[key_idx][1] for a, _ in p.anchors]
         self.b.add(Kind.PROSE, text, line, section, tuple(mentions), excluded=self.excluded(), terms=terms,
                    planned=planned, claim=claim, origin="table")
+
+
+_DEFAULT_IN_TEXT = re.compile(r"\(\s*default(?:s to|:|\s+is)?\s*`?([^`),;]+?)`?\s*\)", re.I)
+_NO_DEFAULT = re.compile(r"^(?:-|—|–|n/?a|none given|required|\(?required\)?|auto(?:[- ]?generated)?|computed|"
+                         r"see .*|varies|\s*)$", re.I)
+
+
+def _default_value(cell: str) -> str:
+    """The default a spec states, as comparable text; "" when it states none (—, required, auto)."""
+    v = cell.strip().strip("`*_ ").strip("\"'")
+    if _NO_DEFAULT.match(v) or len(v) > 40:
+        return ""
+    return v
 
 
 _LEAD_IN = re.compile(r"^\W*(?:\w+\W+){0,4}\w+\s*:\s*$")
