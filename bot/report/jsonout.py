@@ -19,6 +19,8 @@ def _anchor(a) -> dict:
         d["parts"] = list(a.parts)
     if a.where:
         d["where"] = a.where
+    if a.default:
+        d["default"] = a.default
     return d
 
 
