@@ -264,10 +264,13 @@ def _refine(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
     """A met anchor whose code is not the whole story: a class that lacks members the spec lists, a
     setting whose default differs from the spec's, code nothing calls, or code with a TODO or stub in it."""
     ev = v.evidence[0]
-    if a.default and ev.line and scope.read:
-        differs = _default_differs(a, ev, scope)
-        if differs:
-            return Verdict(Status.PARTIAL, v.evidence, differs)
+    if a.default and scope.read:
+        for e in v.evidence[:MAX_EVIDENCE]:  # the first place that gives a literal default decides
+            differs = _default_differs(a, e, scope) if e.line else None
+            if differs:
+                return Verdict(Status.PARTIAL, [e] + [x for x in v.evidence if x is not e], differs)
+            if differs == "":
+                break
     if a.kind is Kind.SYMBOL and a.subkind == "type" and a.parts:
         owner = next((h for h in scope.repo.names.get(a.value, []) if h.how == "defined"
                       and h.path == ev.path), None)
@@ -297,12 +300,12 @@ _UNLIMITED = {"unlimited", "no limit", "none", "unset", "empty", "∞", "infinit
 _NOTHING = {"none", "null", "nil", "", "0", "-1", "math.inf", "float('inf')", 'float("inf")', "false"}
 
 
-def _default_differs(a: Anchor, ev: Evidence, scope: Scope) -> str:
+def _default_differs(a: Anchor, ev: Evidence, scope: Scope) -> str | None:
     """Compare the default the spec states with the literal default next to where the code reads the
     setting (``getenv("X", "30")``, ``SetDefault("x", 30)``, ``default=30``, ``x: int = 30``)."""
     text = scope.read(ev.path)
     if not text:
-        return ""
+        return None
     lines = text.splitlines()
     window = "\n".join(lines[ev.line - 1: ev.line + 3])
     name = re.escape(a.value.lstrip("-") if a.kind is Kind.FLAG else a.value.rsplit(".", 1)[-1])
@@ -311,7 +314,7 @@ def _default_differs(a: Anchor, ev: Evidence, scope: Scope) -> str:
         re.search(rf"{name}[\"'][^\n]{{0,120}}?\bdefault\s*=\s*{lit}", window) or \
         re.search(rf"\b{name}\s*(?::\s*[\w\[\]., |]+)?\s*=\s*{lit}\s*(?:#.*)?$", window, re.M)
     if not m:
-        return ""
+        return None
     code = m.group("d").strip("\"'")
     spec = a.default.strip()
     if _same_default(spec, code):
