@@ -310,7 +310,7 @@ def _default_differs(a: Anchor, ev: Evidence, scope: Scope) -> str | None:
     window = "\n".join(lines[ev.line - 1: ev.line + 3])
     name = re.escape(a.value.lstrip("-") if a.kind is Kind.FLAG else a.value.rsplit(".", 1)[-1])
     lit = r"(?P<d>\"[^\"\n]*\"|'[^'\n]*'|-?[\d.]+|True|False|true|false|None|nil|null)"
-    m = re.search(rf"{name}[\"']\s*,\s*(?:default\s*=\s*)?{lit}\s*[,)]", window) or \
+    m = re.search(rf"\(\s*[\"']{name}[\"']\s*,\s*(?:default\s*=\s*)?{lit}\s*[,)]", window) or \
         re.search(rf"{name}[\"'][^\n]{{0,120}}?\bdefault\s*=\s*{lit}", window) or \
         re.search(rf"\b{name}\s*(?::\s*[\w\[\]., |]+)?\s*=\s*{lit}\s*(?:#.*)?$", window, re.M)
     if not m:
@@ -323,7 +323,7 @@ def _default_differs(a: Anchor, ev: Evidence, scope: Scope) -> str | None:
 
 
 def _same_default(spec: str, code: str) -> bool:
-    s, c = spec.lower(), code.lower()
+    s, c = spec.lower().rstrip("/"), code.lower().rstrip("/")
     if s == c:
         return True
     if s in _UNLIMITED:
