@@ -750,17 +750,26 @@ def _did_you_mean(name: str, scope: Scope):
     return best[1:] if best else None
 
 
+_COUNTED_NOUNS = {"events", "event", "requests", "request", "items", "messages", "message", "records", "jobs",
+                  "calls", "operations", "tasks", "errors"}
+_MEASURES = {"count", "total", "num", "number", "size", "len", "length", "gauge", "counter", "stats", "rate"}
+
+
 def _similar_metric(a: Anchor, scope: Scope) -> Verdict | None:
     """A metric whose measurement exists under another name (an internal counter, a query method)."""
     core = [w for w in split_identifier(_METRIC_SUFFIX.sub("", a.value)) if len(w) > 2]
     if len(core) < 2:
         return None
     want = set(core[1:]) if len(core) > 2 else set(core)  # drop a namespace prefix (outbox_, http_)
+    # what is counted, without the nouns every count has: outbox_pending_events ~ get_pending_count
+    what = want - _COUNTED_NOUNS
     best = None
     for path, fi in scope.code.items():
         for name, line in list(fi.defs.items()) + [(t, 0) for t in fi.tokens]:
             words = set(split_identifier(name))
-            if want <= words and (best is None or len(name) < len(best[0])):
+            hit = want <= words or (what and what <= words and words & (_MEASURES | _COUNTED_NOUNS) and
+                                    len(words) >= 2)
+            if hit and (best is None or len(name) < len(best[0])):
                 best = (name, path, line)
     if best:
         name, path, line = best
