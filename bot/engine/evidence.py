@@ -762,7 +762,7 @@ def _similar_metric(a: Anchor, scope: Scope) -> Verdict | None:
         return None
     want = set(core[1:]) if len(core) > 2 else set(core)  # drop a namespace prefix (outbox_, http_)
     # what is counted, without the nouns every count has: outbox_pending_events ~ get_pending_count
-    what = want - _COUNTED_NOUNS
+    what = want - _COUNTED_NOUNS - _MEASURES
     best = None
     for path, fi in scope.code.items():
         for name, line in list(fi.defs.items()) + [(t, 0) for t in fi.tokens]:
