@@ -385,6 +385,13 @@ def _caveat(doc, scope: Scope) -> str:
     return ""
 
 
+def _orphan_module(path: str, scope: Scope) -> bool:
+    """A Python module that nothing outside tests imports and that does not run by itself: left-over code."""
+    fi = scope.code.get(path) or scope.repo._files.get(path)
+    return path.endswith(".py") and fi is not None and not _entry_module(path, fi) and \
+        not scope.repo.is_imported(path)
+
+
 _ENTRY_NAMES = {"__init__", "__main__", "main", "app", "cli", "manage", "conftest", "setup", "wsgi", "asgi", "server",
                 "run", "settings", "config", "urls", "views", "models", "admin", "tasks", "celery"}
 
@@ -709,6 +716,9 @@ def _placed(hits: list[Hit], where: str, scope: Scope, usage: bool = False, name
         return Verdict(Status.MET, [_ev(h, "defined where the spec says", scope)])
     if defs:
         h = sorted(defs, key=lambda h: h.path not in scope.code)[0]
+        if all(_orphan_module(d.path, scope) for d in defs):
+            return Verdict(Status.MISSING, [_ev(h, f"a copy in {h.path}, which nothing imports", scope)],
+                           f"not in {where}; the only definition is in {h.path}, which nothing outside tests imports")
         return Verdict(Status.PARTIAL, [_ev(h, f"defined in {h.path}, not in {where}", scope)],
                        f"lives in {h.path}, not in {where}")
     strings_there = [h for h in hits if h.how in ("string", "used") and at(h)]
