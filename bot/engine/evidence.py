@@ -1126,6 +1126,13 @@ def _evaluate(req: Requirement, scope: Scope, scenario_match, searched: str) -> 
         status = Status.MISSING
     else:
         status = Status.PARTIAL
+    if status is Status.MET and len(verdicts) == 1 and verdicts[0][0].kind is Kind.PATH and \
+            req.origin in ("list", "prose") and len(req.terms) >= 3:
+        # "Enhance `src/run.py` to print per-provider token usage": the file must do what the sentence says
+        caveat = _in_file(req, verdicts[0][1].evidence[0].path, scope)
+        if caveat:
+            status = Status.PARTIAL
+            details.append(caveat)
     low = ""
     if weak_origin:
         low = "read from a drawing or a heading" if req.origin.endswith("~") else "a heading's name"
@@ -1135,6 +1142,23 @@ def _evaluate(req: Requirement, scope: Scope, scenario_match, searched: str) -> 
         low = "a plain word in code formatting"
     return RequirementResult(req, status, tuple(evidence[: MAX_EVIDENCE * 2]), searched, "; ".join(details),
                              confidence="low" if low else "high", confidence_reason=low)
+
+
+def _in_file(req: Requirement, path: str, scope: Scope) -> str:
+    """Judge a sentence's words inside the one file it names: "" when the file holds them, otherwise why not."""
+    fi = scope.code.get(path)
+    if fi is None or fi.kind != "code":
+        return ""
+    corpus = retrieval.Corpus(retrieval.region_docs(path, fi))
+    terms = [t for t in req.terms if t not in retrieval.identifier_terms(posixpath.splitext(posixpath.basename(path))[0])]
+    if len(terms) < 2:
+        return ""
+    v = retrieval.judge(terms, corpus, scope.repo.term_df, scope.repo.code_files, {})
+    if v.status == "missing" or v.feature_share < 0.5:
+        return f"{path} exists, but does not mention " + ", ".join(v.missing[:4])
+    if v.top is not None:
+        return _caveat(v.top, scope)
+    return ""
 
 
 def _vague(a: Anchor, v: Verdict, scope: Scope) -> bool:
