@@ -1154,9 +1154,9 @@ def _in_file(req: Requirement, path: str, scope: Scope) -> str:
     if len(terms) < 2:
         return ""
     v = retrieval.judge(terms, corpus, scope.repo.term_df, scope.repo.code_files, {})
-    if v.status == "missing" or v.feature_share < 0.5:
+    if v.feature_share < 0.25:
         return f"{path} exists, but does not mention " + ", ".join(v.missing[:4])
-    if v.top is not None:
+    if v.top is not None and v.top_share >= 0.25:
         return _caveat(v.top, scope)
     return ""
 
