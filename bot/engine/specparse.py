@@ -121,15 +121,15 @@ def classify(code: str) -> Anchor | None:
         return Anchor(Kind.ENDPOINT, f"{m.group(1)} {m.group(2)}")
     if _MIME.match(s) or _KEYS.match(s):
         return None
-    if _PLACEHOLDER_VALUE.search(s):
-        return None  # <name>, {{var}}, vX.Y.Z, example.com/…: an example or a placeholder
-    if s.startswith("/") and " " not in s and len(s) > 1 and "://" not in s:
+    if s.startswith("/") and " " not in s and len(s) > 1 and "://" not in s and "{{" not in s:
         last = s.rstrip("/").rsplit("/", 1)[-1]
         if "." in last or _HOST_DIR.match(s):
             return None  # /etc/app.conf, /usr/bin/rsync: a host path, not a repo path or a route
         return Anchor(Kind.ENDPOINT, f"ANY {s}")
     if _FLAG.match(s):
         return Anchor(Kind.FLAG, re.split(r"[= ]", s, maxsplit=1)[0])
+    if _PLACEHOLDER_VALUE.search(s):
+        return None  # <name>, {{var}}, vX.Y.Z, example.com/…: an example or a placeholder
     m = _SIGNATURE.match(s)
     if m and " " not in m.group("name"):
         name = m.group("name")
