@@ -21,6 +21,7 @@ MET_TOP = 0.25  # share of the requirement's weight the best-ranked region holds
 MET_FEATURE = 0.85  # … and the feature's code as a whole
 PARTIAL_NAMES = 0.45  # share found in the names the feature's code defines (functions, classes, files)
 PHRASE = 0.8  # one name holding this share is the thing itself ("Redis broker" ↔ RedisBroker)
+PARTIAL_FEATURE, PARTIAL_TOP = 0.75, 0.2  # … or the code holds most of the words, some of them together
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def judge(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files
         status = "met" if phrase is not None else "missing"
     elif phrase is not None or (top_share >= MET_TOP and feature_share >= MET_FEATURE):
         status = "met"
-    elif name_share >= PARTIAL_NAMES:
+    elif name_share >= PARTIAL_NAMES or (feature_share >= PARTIAL_FEATURE and top_share >= PARTIAL_TOP):
         status = "partial"
     else:
         status = "missing"
