@@ -1,0 +1,235 @@
+"""What a rule pack knows about a language's parse tree, and every call into ast-grep.
+
+ast-grep-py bundles tree-sitter grammars for the languages in ``LANGUAGES`` and works offline. A pack
+names its parser (``parser: go``) and, under ``syntax.tree``, which node kinds of that grammar are
+comments, strings, identifiers, decorators, parameter lists, bodies and definitions. Rules written
+as ast-grep rules (``ast:``) are compiled here too: checked against every parser of the pack when
+the pack loads, so a bad rule is a config error with its line, never a failure at analysis time.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ast_grep_py import SgNode, SgRoot
+
+# Grammars ast-grep-py bundles (checked: each parses here without a network).
+LANGUAGES = frozenset({
+    "bash", "c", "cpp", "csharp", "css", "dart", "elixir", "go", "haskell", "hcl", "html", "java", "javascript",
+    "json", "kotlin", "lua", "nix", "php", "python", "ruby", "rust", "scala", "solidity", "swift", "tsx",
+    "typescript", "yaml",
+})
+
+SYMBOL_KINDS = ("class", "interface", "struct", "enum", "trait", "module", "function", "method", "constructor",
+                "field", "constant", "variable", "type", "enum_member", "table", "column", "target")
+CLASS_LIKE = frozenset({"class", "interface", "struct", "enum", "trait", "module"})
+FUNCTION_LIKE = frozenset({"function", "method", "constructor"})
+
+# Patterns compare named nodes only: `f($A, $$$)` also matches `f(a)`, and comments inside a call do not
+# break a match. Operators are unnamed too, so a pattern should not rely on them.
+STRICTNESS = "relaxed"
+_METAVAR = re.compile(r"\$+[A-Z_][A-Z0-9_]*|\$\$\$")
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class GrammarError(ValueError):
+    """A rule or node kind the grammar rejects; the caller turns it into a ConfigError with a location."""
+
+
+def parse(text: str, lang: str) -> SgNode:
+    return SgRoot(text, lang).root()
+
+
+def _call(fn, *args):
+    """ast-grep raises RuntimeError, ValueError or a pyo3 PanicException (a BaseException) on bad input."""
+    try:
+        return fn(*args)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - PanicException derives from BaseException
+        raise GrammarError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+
+
+# ---- ast rules -------------------------------------------------------------------------------------
+def compile_ast(ast, constraints: dict | None, transform: dict | None) -> dict:
+    """A rule pack's ``ast:`` (a pattern string or an ast-grep rule mapping) as an ast-grep config,
+    with every pattern string set to the relaxed strictness."""
+    rule = {"pattern": ast} if isinstance(ast, str) else ast
+    config = {"rule": _relax(rule)}
+    if constraints:
+        config["constraints"] = {k: _relax(v) for k, v in constraints.items()}
+    if transform:
+        config["transform"] = transform
+    return config
+
+
+def _relax(rule):
+    if isinstance(rule, dict):
+        out = {}
+        for k, v in rule.items():
+            if k == "pattern" and isinstance(v, str):
+                out[k] = {"context": v, "strictness": STRICTNESS}
+            elif k in ("all", "any") and isinstance(v, list):
+                out[k] = [_relax(x) for x in v]
+            elif k in ("not", "inside", "has", "precedes", "follows") or (k == "stopBy" and isinstance(v, dict)):
+                out[k] = _relax(v)
+            else:
+                out[k] = v
+        return out
+    return rule
+
+
+def vet_ast(config: dict, langs: tuple[str, ...]) -> None:
+    """Compile the rule for each parser (ast-grep compiles on first use). Raises GrammarError."""
+    for lang in langs:
+        root = parse("", lang)
+        try:
+            _call(root.find_all, config)
+        except GrammarError as exc:
+            raise GrammarError(f"ast rule does not compile for {lang}: {exc}") from None
+
+
+def metavariables(config: dict) -> set[str]:
+    """Names of the metavariables a rule captures or a transform defines ($PATH → PATH)."""
+    names = {m.lstrip("$") for m in _METAVAR.findall(repr(config.get("rule")))} - {""}
+    names |= set(config.get("transform") or {})
+    return names
+
+
+def literal_words(config: dict, lang: str) -> frozenset[str]:
+    """Words every match's text contains — the named leaves of its patterns — so a file without them
+    need not be searched. Conservative: alternatives keep only what all branches share."""
+    return _words(config.get("rule") or {}, lang)
+
+
+def _words(rule, lang: str) -> frozenset[str]:
+    if not isinstance(rule, dict):
+        return frozenset()
+    out: set[str] = set()
+    pat = rule.get("pattern")
+    if isinstance(pat, dict) and set(pat) <= {"context", "strictness"}:
+        pat = pat.get("context")
+    if isinstance(pat, str):
+        out |= _pattern_words(pat, lang)
+    for key in ("inside", "has", "precedes", "follows"):
+        out |= _words(rule.get(key), lang)
+    for sub in rule.get("all") or ():
+        out |= _words(sub, lang)
+    branches = [_words(sub, lang) for sub in rule.get("any") or ()]
+    if branches:
+        out |= frozenset.intersection(*branches)
+    return frozenset(out)
+
+
+def _pattern_words(pattern: str, lang: str) -> set[str]:
+    # metavariables become plain identifiers (µ is a letter in every grammar here), as in ast-grep itself
+    root = parse(pattern.replace("$", "µ"), lang)
+    words = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        kids = n.children()
+        if kids:
+            stack.extend(kids)
+        elif n.is_named() and n.kind() != "ERROR":
+            t = n.text()
+            if _WORD.match(t):
+                words.add(t)
+    return words
+
+
+# ---- node-kind tables --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DefSpec:
+    """How one definition node kind reads: its symbol kind, where its name is, what refines the kind."""
+    kind: str
+    name: tuple[str, ...] = ("name",)  # fields or child kinds leading to the name node(s)
+    owner: str = ""  # a field whose type names the owner (a Go receiver, a Rust impl's type)
+    scope: bool = False  # names the owner of the definitions inside it, defines nothing (Rust impl)
+    bases: str = ""  # the field listing base classes
+    kind_by_base: dict = field(default_factory=dict)  # base class name → kind (Enum → enum)
+    kind_by_child: dict = field(default_factory=dict)  # child node kind → kind (struct_type → struct)
+    kind_by_word: dict = field(default_factory=dict)  # modifier word → kind (const → constant)
+    members: frozenset = frozenset()  # body child kinds that are enum members (TypeScript enums)
+    value: str = ""  # the field holding an assigned value: a function value makes the symbol a function
+
+
+@dataclass(frozen=True)
+class TreeSyntax:
+    comment: frozenset
+    string: frozenset
+    identifier: frozenset
+    decorator: frozenset
+    parameters: frozenset  # parameter-list kinds, for grammars without a `parameters` field
+    body: frozenset  # body kinds, for grammars without a `body` field
+    wrappers: frozenset  # nodes wrapping a definition with its decorators (decorated_definition)
+    functions: frozenset  # function values (arrow_function, lambda)
+    stub_statements: frozenset  # statements that do nothing (pass, ...)
+    abstract: frozenset  # modifier, decorator or base-class words that make a definition abstract
+    self_names: frozenset
+    constructors: frozenset  # method names whose parameters are the owner's constructor parameters
+    exports: frozenset  # module-level names whose string items are references (__all__)
+    docstrings: bool
+    definitions: dict  # node kind → DefSpec
+    collect: dict = field(default_factory=dict)  # parser → ast-grep config finding every node kind above
+
+    def kinds(self) -> set[str]:
+        return set(self.comment | self.string | self.identifier | self.decorator) | set(self.definitions)
+
+
+_LISTS = ("comment", "string", "identifier", "decorator", "parameters", "body", "wrappers", "functions",
+          "stub_statements", "abstract", "self", "constructors", "exports")
+
+
+def load_tree(data: dict, langs: tuple[str, ...]) -> tuple[TreeSyntax, list[tuple[tuple, str]]]:
+    """``syntax.tree`` of a pack → TreeSyntax, and the problems found as (path under tree, message)."""
+    problems: list[tuple[tuple, str]] = []
+    lists = {k: frozenset(data.get(k, ())) for k in _LISTS}
+    defs = {}
+    for kind, spec in (data.get("definitions") or {}).items():
+        if isinstance(spec, str):
+            spec = {"kind": spec}
+        name = spec.get("name", "name")
+        defs[kind] = DefSpec(
+            kind=spec["kind"], name=tuple(name.split(".")) if name != "." else (), owner=spec.get("owner", ""),
+            scope=bool(spec.get("scope", False)), bases=spec.get("bases", ""),
+            kind_by_base=dict(spec.get("kind_by_base", {})), kind_by_child=dict(spec.get("kind_by_child", {})),
+            kind_by_word=dict(spec.get("kind_by_word", {})), members=frozenset(spec.get("members", ())),
+            value=spec.get("value", ""))
+    tree = TreeSyntax(
+        comment=lists["comment"], string=lists["string"], identifier=lists["identifier"],
+        decorator=lists["decorator"], parameters=lists["parameters"], body=lists["body"],
+        wrappers=lists["wrappers"], functions=lists["functions"], stub_statements=lists["stub_statements"],
+        abstract=lists["abstract"], self_names=lists["self"], constructors=lists["constructors"],
+        exports=lists["exports"], docstrings=bool(data.get("docstrings", False)), definitions=defs)
+    # node kinds must exist in at least one of the pack's grammars; the collecting rule keeps, per
+    # grammar, the kinds that grammar has (ast-grep rejects a rule naming an unknown kind)
+    wanted = sorted(tree.kinds())
+    valid: dict[str, list[str]] = {lang: [] for lang in langs}
+    for kind in wanted:
+        ok = False
+        for lang in langs:
+            if _kind_exists(kind, lang):
+                valid[lang].append(kind)
+                ok = True
+        if not ok:
+            where = next((k for k in ("comment", "string", "identifier", "decorator") if kind in lists[k]),
+                         "definitions")
+            problems.append(((where,), f"node kind '{kind}' does not exist in the {'/'.join(langs)} grammar"))
+    for lang, kinds in valid.items():
+        tree.collect[lang] = {"rule": {"any": [{"kind": k} for k in kinds]}}
+    return tree, problems
+
+
+_kind_memo: dict[tuple[str, str], bool] = {}
+
+
+def _kind_exists(kind: str, lang: str) -> bool:
+    key = (kind, lang)
+    if key not in _kind_memo:
+        try:
+            _call(parse("", lang).find_all, {"rule": {"kind": kind}})
+            _kind_memo[key] = True
+        except GrammarError:
+            _kind_memo[key] = False
+    return _kind_memo[key]

@@ -1,0 +1,578 @@
+"""Index one file from its parse tree (ast-grep): symbols, references, regions, routes, markers.
+
+The file is parsed once. One search collects every node of the kinds the pack's ``syntax.tree``
+names — identifiers, comments, strings, decorators, definitions — in document order; the pack's
+ast rules (routes, imports, stub markers) run on the same tree, each skipped when a word it needs
+is not in the file. Everything else is derived from those nodes' kinds, texts and offsets.
+"""
+from __future__ import annotations
+
+import bisect
+import posixpath
+import re
+
+from . import grammar, sqlddl
+from .grammar import CLASS_LIKE, FUNCTION_LIKE, DefSpec, TreeSyntax
+from .index import (MAX_STRING, FileIndex, Ref, Region, Route, Symbol, _Lines, first_lines, join_route, make_route,
+                    norm_route, path_words, region_words, route_method, table_symbols, unquote)
+from .rules import PatternRule, RulePack, RuleSet, group
+
+MAX_STRINGS = 2000
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+_CAPS = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
+# Nodes that only hold statements: a body made of one of them holding one statement is that statement.
+_TUPLES = frozenset({"pattern_list", "tuple_pattern", "expression_list"})
+_QUALIFIED = frozenset({"scope_resolution", "scoped_identifier", "qualified_name", "scoped_type_identifier"})
+_BLOCKS = frozenset({
+    "block", "statement_block", "compound_statement", "statement_list", "statements", "body_statement",
+    "function_body", "constructor_body", "arrow_expression_clause", "expression_statement", "do_block",
+    "parenthesized_expression",
+})
+
+
+class _Text:
+    __slots__ = ("start", "end", "line", "text")
+
+    def __init__(self, start: int, end: int, line: int, text: str):
+        self.start, self.end, self.line, self.text = start, end, line, text
+
+
+class _Def:
+    """A definition while the file is walked; becomes one Symbol per name, and a Region."""
+    __slots__ = ("node", "start", "end", "header", "names", "kind", "owner", "parent", "params", "abstract",
+                 "stub", "decorated", "children", "doc", "trivial", "body")
+
+    def __init__(self, node, start, end):
+        self.node, self.start, self.end = node, start, end
+        self.header = start
+        self.names: list[tuple[str, int, int]] = []  # (name, start offset, line)
+        self.kind = ""
+        self.owner = ""
+        self.parent: _Def | None = None
+        self.params: list[str] = []
+        self.abstract = self.stub = self.decorated = self.trivial = False
+        self.children: list[_Def] = []
+        self.doc: _Text | None = None  # a docstring
+        self.body = None
+
+
+class _Match:
+    __slots__ = ("rule", "start", "end", "line", "caps")
+
+    def __init__(self, rule: PatternRule, start: int, end: int, line: int, caps: dict):
+        self.rule, self.start, self.end, self.line, self.caps = rule, start, end, line, caps
+
+
+def index_tree(path: str, text: str, pack: RulePack, ruleset: RuleSet, lang: str, lossy: bool) -> FileIndex:
+    return _FileWalk(path, text, pack, ruleset, lang).index(lossy)
+
+
+class _FileWalk:
+    def __init__(self, path: str, text: str, pack: RulePack, ruleset: RuleSet, lang: str):
+        self.path, self.text, self.pack, self.ruleset, self.lang = path, text, pack, ruleset, lang
+        self.tree: TreeSyntax = pack.tree
+        self.root = grammar.parse(text, lang)
+        self.lines = _Lines(text)
+        self.idents: list[tuple[int, str]] = []
+        self.comments: list[_Text] = []
+        self.strings: list[_Text] = []
+        self.decorators: list[int] = []
+        self.timeouts: list[str] = []
+        self.members: list[_Def] = []  # enum members read from an enum's body (not definitions themselves)
+        self._code: str | None = None
+
+    # ---- the one pass over the tree ----------------------------------------------------------------
+    def collect(self) -> list[tuple]:
+        t = self.tree
+        ident, comment, string, deco, defs = t.identifier, t.comment, t.string, t.decorator, t.definitions
+        found = []
+        for n in self.root.find_all(t.collect[self.lang]):
+            k = n.kind()
+            r = n.range()
+            s = r.start
+            if k in ident:
+                self.idents.append((s.index, n.text()))
+            elif k in comment:
+                self.comments.append(_Text(s.index, r.end.index, s.line + 1, n.text()))
+            elif k in string:
+                self.strings.append(_Text(s.index, r.end.index, s.line + 1, n.text()))
+            elif k in deco:
+                self.decorators.append(s.index)
+            if k in defs:
+                found.append((n, defs[k], s.index, r.end.index))
+        return found
+
+    def matches(self, rules) -> list[_Match]:
+        out = []
+        for rule in rules:
+            if rule.ast is not None:
+                for m in rule.find(self.root, self.lang, self.text):
+                    r = m.range()
+                    out.append(_Match(rule, r.start.index, r.end.index, r.start.line + 1, _captures(m, rule)))
+            elif rule.compiled is not None:
+                try:
+                    for m in rule.finditer(self.code_text()):
+                        caps = {k.upper(): v for k in ("path", "method", "name", "target", "kind")
+                                if (v := group(m, k)) is not None}
+                        if "PATH" in caps:
+                            caps["_PATH_AT"] = m.start("path") if m.group("path") else m.start()
+                        start = m.start() + (len(m.group()) - len(m.group().lstrip()))
+                        out.append(_Match(rule, start, m.end(), self.lines.at(start), caps))
+                except TimeoutError:
+                    self.timeouts.append(rule.id)
+        return out
+
+    def code_text(self) -> str:
+        """The text with comments blanked (newlines kept): what a regex rule of a parsed pack reads."""
+        if self._code is None:
+            parts, pos = [], 0
+            for c in self.comments:
+                if c.start < pos:
+                    continue
+                parts.append(self.text[pos:c.start])
+                parts.append(re.sub(r"[^\n]", " ", self.text[c.start:c.end]))
+                pos = c.end
+            parts.append(self.text[pos:])
+            self._code = "".join(parts)
+        return self._code
+
+    # ---- definitions ------------------------------------------------------------------------------
+    def definitions(self, found, stub_spans: list[tuple[int, int]]) -> list[_Def]:
+        out: list[_Def] = []
+        stack: list[_Def] = []
+        for node, spec, start, end in found:
+            while stack and stack[-1].end <= start:
+                stack.pop()
+            parent = stack[-1] if stack else None
+            d = self.definition(node, spec, start, end, parent, stub_spans)
+            if d is None:
+                continue
+            d.parent = parent
+            if parent is not None:
+                parent.children.append(d)
+            stack.append(d)
+            out.append(d)
+        return out
+
+    def definition(self, node, spec: DefSpec, start: int, end: int, parent: _Def | None, stub_spans) -> _Def | None:
+        t = self.tree
+        d = _Def(node, start, end)
+        if spec.scope:
+            d.kind = "scope"
+            d.owner = _type_name(node.field(spec.owner), t) if spec.owner else ""
+            return d
+        names = self.names(node, spec)
+        if not names:
+            return None
+        d.names = names
+        name_start = names[0][1]
+        if t.wrappers:
+            p = node.parent()
+            if p is not None and p.kind() in t.wrappers:
+                d.header = p.range().start.index
+        if t.decorator:
+            prev = node.prev()
+            while prev is not None and (prev.kind() in t.decorator or prev.kind() in t.comment):
+                if prev.kind() in t.decorator:
+                    d.header = prev.range().start.index
+                prev = prev.prev()
+        header = set(_WORDS.findall(self.text[d.header:name_start]))
+        i = bisect.bisect_left(self.decorators, d.header)
+        d.decorated = i < len(self.decorators) and self.decorators[i] < name_start
+        kind = spec.kind
+        if spec.kind_by_child:
+            for c in node.children():
+                if c.kind() in spec.kind_by_child:
+                    kind = spec.kind_by_child[c.kind()]
+                    break
+        for word, k in spec.kind_by_word.items():
+            if word in header:
+                kind = k
+        bases: set[str] = set()
+        if spec.bases:
+            b = node.field(spec.bases)
+            if b is not None:
+                bases = set(_WORDS.findall(b.text()))
+                for base, k in spec.kind_by_base.items():
+                    if base in bases:
+                        kind = k
+        fn_node = node
+        if spec.value:
+            v = node.field(spec.value)
+            if v is not None and v.kind() in t.functions:
+                kind, fn_node = "function", v
+        name = names[0][0]
+        if kind == "variable" and _CAPS.match(name):
+            kind = "constant"
+        # where it stands: a local of a function is no symbol; a member takes its owner's name
+        pk = parent.kind if parent is not None else ""
+        if pk in FUNCTION_LIKE:
+            if kind not in FUNCTION_LIKE and kind not in CLASS_LIKE:
+                return None
+        elif parent is not None:
+            d.owner = parent.owner if pk == "scope" else parent.names[0][0]
+            if kind == "function":
+                kind = "method"
+            elif kind in ("variable", "constant", "field") and pk == "enum":
+                kind = "enum_member"
+            elif kind == "variable":
+                kind = "field"
+            elif kind == "field" and "static" in header and _CAPS.match(name):
+                kind = "constant"
+        if spec.owner:
+            d.owner = _type_name(node.field(spec.owner), t) or d.owner
+            if kind == "function" and d.owner:
+                kind = "method"
+        d.kind = kind
+        if kind in FUNCTION_LIKE:
+            d.params = self.params(_params_node(fn_node, t))
+            body = fn_node.field("body") or _child_of(fn_node, t.body)
+            stmts = self.statements(body, d) if body is not None else None
+            d.abstract = bool(header & t.abstract) or body is None or \
+                (pk in ("interface", "trait") and (not stmts or _trivial(stmts, t)))
+            if not d.abstract and stmts and len(stmts) == 1:
+                s = stmts[0]
+                r = s.range()
+                d.trivial = s.kind() in t.stub_statements
+                d.stub = d.trivial or any(r.start.index <= a and b <= r.end.index for a, b in stub_spans)
+        elif kind in CLASS_LIKE:
+            d.abstract = kind in ("interface", "trait") or bool((header | bases) & t.abstract)
+            own = _params_node(node, t)
+            if own is not None:
+                d.params = self.params(own)
+            if t.docstrings:
+                body = node.field("body") or _child_of(node, t.body)
+                if body is not None:
+                    self.statements(body, d)
+            if spec.members:
+                body = node.field("body") or _child_of(node, t.body)
+                for c in body.named_children() if body is not None else ():
+                    if c.kind() in spec.members:
+                        m = c if c.kind() in t.identifier else (c.field("name") or _child_of(c, t.identifier))
+                        if m is not None:
+                            r = m.range()
+                            member = _Def(c, r.start.index, r.end.index)
+                            member.names = [(m.text(), r.start.index, r.start.line + 1)]
+                            member.kind, member.owner, member.parent = "enum_member", name, d
+                            d.children.append(member)
+                            self.members.append(member)
+        return d
+
+    def names(self, node, spec: DefSpec) -> list[tuple[str, int, int]]:
+        t = self.tree
+        nodes = [node]
+        for step in spec.name:
+            nxt = []
+            for n in nodes:
+                found = n.field_children(step)
+                if not found:
+                    found = [c for c in n.named_children() if c.kind() == step]
+                nxt.extend(found)
+            nodes = nxt
+        if not nodes and spec.name == ("name",):
+            c = _child_of(node, t.identifier)
+            nodes = [c] if c is not None else []
+        out = []
+        for n in nodes:
+            k = n.kind()
+            if k in _TUPLES:  # a, b = …
+                n_list = [c for c in n.named_children() if c.kind() in t.identifier]
+            elif k in _QUALIFIED:  # class A::B
+                last = n.field("name") or ([c for c in n.named_children() if c.kind() in t.identifier] or [None])[-1]
+                n_list = [last] if last is not None else []
+            elif k in t.identifier:
+                n_list = [n]
+            else:  # obj.attr = …, {a, b} = …: not a definition of a name
+                n_list = []
+            for c in n_list:
+                r = c.range()
+                out.append((c.text(), r.start.index, r.start.line + 1))
+        return out
+
+    def params(self, plist) -> list[str]:
+        if plist is None:
+            return []
+        t = self.tree
+        out = []
+        for c in plist.named_children():
+            k = c.kind()
+            if k in t.comment or k in t.decorator:
+                continue
+            if k in t.identifier:
+                names = [c]
+            else:
+                names = c.field_children("name") or [x for x in (c.field("pattern"), c.field("left")) if x]
+                if not names or names[0].kind() not in t.identifier:
+                    first = _child_of(names[0] if names else c, t.identifier)
+                    if first is None and names:
+                        first = _child_of(c, t.identifier)
+                    names = [first] if first is not None else []
+            for n in names:
+                v = n.text()
+                if v not in t.self_names:
+                    out.append(v)
+        return out
+
+    def statements(self, body, d: _Def) -> list:
+        """The statements of a body, docstring and comments left out, single wrappers unwrapped."""
+        t = self.tree
+        if body.kind() not in _BLOCKS and body.kind() not in t.body:
+            return [body]
+        kids = [c for c in body.named_children() if c.kind() not in t.comment]
+        if t.docstrings and kids and kids[0].kind() == "expression_statement":
+            inner = kids[0].named_children()
+            if len(inner) == 1 and inner[0].kind() in t.string:
+                r = inner[0].range()
+                d.doc = _Text(r.start.index, r.end.index, r.start.line + 1, inner[0].text())
+                kids = kids[1:]
+        while len(kids) == 1 and kids[0].kind() in _BLOCKS:
+            kids = [c for c in kids[0].named_children() if c.kind() not in t.comment]
+        return kids
+
+    # ---- the index ---------------------------------------------------------------------------------
+    def index(self, lossy: bool) -> FileIndex:
+        found = self.collect()
+        pack, generic = self.pack, self.ruleset.generic
+        code_markers = [r for p in (pack, *generic) for r in p.markers if r.scope != "comment"]
+        stub_matches = self.matches(code_markers)
+        stub_spans = [(m.start, m.end) for m in stub_matches]
+        defs = self.definitions(found, stub_spans)
+        symbols, name_starts, regions = self.symbols(defs)
+        for m in self.matches(pack.definitions):
+            name = m.caps.get("NAME")
+            if name:
+                symbols.append(Symbol(name, m.rule.symbol or "function", "", m.line, self.lines.at(m.end)))
+        for s in self.strings:
+            if "table" in s.text.lower() and sqlddl.has_ddl(s.text):
+                symbols.extend(table_symbols(s.text, s.start, self.lines.at))
+        refnames = {name for start, name in self.idents if start not in name_starts}
+        refnames |= self.exported(defs)
+        strings: dict[str, int] = {}
+        for s in self.strings[:MAX_STRINGS]:
+            v = unquote(s.text)
+            if 0 < len(v) <= MAX_STRING and v not in strings:
+                strings[v] = s.line
+        text_lines = self.text.splitlines()
+        return FileIndex(
+            kind="code", lang=pack.name, lines=sum(1 for ln in text_lines if ln.strip()), defs=first_lines(symbols),
+            routes=self.routes(), strings=strings, tokens=frozenset(n for _, n in self.idents),
+            comment_tokens=frozenset(w for c in self.comments for w in _IDENT.findall(c.text)),
+            markers=self.markers(stub_matches, defs, text_lines), refs=self.refs(), lossy=lossy,
+            timeouts=tuple(dict.fromkeys(self.timeouts)), symbols=tuple(symbols), refnames=frozenset(refnames),
+            regions=tuple(regions),
+        )
+
+    def symbols(self, defs: list[_Def]) -> tuple[list[Symbol], set[int], list[Region]]:
+        t = self.tree
+        symbols: list[Symbol] = []
+        name_starts: set[int] = set()
+        regions: list[Region] = [self.module_region(defs)]
+        ident_starts = [s for s, _ in self.idents]
+        comment_starts = [c.start for c in self.comments]
+        string_starts = [s.start for s in self.strings]
+        for d in defs + self.members:
+            if d.kind == "scope":
+                continue
+            if d.kind in CLASS_LIKE:
+                params = list(d.params)
+                for c in d.children:
+                    if c.kind == "constructor" or (c.kind == "method" and c.names[0][0] in t.constructors):
+                        params.extend(c.params)
+                for c in d.children:
+                    if c.kind in ("field", "constant"):
+                        params.extend(n for n, _, _ in c.names)
+                d.params = list(dict.fromkeys(params))
+            end_line = self.lines.at(d.end)
+            for name, start, line in d.names:
+                name_starts.add(start)
+                if d.kind == "constructor":
+                    continue
+                symbols.append(Symbol(name, d.kind, d.owner, line, end_line, tuple(d.params), d.abstract,
+                                      d.stub, d.decorated))
+            if d.kind in CLASS_LIKE or d.kind in FUNCTION_LIKE:
+                regions.append(self.region(d, end_line, ident_starts, comment_starts, string_starts))
+        return symbols, name_starts, regions
+
+    def region(self, d: _Def, end_line: int, ident_starts, comment_starts, string_starts) -> Region:
+        lo, hi = d.header, d.end
+        own = d.names[0][1]
+        idents = [n for s, n in self.idents[bisect.bisect_left(ident_starts, lo):bisect.bisect_left(ident_starts, hi)]
+                  if s != own]
+        docs = [c.text for c in self.doc_comments(lo, comment_starts)]
+        if d.doc is not None:
+            docs.append(d.doc.text)
+        docs += [c.text for c in self.comments[bisect.bisect_left(comment_starts, lo):bisect.bisect_left(comment_starts, hi)]]
+        doc_start = d.doc.start if d.doc is not None else -1
+        strs = [s.text for s in self.strings[bisect.bisect_left(string_starts, lo):bisect.bisect_left(string_starts, hi)]
+                if s.start != doc_start]
+        name = d.names[0][0]
+        return Region(d.kind, name, d.owner, d.names[0][2], end_line, region_words(name, idents, docs, strs))
+
+    def doc_comments(self, start: int, comment_starts) -> list[_Text]:
+        """The comments right above a definition (nothing but blank space between them and it)."""
+        out = []
+        j = bisect.bisect_left(comment_starts, start) - 1
+        cur = start
+        while j >= 0 and not self.text[self.comments[j].end:cur].strip():
+            out.append(self.comments[j])
+            cur = self.comments[j].start
+            j -= 1
+        out.reverse()
+        return out
+
+    def module_region(self, defs: list[_Def]) -> Region:
+        docs = []
+        pos = 0
+        for c in self.comments:  # the comment block the file opens with (a licence, a package doc)
+            if self.text[pos:c.start].strip():
+                break
+            docs.append(c.text)
+            pos = c.end
+        if self.tree.docstrings and self.strings:
+            s = self.strings[0]
+            before = "\n".join(ln for ln in self.text[:s.start].splitlines() if not ln.lstrip().startswith("#"))
+            if not before.strip():
+                docs.append(s.text)
+        top = [n for d in defs if d.parent is None and d.kind != "scope" for n, _, _ in d.names]
+        return Region("module", posixpath.basename(self.path), "", 1, max(1, self.lines.at(len(self.text))),
+                      region_words("", path_words(self.path) + top, docs, []))
+
+    def exported(self, defs: list[_Def]) -> set[str]:
+        """String items of a module-level ``__all__`` (or the like) name what the module offers."""
+        out: set[str] = set()
+        if not self.tree.exports:
+            return out
+        for d in defs:
+            if d.parent is None and d.names and d.names[0][0] in self.tree.exports:
+                for s in self.strings:
+                    if d.start <= s.start < d.end:
+                        out.add(unquote(s.text))
+        return out
+
+    def markers(self, stub_matches: list[_Match], defs: list[_Def], text_lines) -> tuple:
+        def line_text(ln: int) -> str:
+            return text_lines[ln - 1].strip()[:160] if 0 < ln <= len(text_lines) else ""
+
+        out: list[tuple[int, str, str]] = []
+        comment_rules = [r for p in (self.pack, *self.ruleset.generic) for r in p.markers
+                         if r.scope == "comment" and r.compiled is not None]
+        for c in self.comments:
+            for rule in comment_rules:
+                try:
+                    for m in rule.finditer(c.text):
+                        kind = rule.kind or (group(m, "kind") or "todo").lower()
+                        ln = c.line + c.text.count("\n", 0, m.start())
+                        out.append((ln, kind, line_text(ln)))
+                except TimeoutError:
+                    self.timeouts.append(rule.id)
+        abstract = [(d.start, d.end) for d in defs if d.abstract and d.kind in FUNCTION_LIKE]
+        for m in stub_matches:
+            if any(a <= m.start and m.end <= b for a, b in abstract):
+                continue  # an abstract method says what subclasses must do; it is not unfinished
+            kind = m.rule.kind or (m.caps.get("KIND") or "todo").lower()
+            out.append((m.line, kind, line_text(m.line)))
+        for d in defs:
+            if d.trivial:
+                out.append((d.names[0][2], "stub", line_text(d.names[0][2])))
+        out.sort()
+        return tuple(dict.fromkeys(out))
+
+    def refs(self) -> tuple[Ref, ...]:
+        out = []
+        for m in self.matches(self.pack.references):
+            target = m.caps.get("TARGET")
+            if target:
+                out.append(Ref(m.rule.style, unquote(target), m.line))
+        return tuple(out)
+
+    def routes(self) -> tuple[Route, ...]:
+        prefixes, plain = [], []
+        for m in self.matches(self.pack.routes):
+            raw = m.caps.get("PATH")
+            if raw is None:
+                continue
+            (prefixes if m.rule.prefix else plain).append(m)
+        scoped = [p for p in prefixes if not p.caps.get("RECV")]
+        bound = [p for p in prefixes if p.caps.get("RECV")]
+
+        def scope_prefix(m: _Match) -> str:
+            pre = ""
+            for p in scoped:  # outermost first: matches come in document order
+                if p.start <= m.start and m.end <= p.end and p.caps.get("_PATH_AT") != m.caps.get("_PATH_AT"):
+                    pre = join_route(pre, unquote(p.caps["PATH"])) if pre else unquote(p.caps["PATH"])
+            return pre
+
+        def recv_prefix(recv: str, m: _Match, depth: int = 0) -> str | None:
+            same = [p for p in bound if p.caps["RECV"] == recv and p is not m]
+            if not same:
+                return None
+            before = [p for p in same if p.start < m.start]
+            p = before[-1] if before else same[0]
+            base = None
+            if p.caps.get("PARENT") and depth < 5:
+                base = recv_prefix(p.caps["PARENT"], p, depth + 1)
+            if base is None:
+                base = scope_prefix(p)
+            raw = unquote(p.caps["PATH"])
+            return join_route(base, raw) if base else raw
+
+        out: list[Route] = []
+        for m in plain:
+            raw = unquote(m.caps["PATH"])
+            pre = recv_prefix(m.caps["RECV"], m) if m.caps.get("RECV") else None
+            if pre is None:
+                pre = scope_prefix(m)
+            method = route_method(m.caps.get("METHOD"))
+            if raw:
+                out.append(make_route(method, raw, m.line))
+            if pre:
+                r = make_route(method, raw, m.line)
+                full = join_route(pre, r.raw)
+                out.append(Route(r.method, full, norm_route(full), m.line))
+        return tuple(out)
+
+
+def _captures(m, rule: PatternRule) -> dict:
+    caps = {}
+    for name in ("PATH", "METHOD", "RECV", "PARENT", "NAME", "TARGET", "KIND"):
+        got = m.get_transformed(name) if rule.ast.get("transform") and name in rule.ast["transform"] else None
+        if got is None:
+            node = m.get_match(name)
+            if node is not None:
+                got = node.text()
+                if name == "PATH":
+                    caps["_PATH_AT"] = node.range().start.index
+        if got is not None:
+            caps[name] = got
+    return caps
+
+
+def _child_of(node, kinds) -> object | None:
+    if node is None or not kinds:
+        return None
+    for c in node.named_children():
+        if c.kind() in kinds:
+            return c
+    return None
+
+
+def _params_node(node, t: TreeSyntax):
+    return node.field("parameters") or _child_of(node, t.parameters)
+
+
+def _type_name(node, t: TreeSyntax) -> str:
+    """The type a receiver or impl block names: `(s *Server)` → Server, `impl<T> Store<T>` → Store."""
+    if node is None:
+        return ""
+    if node.kind() == "type_identifier":
+        return node.text()
+    found = node.find(kind="type_identifier")
+    if found is not None:
+        return found.text()
+    c = _child_of(node, t.identifier)
+    return c.text() if c is not None else ""
+
+
+def _trivial(stmts, t: TreeSyntax) -> bool:
+    return all(s.kind() in t.stub_statements for s in stmts)
