@@ -53,14 +53,47 @@ def _call(fn, *args):
 # ---- ast rules -------------------------------------------------------------------------------------
 def compile_ast(ast, constraints: dict | None, transform: dict | None) -> dict:
     """A rule pack's ``ast:`` (a pattern string or an ast-grep rule mapping) as an ast-grep config,
-    with every pattern string set to the relaxed strictness."""
+    with every pattern set to the relaxed strictness and \\w, \\d in constraint regexes made ASCII
+    (ast-grep compiles a rule on every search, and a Unicode \\w costs a millisecond to compile)."""
     rule = {"pattern": ast} if isinstance(ast, str) else ast
     config = {"rule": _relax(rule)}
     if constraints:
-        config["constraints"] = {k: _relax(v) for k, v in constraints.items()}
+        config["constraints"] = {k: _ascii(_relax(v)) for k, v in constraints.items()}
     if transform:
         config["transform"] = transform
     return config
+
+
+def _ascii(rule):
+    if isinstance(rule, dict):
+        return {k: (_ascii_regex(v) if k == "regex" and isinstance(v, str) else _ascii(v)) for k, v in rule.items()}
+    if isinstance(rule, list):
+        return [_ascii(x) for x in rule]
+    return rule
+
+
+_CLASSES = {"w": ("[0-9A-Za-z_]", "0-9A-Za-z_"), "d": ("[0-9]", "0-9")}
+
+
+def _ascii_regex(rx: str) -> str:
+    out, i, depth = [], 0, 0
+    while i < len(rx):
+        ch = rx[i]
+        if ch == "\\" and i + 1 < len(rx):
+            nxt = rx[i + 1]
+            if nxt in _CLASSES:
+                out.append(_CLASSES[nxt][1 if depth else 0])
+            else:
+                out.append(rx[i:i + 2])
+            i += 2
+            continue
+        if ch == "[" and not depth:
+            depth = 1
+        elif ch == "]" and depth and not (out and out[-1] in ("[", "[^")):
+            depth = 0
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _relax(rule):
@@ -69,6 +102,8 @@ def _relax(rule):
         for k, v in rule.items():
             if k == "pattern" and isinstance(v, str):
                 out[k] = {"context": v, "strictness": STRICTNESS}
+            elif k == "pattern" and isinstance(v, dict):
+                out[k] = {"strictness": STRICTNESS, **v}
             elif k in ("all", "any") and isinstance(v, list):
                 out[k] = [_relax(x) for x in v]
             elif k in ("not", "inside", "has", "precedes", "follows") or (k == "stopBy" and isinstance(v, dict)):
@@ -96,29 +131,123 @@ def metavariables(config: dict) -> set[str]:
     return names
 
 
-def literal_words(config: dict, lang: str) -> frozenset[str]:
-    """Words every match's text contains — the named leaves of its patterns — so a file without them
-    need not be searched. Conservative: alternatives keep only what all branches share."""
-    return _words(config.get("rule") or {}, lang)
+@dataclass(frozen=True)
+class Needs:
+    """What a file's text must contain for a rule to have any match there: every one of ``words``
+    (named leaves of its patterns), and for each group one of its literals (from the regexes that
+    constrain its metavariables; ``icase``: compared in lower case). A cheap test that spares the
+    search — and ast-grep's compiling of the rule — in most files."""
+    words: frozenset = frozenset()
+    groups: tuple = ()  # ((literal, …), icase)
+
+    def met(self, text: str, lower) -> bool:
+        for w in self.words:
+            if w not in text:
+                return False
+        for alts, icase in self.groups:
+            t = lower() if icase else text
+            if not any(a in t for a in alts):
+                return False
+        return True
 
 
-def _words(rule, lang: str) -> frozenset[str]:
+def needs(config: dict, lang: str) -> Needs:
+    rule = config.get("rule") or {}
+    groups = []
+    for var, cons in (config.get("constraints") or {}).items():
+        rx = cons.get("regex") if isinstance(cons, dict) and set(cons) == {"regex"} else None
+        if rx and _always_captured(rule, var):
+            groups.extend(_regex_needs(rx))
+    words, word_groups = _words(rule, lang)
+    return Needs(words, tuple(word_groups + groups))
+
+
+def _always_captured(rule, var: str) -> bool:
+    """Whether every match of ``rule`` captures $var (a constraint on an uncaptured variable is void)."""
     if not isinstance(rule, dict):
-        return frozenset()
+        return False
+    pat = rule.get("pattern")
+    text = pat.get("context") if isinstance(pat, dict) else pat
+    if isinstance(text, str) and re.search(rf"\$+{var}\b", text):
+        return True
+    if any(_always_captured(sub, var) for sub in rule.get("all") or ()):
+        return True
+    branches = rule.get("any") or ()
+    if branches and all(_always_captured(sub, var) for sub in branches):
+        return True
+    return any(_always_captured(rule.get(k), var) for k in ("has", "inside", "precedes", "follows"))
+
+
+def _regex_needs(rx: str) -> list:
+    """Literals a regex's match must contain, as ((alternatives…), icase) groups; [] when unsure."""
+    try:
+        import re._parser as sre  # the standard library's own regex parser
+        parsed = sre.parse(rx)
+    except Exception:  # noqa: BLE001 - a regex Python cannot read gives no hint
+        return []
+    icase = bool(parsed.state.flags & re.IGNORECASE) or "(?i" in rx
+    out = []
+    for alts in _seq_needs(list(parsed), sre):
+        alts = tuple(sorted({a.lower() if icase else a for a in alts}))
+        out.append((alts, icase))
+    return out
+
+
+def _seq_needs(seq, sre) -> list[set[str]]:
+    c = sre._constants if hasattr(sre, "_constants") else sre
+    out: list[set[str]] = []
+    run: list[str] = []
+
+    def flush():
+        if len(run) >= 2:
+            out.append({"".join(run)})
+        run.clear()
+
+    for op, av in seq:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is c.SUBPATTERN:
+            out.extend(_seq_needs(list(av[-1]), sre))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+            out.extend(_seq_needs(list(av[2]), sre))
+        elif op is c.BRANCH:
+            alts = set()
+            for branch in av[1]:
+                best = [next(iter(g)) for g in _seq_needs(list(branch), sre) if len(g) == 1]
+                if not best:
+                    alts = set()
+                    break
+                alts.add(max(best, key=len))
+            if alts:
+                out.append(alts)
+    flush()
+    return out
+
+
+def _words(rule, lang: str) -> tuple[frozenset, list]:
+    """(words every match contains, groups of words one of which it contains)."""
+    if not isinstance(rule, dict):
+        return frozenset(), []
     out: set[str] = set()
+    groups: list = []
     pat = rule.get("pattern")
     if isinstance(pat, dict) and set(pat) <= {"context", "strictness"}:
         pat = pat.get("context")
     if isinstance(pat, str):
         out |= _pattern_words(pat, lang)
-    for key in ("inside", "has", "precedes", "follows"):
-        out |= _words(rule.get(key), lang)
-    for sub in rule.get("all") or ():
-        out |= _words(sub, lang)
-    branches = [_words(sub, lang) for sub in rule.get("any") or ()]
+    subs = [rule.get(k) for k in ("inside", "has", "precedes", "follows")] + list(rule.get("all") or ())
+    for sub in subs:
+        w, g = _words(sub, lang)
+        out |= w
+        groups += g
+    branches = [_words(sub, lang)[0] for sub in rule.get("any") or ()]
     if branches:
         out |= frozenset.intersection(*branches)
-    return frozenset(out)
+        if all(branches):
+            groups.append((tuple(sorted({max(sorted(b), key=len) for b in branches})), False))
+    return frozenset(out), groups
 
 
 def _pattern_words(pattern: str, lang: str) -> set[str]:

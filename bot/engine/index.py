@@ -109,27 +109,42 @@ def _split(s: str) -> tuple[str, ...]:
     return tuple(sys.intern(p.lower()) for p in _PARTS.findall(s))
 
 
-def words_of(text: str) -> list[str]:
+@lru_cache(maxsize=1 << 16)
+def _ident_words(s: str) -> tuple[str, ...]:
+    return tuple(w for w in _split(s) if len(w) > 1)
+
+
+@lru_cache(maxsize=1 << 14)
+def words_of(text: str) -> tuple[str, ...]:
     """Word parts of free text (comments, strings), single letters dropped."""
-    out = []
+    out: list[str] = []
     for tok in _TEXT_WORDS.findall(text):
-        out.extend(w for w in _split(tok) if len(w) > 1)
-    return out
+        out.extend(_ident_words(tok))
+    return tuple(out)
 
 
 def region_words(name: str, idents, docs, strings, limit: int = MAX_REGION_WORDS) -> tuple[str, ...]:
     """Name parts, identifier parts, docstring and comment words, string words — in that order, at most
     ``limit``. When they do not fit, identifiers give way first (down to half the room), then comments."""
-    name_w = [w for w in _split(name) if len(w) > 1]
-    id_w = list(islice((w for t in idents for w in _split(t) if len(w) > 1), limit))
-    doc_w = list(islice((w for t in docs for w in words_of(t)), limit))
-    str_w = list(islice((w for t in strings for w in words_of(t)), limit))
+    name_w = list(_ident_words(name))
+    id_w = _take(idents, _ident_words, limit)
+    doc_w = _take(docs, words_of, limit)
+    str_w = _take(strings, words_of, limit)
     room = max(0, limit - len(name_w))
-    id_w = id_w[:max(room - len(doc_w) - len(str_w), room // 2)]
-    room -= len(id_w)
-    doc_w = doc_w[:max(room - len(str_w), room // 2)]
-    room -= len(doc_w)
-    return tuple((name_w + id_w + doc_w + str_w[:room])[:limit])
+    if len(id_w) + len(doc_w) + len(str_w) > room:
+        id_w = id_w[:max(room - len(doc_w) - len(str_w), room // 2)]
+        doc_w = doc_w[:max(room - len(id_w) - len(str_w), (room - len(id_w)) // 2)]
+        str_w = str_w[:room - len(id_w) - len(doc_w)]
+    return tuple(name_w + id_w + doc_w + str_w)
+
+
+def _take(items, words, limit: int) -> list[str]:
+    out: list[str] = []
+    for t in items:
+        out.extend(words(t))
+        if len(out) >= limit:
+            return out[:limit]
+    return out
 
 
 def norm_route(path: str) -> str:
@@ -258,7 +273,10 @@ _METHOD_IN_PATH = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+(\S+)
 def unquote(literal: str) -> str:
     """The text of a string literal: quotes and prefixes (r, f, b, @, $) removed, escapes kept;
     a Ruby symbol loses its colon."""
-    if literal.startswith(":") and len(literal) > 1:
+    q = literal[:1]
+    if q in ('"', "'", "`") and len(literal) >= 2 and literal[-1] == q and literal[:3] != q * 3:
+        return literal[1:-1]
+    if q == ":" and len(literal) > 1:
         return literal[1:]
     m = _QUOTED.match(literal.lstrip("r#") if literal.startswith("r#") else literal)
     return m.group(2) if m else literal

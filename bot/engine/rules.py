@@ -71,15 +71,17 @@ class PatternRule:
     prefix: bool = False  # routes: a router prefix (class-level mapping, router group)
     symbol: str = ""  # definitions: the kind of symbol a match defines
     ast: dict | None = field(default=None, compare=False, hash=False)  # ast-grep config
-    words: dict = field(default_factory=dict, compare=False, hash=False)  # parser → words a match needs
+    needs: dict = field(default_factory=dict, compare=False, hash=False)  # parser → grammar.Needs
     examples: dict = field(default_factory=dict, compare=False, hash=False)
 
     def finditer(self, text: str):
         return self.compiled.finditer(text, timeout=MATCH_TIMEOUT)
 
-    def find(self, root, lang: str, text: str) -> list:
-        """ast-grep matches of the rule in a parsed file (none when a word it needs is absent)."""
-        if any(w not in text for w in self.words.get(lang, ())):
+    def find(self, root, lang: str, text: str, lower=None) -> list:
+        """ast-grep matches of the rule in a parsed file (none, unsearched, when the text lacks a
+        word every match needs). ``lower()`` gives the text in lower case."""
+        needs = self.needs.get(lang)
+        if needs is not None and not needs.met(text, lower or text.lower):
             return []
         return root.find_all(self.ast)
 
@@ -226,16 +228,16 @@ def load_pack(text: str, filename: str) -> RulePack:
                     raise ConfigError(Problem(filename, pl, pc, yamlsrc.format_path(path + ("glob",)), reason))
                 built["tests"].append(GlobRule(glob=item["glob"], **common))
                 continue
-            compiled, ast, words = None, None, {}
+            compiled, ast, needs = None, None, {}
             if "pattern" in item:
                 pl, pc = marks.get(path + ("pattern",), (line, col))
                 compiled = vet_pattern(item["pattern"], category, filename,
                                        yamlsrc.format_path(path + ("pattern",)), pl, pc)
             if "ast" in item:
                 ast = vet_ast(item, category, langs, filename, path, marks)
-                words = {lang: grammar.literal_words(ast, lang) for lang in langs}
+                needs = {lang: grammar.needs(ast, lang) for lang in langs}
             built[category].append(PatternRule(
-                category=category, pattern=item.get("pattern", ""), compiled=compiled, ast=ast, words=words,
+                category=category, pattern=item.get("pattern", ""), compiled=compiled, ast=ast, needs=needs,
                 style=item.get("style", ""), scope=item.get("scope", ""), kind=item.get("kind", ""),
                 prefix=bool(item.get("prefix", False)), symbol=item.get("symbol", ""), **common))
     syntax = data.get("syntax", {})

@@ -22,6 +22,7 @@ _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 _CAPS = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 # Nodes that only hold statements: a body made of one of them holding one statement is that statement.
+_SHORT_BODY = 400  # a body with no stub marker and longer than this holds more than `pass`
 _TUPLES = frozenset({"pattern_list", "tuple_pattern", "expression_list"})
 _QUALIFIED = frozenset({"scope_resolution", "scoped_identifier", "qualified_name", "scoped_type_identifier"})
 _BLOCKS = frozenset({
@@ -101,6 +102,7 @@ class _FileWalk:
                 self.decorators.append(s.index)
             if k in defs:
                 found.append((n, defs[k], s.index, r.end.index))
+        self.string_starts = [x.start for x in self.strings]
         return found
 
     def matches(self, rules) -> list[_Match]:
@@ -116,7 +118,10 @@ class _FileWalk:
                         caps = {k.upper(): v for k in ("path", "method", "name", "target", "kind")
                                 if (v := group(m, k)) is not None}
                         if "PATH" in caps:
-                            caps["_PATH_AT"] = m.start("path") if m.group("path") else m.start()
+                            span = next(m.span(g) for g in ("path", "path2", "path3") if g in m.groupdict()
+                                        and m.group(g))
+                            caps["_PATH_SPAN"] = span
+                            caps["_PATH_LINE"] = self.lines.at(span[0])
                         start = m.start() + (len(m.group()) - len(m.group().lstrip()))
                         out.append(_Match(rule, start, m.end(), self.lines.at(start), caps))
                 except TimeoutError:
@@ -228,25 +233,34 @@ class _FileWalk:
         if kind in FUNCTION_LIKE:
             d.params = self.params(_params_node(fn_node, t))
             body = fn_node.field("body") or _child_of(fn_node, t.body)
-            stmts = self.statements(body, d) if body is not None else None
-            d.abstract = bool(header & t.abstract) or body is None or \
-                (pk in ("interface", "trait") and (not stmts or _trivial(stmts, t)))
-            if not d.abstract and stmts and len(stmts) == 1:
-                s = stmts[0]
-                r = s.range()
-                d.trivial = s.kind() in t.stub_statements
-                d.stub = d.trivial or any(r.start.index <= a and b <= r.end.index for a, b in stub_spans)
+            d.abstract = bool(header & t.abstract) or body is None
+            if body is not None:
+                r = body.range()
+                b0, b1 = r.start.index, r.end.index
+                d.doc = self.docstring(b0, b1)
+                interface = pk in ("interface", "trait")
+                inner = [span for span in stub_spans if b0 <= span[0] and span[1] <= b1]
+                short = t.stub_statements and b1 - (d.doc.end if d.doc else b0) < _SHORT_BODY
+                if interface or inner or short:  # the body may be a stub: look at its statements
+                    stmts = self.statements(body, d)
+                    if interface and (not stmts or _trivial(stmts, t)):
+                        d.abstract = True
+                    if not d.abstract and len(stmts) == 1:
+                        r = stmts[0].range()
+                        d.trivial = stmts[0].kind() in t.stub_statements
+                        d.stub = d.trivial or any(r.start.index <= a and b <= r.end.index for a, b in inner)
         elif kind in CLASS_LIKE:
             d.abstract = kind in ("interface", "trait") or bool((header | bases) & t.abstract)
             own = _params_node(node, t)
             if own is not None:
                 d.params = self.params(own)
-            if t.docstrings:
+            body = None
+            if t.docstrings or spec.members:
                 body = node.field("body") or _child_of(node, t.body)
-                if body is not None:
-                    self.statements(body, d)
+            if body is not None and t.docstrings:
+                r = body.range()
+                d.doc = self.docstring(r.start.index, r.end.index)
             if spec.members:
-                body = node.field("body") or _child_of(node, t.body)
                 for c in body.named_children() if body is not None else ():
                     if c.kind() in spec.members:
                         m = c if c.kind() in t.identifier else (c.field("name") or _child_of(c, t.identifier))
@@ -314,6 +328,21 @@ class _FileWalk:
                     out.append(v)
         return out
 
+    def docstring(self, start: int, end: int) -> _Text | None:
+        """A string that is a body's first statement, for grammars with docstrings (read from the
+        strings already collected: no walk)."""
+        if not self.tree.docstrings:
+            return None
+        i = bisect.bisect_left(self.string_starts, start)
+        if i == len(self.strings):
+            return None
+        s = self.strings[i]
+        if s.start >= end or self.text[start:s.start].strip():
+            return None
+        nl = self.text.find("\n", s.end)
+        rest = self.text[s.end:nl if nl >= 0 else len(self.text)]
+        return s if rest.strip() in ("", ";") or rest.lstrip().startswith("#") else None
+
     def statements(self, body, d: _Def) -> list:
         """The statements of a body, docstring and comments left out, single wrappers unwrapped."""
         t = self.tree
@@ -370,7 +399,7 @@ class _FileWalk:
         regions: list[Region] = [self.module_region(defs)]
         ident_starts = [s for s, _ in self.idents]
         comment_starts = [c.start for c in self.comments]
-        string_starts = [s.start for s in self.strings]
+        string_starts = self.string_starts
         for d in defs + self.members:
             if d.kind == "scope":
                 continue
@@ -499,7 +528,7 @@ class _FileWalk:
         def scope_prefix(m: _Match) -> str:
             pre = ""
             for p in scoped:  # outermost first: matches come in document order
-                if p.start <= m.start and m.end <= p.end and p.caps.get("_PATH_AT") != m.caps.get("_PATH_AT"):
+                if p.start <= m.start and m.end <= p.end and not _inside(m.caps["_PATH_SPAN"], p.caps["_PATH_SPAN"]):
                     pre = join_route(pre, unquote(p.caps["PATH"])) if pre else unquote(p.caps["PATH"])
             return pre
 
@@ -524,28 +553,34 @@ class _FileWalk:
             if pre is None:
                 pre = scope_prefix(m)
             method = route_method(m.caps.get("METHOD"))
+            line = m.caps.get("_PATH_LINE", m.line)  # a chained call starts lines above its path
             if raw:
-                out.append(make_route(method, raw, m.line))
+                out.append(make_route(method, raw, line))
             if pre:
-                r = make_route(method, raw, m.line)
+                r = make_route(method, raw, line)
                 full = join_route(pre, r.raw)
-                out.append(Route(r.method, full, norm_route(full), m.line))
+                out.append(Route(r.method, full, norm_route(full), line))
         return tuple(out)
 
 
 def _captures(m, rule: PatternRule) -> dict:
     caps = {}
     for name in ("PATH", "METHOD", "RECV", "PARENT", "NAME", "TARGET", "KIND"):
+        node = m.get_match(name)
         got = m.get_transformed(name) if rule.ast.get("transform") and name in rule.ast["transform"] else None
-        if got is None:
-            node = m.get_match(name)
-            if node is not None:
-                got = node.text()
-                if name == "PATH":
-                    caps["_PATH_AT"] = node.range().start.index
+        if got is None and node is not None:
+            got = node.text()
         if got is not None:
             caps[name] = got
+    if "PATH" in caps:
+        r = (m.get_match("PATH") or m).range()
+        caps["_PATH_SPAN"] = (r.start.index, r.end.index)
+        caps["_PATH_LINE"] = r.start.line + 1
     return caps
+
+
+def _inside(span: tuple[int, int], outer: tuple[int, int]) -> bool:
+    return outer[0] <= span[0] and span[1] <= outer[1]
 
 
 def _child_of(node, kinds) -> object | None:
