@@ -47,7 +47,15 @@ def _call(fn, *args):
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - PanicException derives from BaseException
-        raise GrammarError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+        raise GrammarError(_reason(exc)) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """ast-grep's message and its causes on one line, without the stack trace."""
+    text = str(exc).split("Stack backtrace:")[0]
+    lines = [re.sub(r"^\d+:\s*", "", ln.strip()) for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and ln != "Caused by:"]
+    return "; ".join(lines) or type(exc).__name__
 
 
 # ---- ast rules -------------------------------------------------------------------------------------
@@ -299,6 +307,7 @@ class TreeSyntax:
     constructors: frozenset  # method names whose parameters are the owner's constructor parameters
     exports: frozenset  # module-level names whose string items are references (__all__)
     docstrings: bool
+    empty_without_body: bool  # a function without a body is empty (Ruby `def x; end`), not abstract
     definitions: dict  # node kind → DefSpec
     collect: dict = field(default_factory=dict)  # parser → ast-grep config finding every node kind above
 
@@ -330,7 +339,8 @@ def load_tree(data: dict, langs: tuple[str, ...]) -> tuple[TreeSyntax, list[tupl
         decorator=lists["decorator"], parameters=lists["parameters"], body=lists["body"],
         wrappers=lists["wrappers"], functions=lists["functions"], stub_statements=lists["stub_statements"],
         abstract=lists["abstract"], self_names=lists["self"], constructors=lists["constructors"],
-        exports=lists["exports"], docstrings=bool(data.get("docstrings", False)), definitions=defs)
+        exports=lists["exports"], docstrings=bool(data.get("docstrings", False)),
+        empty_without_body=data.get("missing_body", "abstract") == "empty", definitions=defs)
     # node kinds must exist in at least one of the pack's grammars; the collecting rule keeps, per
     # grammar, the kinds that grammar has (ast-grep rejects a rule naming an unknown kind)
     wanted = sorted(tree.kinds())

@@ -233,7 +233,7 @@ class _FileWalk:
         if kind in FUNCTION_LIKE:
             d.params = self.params(_params_node(fn_node, t))
             body = fn_node.field("body") or _child_of(fn_node, t.body)
-            d.abstract = bool(header & t.abstract) or body is None
+            d.abstract = bool(header & t.abstract) or (body is None and not t.empty_without_body)
             if body is not None:
                 r = body.range()
                 b0, b1 = r.start.index, r.end.index
