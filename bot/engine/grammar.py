@@ -141,33 +141,42 @@ def metavariables(config: dict) -> set[str]:
 
 @dataclass(frozen=True)
 class Needs:
-    """What a file's text must contain for a rule to have any match there: every one of ``words``
-    (named leaves of its patterns), and for each group one of its literals (from the regexes that
-    constrain its metavariables; ``icase``: compared in lower case). A cheap test that spares the
-    search — and ast-grep's compiling of the rule — in most files."""
+    """What a file must contain for a rule to have any match there — a cheap test that spares the
+    search, and ast-grep's compiling of the rule, in most files. ``words`` must all occur in the text
+    and ``idents`` among the file's identifiers (the named leaves of the rule's patterns); of each
+    group one alternative must occur: in the text, in the lower-cased text, or among the identifiers
+    (from the literals of the regexes that constrain the rule's metavariables)."""
     words: frozenset = frozenset()
-    groups: tuple = ()  # ((literal, …), icase)
+    idents: frozenset = frozenset()
+    groups: tuple = ()  # ((literal, …), "text" | "lower" | "ident")
 
-    def met(self, text: str, lower) -> bool:
+    def met(self, text: str, lower, idents) -> bool:
         for w in self.words:
             if w not in text:
                 return False
-        for alts, icase in self.groups:
-            t = lower() if icase else text
+        if self.idents and not self.idents <= idents:
+            return False
+        for alts, mode in self.groups:
+            if mode == "ident":
+                if idents.isdisjoint(alts):
+                    return False
+                continue
+            t = lower() if mode == "lower" else text
             if not any(a in t for a in alts):
                 return False
         return True
 
 
-def needs(config: dict, lang: str) -> Needs:
+def needs(config: dict, lang: str, ident_kinds=frozenset()) -> Needs:
     rule = config.get("rule") or {}
     groups = []
     for var, cons in (config.get("constraints") or {}).items():
         rx = cons.get("regex") if isinstance(cons, dict) and set(cons) == {"regex"} else None
         if rx and _always_captured(rule, var):
             groups.extend(_regex_needs(rx))
-    words, word_groups = _words(rule, lang)
-    return Needs(words, tuple(word_groups + groups))
+    words, word_groups = _words(rule, lang, ident_kinds)
+    return Needs(frozenset(w for w, ident in words if not ident), frozenset(w for w, ident in words if ident),
+                 tuple(word_groups + groups))
 
 
 def _always_captured(rule, var: str) -> bool:
@@ -186,8 +195,15 @@ def _always_captured(rule, var: str) -> bool:
     return any(_always_captured(rule.get(k), var) for k in ("has", "inside", "precedes", "follows"))
 
 
+_WORD_ALTERNATIVES = re.compile(r"\^\((?:\?:)?([A-Za-z_][A-Za-z0-9_]*(?:\|[A-Za-z_][A-Za-z0-9_]*)*)\)\$|\^([A-Za-z_][A-Za-z0-9_]*)\$")
+
+
 def _regex_needs(rx: str) -> list:
-    """Literals a regex's match must contain, as ((alternatives…), icase) groups; [] when unsure."""
+    """Literals a regex's match must contain, as ((alternatives…), mode) groups; [] when unsure. A regex
+    that is a whole word or a choice of whole words (^(get|post)$) names an identifier."""
+    m = _WORD_ALTERNATIVES.fullmatch(rx)
+    if m:
+        return [(tuple(sorted((m.group(1) or m.group(2)).split("|"))), "ident")]
     try:
         import re._parser as sre  # the standard library's own regex parser
         parsed = sre.parse(rx)
@@ -197,7 +213,7 @@ def _regex_needs(rx: str) -> list:
     out = []
     for alts in _seq_needs(list(parsed), sre):
         alts = tuple(sorted({a.lower() if icase else a for a in alts}))
-        out.append((alts, icase))
+        out.append((alts, "lower" if icase else "text"))
     return out
 
 
@@ -234,31 +250,34 @@ def _seq_needs(seq, sre) -> list[set[str]]:
     return out
 
 
-def _words(rule, lang: str) -> tuple[frozenset, list]:
-    """(words every match contains, groups of words one of which it contains)."""
+def _words(rule, lang: str, ident_kinds) -> tuple[set, list]:
+    """({(word, is_identifier)} every match contains, [groups of words one of which it contains])."""
     if not isinstance(rule, dict):
-        return frozenset(), []
-    out: set[str] = set()
+        return set(), []
+    out: set = set()
     groups: list = []
     pat = rule.get("pattern")
     if isinstance(pat, dict) and set(pat) <= {"context", "strictness"}:
         pat = pat.get("context")
     if isinstance(pat, str):
-        out |= _pattern_words(pat, lang)
+        out |= _pattern_words(pat, lang, ident_kinds)
     subs = [rule.get(k) for k in ("inside", "has", "precedes", "follows")] + list(rule.get("all") or ())
     for sub in subs:
-        w, g = _words(sub, lang)
+        w, g = _words(sub, lang, ident_kinds)
         out |= w
         groups += g
-    branches = [_words(sub, lang)[0] for sub in rule.get("any") or ()]
+    branches = [_words(sub, lang, ident_kinds)[0] for sub in rule.get("any") or ()]
     if branches:
-        out |= frozenset.intersection(*branches)
+        out |= set.intersection(*branches)
         if all(branches):
-            groups.append((tuple(sorted({max(sorted(b), key=len) for b in branches})), False))
-    return frozenset(out), groups
+            picks = {max(sorted(b), key=lambda x: len(x[0])) for b in branches}
+            mode = "ident" if all(ident for _, ident in picks) else "text"
+            groups.append((tuple(sorted({w for w, _ in picks})), mode))
+    return out, groups
 
 
-def _pattern_words(pattern: str, lang: str) -> set[str]:
+def _pattern_words(pattern: str, lang: str, ident_kinds=frozenset()) -> set[tuple[str, bool]]:
+    """The named leaves of a pattern: (text, whether it is an identifier of the pack's grammar)."""
     # metavariables become plain identifiers (µ is a letter in every grammar here), as in ast-grep itself
     root = parse(pattern.replace("$", "µ"), lang)
     words = set()
@@ -271,7 +290,7 @@ def _pattern_words(pattern: str, lang: str) -> set[str]:
         elif n.is_named() and n.kind() != "ERROR":
             t = n.text()
             if _WORD.match(t):
-                words.add(t)
+                words.add((t, n.kind() in ident_kinds))
     return words
 
 

@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 
 from . import sqlddl
 from .rules import RulePack, RuleSet, group
@@ -139,12 +139,7 @@ def region_words(name: str, idents, docs, strings, limit: int = MAX_REGION_WORDS
 
 
 def _take(items, words, limit: int) -> list[str]:
-    out: list[str] = []
-    for t in items:
-        out.extend(words(t))
-        if len(out) >= limit:
-            return out[:limit]
-    return out
+    return list(islice(chain.from_iterable(map(words, items)), limit))
 
 
 def norm_route(path: str) -> str:
@@ -256,7 +251,7 @@ def build_index(path: str, data: bytes, ruleset: RuleSet) -> FileIndex:
             return FileIndex("doc", None, 0, {}, (), {}, frozenset(_WORD.findall(text)), frozenset(), (), (),
                              lossy=dec.lossy)
         return EMPTY
-    if re.search(f"[^\\n]{{{MAX_LINE + 1}}}", text):
+    if len(text) > MAX_LINE and re.search(f"[^\\n]{{{MAX_LINE + 1}}}", text):
         return FileIndex("minified", pack.name, 0, {}, (), {}, frozenset(), frozenset(), (), (), lossy=dec.lossy)
     lang = pack.language(path)
     if lang and pack.tree is not None:

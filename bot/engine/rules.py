@@ -77,12 +77,17 @@ class PatternRule:
     def finditer(self, text: str):
         return self.compiled.finditer(text, timeout=MATCH_TIMEOUT)
 
-    def find(self, root, lang: str, text: str, lower=None) -> list:
-        """ast-grep matches of the rule in a parsed file (none, unsearched, when the text lacks a
-        word every match needs). ``lower()`` gives the text in lower case."""
+    def find(self, root, lang: str, text: str, lower=None, idents: set | None = None) -> list:
+        """ast-grep matches of the rule in a parsed file (none, unsearched, when the file lacks a word
+        every match needs). ``lower()`` gives the text in lower case; ``idents``: the file's
+        identifiers (None: unknown, so words are looked for in the text)."""
         needs = self.needs.get(lang)
-        if needs is not None and not needs.met(text, lower or text.lower):
-            return []
+        if needs is not None:
+            if idents is None:
+                needs = grammar.Needs(needs.words | needs.idents, frozenset(),
+                                      tuple((a, "text" if m == "ident" else m) for a, m in needs.groups))
+            if not needs.met(text, lower or text.lower, idents):
+                return []
         return root.find_all(self.ast)
 
 
@@ -209,6 +214,7 @@ def load_pack(text: str, filename: str) -> RulePack:
     parser = _parsers(data, filename, marks)
     langs = tuple(dict.fromkeys(parser.values()))
     rules = data.get("rules", {})
+    tree_data = data.get("syntax", {}).get("tree")  # identifier kinds sharpen the rules' pre-check
     built: dict[str, list] = {"tests": [], "routes": [], "definitions": [], "references": [], "markers": []}
     seen_ids: set[str] = set()
     for category, items in rules.items():
@@ -235,7 +241,8 @@ def load_pack(text: str, filename: str) -> RulePack:
                                        yamlsrc.format_path(path + ("pattern",)), pl, pc)
             if "ast" in item:
                 ast = vet_ast(item, category, langs, filename, path, marks)
-                needs = {lang: grammar.needs(ast, lang) for lang in langs}
+                idents = tree_data.get("identifier", ()) if isinstance(tree_data, dict) else ()
+                needs = {lang: grammar.needs(ast, lang, frozenset(idents)) for lang in langs}
             built[category].append(PatternRule(
                 category=category, pattern=item.get("pattern", ""), compiled=compiled, ast=ast, needs=needs,
                 style=item.get("style", ""), scope=item.get("scope", ""), kind=item.get("kind", ""),

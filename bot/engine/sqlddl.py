@@ -26,7 +26,7 @@ class Table:
 
 
 def has_ddl(text: str) -> bool:
-    return _CREATE.search(text) is not None
+    return ("table" in text or "TABLE" in text or "Table" in text) and _CREATE.search(text) is not None
 
 
 def tables(text: str) -> list[Table]:

@@ -82,6 +82,7 @@ class _FileWalk:
         self.timeouts: list[str] = []
         self.members: list[_Def] = []  # enum members read from an enum's body (not definitions themselves)
         self._code: str | None = None
+        self._lower: str | None = None
 
     # ---- the one pass over the tree ----------------------------------------------------------------
     def collect(self) -> list[tuple]:
@@ -103,13 +104,19 @@ class _FileWalk:
             if k in defs:
                 found.append((n, defs[k], s.index, r.end.index))
         self.string_starts = [x.start for x in self.strings]
+        self.ident_set = {name for _, name in self.idents}
         return found
+
+    def lower(self) -> str:
+        if self._lower is None:
+            self._lower = self.text.lower()
+        return self._lower
 
     def matches(self, rules) -> list[_Match]:
         out = []
         for rule in rules:
             if rule.ast is not None:
-                for m in rule.find(self.root, self.lang, self.text):
+                for m in rule.find(self.root, self.lang, self.text, self.lower, self.ident_set):
                     r = m.range()
                     out.append(_Match(rule, r.start.index, r.end.index, r.start.line + 1, _captures(m, rule)))
             elif rule.compiled is not None:
@@ -372,9 +379,10 @@ class _FileWalk:
             name = m.caps.get("NAME")
             if name:
                 symbols.append(Symbol(name, m.rule.symbol or "function", "", m.line, self.lines.at(m.end)))
-        for s in self.strings:
-            if "table" in s.text.lower() and sqlddl.has_ddl(s.text):
-                symbols.extend(table_symbols(s.text, s.start, self.lines.at))
+        if sqlddl.has_ddl(self.text):
+            for s in self.strings:
+                if sqlddl.has_ddl(s.text):
+                    symbols.extend(table_symbols(s.text, s.start, self.lines.at))
         refnames = {name for start, name in self.idents if start not in name_starts}
         refnames |= self.exported(defs)
         strings: dict[str, int] = {}
@@ -486,12 +494,20 @@ class _FileWalk:
         out: list[tuple[int, str, str]] = []
         comment_rules = [r for p in (self.pack, *self.ruleset.generic) for r in p.markers
                          if r.scope == "comment" and r.compiled is not None]
-        for c in self.comments:
+        if comment_rules and self.comments:
+            # all comments at once, a newline apart; a match is placed back in its comment
+            joined = "\n".join(c.text for c in self.comments)
+            starts, pos = [], 0
+            for c in self.comments:
+                starts.append(pos)
+                pos += len(c.text) + 1
             for rule in comment_rules:
                 try:
-                    for m in rule.finditer(c.text):
+                    for m in rule.finditer(joined):
+                        i = bisect.bisect_right(starts, m.start()) - 1
+                        c = self.comments[i]
                         kind = rule.kind or (group(m, "kind") or "todo").lower()
-                        ln = c.line + c.text.count("\n", 0, m.start())
+                        ln = c.line + c.text.count("\n", 0, m.start() - starts[i])
                         out.append((ln, kind, line_text(ln)))
                 except TimeoutError:
                     self.timeouts.append(rule.id)
