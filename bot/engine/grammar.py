@@ -122,6 +122,49 @@ def _relax(rule):
     return rule
 
 
+@dataclass(frozen=True)
+class FastForm:
+    """A rule of the common shape {kind: K, has: {field: F | kind: C, pattern: $V}} (imports, mostly):
+    driftbot reads it off the nodes of kind K its one search of the file collects, instead of a
+    search of its own. Same matches, a tenth of the cost."""
+    kind: str
+    field: str
+    child_kind: str
+    var: str
+    regex: re.Pattern | None
+
+
+_LONE_VAR = re.compile(r"^\$([A-Z_][A-Z0-9_]*)$")
+
+
+def fast_form(config: dict) -> FastForm | None:
+    rule = config.get("rule") or {}
+    if set(config) - {"rule", "constraints"} or set(rule) != {"kind", "has"} or not isinstance(rule["kind"], str):
+        return None
+    has = rule["has"]
+    if not isinstance(has, dict) or not (set(has) <= {"field", "kind", "pattern", "stopBy"}) or \
+            has.get("stopBy", "neighbor") != "neighbor" or ("field" in has) == ("kind" in has):
+        return None
+    pat = has.get("pattern")
+    text = pat.get("context") if isinstance(pat, dict) and set(pat) <= {"context", "strictness"} else pat
+    m = _LONE_VAR.match(text) if isinstance(text, str) else None
+    if not m:
+        return None
+    constraints = config.get("constraints") or {}
+    if set(constraints) - {m.group(1)}:
+        return None
+    rx = None
+    if constraints:
+        cons = constraints[m.group(1)]
+        if set(cons) != {"regex"}:
+            return None
+        try:
+            rx = re.compile(cons["regex"])
+        except re.error:
+            return None
+    return FastForm(rule["kind"], has.get("field", ""), has.get("kind", ""), m.group(1), rx)
+
+
 def vet_ast(config: dict, langs: tuple[str, ...]) -> None:
     """Compile the rule for each parser (ast-grep compiles on first use). Raises GrammarError."""
     for lang in langs:
@@ -329,6 +372,7 @@ class TreeSyntax:
     empty_without_body: bool  # a function without a body is empty (Ruby `def x; end`), not abstract
     definitions: dict  # node kind → DefSpec
     collect: dict = field(default_factory=dict)  # parser → ast-grep config finding every node kind above
+    collected: dict = field(default_factory=dict)  # parser → the node kinds that config finds
 
     def kinds(self) -> set[str]:
         return set(self.comment | self.string | self.identifier | self.decorator) | set(self.definitions)
@@ -338,8 +382,9 @@ _LISTS = ("comment", "string", "identifier", "decorator", "parameters", "body", 
           "stub_statements", "abstract", "self", "constructors", "exports")
 
 
-def load_tree(data: dict, langs: tuple[str, ...]) -> tuple[TreeSyntax, list[tuple[tuple, str]]]:
-    """``syntax.tree`` of a pack → TreeSyntax, and the problems found as (path under tree, message)."""
+def load_tree(data: dict, langs: tuple[str, ...], extra_kinds=()) -> tuple[TreeSyntax, list[tuple[tuple, str]]]:
+    """``syntax.tree`` of a pack → TreeSyntax, and the problems found as (path under tree, message).
+    ``extra_kinds``: node kinds the pack's rules read off the collected nodes (FastForm)."""
     problems: list[tuple[tuple, str]] = []
     lists = {k: frozenset(data.get(k, ())) for k in _LISTS}
     defs = {}
@@ -375,7 +420,9 @@ def load_tree(data: dict, langs: tuple[str, ...]) -> tuple[TreeSyntax, list[tupl
                          "definitions")
             problems.append(((where,), f"node kind '{kind}' does not exist in the {'/'.join(langs)} grammar"))
     for lang, kinds in valid.items():
+        kinds = kinds + [k for k in sorted(set(extra_kinds)) if k not in kinds and _kind_exists(k, lang)]
         tree.collect[lang] = {"rule": {"any": [{"kind": k} for k in kinds]}}
+        tree.collected[lang] = frozenset(kinds)
     return tree, problems
 
 

@@ -72,6 +72,7 @@ class PatternRule:
     symbol: str = ""  # definitions: the kind of symbol a match defines
     ast: dict | None = field(default=None, compare=False, hash=False)  # ast-grep config
     needs: dict = field(default_factory=dict, compare=False, hash=False)  # parser → grammar.Needs
+    fast: grammar.FastForm | None = field(default=None, compare=False, hash=False)
     examples: dict = field(default_factory=dict, compare=False, hash=False)
 
     def finditer(self, text: str):
@@ -246,14 +247,16 @@ def load_pack(text: str, filename: str) -> RulePack:
             built[category].append(PatternRule(
                 category=category, pattern=item.get("pattern", ""), compiled=compiled, ast=ast, needs=needs,
                 style=item.get("style", ""), scope=item.get("scope", ""), kind=item.get("kind", ""),
-                prefix=bool(item.get("prefix", False)), symbol=item.get("symbol", ""), **common))
+                prefix=bool(item.get("prefix", False)), symbol=item.get("symbol", ""),
+                fast=grammar.fast_form(ast) if ast else None, **common))
     syntax = data.get("syntax", {})
     tree = None
     if "tree" in syntax:
         if not langs:
             line, col = marks.get(("syntax", "tree"), (0, 0))
             raise ConfigError(Problem(filename, line, col, "syntax.tree", "syntax.tree needs the pack to name its `parser`"))
-        tree, problems = grammar.load_tree(syntax["tree"], langs)
+        fast_kinds = [r.fast.kind for cat in built.values() for r in cat if getattr(r, "fast", None)]
+        tree, problems = grammar.load_tree(syntax["tree"], langs, fast_kinds)
         if problems:
             raise ConfigError([Problem(filename, *marks.get(("syntax", "tree") + p, marks.get(("syntax", "tree"), (0, 0))),
                                        yamlsrc.format_path(("syntax", "tree") + p), msg) for p, msg in problems])

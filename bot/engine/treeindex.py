@@ -83,14 +83,21 @@ class _FileWalk:
         self.members: list[_Def] = []  # enum members read from an enum's body (not definitions themselves)
         self._code: str | None = None
         self._lower: str | None = None
+        self.fast_nodes: dict[str, list] = {}
 
     # ---- the one pass over the tree ----------------------------------------------------------------
     def collect(self) -> list[tuple]:
         t = self.tree
         ident, comment, string, deco, defs = t.identifier, t.comment, t.string, t.decorator, t.definitions
         found = []
+        collected = self.collected = t.collected[self.lang]
+        extra = collected - t.kinds()
+        fast_nodes = self.fast_nodes
         for n in self.root.find_all(t.collect[self.lang]):
             k = n.kind()
+            if k in extra:  # read by a rule's FastForm
+                fast_nodes.setdefault(k, []).append(n)
+                continue
             r = n.range()
             s = r.start
             if k in ident:
@@ -115,7 +122,10 @@ class _FileWalk:
     def matches(self, rules) -> list[_Match]:
         out = []
         for rule in rules:
-            if rule.ast is not None:
+            fast = rule.fast
+            if fast is not None and fast.kind in self.collected:
+                out.extend(self.fast_matches(rule, fast))
+            elif rule.ast is not None:
                 for m in rule.find(self.root, self.lang, self.text, self.lower, self.ident_set):
                     r = m.range()
                     out.append(_Match(rule, r.start.index, r.end.index, r.start.line + 1, _captures(m, rule)))
@@ -133,6 +143,22 @@ class _FileWalk:
                         out.append(_Match(rule, start, m.end(), self.lines.at(start), caps))
                 except TimeoutError:
                     self.timeouts.append(rule.id)
+        return out
+
+    def fast_matches(self, rule: PatternRule, fast) -> list[_Match]:
+        out = []
+        for n in self.fast_nodes.get(fast.kind, ()):
+            if fast.field:
+                child = n.field(fast.field)
+            else:
+                child = next((c for c in n.children() if c.kind() == fast.child_kind), None)
+            if child is None:
+                continue
+            value = child.text()
+            if fast.regex is not None and not fast.regex.search(value):
+                continue
+            r = n.range()
+            out.append(_Match(rule, r.start.index, r.end.index, r.start.line + 1, {fast.var: value}))
         return out
 
     def code_text(self) -> str:
