@@ -127,9 +127,9 @@ def region_words(name: str, idents, docs, strings, limit: int = MAX_REGION_WORDS
     """Name parts, identifier parts, docstring and comment words, string words — in that order, at most
     ``limit``. When they do not fit, identifiers give way first (down to half the room), then comments."""
     name_w = list(_ident_words(name))
-    id_w = _take(idents, _ident_words, limit)
-    doc_w = _take(docs, words_of, limit)
-    str_w = _take(strings, words_of, limit)
+    id_w = _take(idents, _ident_words, limit) if idents else []
+    doc_w = _take(docs, words_of, limit) if docs else []
+    str_w = _take(strings, words_of, limit) if strings else []
     room = max(0, limit - len(name_w))
     if len(id_w) + len(doc_w) + len(str_w) > room:
         id_w = id_w[:max(room - len(doc_w) - len(str_w), room // 2)]

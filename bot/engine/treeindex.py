@@ -41,11 +41,12 @@ class _Text:
 
 class _Def:
     """A definition while the file is walked; becomes one Symbol per name, and a Region."""
-    __slots__ = ("node", "start", "end", "header", "names", "kind", "owner", "parent", "params", "abstract",
-                 "stub", "decorated", "children", "doc", "trivial", "body")
+    __slots__ = ("node", "start", "end", "end_line", "header", "names", "kind", "owner", "parent", "params",
+                 "abstract", "stub", "decorated", "children", "doc", "trivial", "body")
 
     def __init__(self, node, start, end):
         self.node, self.start, self.end = node, start, end
+        self.end_line = 0
         self.header = start
         self.names: list[tuple[str, int, int]] = []  # (name, start offset, line)
         self.kind = ""
@@ -74,7 +75,7 @@ class _FileWalk:
         self.path, self.text, self.pack, self.ruleset, self.lang = path, text, pack, ruleset, lang
         self.tree: TreeSyntax = pack.tree
         self.root = grammar.parse(text, lang)
-        self.lines = _Lines(text)
+        self._lines: _Lines | None = None
         self.idents: list[tuple[int, str]] = []
         self.comments: list[_Text] = []
         self.strings: list[_Text] = []
@@ -93,26 +94,36 @@ class _FileWalk:
         collected = self.collected = t.collected[self.lang]
         extra = collected - t.kinds()
         fast_nodes = self.fast_nodes
+        add_ident = self.idents.append
         for n in self.root.find_all(t.collect[self.lang]):
             k = n.kind()
+            if k in ident and k not in defs:  # the most common node
+                add_ident((n.range().start.index, n.text()))
+                continue
             if k in extra:  # read by a rule's FastForm
                 fast_nodes.setdefault(k, []).append(n)
                 continue
             r = n.range()
-            s = r.start
+            s, e = r.start, r.end
             if k in ident:
-                self.idents.append((s.index, n.text()))
+                add_ident((s.index, n.text()))
             elif k in comment:
-                self.comments.append(_Text(s.index, r.end.index, s.line + 1, n.text()))
+                self.comments.append(_Text(s.index, e.index, s.line + 1, n.text()))
             elif k in string:
-                self.strings.append(_Text(s.index, r.end.index, s.line + 1, n.text()))
+                self.strings.append(_Text(s.index, e.index, s.line + 1, n.text()))
             elif k in deco:
                 self.decorators.append(s.index)
             if k in defs:
-                found.append((n, defs[k], s.index, r.end.index))
+                found.append((n, defs[k], s.index, e.index, e.line + 1))
         self.string_starts = [x.start for x in self.strings]
         self.ident_set = {name for _, name in self.idents}
         return found
+
+    @property
+    def lines(self) -> _Lines:
+        if self._lines is None:
+            self._lines = _Lines(self.text)
+        return self._lines
 
     def lower(self) -> str:
         if self._lower is None:
@@ -179,11 +190,13 @@ class _FileWalk:
     def definitions(self, found, stub_spans: list[tuple[int, int]]) -> list[_Def]:
         out: list[_Def] = []
         stack: list[_Def] = []
-        for node, spec, start, end in found:
+        for node, spec, start, end, end_line in found:
             while stack and stack[-1].end <= start:
                 stack.pop()
             parent = stack[-1] if stack else None
             d = self.definition(node, spec, start, end, parent, stub_spans)
+            if d is not None:
+                d.end_line = end_line
             if d is None:
                 continue
             d.parent = parent
@@ -302,6 +315,7 @@ class _FileWalk:
                             member = _Def(c, r.start.index, r.end.index)
                             member.names = [(m.text(), r.start.index, r.start.line + 1)]
                             member.kind, member.owner, member.parent = "enum_member", name, d
+                            member.end_line = r.end.line + 1
                             d.children.append(member)
                             self.members.append(member)
         return d
@@ -419,8 +433,8 @@ class _FileWalk:
         text_lines = self.text.splitlines()
         return FileIndex(
             kind="code", lang=pack.name, lines=sum(1 for ln in text_lines if ln.strip()), defs=first_lines(symbols),
-            routes=self.routes(), strings=strings, tokens=frozenset(n for _, n in self.idents),
-            comment_tokens=frozenset(w for c in self.comments for w in _IDENT.findall(c.text)),
+            routes=self.routes(), strings=strings, tokens=frozenset(self.ident_set),
+            comment_tokens=frozenset(_IDENT.findall("\n".join(c.text for c in self.comments))),
             markers=self.markers(stub_matches, defs, text_lines), refs=self.refs(), lossy=lossy,
             timeouts=tuple(dict.fromkeys(self.timeouts)), symbols=tuple(symbols), refnames=frozenset(refnames),
             regions=tuple(regions),
@@ -446,7 +460,7 @@ class _FileWalk:
                     if c.kind in ("field", "constant"):
                         params.extend(n for n, _, _ in c.names)
                 d.params = list(dict.fromkeys(params))
-            end_line = self.lines.at(d.end)
+            end_line = d.end_line
             for name, start, line in d.names:
                 name_starts.add(start)
                 if d.kind == "constructor":
@@ -498,7 +512,7 @@ class _FileWalk:
             if not before.strip():
                 docs.append(s.text)
         top = [n for d in defs if d.parent is None and d.kind != "scope" for n, _, _ in d.names]
-        return Region("module", posixpath.basename(self.path), "", 1, max(1, self.lines.at(len(self.text))),
+        return Region("module", posixpath.basename(self.path), "", 1, self.text.count("\n") + 1,
                       region_words("", path_words(self.path) + top, docs, []))
 
     def exported(self, defs: list[_Def]) -> set[str]:
