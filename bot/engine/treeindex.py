@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import posixpath
 import re
+from collections import Counter
 
 from . import grammar, sqlddl
 from .grammar import CLASS_LIKE, FUNCTION_LIKE, DefSpec, TreeSyntax
@@ -76,7 +77,8 @@ class _FileWalk:
         self.tree: TreeSyntax = pack.tree
         self.root = grammar.parse(text, lang)
         self._lines: _Lines | None = None
-        self.idents: list[tuple[int, str]] = []
+        self.idents: list[str] = []  # the text of every identifier, in document order
+        self._blank: str | None = None  # the text with comments and strings blanked
         self.comments: list[_Text] = []
         self.strings: list[_Text] = []
         self.decorators: list[int] = []
@@ -97,8 +99,8 @@ class _FileWalk:
         add_ident = self.idents.append
         for n in self.root.find_all(t.collect[self.lang]):
             k = n.kind()
-            if k in ident and k not in defs:  # the most common node
-                add_ident((n.range().start.index, n.text()))
+            if k in ident and k not in defs:  # the most common node: its text is all we need
+                add_ident(n.text())
                 continue
             if k in extra:  # read by a rule's FastForm
                 fast_nodes.setdefault(k, []).append(n)
@@ -106,7 +108,7 @@ class _FileWalk:
             r = n.range()
             s, e = r.start, r.end
             if k in ident:
-                add_ident((s.index, n.text()))
+                add_ident(n.text())
             elif k in comment:
                 self.comments.append(_Text(s.index, e.index, s.line + 1, n.text()))
             elif k in string:
@@ -116,7 +118,7 @@ class _FileWalk:
             if k in defs:
                 found.append((n, defs[k], s.index, e.index, e.line + 1))
         self.string_starts = [x.start for x in self.strings]
-        self.ident_set = {name for _, name in self.idents}
+        self.ident_set = set(self.idents)
         return found
 
     @property
@@ -414,7 +416,7 @@ class _FileWalk:
         stub_matches = self.matches(code_markers)
         stub_spans = [(m.start, m.end) for m in stub_matches]
         defs = self.definitions(found, stub_spans)
-        symbols, name_starts, regions = self.symbols(defs)
+        symbols, def_names, regions = self.symbols(defs)
         for m in self.matches(pack.definitions):
             name = m.caps.get("NAME")
             if name:
@@ -423,7 +425,10 @@ class _FileWalk:
             for s in self.strings:
                 if sqlddl.has_ddl(s.text):
                     symbols.extend(table_symbols(s.text, s.start, self.lines.at))
-        refnames = {name for start, name in self.idents if start not in name_starts}
+        # a name that occurs more often than it is defined is referenced (a definition's name is an identifier too)
+        used = Counter(self.idents)
+        used.subtract(def_names)
+        refnames = {name for name, n in used.items() if n > 0}
         refnames |= self.exported(defs)
         strings: dict[str, int] = {}
         for s in self.strings[:MAX_STRINGS]:
@@ -443,9 +448,8 @@ class _FileWalk:
     def symbols(self, defs: list[_Def]) -> tuple[list[Symbol], set[int], list[Region]]:
         t = self.tree
         symbols: list[Symbol] = []
-        name_starts: set[int] = set()
+        def_names: list[str] = []
         regions: list[Region] = [self.module_region(defs)]
-        ident_starts = [s for s, _ in self.idents]
         comment_starts = [c.start for c in self.comments]
         string_starts = self.string_starts
         for d in defs + self.members:
@@ -462,20 +466,21 @@ class _FileWalk:
                 d.params = list(dict.fromkeys(params))
             end_line = d.end_line
             for name, start, line in d.names:
-                name_starts.add(start)
+                def_names.append(name)
                 if d.kind == "constructor":
                     continue
                 symbols.append(Symbol(name, d.kind, d.owner, line, end_line, tuple(d.params), d.abstract,
                                       d.stub, d.decorated))
             if d.kind in CLASS_LIKE or d.kind in FUNCTION_LIKE:
-                regions.append(self.region(d, end_line, ident_starts, comment_starts, string_starts))
-        return symbols, name_starts, regions
+                regions.append(self.region(d, end_line, comment_starts, string_starts))
+        return symbols, def_names, regions
 
-    def region(self, d: _Def, end_line: int, ident_starts, comment_starts, string_starts) -> Region:
+    def region(self, d: _Def, end_line: int, comment_starts, string_starts) -> Region:
         lo, hi = d.header, d.end
-        own = d.names[0][1]
-        idents = [n for s, n in self.idents[bisect.bisect_left(ident_starts, lo):bisect.bisect_left(ident_starts, hi)]
-                  if s != own]
+        name = d.names[0][0]
+        idents = self.code_idents(lo, hi)
+        if name in idents:
+            idents.remove(name)  # the name leads the words already
         docs = [c.text for c in self.doc_comments(lo, comment_starts)]
         if d.doc is not None:
             docs.append(d.doc.text)
@@ -483,8 +488,22 @@ class _FileWalk:
         doc_start = d.doc.start if d.doc is not None else -1
         strs = [s.text for s in self.strings[bisect.bisect_left(string_starts, lo):bisect.bisect_left(string_starts, hi)]
                 if s.start != doc_start]
-        name = d.names[0][0]
         return Region(d.kind, name, d.owner, d.names[0][2], end_line, region_words(name, idents, docs, strs))
+
+    def code_idents(self, lo: int, hi: int) -> list[str]:
+        """The identifiers between two offsets: the words of the text there, comments and strings blanked,
+        that are identifiers somewhere in the file (which leaves the keywords out)."""
+        if self._blank is None:
+            parts, pos = [], 0
+            for start, end in sorted([(c.start, c.end) for c in self.comments] + [(x.start, x.end) for x in self.strings]):
+                if start >= pos:
+                    parts.append(self.text[pos:start])
+                    parts.append(" " * (end - start))
+                    pos = end
+            parts.append(self.text[pos:])
+            self._blank = "".join(parts)
+        known = self.ident_set
+        return [w for w in _IDENT.findall(self._blank, lo, hi) if w in known]
 
     def doc_comments(self, start: int, comment_starts) -> list[_Text]:
         """The comments right above a definition (nothing but blank space between them and it)."""
