@@ -307,8 +307,17 @@ class RuleSet:
                 self.by_name[name] = p
         self.key = hashlib.sha1("|".join(f"{p.name}:{p.digest}" for p in resolved.values()).encode()).hexdigest()[:16]
         self._test_memo: dict[str, bool] = {}
+        self._code_markers: dict[str, list[PatternRule]] = {}
         test_globs = [r.glob for p in resolved.values() for r in p.tests]
         self._test_rx = regex.compile("|".join(f"(?:{globs._compile(globs.normalise(g)).pattern})" for g in test_globs)) if test_globs else None
+
+    def code_markers(self, pack: RulePack) -> list[PatternRule]:
+        """The marker rules that read code, not comments, for files of ``pack`` (generic ones included)."""
+        rules = self._code_markers.get(pack.name)
+        if rules is None:
+            rules = self._code_markers[pack.name] = [r for p in (pack, *self.generic) for r in p.markers
+                                                     if r.scope != "comment"]
+        return rules
 
     def pack_for(self, path: str) -> RulePack | None:
         if self.by_name:

@@ -411,9 +411,8 @@ class _FileWalk:
     # ---- the index ---------------------------------------------------------------------------------
     def index(self, lossy: bool) -> FileIndex:
         found = self.collect()
-        pack, generic = self.pack, self.ruleset.generic
-        code_markers = [r for p in (pack, *generic) for r in p.markers if r.scope != "comment"]
-        stub_matches = self.matches(code_markers)
+        pack = self.pack
+        stub_matches = self.matches(self.ruleset.code_markers(pack))
         stub_spans = [(m.start, m.end) for m in stub_matches]
         defs = self.definitions(found, stub_spans)
         symbols, def_names, regions = self.symbols(defs)
@@ -437,7 +436,7 @@ class _FileWalk:
                 strings[v] = s.line
         text_lines = self.text.splitlines()
         return FileIndex(
-            kind="code", lang=pack.name, lines=sum(1 for ln in text_lines if ln.strip()), defs=first_lines(symbols),
+            kind="code", lang=pack.name, lines=sum(map(bool, map(str.strip, text_lines))), defs=first_lines(symbols),
             routes=self.routes(), strings=strings, tokens=frozenset(self.ident_set),
             comment_tokens=frozenset(_IDENT.findall("\n".join(c.text for c in self.comments))),
             markers=self.markers(stub_matches, defs, text_lines), refs=self.refs(), lossy=lossy,
