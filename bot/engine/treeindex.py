@@ -505,13 +505,18 @@ class _FileWalk:
         return [w for w in _IDENT.findall(self._blank, lo, hi) if w in known]
 
     def doc_comments(self, start: int, comment_starts) -> list[_Text]:
-        """The comments right above a definition (nothing but blank space between them and it)."""
+        """The comments on the lines right above a definition, each on a line of its own."""
         out = []
+        text = self.text
         j = bisect.bisect_left(comment_starts, start) - 1
-        cur = start
-        while j >= 0 and not self.text[self.comments[j].end:cur].strip():
-            out.append(self.comments[j])
-            cur = self.comments[j].start
+        cur = text.rfind("\n", 0, start) + 1  # from the start of its line: `type` before a Go type_spec
+        while j >= 0:
+            c = self.comments[j]
+            line_start = text.rfind("\n", 0, c.start) + 1
+            if text[c.end:cur].strip() or text[line_start:c.start].strip():
+                break
+            out.append(c)
+            cur = line_start
             j -= 1
         out.reverse()
         return out
