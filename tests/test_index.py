@@ -404,3 +404,10 @@ def test_any_text_indexes_without_raising(path, text):
         assert 1 <= s.line <= s.end_line
     for r in fi.regions:
         assert len(r.words) <= 400
+
+
+def test_an_unquoted_pattern_with_a_comma_in_a_flow_mapping_gets_a_hint():
+    with pytest.raises(ConfigError) as e:
+        load_pack(PACK.format(parser="python", ast="{kind: call, has: {pattern: f($PATH, $$$)}}"), "rules/custom.yml")
+    p = e.value.first
+    assert "unknown key '$$$)'" in p.message and "quote a value that holds a comma" in p.hint
