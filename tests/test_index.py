@@ -411,3 +411,13 @@ def test_an_unquoted_pattern_with_a_comma_in_a_flow_mapping_gets_a_hint():
         load_pack(PACK.format(parser="python", ast="{kind: call, has: {pattern: f($PATH, $$$)}}"), "rules/custom.yml")
     p = e.value.first
     assert "unknown key '$$$)'" in p.message and "quote a value that holds a comma" in p.hint
+
+
+def test_a_parser_failure_falls_back_to_reading_the_text(monkeypatch):
+    from bot.engine import treeindex
+
+    def boom(*a, **k):
+        raise RuntimeError("parser crashed")
+    monkeypatch.setattr(treeindex, "index_tree", boom)
+    fi = index("a/b.py", "def f():\n    # TODO: x\n    return 1\n")
+    assert fi.kind == "code" and "f" in fi.tokens and [m[1] for m in fi.markers] == ["todo"]

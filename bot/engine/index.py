@@ -256,7 +256,12 @@ def build_index(path: str, data: bytes, ruleset: RuleSet) -> FileIndex:
     lang = pack.language(path)
     if lang and pack.tree is not None:
         from .treeindex import index_tree  # treeindex builds the records defined here
-        return index_tree(path, text, pack, ruleset, lang, dec.lossy)
+        try:
+            return index_tree(path, text, pack, ruleset, lang, dec.lossy)
+        except (KeyboardInterrupt, SystemExit, MemoryError):
+            raise
+        except BaseException:  # noqa: BLE001 - a parser failure (ast-grep panics are BaseExceptions)
+            pass  # never seen, but one odd file must not sink a report: read its text instead
     return _index_text(path, text, pack, ruleset, dec.lossy)
 
 
