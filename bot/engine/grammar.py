@@ -50,6 +50,11 @@ def _call(fn, *args):
         raise GrammarError(_reason(exc)) from None
 
 
+def parser_failure(exc: BaseException) -> bool:
+    """Whether an exception is ast-grep failing (an error it raises, or a Rust panic), not a bug here."""
+    return isinstance(exc, (RuntimeError, ValueError)) or type(exc).__name__ == "PanicException"
+
+
 def _reason(exc: BaseException) -> str:
     """ast-grep's message and its causes on one line, without the stack trace."""
     text = str(exc).split("Stack backtrace:")[0]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, islice
 
-from . import sqlddl
+from . import grammar, sqlddl
 from .rules import RulePack, RuleSet, group
 from .snapshot import decode
 
@@ -258,10 +258,10 @@ def build_index(path: str, data: bytes, ruleset: RuleSet) -> FileIndex:
         from .treeindex import index_tree  # treeindex builds the records defined here
         try:
             return index_tree(path, text, pack, ruleset, lang, dec.lossy)
-        except (KeyboardInterrupt, SystemExit, MemoryError):
-            raise
-        except BaseException:  # noqa: BLE001 - a parser failure (ast-grep panics are BaseExceptions)
-            pass  # never seen, but one odd file must not sink a report: read its text instead
+        except BaseException as exc:  # noqa: BLE001 - ast-grep's panics derive from BaseException
+            if not grammar.parser_failure(exc):
+                raise
+            # never seen, but one odd file must not sink a report: read its text instead
     return _index_text(path, text, pack, ruleset, dec.lossy)
 
 
