@@ -126,16 +126,18 @@ def words_of(text: str) -> tuple[str, ...]:
 def region_words(name: str, idents, docs, strings, limit: int = MAX_REGION_WORDS) -> tuple[str, ...]:
     """Name parts, identifier parts, docstring and comment words, string words — in that order, at most
     ``limit``. When they do not fit, identifiers give way first (down to half the room), then comments."""
-    name_w = list(_ident_words(name))
-    id_w = _take(idents, _ident_words, limit) if idents else []
-    doc_w = _take(docs, words_of, limit) if docs else []
-    str_w = _take(strings, words_of, limit) if strings else []
+    return fit_words(_ident_words(name), _take(idents, _ident_words, limit) if idents else [],
+                     _take(docs, words_of, limit) if docs else [], _take(strings, words_of, limit) if strings else [],
+                     limit)
+
+
+def fit_words(name_w, id_w: list, doc_w: list, str_w: list, limit: int = MAX_REGION_WORDS) -> tuple[str, ...]:
     room = max(0, limit - len(name_w))
     if len(id_w) + len(doc_w) + len(str_w) > room:
         id_w = id_w[:max(room - len(doc_w) - len(str_w), room // 2)]
         doc_w = doc_w[:max(room - len(id_w) - len(str_w), (room - len(id_w)) // 2)]
         str_w = str_w[:room - len(id_w) - len(doc_w)]
-    return tuple(name_w + id_w + doc_w + str_w)
+    return (*name_w, *id_w, *doc_w, *str_w)
 
 
 def _take(items, words, limit: int) -> list[str]:

@@ -11,11 +11,13 @@ import bisect
 import posixpath
 import re
 from collections import Counter
+from itertools import chain, islice, repeat
 
 from . import grammar, sqlddl
 from .grammar import CLASS_LIKE, FUNCTION_LIKE, DefSpec, TreeSyntax
-from .index import (MAX_STRING, FileIndex, Ref, Region, Route, Symbol, _Lines, first_lines, join_route, make_route,
-                    norm_route, path_words, region_words, route_method, table_symbols, unquote)
+from .index import (MAX_REGION_WORDS, MAX_STRING, FileIndex, Ref, Region, Route, Symbol, _ident_words, _Lines, _take,
+                    first_lines, fit_words, join_route, make_route, norm_route, path_words, region_words, route_method,
+                    table_symbols, unquote, words_of)
 from .rules import PatternRule, RulePack, RuleSet, group
 
 MAX_STRINGS = 2000
@@ -477,21 +479,26 @@ class _FileWalk:
     def region(self, d: _Def, end_line: int, comment_starts, string_starts) -> Region:
         lo, hi = d.header, d.end
         name = d.names[0][0]
-        idents = self.code_idents(lo, hi)
-        if name in idents:
-            idents.remove(name)  # the name leads the words already
+        words = _IDENT.findall(self.blank(), lo, hi)
+        if name in words:
+            words.remove(name)  # the name leads the words already
+        # each identifier's parts (a keyword, not an identifier anywhere in the file, has none)
+        id_w = list(islice(chain.from_iterable(map(self.ident_words.get, words, repeat(()))), MAX_REGION_WORDS))
         docs = [c.text for c in self.doc_comments(lo, comment_starts)]
         if d.doc is not None:
             docs.append(d.doc.text)
-        docs += [c.text for c in self.comments[bisect.bisect_left(comment_starts, lo):bisect.bisect_left(comment_starts, hi)]]
+        if self.comments:
+            docs += [c.text for c in self.comments[bisect.bisect_left(comment_starts, lo):
+                                                    bisect.bisect_left(comment_starts, hi)]]
         doc_start = d.doc.start if d.doc is not None else -1
         strs = [s.text for s in self.strings[bisect.bisect_left(string_starts, lo):bisect.bisect_left(string_starts, hi)]
                 if s.start != doc_start]
-        return Region(d.kind, name, d.owner, d.names[0][2], end_line, region_words(name, idents, docs, strs))
+        return Region(d.kind, name, d.owner, d.names[0][2], end_line,
+                      fit_words(_ident_words(name), id_w, _take(docs, words_of, MAX_REGION_WORDS) if docs else [],
+                                _take(strs, words_of, MAX_REGION_WORDS) if strs else []))
 
-    def code_idents(self, lo: int, hi: int) -> list[str]:
-        """The identifiers between two offsets: the words of the text there, comments and strings blanked,
-        that are identifiers somewhere in the file (which leaves the keywords out)."""
+    def blank(self) -> str:
+        """The text with comments and strings blanked: what a region's identifiers are read from."""
         if self._blank is None:
             parts, pos = [], 0
             for start, end in sorted([(c.start, c.end) for c in self.comments] + [(x.start, x.end) for x in self.strings]):
@@ -501,8 +508,8 @@ class _FileWalk:
                     pos = end
             parts.append(self.text[pos:])
             self._blank = "".join(parts)
-        known = self.ident_set
-        return [w for w in _IDENT.findall(self._blank, lo, hi) if w in known]
+            self.ident_words = {w: _ident_words(w) for w in self.ident_set}
+        return self._blank
 
     def doc_comments(self, start: int, comment_starts) -> list[_Text]:
         """The comments on the lines right above a definition, each on a line of its own."""
