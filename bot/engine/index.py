@@ -29,7 +29,7 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
-_TEXT_WORDS = re.compile(r"[A-Za-z0-9_$-]+")
+_intern = sys.intern
 
 
 @dataclass(frozen=True)
@@ -114,13 +114,10 @@ def _ident_words(s: str) -> tuple[str, ...]:
     return tuple(w for w in _split(s) if len(w) > 1)
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 15)
 def words_of(text: str) -> tuple[str, ...]:
-    """Word parts of free text (comments, strings), single letters dropped."""
-    out: list[str] = []
-    for tok in _TEXT_WORDS.findall(text):
-        out.extend(_ident_words(tok))
-    return tuple(out)
+    """Word parts of free text (comments, strings), single letters dropped (strings recur: cached)."""
+    return tuple([_intern(p.lower()) for p in _PARTS.findall(text) if len(p) > 1])
 
 
 def region_words(name: str, idents, docs, strings, limit: int = MAX_REGION_WORDS) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import posixpath
 import re
 from collections import Counter
 from itertools import chain, islice, repeat
+from operator import attrgetter
 
 from . import grammar, sqlddl
 from .grammar import CLASS_LIKE, FUNCTION_LIKE, DefSpec, TreeSyntax
@@ -25,6 +26,7 @@ _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 _CAPS = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 # Nodes that only hold statements: a body made of one of them holding one statement is that statement.
+_TEXT = attrgetter("text")
 _SHORT_BODY = 400  # a body with no stub marker and longer than this holds more than `pass`
 _TUPLES = frozenset({"pattern_list", "tuple_pattern", "expression_list"})
 _QUALIFIED = frozenset({"scope_resolution", "scoped_identifier", "qualified_name", "scoped_type_identifier"})
@@ -40,6 +42,7 @@ class _Text:
 
     def __init__(self, start: int, end: int, line: int, text: str):
         self.start, self.end, self.line, self.text = start, end, line, text
+
 
 
 class _Def:
@@ -484,18 +487,18 @@ class _FileWalk:
             words.remove(name)  # the name leads the words already
         # each identifier's parts (a keyword, not an identifier anywhere in the file, has none)
         id_w = list(islice(chain.from_iterable(map(self.ident_words.get, words, repeat(()))), MAX_REGION_WORDS))
-        docs = [c.text for c in self.doc_comments(lo, comment_starts)]
+        docs = self.doc_comments(lo, comment_starts)
         if d.doc is not None:
-            docs.append(d.doc.text)
+            docs.append(d.doc)
         if self.comments:
-            docs += [c.text for c in self.comments[bisect.bisect_left(comment_starts, lo):
-                                                    bisect.bisect_left(comment_starts, hi)]]
-        doc_start = d.doc.start if d.doc is not None else -1
-        strs = [s.text for s in self.strings[bisect.bisect_left(string_starts, lo):bisect.bisect_left(string_starts, hi)]
-                if s.start != doc_start]
+            docs += self.comments[bisect.bisect_left(comment_starts, lo):bisect.bisect_left(comment_starts, hi)]
+        strs = self.strings[bisect.bisect_left(string_starts, lo):bisect.bisect_left(string_starts, hi)]
+        if d.doc is not None and d.doc in strs:
+            strs.remove(d.doc)
         return Region(d.kind, name, d.owner, d.names[0][2], end_line,
-                      fit_words(_ident_words(name), id_w, _take(docs, words_of, MAX_REGION_WORDS) if docs else [],
-                                _take(strs, words_of, MAX_REGION_WORDS) if strs else []))
+                      fit_words(_ident_words(name), id_w,
+                                _take(map(_TEXT, docs), words_of, MAX_REGION_WORDS) if docs else [],
+                                _take(map(_TEXT, strs), words_of, MAX_REGION_WORDS) if strs else []))
 
     def blank(self) -> str:
         """The text with comments and strings blanked: what a region's identifiers are read from."""
