@@ -186,13 +186,13 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> 
     for pack in cfg.custom_packs:
         for parent in pack.extends:
             if parent not in known:
-                close = difflib.get_close_matches(parent, known, n=1, cutoff=0.5)
+                close = _closest_pack(parent, known)
                 problems.append(Problem(pack.source, 0, 0, "extends", f"unknown rule pack '{parent}'",
                                         f"did you mean '{close[0]}'?" if close else "known packs: " + ", ".join(known)))
     if "packs" in rules_cfg:
         for i, name in enumerate(rules_cfg["packs"]):
             if name not in known:
-                close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+                close = _closest_pack(name, known)
                 p = ("rules", "packs", i)
                 problems.append(Problem(filename, *at(p), yamlsrc.format_path(p), f"unknown rule pack '{name}'",
                                         f"did you mean '{close[0]}'?" if close else "known packs: " + ", ".join(known)))
@@ -201,3 +201,11 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> 
         problems.sort(key=lambda p: (p.line, p.column))
         raise ConfigError(problems)
     return cfg
+
+
+def _closest_pack(name: str, known: list[str]) -> list[str]:
+    """The pack a mistyped name most likely means: one it starts with or that starts with it (golang →
+    go, py → python), else the closest spelling."""
+    low = name.lower()
+    prefixed = sorted((k for k in known if low.startswith(k) or k.startswith(low)), key=lambda k: -len(k))
+    return prefixed[:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.5)

@@ -1,26 +1,35 @@
 """Per-file evidence index: what one file defines, registers, reads, imports and leaves unfinished.
 
-An index depends only on the file's bytes and the rule packs, so the engine caches it by
-(blob hash, rule-set key): an unchanged file is never parsed twice.
+Code in a language with a parser (``parser:`` in its rule pack) is indexed from its parse tree, built
+once per file by ast-grep (``treeindex``); a pack without a parser is read with regular expressions
+over the text (below). An index depends only on the file's bytes and the rule packs, so the engine
+caches it by (blob hash, rule-set key): an unchanged file is never parsed twice.
 """
 from __future__ import annotations
 
 import bisect
 import posixpath
 import re
+import sys
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain, islice
 
+from . import grammar, sqlddl
 from .rules import RulePack, RuleSet, group
 from .snapshot import decode
 
 MAX_LINE = 4000  # a file with a longer line is treated as generated/minified
 MAX_STRING = 200
+MAX_REGION_WORDS = 400
 DOC_EXTENSIONS = {".md", ".markdown", ".rst", ".txt", ".adoc", ".feature"}
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
+_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_intern = sys.intern
 
 
 @dataclass(frozen=True)
@@ -38,23 +47,98 @@ class Ref:
     line: int
 
 
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """One definition. kind: class | interface | struct | enum | trait | module | function | method | field |
+    constant | variable | type | enum_member | table | column | target."""
+    name: str
+    kind: str
+    owner: str  # enclosing class / struct / impl / receiver type ("" at top level); a column's table
+    line: int  # of the name
+    end_line: int
+    params: tuple[str, ...] = ()  # functions: parameter names (no self); classes: constructor parameters
+    #                               and fields; tables: column names
+    abstract: bool = False  # @abstractmethod, abstract keyword, interface method, Protocol member
+    stub: bool = False  # the body only passes or raises "not implemented" (never when abstract)
+    decorated: bool = False  # has decorators / annotations / attributes (often wired by a framework)
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A stretch of code for text retrieval: a class, function or method, or the whole file (kind
+    "module"). words: lower-case word parts of its name, the identifiers inside it, its docstring and
+    comments, and its string literals, in that order; single letters dropped; at most 400."""
+    kind: str
+    name: str
+    owner: str
+    line: int
+    end_line: int
+    words: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class FileIndex:
     kind: str  # "code", "doc", "other", "minified", "binary"
-    lang: str | None
+    lang: str | None  # the rule pack's name
     lines: int  # non-blank lines
-    defs: dict
+    defs: dict  # name -> first line it is defined on
     routes: tuple[Route, ...]
-    strings: dict
+    strings: dict  # literal -> line
     tokens: frozenset  # identifiers in code (outside comments and strings); words for docs
     comment_tokens: frozenset
     markers: tuple[tuple[int, str, str], ...]  # (line, kind, text)
-    refs: tuple[Ref, ...]
+    refs: tuple[Ref, ...]  # imports
     lossy: bool = False
     timeouts: tuple[str, ...] = ()
+    symbols: tuple[Symbol, ...] = ()
+    refnames: frozenset = frozenset()  # identifiers used as references (not where they are defined)
+    regions: tuple[Region, ...] = ()
 
 
 EMPTY = FileIndex("other", None, 0, {}, (), {}, frozenset(), frozenset(), (), ())
+
+
+def split_identifier(s: str) -> list[str]:
+    """Lower-case word parts of an identifier: "HTTPServerError" → ["http", "server", "error"],
+    "max_retries" → ["max", "retries"], "dead-letter" → ["dead", "letter"], "v2Api" → ["v", "2", "api"]."""
+    return list(_split(s))
+
+
+@lru_cache(maxsize=1 << 16)
+def _split(s: str) -> tuple[str, ...]:
+    return tuple(sys.intern(p.lower()) for p in _PARTS.findall(s))
+
+
+@lru_cache(maxsize=1 << 16)
+def _ident_words(s: str) -> tuple[str, ...]:
+    return tuple(w for w in _split(s) if len(w) > 1)
+
+
+@lru_cache(maxsize=1 << 15)
+def words_of(text: str) -> tuple[str, ...]:
+    """Word parts of free text (comments, strings), single letters dropped (strings recur: cached)."""
+    return tuple([_intern(p.lower()) for p in _PARTS.findall(text) if len(p) > 1])
+
+
+def region_words(name: str, idents, docs, strings, limit: int = MAX_REGION_WORDS) -> tuple[str, ...]:
+    """Name parts, identifier parts, docstring and comment words, string words — in that order, at most
+    ``limit``. When they do not fit, identifiers give way first (down to half the room), then comments."""
+    return fit_words(_ident_words(name), _take(idents, _ident_words, limit) if idents else [],
+                     _take(docs, words_of, limit) if docs else [], _take(strings, words_of, limit) if strings else [],
+                     limit)
+
+
+def fit_words(name_w, id_w: list, doc_w: list, str_w: list, limit: int = MAX_REGION_WORDS) -> tuple[str, ...]:
+    room = max(0, limit - len(name_w))
+    if len(id_w) + len(doc_w) + len(str_w) > room:
+        id_w = id_w[:max(room - len(doc_w) - len(str_w), room // 2)]
+        doc_w = doc_w[:max(room - len(id_w) - len(str_w), (room - len(id_w)) // 2)]
+        str_w = str_w[:room - len(id_w) - len(doc_w)]
+    return (*name_w, *id_w, *doc_w, *str_w)
+
+
+def _take(items, words, limit: int) -> list[str]:
+    return list(islice(chain.from_iterable(map(words, items)), limit))
 
 
 def norm_route(path: str) -> str:
@@ -109,7 +193,7 @@ class _Lines:
         return bisect.bisect_right(self._nl, offset - 1) + 1
 
 
-def _split(text: str, tok: re.Pattern | None):
+def _split_text(text: str, tok: re.Pattern | None):
     """(code without comments, code without comments or strings, comments only, string literals)."""
     if tok is None:
         return text, text, "", []
@@ -166,14 +250,86 @@ def build_index(path: str, data: bytes, ruleset: RuleSet) -> FileIndex:
             return FileIndex("doc", None, 0, {}, (), {}, frozenset(_WORD.findall(text)), frozenset(), (), (),
                              lossy=dec.lossy)
         return EMPTY
-    if re.search(f"[^\\n]{{{MAX_LINE + 1}}}", text):
+    if len(text) > MAX_LINE and re.search(f"[^\\n]{{{MAX_LINE + 1}}}", text):
         return FileIndex("minified", pack.name, 0, {}, (), {}, frozenset(), frozenset(), (), (), lossy=dec.lossy)
-    return _index_code(text, pack, ruleset, dec.lossy)
+    lang = pack.language(path)
+    if lang and pack.tree is not None:
+        from .treeindex import index_tree  # treeindex builds the records defined here
+        try:
+            return index_tree(path, text, pack, ruleset, lang, dec.lossy)
+        except BaseException as exc:  # noqa: BLE001 - ast-grep's panics derive from BaseException
+            if not grammar.parser_failure(exc):
+                raise
+            # never seen, but one odd file must not sink a report: read its text instead
+    return _index_text(path, text, pack, ruleset, dec.lossy)
 
 
-def _index_code(text: str, pack: RulePack, ruleset: RuleSet, lossy: bool) -> FileIndex:
+# ---- shared by both readers ------------------------------------------------------------------------
+_QUOTED = re.compile(r"^[A-Za-z@$#]{0,3}?(\"\"\"|'''|\"|'|`)(.*)\1#*$", re.DOTALL)
+_METHOD_IN_PATH = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+(\S+)$")
+
+
+def unquote(literal: str) -> str:
+    """The text of a string literal: quotes and prefixes (r, f, b, @, $) removed, escapes kept;
+    a Ruby symbol loses its colon."""
+    q = literal[:1]
+    if q in ('"', "'", "`") and len(literal) >= 2 and literal[-1] == q and literal[:3] != q * 3:
+        return literal[1:-1]
+    if q == ":" and len(literal) > 1:
+        return literal[1:]
+    m = _QUOTED.match(literal.lstrip("r#") if literal.startswith("r#") else literal)
+    return m.group(2) if m else literal
+
+
+def route_method(text: str | None) -> str | None:
+    """The HTTP method a registration names ("MapGet", "HttpPost", "add_get", "'POST'"), or None (any)."""
+    if not text:
+        return None
+    for w in _split(unquote(text)):
+        if w.upper() in HTTP_METHODS:
+            return w.upper()
+    return None
+
+
+def make_route(method: str | None, raw: str, line: int) -> Route:
+    m = _METHOD_IN_PATH.match(raw.strip())  # Go 1.22: "GET /api/x"
+    if m:
+        method, raw = method or m.group(1), m.group(2)
+    return Route(method, raw, norm_route(raw), line)
+
+
+def join_route(prefix: str, raw: str) -> str:
+    return prefix.rstrip("/") + "/" + raw.lstrip("/") if raw.strip("/") else prefix
+
+
+def table_symbols(text: str, base: int, line_at) -> list[Symbol]:
+    """Table and column symbols of the CREATE TABLE statements in ``text`` (found at offset ``base``)."""
+    out = []
+    for t in sqlddl.tables(text):
+        line = line_at(base + t.offset)
+        end = line_at(base + t.end)
+        out.append(Symbol(t.name, "table", "", line, end, tuple(c for c, _ in t.columns)))
+        out.extend(Symbol(c, "column", t.name, line_at(base + off), line_at(base + off)) for c, off in t.columns)
+    return out
+
+
+def first_lines(symbols) -> dict[str, int]:
+    defs: dict[str, int] = {}
+    for s in symbols:
+        if s.name and (s.name not in defs or s.line < defs[s.name]):
+            defs[s.name] = s.line
+    return defs
+
+
+def path_words(path: str) -> list[str]:
+    return [posixpath.splitext(path)[0].replace("/", " ")]
+
+
+# ---- the text reader: packs without a parser ---------------------------------------------------------
+def _index_text(path: str, text: str, pack: RulePack, ruleset: RuleSet, lossy: bool) -> FileIndex:
     syn = pack.syntax
-    code, bare, comments, strs = _split(text, _tokenizer(syn["line_comment"], syn["block_comment"], syn["strings"]))
+    code, bare, comments, strs = _split_text(text, _tokenizer(syn["line_comment"], syn["block_comment"],
+                                                              syn["strings"]))
     lines = _Lines(text)
     code_lines = _Lines(code)
     comment_lines = _Lines(comments)
@@ -181,18 +337,25 @@ def _index_code(text: str, pack: RulePack, ruleset: RuleSet, lossy: bool) -> Fil
     timeouts: list[str] = []
 
     def run(rule, target_text):
+        if rule.compiled is None:  # an ast rule: it needs a parser
+            return []
         try:
             return list(rule.finditer(target_text))
         except TimeoutError:
             timeouts.append(rule.id)
             return []
 
-    defs: dict[str, int] = {}
+    symbols: list[Symbol] = []
+    def_count: Counter = Counter()
     for rule in pack.definitions:
         for m in run(rule, code):
             name = group(m, "name")
-            if name and name not in defs:
-                defs[name] = code_lines.at(_pos(m))
+            if name:
+                ln = code_lines.at(_pos(m))
+                symbols.append(Symbol(name, rule.symbol or "function", "", ln, ln))
+                def_count[name] += 1
+    if sqlddl.has_ddl(code):
+        symbols.extend(table_symbols(code, 0, code_lines.at))
     routes: list[Route] = []
     prefixes: list[tuple[int, str]] = []  # (offset, prefix path)
     plain: list[tuple[int, Route]] = []
@@ -204,17 +367,13 @@ def _index_code(text: str, pack: RulePack, ruleset: RuleSet, lossy: bool) -> Fil
             if rule.prefix:
                 prefixes.append((m.start(), raw))
                 continue
-            method = group(m, "method")
-            method = method.upper() if method else None
-            if method in ("ALL", "REQUEST", "ROUTE", "ANY"):
-                method = None
-            plain.append((m.start(), Route(method, raw, norm_route(raw), code_lines.at(_pos(m)))))
+            plain.append((m.start(), make_route(route_method(group(m, "method")), raw, code_lines.at(_pos(m)))))
     prefixes.sort()
     for off, r in plain:
         routes.append(r)
         before = [p for o, p in prefixes if o < off]
         if before:
-            full = before[-1].rstrip("/") + "/" + r.raw.lstrip("/")
+            full = join_route(before[-1], r.raw)
             routes.append(Route(r.method, full, norm_route(full), r.line))
     refs: list[Ref] = []
     for rule in pack.references:
@@ -238,10 +397,17 @@ def _index_code(text: str, pack: RulePack, ruleset: RuleSet, lossy: bool) -> Fil
             strings[s] = lines.at(off)
     n_lines = sum(1 for ln in text_lines if ln.strip())
     markers.sort()
+    idents = _IDENT.findall(bare)
+    used = Counter(idents)
+    refnames = frozenset(n for n, c in used.items() if c > def_count.get(n, 0))
+    top = [s.name for s in symbols if not s.owner]
+    module = Region("module", posixpath.basename(path), "", 1, max(1, len(text_lines)),
+                    region_words("", path_words(path) + top, [comments], []))
     return FileIndex(
-        kind="code", lang=pack.name, lines=n_lines, defs=defs, routes=tuple(routes), strings=strings,
-        tokens=frozenset(_IDENT.findall(bare)), comment_tokens=frozenset(_IDENT.findall(comments)),
+        kind="code", lang=pack.name, lines=n_lines, defs=first_lines(symbols), routes=tuple(routes),
+        strings=strings, tokens=frozenset(idents), comment_tokens=frozenset(_IDENT.findall(comments)),
         markers=tuple(dict.fromkeys(markers)), refs=tuple(refs), lossy=lossy, timeouts=tuple(timeouts),
+        symbols=tuple(symbols), refnames=refnames, regions=(module,),
     )
 
 

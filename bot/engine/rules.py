@@ -1,9 +1,12 @@
 """Rule packs: language knowledge as data (``rules/*.yml``), loaded, validated and compiled.
 
-Every pattern is vetted when it is loaded — it must compile, have the named groups its
-category needs, and finish quickly on inputs built to make naive patterns backtrack — and
-every match at analysis time runs under a time limit, so a pattern that slips through can
-cost a bounded amount of time, never hang a run.
+A rule states its pattern as an ast-grep rule (``ast:``, matched on the file's parse tree) or as a
+regular expression (``pattern:``, matched on the text: the form for languages ast-grep has no grammar
+for). Every pattern is vetted when it is loaded: an ast rule must compile for each of the pack's
+parsers and capture the metavariables its category needs; a regex must compile, have the named
+groups its category needs, and finish quickly on inputs built to make naive patterns backtrack —
+and every regex match at analysis time runs under a time limit, so a pattern that slips through
+can cost a bounded amount of time, never hang a run.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import regex
 
-from . import globs, yamlsrc
+from . import globs, grammar, yamlsrc
 from .errors import ConfigError, Problem
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "rules"
@@ -48,7 +51,8 @@ def _probes_for(pattern: str) -> list[str]:
     return out
 
 
-# Named groups each category needs (a group may be repeated with a numeric suffix: name2).
+# Named groups each category needs (a group may be repeated with a numeric suffix: name2); an ast rule
+# captures the same names in upper case as metavariables ($PATH, $NAME, $TARGET).
 REQUIRED_GROUPS = {"routes": ("path",), "definitions": ("name",), "references": ("target",), "markers": ()}
 
 
@@ -57,18 +61,35 @@ class PatternRule:
     id: str
     category: str
     description: str
-    pattern: str
-    compiled: regex.Pattern
+    pattern: str  # the regex ("" for an ast-only rule)
+    compiled: regex.Pattern | None
     why: str = ""
     fix: str = ""
     style: str = ""  # references
     scope: str = ""  # markers: comment | code
     kind: str = ""  # markers
-    prefix: bool = False  # routes: a router prefix (class-level mapping)
+    prefix: bool = False  # routes: a router prefix (class-level mapping, router group)
+    symbol: str = ""  # definitions: the kind of symbol a match defines
+    ast: dict | None = field(default=None, compare=False, hash=False)  # ast-grep config
+    needs: dict = field(default_factory=dict, compare=False, hash=False)  # parser → grammar.Needs
+    fast: grammar.FastForm | None = field(default=None, compare=False, hash=False)
     examples: dict = field(default_factory=dict, compare=False, hash=False)
 
     def finditer(self, text: str):
         return self.compiled.finditer(text, timeout=MATCH_TIMEOUT)
+
+    def find(self, root, lang: str, text: str, lower=None, idents: set | None = None) -> list:
+        """ast-grep matches of the rule in a parsed file (none, unsearched, when the file lacks a word
+        every match needs). ``lower()`` gives the text in lower case; ``idents``: the file's
+        identifiers (None: unknown, so words are looked for in the text)."""
+        needs = self.needs.get(lang)
+        if needs is not None:
+            if idents is None:
+                needs = grammar.Needs(needs.words | needs.idents, frozenset(),
+                                      tuple((a, "text" if m == "ident" else m) for a, m in needs.groups))
+            if not needs.met(text, lower or text.lower, idents):
+                return []
+        return root.find_all(self.ast)
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,18 @@ class RulePack:
     references: list[PatternRule]
     markers: list[PatternRule]
     digest: str
+    filenames: tuple[str, ...] = ()
+    parser: dict = field(default_factory=dict)  # extension ("" = any) → ast-grep language
+    tree: grammar.TreeSyntax | None = None
+
+    def language(self, path: str) -> str | None:
+        """The parser for a file, or None: the pack's regex rules read it."""
+        if not self.parser:
+            return None
+        return self.parser.get(os.path.splitext(path)[1].lower()) or self.parser.get("")
+
+    def languages(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.parser.values()))
 
     def all_rules(self):
         yield from self.tests
@@ -139,12 +172,50 @@ def vet_pattern(pattern: str, category: str, filename: str, path: str, line: int
     return compiled
 
 
+def vet_ast(item: dict, category: str, langs: tuple[str, ...], filename: str, path: tuple, marks) -> dict:
+    """An ast rule as an ast-grep config, compiled for every parser of the pack."""
+    line, col = marks.get(path + ("ast",), marks.get(path, (0, 0)))
+    where = yamlsrc.format_path(path + ("ast",))
+    if not langs:
+        raise ConfigError(Problem(filename, line, col, where, "an ast rule needs the pack to name its `parser`"))
+    config = grammar.compile_ast(item["ast"], item.get("constraints"), item.get("transform"))
+    try:
+        grammar.vet_ast(config, langs)
+    except grammar.GrammarError as exc:
+        raise ConfigError(Problem(filename, line, col, where, str(exc),
+                                  "see https://ast-grep.github.io/reference/rule.html")) from None
+    have = grammar.metavariables(config)
+    for need in REQUIRED_GROUPS.get(category, ()):
+        if need.upper() not in have:
+            raise ConfigError(Problem(filename, line, col, where,
+                                      f"a {category} ast rule needs the metavariable ${need.upper()}"))
+    return config
+
+
+def _parsers(data: dict, filename: str, marks) -> dict:
+    raw = data.get("parser")
+    if raw is None:
+        return {}
+    mapping = {"": raw} if isinstance(raw, str) else {k.lower(): v for k, v in raw.items()}
+    for ext, lang in mapping.items():
+        if lang not in grammar.LANGUAGES:
+            path = ("parser",) if not ext else ("parser", ext)
+            line, col = marks.get(path, (0, 0))
+            raise ConfigError(Problem(filename, line, col, yamlsrc.format_path(path),
+                                      f"ast-grep has no parser '{lang}'",
+                                      "one of " + ", ".join(sorted(grammar.LANGUAGES))))
+    return mapping
+
+
 def load_pack(text: str, filename: str) -> RulePack:
     data, marks = yamlsrc.parse(text, filename)
     if not isinstance(data, dict):
         raise ConfigError(Problem(filename, 1, 1, "", "a rule pack must be a YAML mapping"))
     yamlsrc.validate(data, marks, yamlsrc.load_schema("rulepack.schema.json"), filename)
+    parser = _parsers(data, filename, marks)
+    langs = tuple(dict.fromkeys(parser.values()))
     rules = data.get("rules", {})
+    tree_data = data.get("syntax", {}).get("tree")  # identifier kinds sharpen the rules' pre-check
     built: dict[str, list] = {"tests": [], "routes": [], "definitions": [], "references": [], "markers": []}
     seen_ids: set[str] = set()
     for category, items in rules.items():
@@ -164,21 +235,40 @@ def load_pack(text: str, filename: str) -> RulePack:
                     raise ConfigError(Problem(filename, pl, pc, yamlsrc.format_path(path + ("glob",)), reason))
                 built["tests"].append(GlobRule(glob=item["glob"], **common))
                 continue
-            pl, pc = marks.get(path + ("pattern",), (line, col))
-            compiled = vet_pattern(item["pattern"], category, filename,
-                                   yamlsrc.format_path(path + ("pattern",)), pl, pc)
+            compiled, ast, needs = None, None, {}
+            if "pattern" in item:
+                pl, pc = marks.get(path + ("pattern",), (line, col))
+                compiled = vet_pattern(item["pattern"], category, filename,
+                                       yamlsrc.format_path(path + ("pattern",)), pl, pc)
+            if "ast" in item:
+                ast = vet_ast(item, category, langs, filename, path, marks)
+                idents = tree_data.get("identifier", ()) if isinstance(tree_data, dict) else ()
+                needs = {lang: grammar.needs(ast, lang, frozenset(idents)) for lang in langs}
             built[category].append(PatternRule(
-                category=category, pattern=item["pattern"], compiled=compiled,
+                category=category, pattern=item.get("pattern", ""), compiled=compiled, ast=ast, needs=needs,
                 style=item.get("style", ""), scope=item.get("scope", ""), kind=item.get("kind", ""),
-                prefix=bool(item.get("prefix", False)), **common))
+                prefix=bool(item.get("prefix", False)), symbol=item.get("symbol", ""),
+                fast=grammar.fast_form(ast) if ast else None, **common))
     syntax = data.get("syntax", {})
+    tree = None
+    if "tree" in syntax:
+        if not langs:
+            line, col = marks.get(("syntax", "tree"), (0, 0))
+            raise ConfigError(Problem(filename, line, col, "syntax.tree", "syntax.tree needs the pack to name its `parser`"))
+        fast_kinds = [r.fast.kind for cat in built.values() for r in cat if getattr(r, "fast", None)]
+        tree, problems = grammar.load_tree(syntax["tree"], langs, fast_kinds)
+        if problems:
+            raise ConfigError([Problem(filename, *marks.get(("syntax", "tree") + p, marks.get(("syntax", "tree"), (0, 0))),
+                                       yamlsrc.format_path(("syntax", "tree") + p), msg) for p, msg in problems])
     return RulePack(
         name=data["pack"], description=data["description"], source=filename,
         extensions=tuple(e.lower() for e in data.get("extensions", [])),
+        filenames=tuple(data.get("filenames", [])),
         extends=tuple(data.get("extends", [])),
         syntax={"line_comment": tuple(syntax.get("line_comment", ())),
                 "block_comment": tuple(tuple(b) for b in syntax.get("block_comment", ())),
                 "strings": tuple(syntax.get("strings", ()))},
+        parser=parser, tree=tree,
         digest=hashlib.sha1(text.encode("utf-8")).hexdigest()[:12],
         **built,
     )
@@ -207,17 +297,33 @@ class RuleSet:
         for p in packs:
             resolved[p.name] = p
         self.packs = resolved
-        self.generic = [p for p in resolved.values() if not p.extensions]
+        self.generic = [p for p in resolved.values() if not p.extensions and not p.filenames]
         self.by_ext: dict[str, RulePack] = {}
+        self.by_name: dict[str, RulePack] = {}
         for p in resolved.values():
             for ext in p.extensions:
                 self.by_ext[ext] = p
+            for name in p.filenames:
+                self.by_name[name] = p
         self.key = hashlib.sha1("|".join(f"{p.name}:{p.digest}" for p in resolved.values()).encode()).hexdigest()[:16]
         self._test_memo: dict[str, bool] = {}
+        self._code_markers: dict[str, list[PatternRule]] = {}
         test_globs = [r.glob for p in resolved.values() for r in p.tests]
         self._test_rx = regex.compile("|".join(f"(?:{globs._compile(globs.normalise(g)).pattern})" for g in test_globs)) if test_globs else None
 
+    def code_markers(self, pack: RulePack) -> list[PatternRule]:
+        """The marker rules that read code, not comments, for files of ``pack`` (generic ones included)."""
+        rules = self._code_markers.get(pack.name)
+        if rules is None:
+            rules = self._code_markers[pack.name] = [r for p in (pack, *self.generic) for r in p.markers
+                                                     if r.scope != "comment"]
+        return rules
+
     def pack_for(self, path: str) -> RulePack | None:
+        if self.by_name:
+            pack = self.by_name.get(path.rsplit("/", 1)[-1])
+            if pack is not None:
+                return pack
         return self.by_ext.get(os.path.splitext(path)[1].lower())
 
     def is_code(self, path: str) -> bool:
@@ -237,15 +343,20 @@ _ruleset_cache: dict[tuple, RuleSet] = {}  # by the chosen packs' names and dige
 
 
 def select(names: list[str] | None, paths, extra: list[RulePack] = ()) -> RuleSet:
-    """The packs in force: by name, or (names=None) those whose extensions occur in ``paths``; the
-    generic pack always joins. The same choice returns the same RuleSet object, memos and all.
+    """The packs in force: by name, or (names=None) those whose extensions or file names occur in
+    ``paths``; the generic pack always joins. The same choice returns the same RuleSet object, memos and all.
     Names are checked by the config (unknown ones never reach here)."""
     available = dict(builtin_packs())
     for p in extra:
         available[p.name] = p
     if names is None:
-        exts = {os.path.splitext(p)[1].lower() for p in paths}
-        chosen = [p for p in available.values() if not p.extensions or exts & set(p.extensions)]
+        exts, names_seen = set(), set()
+        for p in paths:
+            base = p.rsplit("/", 1)[-1]
+            names_seen.add(base)
+            exts.add(os.path.splitext(base)[1].lower())
+        chosen = [p for p in available.values() if (not p.extensions and not p.filenames)
+                  or exts & set(p.extensions) or names_seen & set(p.filenames)]
     else:
         chosen = [available[n] for n in names] + ([available["generic"]] if "generic" not in names else [])
     key = tuple((p.name, p.digest) for p in chosen)
@@ -274,10 +385,14 @@ def _inherit(pack: RulePack, available: dict[str, RulePack], seen: set[str]) -> 
         for cat in ("tests", "routes", "definitions", "references", "markers"):
             own_ids = {r.id for r in getattr(merged, cat)}
             getattr(merged, cat).extend(r for r in getattr(parent, cat) if r.id not in own_ids)
-        if not merged.extensions and parent.extensions:
-            merged.extensions = parent.extensions
+        if not merged.extensions and not merged.filenames and (parent.extensions or parent.filenames):
+            merged.extensions, merged.filenames = parent.extensions, parent.filenames
         if not any(merged.syntax.values()):
             merged.syntax = parent.syntax
+        if not merged.parser and parent.parser:
+            merged.parser = parent.parser
+        if merged.tree is None:
+            merged.tree = parent.tree
         digest.append(parent.digest)
     merged.digest = hashlib.sha1("+".join(digest).encode()).hexdigest()[:12]
     return merged

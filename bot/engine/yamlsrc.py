@@ -174,13 +174,22 @@ def _explain(err: jsonschema.ValidationError, marks: Marks, filename: str) -> li
             kl, kc = _mark(marks, path + (key, "<key>"))
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'?" if close else ("allowed keys: " + ", ".join(allowed))
+            if any(ch in key for ch in "()$"):  # `{pattern: f($A, $B)}`: the comma ended the value
+                hint = "in a { … } mapping, quote a value that holds a comma"
             out.append(Problem(filename, kl, kc, format_path(path + (key,)), f"unknown key '{key}'", hint))
         return out
     if v == "required":
         missing = [k for k in err.validator_value if k not in (err.instance or {})]
         return [Problem(filename, line, col, where, f"missing required key '{k}'") for k in missing]
     if v in ("anyOf", "oneOf") and err.context:
-        # report the alternative that got furthest, in words
+        # the one alternative of the value's own type (a mapping, say) says best what is wrong inside it
+        by_alt: dict[int, list] = {}
+        for sub in err.context:
+            by_alt.setdefault(sub.relative_schema_path[0], []).append(sub)
+        fitting = [subs for subs in by_alt.values()
+                   if not any(e.validator == "type" and not e.relative_path for e in subs)]
+        if len(fitting) == 1:
+            return [p for e in fitting[0] for p in _explain(e, marks, filename)]
         return [Problem(filename, line, col, where, f"expected {_expected(err.schema)}, got {_type_name(err.instance)}")]
     if v == "type" or v == "enum" or v == "const":
         return [Problem(filename, line, col, where, f"expected {_expected(err.schema)}, got {_type_name(err.instance)}")]
