@@ -26,7 +26,7 @@ def test_binary_huge_and_invalid_utf8_files(tmp_path):
     write(tmp_path, "docs/ideas/img.md", "# Img\n\n`Resize`\n")
     write(tmp_path, "internal/img/logo.go", b"\x89PNG\r\n\x1a\n\x00\x00binary")
     write(tmp_path, "internal/img/big.go", b"package img\n" + b"// x\n" * 300_000)
-    write(tmp_path, "internal/img/resize.go", "package img\n\n// caf\xe9 \nfunc Resize() {}\n".encode("latin-1"))
+    write(tmp_path, "internal/img/resize.go", "package img\n\n// caf\xe9 \nfunc Resize() {}\n\nvar _ = Resize\n".encode("latin-1"))
     snap, findings = run(tmp_path)
     reasons = {s.path: s.reason for s in findings.skipped}
     assert reasons["internal/img/big.go"].startswith("larger than")

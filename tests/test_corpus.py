@@ -168,8 +168,10 @@ def test_speckit_code_comes_from_the_files_tasks_name_and_folder_specs_are_found
                                          "- [x] T002 Hash passwords in src/services/passwords.py\n",
         "src/api/login.py": '@app.post("/api/login")\ndef login():\n    return {}\n',
         "src/services/passwords.py": "def hash_password(pw):\n    return pw\n",
+        "src/api/users.py": "from src.services.passwords import hash_password\n\nhash_password('x')\n",
         "docs/features/exports/README.md": "# Exports\n\n- `ExportJob`\n",
         "src/exports/job.py": "class ExportJob:\n    pass\n",
+        "src/exports/run.py": "from src.exports.job import ExportJob\n\nExportJob()\n",
     })
     login = next(f for f in findings.features if f.id == "user-login")
     assert login.code == ("src/api/login.py", "src/services/passwords.py")

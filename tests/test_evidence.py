@@ -52,7 +52,7 @@ def test_symbol_scopes():
         "internal/billing/invoice.go": "package billing\n\n// Rounding is applied at the end.\ntype Invoice struct{}\n\nvar _ = shared.Ledger{}\n",
         "internal/billing/invoice_test.go": "package billing\n\nvar _ = TaxTable{}\n",
         "internal/shared/ledger.go": "package shared\n\ntype Ledger struct{}\n",
-        "internal/billing/env.go": 'package billing\n\nvar url = os.Getenv("BILLING_URL")\n',
+        "internal/billing/env.go": 'package billing\n\nvar url = os.Getenv("BILLING_URL")\n\nfunc URL() string { return url }\n',
     }
     f = feature(analyse(files), "billing")
     cases = {

@@ -25,7 +25,7 @@ def make_repo(root, n=12):
             f"func Register(r *mux.Router) {{\n"
             f'\tr.HandleFunc("/api/{name}/{{id:[0-9]+}}", get).Methods("GET")\n'
             + (f'\tr.HandleFunc("/api/{name}", create).Methods("POST")\n' if i % 4 else "")
-            + "}\n")
+            + "\tcount(metric)\n}\n")
         (d / "handler_test.go").write_text(f"package {pkg}\n\nimport \"testing\"\n\nfunc TestGet(t *testing.T) {{}}\n")
         main_imports.append(f'\t"github.com/acme/platform/internal/{folder}"')
     (root / "cmd" / "platform").mkdir(parents=True)

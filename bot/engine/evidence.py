@@ -281,7 +281,7 @@ def _refine(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
                 shown = ", ".join(f"`{p}`" for p in lacking[:4]) + (" …" if len(lacking) > 4 else "")
                 return Verdict(Status.PARTIAL, v.evidence, f"{a.value} lacks {shown}")
     fi = scope.code.get(ev.path)
-    if fi is None or not ev.line:
+    if fi is None or not ev.line or a.kind is not Kind.SYMBOL:
         return v
     region = _region_at(fi, ev.line)
     if region is not None:
@@ -289,7 +289,7 @@ def _refine(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
         if mark is not None and region.kind in ("function", "method"):
             return Verdict(Status.PARTIAL, v.evidence + [Evidence(ev.path, mark[0], f"{mark[1]}: {mark[2]}")],
                            f"the code that does it has a {mark[1]} note at {ev.path}:{mark[0]}")
-    dead = _dead_at(fi, ev.path, ev.line, region, scope)
+    dead = _dead_at(fi, ev.path, ev.line, region, scope) if ev.note.startswith("named") else ""
     if dead:
         return Verdict(Status.PARTIAL, v.evidence, dead,
                        "nothing in the repository calls it; it may be called dynamically or be public API")
@@ -352,8 +352,8 @@ def _dead_at(fi: FileIndex, path: str, line: int, region, scope: Scope) -> str:
     """Why the code at ``path:line`` can never run, or "": the function around it (or the constant it
     defines) is referenced by nothing outside tests."""
     syms = _symbols(fi)
-    here = next((s for s in syms if s.line == line and s.kind in ("constant", "field", "enum_member", "variable")),
-                None)
+    here = next((s for s in syms if s.line == line and s.kind in ("constant", "field", "enum_member", "variable")
+                 and len(s.name.strip("_")) > 1), None)
     if here is not None and _dead_name(here, path) and not scope.repo.is_referenced(here.name):
         return f"`{here.name}` is defined, but nothing outside tests uses it"
     if region is None or region.line == line:
@@ -397,10 +397,12 @@ _ENTRY_NAMES = {"__init__", "__main__", "main", "app", "cli", "manage", "conftes
 
 
 def _entry_module(path: str, fi: FileIndex) -> bool:
-    """A module that runs by itself or is loaded by a framework rather than imported."""
+    """A module that runs by itself or is loaded by a framework rather than imported: a script, a
+    `__main__` guard, routes or decorated handlers a framework registers."""
     stem = posixpath.splitext(posixpath.basename(path))[0]
     return stem in _ENTRY_NAMES or "__main__" in fi.strings or path.startswith(("scripts/", "bin/", "tools/")) \
-        or "/scripts/" in path or "/migrations/" in path
+        or "/scripts/" in path or "/migrations/" in path or bool(fi.routes) or \
+        any(getattr(s, "decorated", False) for s in _symbols(fi))
 
 
 def _dead_name(s, path: str) -> bool:
@@ -1154,8 +1156,6 @@ def _in_file(req: Requirement, path: str, scope: Scope) -> str:
     if len(terms) < 2:
         return ""
     v = retrieval.judge(terms, corpus, scope.repo.term_df, scope.repo.code_files, {})
-    if v.feature_share < 0.25:
-        return f"{path} exists, but does not mention " + ", ".join(v.missing[:4])
     if v.top is not None and v.top_share >= 0.25:
         return _caveat(v.top, scope)
     return ""
