@@ -311,6 +311,8 @@ def _inline_pieces(inline, base_line: int, split: bool = True) -> list[_Piece]:
 def _code_phrase(content: str) -> Anchor | None:
     """A code span that is more than a name: a command, a set of identifiers."""
     s = content.strip()
+    if _PLACEHOLDER_VALUE.search(s):
+        return None
     if re.match(r"^(?:python3?|make|npm|yarn|pnpm|uv run|poetry run|\./)\b", s) or \
             re.match(r"^[a-z][\w.-]*(?: [a-z][\w-]*)+(?: --?[\w-]+(?:[= ]\S+)?)*$", s) and " " in s:
         d = codeblocks._command(s, 0)  # `driftbot report --format json`: a command, if the program is the project's

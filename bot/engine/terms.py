@@ -36,7 +36,7 @@ allowed enable enables enabled implement implements implemented implementing imp
 provide provides provided providing support supports supported supporting include includes included including
 introduce introduces introduced handle handles handled offer offers
 new existing current currently able based way ways thing things something anything everything nothing
-following follow follows above below example examples e g note notes see also etc simply easily always never
+following follow follows above below example examples e g see also etc simply easily always never
 first second third two three four five six seven eight nine ten several various certain specific
 good better best great nice simple easy fully full proper properly correct correctly appropriate available
 within across along among around beyond inside outside
