@@ -111,6 +111,8 @@ class RepoLookup:
         self.term_where: dict[str, list[str]] = {}
         self.code_files = 0
         self.registered_routes: list[tuple[str | None, str, Hit]] = []
+        self.routes_by_last: dict[str, list[tuple[str | None, str, Hit]]] = {}  # last path segment -> routes
+        self.routes_by_len: dict[int, list[tuple[str | None, str, Hit]]] = {}  # segment count -> routes
         self.classes: dict[str, list[Hit]] = {}  # lower-cased class name -> where it is defined (non-test code)
         self._files, self._is_test, self._refs, self._imports = files, is_test, None, None
         names, routes, terms, prefixes = wanted.names, wanted.routes, wanted.terms, wanted.prefixes
@@ -153,8 +155,11 @@ class RepoLookup:
                     for p in prefixes:
                         if r.norm.startswith(p + "/") or r.norm == p:
                             self.prefixed.setdefault(p, []).append((r.method, hit))
-                    if not test and len(self.registered_routes) < 5000:
+                    if not test and len(self.registered_routes) < 20000:
                         self.registered_routes.append((r.method, r.norm, hit))
+                        segs = r.norm.strip("/").split("/")
+                        self.routes_by_last.setdefault(segs[-1], []).append((r.method, r.norm, hit))
+                        self.routes_by_len.setdefault(len(segs), []).append((r.method, r.norm, hit))
             if terms and not test:
                 for t in terms & retrieval.file_vocab(fi):
                     self.term_df[t] = self.term_df.get(t, 0) + 1
@@ -494,9 +499,9 @@ def _by_parameters(norm: str, scope: Scope) -> list[tuple[str | None, str, Hit]]
     /pillars/{id}), the fewest parameters first; never an all-parameter match."""
     want = norm.strip("/").split("/")
     out = []
-    for m, r, h in scope.repo.registered_routes:
+    for m, r, h in scope.repo.routes_by_len.get(len(want), ()):
         got = r.strip("/").split("/")
-        if len(got) != len(want) or got == want:
+        if got == want or (got[0] != want[0] and got[0] != "{}"):
             continue
         if all(g == w or g == "{}" for g, w in zip(got, want)) and any(g == w for g, w in zip(got, want)):
             out.append((sum(g == "{}" for g in got), m, r, h))
@@ -508,10 +513,10 @@ def _nearest_route(norm: str, scope: Scope):
     """A registered route that differs from the wanted one by little: a renamed segment or prefix."""
     want = norm.strip("/").split("/")
     best, best_score = None, 0.0
-    for m, r, h in scope.repo.registered_routes:
+    for m, r, h in scope.repo.routes_by_last.get(want[-1], ())[:2000]:  # the last segment must agree
         got = r.strip("/").split("/")
         score = difflib.SequenceMatcher(None, want, got).ratio()
-        if score > best_score and want[-1] == got[-1] and score >= 0.6:
+        if score > best_score and score >= 0.6:
             best, best_score = (m, r, h), score
     return best
 
@@ -744,17 +749,26 @@ def _did_you_mean(name: str, scope: Scope):
     if len(name) < 4:
         return None
     want = split_identifier(name)
+    want_set = set(want)
     upper = name[:1].isupper()
+    low = name.lower()
     best = None
     for path, fi in scope.code.items():
         for d, line in fi.defs.items():
-            if d == name or len(d) < 4 or d[:1].isupper() != upper or d.lower() == name.lower():
+            if d == name or len(d) < 4 or d[:1].isupper() != upper or d.lower() == low:
+                continue
+            if abs(len(d) - len(name)) > max(8, len(name)):
                 continue
             got = split_identifier(d)
-            extra = set(got) - set(want)
+            if not want_set & set(got) and d[:3].lower() != low[:3]:
+                continue  # shares neither a word nor a beginning: not a rename
+            extra = set(got) - want_set
             if extra & _NOT_A_RENAME:
                 continue
-            ratio = difflib.SequenceMatcher(None, name.lower(), d.lower()).ratio()
+            m = difflib.SequenceMatcher(None, low, d.lower())
+            if m.real_quick_ratio() < 0.82 and not (len(want) > 1 and want_set <= set(got)):
+                continue
+            ratio = m.ratio()
             contains = len(want) > 1 and set(want) <= set(got) and len(extra) <= 1
             score = max(ratio, 0.9 if contains else 0)
             if score >= 0.82 and (best is None or score > best[0]):

@@ -22,6 +22,7 @@ MET_FEATURE = 0.85  # … and the feature's code as a whole
 PARTIAL_NAMES = 0.45  # share found in the names the feature's code defines (functions, classes, files)
 PHRASE = 0.8  # one name holding this share is the thing itself ("Redis broker" ↔ RedisBroker)
 PARTIAL_FEATURE, PARTIAL_TOP = 0.75, 0.2  # … or the code holds most of the words, some of them together
+SMALL_CORPUS = 400  # regions; more than this are ranked with BM25
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,22 @@ def text_terms(text: str) -> tuple[str, ...]:
     return tuple(normalise(words_of(text)))
 
 
+_docs_cache: dict[tuple[int, str], tuple[object, list]] = {}
+
+
 def region_docs(path: str, fi) -> list[Doc]:
-    """The retrievable regions of one indexed code file."""
+    """The retrievable regions of one indexed code file (kept while the file's index lives)."""
+    hit = _docs_cache.get((id(fi), path))
+    if hit is not None and hit[0] is fi:
+        return hit[1]
+    docs = _region_docs(path, fi)
+    if len(_docs_cache) > 200_000:
+        _docs_cache.clear()
+    _docs_cache[(id(fi), path)] = (fi, docs)
+    return docs
+
+
+def _region_docs(path: str, fi) -> list[Doc]:
     regions = getattr(fi, "regions", None)
     path_names = frozenset(t for part in path.split("/") for t in identifier_terms(part.rsplit(".", 1)[0]))
     if regions:
@@ -100,9 +115,18 @@ class Corpus:
     def has(self, term: str) -> bool:
         return term in self.df
 
-    def rank(self, terms: list[str], k: int = 3) -> list[tuple[float, Doc]]:
+    def rank(self, terms: list[str], k: int = 3, weights: dict[str, float] | None = None) -> list[tuple[float, Doc]]:
+        """The regions that best match the terms: by BM25 (bm25s) over a large corpus; over a small one
+        (a feature's few dozen regions) by the weighted share of the terms each holds, which orders
+        them the same way for short queries and costs nothing to build."""
         if not self.docs or not terms:
             return []
+        if len(self.docs) <= SMALL_CORPUS:
+            w = weights or {t: 1.0 for t in terms}
+            scored = [(sum(w.get(t, 0.0) for t in terms if t in d.terms), -len(d.terms), i)
+                      for i, d in enumerate(self.docs)]
+            scored.sort(reverse=True)
+            return [(s, self.docs[i]) for s, _, i in scored[:k] if s > 0]
         if self._bm25 is None:
             import bm25s  # imported on first use: most runs judge few prose requirements
 
@@ -149,7 +173,7 @@ def judge(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files
     in_feature = [t for t in terms if feature.has(t)]
     feature_share = sum(w[t] for t in in_feature) / total
     name_share = sum(w[t] for t in terms if t in feature.names) / total
-    ranked = feature.rank(terms, k=3)
+    ranked = feature.rank(terms, k=3, weights=w)
     top = ranked[0][1] if ranked else None
     top_share = sum(w[t] for t in terms if top and t in top.terms) / total
     phrase = None
