@@ -128,7 +128,7 @@ def test_python_regions(py):
     assert r.words[:1] == ("refund",)
     assert {"payment", "id", "reason", "give", "money", "back", "create", "table", "refunds", "kafka", "broker"} <= set(r.words)
     module = py.regions[0]
-    assert module.kind == "module" and module.name == "api.py"
+    assert module.kind == "file" and module.name == "api.py"
     assert {"shop", "payments", "api", "capture", "refunds", "kafka", "broker", "config", "unused", "helper"} <= set(module.words)
     assert all(w == w.lower() and len(w) > 1 for reg in py.regions for w in reg.words)
     assert {r.name for r in py.regions} >= {"api.py", "State", "KafkaBrokerConfig", "Gateway", "capture", "refund"}

@@ -308,6 +308,7 @@ class RuleSet:
         self.key = hashlib.sha1("|".join(f"{p.name}:{p.digest}" for p in resolved.values()).encode()).hexdigest()[:16]
         self._test_memo: dict[str, bool] = {}
         self._code_markers: dict[str, list[PatternRule]] = {}
+        self._comment_markers: dict[str, list[PatternRule]] = {}
         test_globs = [r.glob for p in resolved.values() for r in p.tests]
         self._test_rx = regex.compile("|".join(f"(?:{globs._compile(globs.normalise(g)).pattern})" for g in test_globs)) if test_globs else None
 
@@ -317,6 +318,14 @@ class RuleSet:
         if rules is None:
             rules = self._code_markers[pack.name] = [r for p in (pack, *self.generic) for r in p.markers
                                                      if r.scope != "comment"]
+        return rules
+
+    def comment_markers(self, pack: RulePack) -> list[PatternRule]:
+        """The marker rules (regexes) that read comments, for files of ``pack`` (generic ones included)."""
+        rules = self._comment_markers.get(pack.name)
+        if rules is None:
+            rules = self._comment_markers[pack.name] = [r for p in (pack, *self.generic) for r in p.markers
+                                                        if r.scope == "comment" and r.compiled is not None]
         return rules
 
     def pack_for(self, path: str) -> RulePack | None:
