@@ -177,7 +177,8 @@ def vet_ast(item: dict, category: str, langs: tuple[str, ...], filename: str, pa
     line, col = marks.get(path + ("ast",), marks.get(path, (0, 0)))
     where = yamlsrc.format_path(path + ("ast",))
     if not langs:
-        raise ConfigError(Problem(filename, line, col, where, "an ast rule needs the pack to name its `parser`"))
+        raise ConfigError(Problem(filename, line, col, where, "an ast rule needs the pack to name its `parser`",
+                                  "a pack that extends another names the parser too"))
     config = grammar.compile_ast(item["ast"], item.get("constraints"), item.get("transform"))
     try:
         grammar.vet_ast(config, langs)
@@ -250,6 +251,11 @@ def load_pack(text: str, filename: str) -> RulePack:
                 prefix=bool(item.get("prefix", False)), symbol=item.get("symbol", ""),
                 fast=grammar.fast_form(ast) if ast else None, **common))
     syntax = data.get("syntax", {})
+    if langs and "tree" not in syntax and not data.get("extends"):
+        line, col = marks.get(("parser",), (0, 0))
+        raise ConfigError(Problem(filename, line, col, "syntax.tree",
+                                  "a pack with a parser says what its parse tree's nodes are in syntax.tree",
+                                  "or extends a pack that does; see docs/rule-packs.md"))
     tree = None
     if "tree" in syntax:
         if not langs:
