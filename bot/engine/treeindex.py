@@ -685,11 +685,12 @@ def _type_name(node, t: TreeSyntax) -> str:
     """The type a receiver or impl block names: `(s *Server)` → Server, `impl<T> Store<T>` → Store."""
     if node is None:
         return ""
-    if node.kind() == "type_identifier":
-        return node.text()
-    found = node.find(kind="type_identifier")
-    if found is not None:
-        return found.text()
+    stack = [node]
+    while stack:  # depth first, in order: the first type_identifier
+        n = stack.pop()
+        if n.kind() == "type_identifier":
+            return n.text()
+        stack.extend(reversed(n.named_children()))
     c = _child_of(node, t.identifier)
     return c.text() if c is not None else ""
 
