@@ -128,7 +128,7 @@ def test_python_regions(py):
     assert r.words[:1] == ("refund",)
     assert {"payment", "id", "reason", "give", "money", "back", "create", "table", "refunds", "kafka", "broker"} <= set(r.words)
     module = py.regions[0]
-    assert module.kind == "file" and module.name == "api.py"
+    assert module.kind == "module" and module.name == "api.py"
     assert {"shop", "payments", "api", "capture", "refunds", "kafka", "broker", "config", "unused", "helper"} <= set(module.words)
     assert all(w == w.lower() and len(w) > 1 for reg in py.regions for w in reg.words)
     assert {r.name for r in py.regions} >= {"api.py", "State", "KafkaBrokerConfig", "Gateway", "capture", "refund"}
@@ -427,3 +427,9 @@ def test_a_pack_with_a_parser_describes_its_tree():
     with pytest.raises(ConfigError) as e:
         load_pack(PACK.format(parser="python", ast="'house.route($PATH)'"), "rules/custom.yml")
     assert e.value.first.path == "syntax.tree"
+
+
+def test_only_the_file_region_is_kind_module():
+    fi = index("src/lib.rs", "mod inner {\n    pub fn helper() {}\n}\n")
+    assert sym(fi, "inner").kind == "module"
+    assert [(r.kind, r.name) for r in fi.regions] == [("module", "lib.rs"), ("function", "helper")]

@@ -65,11 +65,11 @@ class Symbol:
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    """A stretch of code for text retrieval: a class (interface, struct …), function or method — kind is
-    the symbol's kind — or the whole file (kind "file": its path's parts, leading comment or docstring
-    and top-level names). words: lower-case word parts of its name, the identifiers inside it, its
-    docstring and comments (those right above it included), and its string literals, in that order;
-    single letters dropped; at most 400."""
+    """A stretch of code for text retrieval: a class (interface, struct, enum, trait), function or method —
+    kind is the symbol's kind — or the whole file (kind "module": its path's parts, leading comment or
+    docstring and top-level names; Rust and Ruby modules get no region of their own). words: lower-case
+    word parts of its name, the identifiers inside it, its docstring and comments (those right above it
+    included), and its string literals, in that order; single letters dropped; at most 400."""
     kind: str
     name: str
     owner: str
@@ -405,7 +405,7 @@ def _index_text(path: str, text: str, pack: RulePack, ruleset: RuleSet, lossy: b
     used = Counter(idents)
     refnames = frozenset(n for n, c in used.items() if c > def_count.get(n, 0))
     top = [s.name for s in symbols if not s.owner]
-    module = Region("file", posixpath.basename(path), "", 1, max(1, len(text_lines)),
+    module = Region("module", posixpath.basename(path), "", 1, max(1, len(text_lines)),
                     region_words("", path_words(path) + top, [comments], []))
     return FileIndex(
         kind="code", lang=pack.name, lines=n_lines, defs=first_lines(symbols), routes=tuple(routes),

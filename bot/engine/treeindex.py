@@ -472,7 +472,8 @@ class _FileWalk:
                     continue
                 symbols.append(Symbol(name, d.kind, d.owner, line, end_line, tuple(d.params), d.abstract,
                                       d.stub, d.decorated))
-            if d.kind in CLASS_LIKE or d.kind in FUNCTION_LIKE:
+            if (d.kind in CLASS_LIKE and d.kind != "module") or d.kind in FUNCTION_LIKE:
+                # (a Rust or Ruby module gets no region: kind "module" is the file's; its members have theirs)
                 regions.append(self.region(d, end_line, comment_starts, string_starts))
         return symbols, def_names, regions
 
@@ -542,7 +543,7 @@ class _FileWalk:
             if not before.strip():
                 docs.append(s.text)
         top = [n for d in defs if d.parent is None and d.kind != "scope" for n, _, _ in d.names]
-        return Region("file", posixpath.basename(self.path), "", 1, self.text.count("\n") + 1,
+        return Region("module", posixpath.basename(self.path), "", 1, self.text.count("\n") + 1,
                       region_words("", path_words(self.path) + top, docs, []))
 
     def exported(self, defs: list[_Def]) -> set[str]:
