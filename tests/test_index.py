@@ -432,4 +432,5 @@ def test_a_pack_with_a_parser_describes_its_tree():
 def test_only_the_file_region_is_kind_module():
     fi = index("src/lib.rs", "mod inner {\n    pub fn helper() {}\n}\n")
     assert sym(fi, "inner").kind == "module"
+    assert (sym(fi, "helper").kind, sym(fi, "helper").owner) == ("function", "inner")
     assert [(r.kind, r.name) for r in fi.regions] == [("module", "lib.rs"), ("function", "helper")]

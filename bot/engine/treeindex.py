@@ -264,6 +264,8 @@ class _FileWalk:
         if pk in FUNCTION_LIKE:
             if kind not in FUNCTION_LIKE and kind not in CLASS_LIKE:
                 return None
+        elif pk == "module":  # a Rust or Ruby module: its functions and variables stay what they are
+            d.owner = parent.names[0][0]
         elif parent is not None:
             d.owner = parent.owner if pk == "scope" else parent.names[0][0]
             if kind == "function":
