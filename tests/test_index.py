@@ -421,3 +421,16 @@ def test_a_parser_failure_falls_back_to_reading_the_text(monkeypatch):
     monkeypatch.setattr(treeindex, "index_tree", boom)
     fi = index("a/b.py", "def f():\n    # TODO: x\n    return 1\n")
     assert fi.kind == "code" and "f" in fi.tokens and [m[1] for m in fi.markers] == ["todo"]
+
+
+def test_a_pack_with_a_parser_describes_its_tree():
+    with pytest.raises(ConfigError) as e:
+        load_pack(PACK.format(parser="python", ast="'house.route($PATH)'"), "rules/custom.yml")
+    assert e.value.first.path == "syntax.tree"
+
+
+def test_only_the_file_region_is_kind_module():
+    fi = index("src/lib.rs", "mod inner {\n    pub fn helper() {}\n}\n")
+    assert sym(fi, "inner").kind == "module"
+    assert (sym(fi, "helper").kind, sym(fi, "helper").owner) == ("function", "inner")
+    assert [(r.kind, r.name) for r in fi.regions] == [("module", "lib.rs"), ("function", "helper")]

@@ -378,6 +378,7 @@ class TreeSyntax:
     definitions: dict  # node kind → DefSpec
     collect: dict = field(default_factory=dict)  # parser → ast-grep config finding every node kind above
     collected: dict = field(default_factory=dict)  # parser → the node kinds that config finds
+    rule_kinds: dict = field(default_factory=dict)  # parser → the kinds among them collected for FastForm rules
 
     def kinds(self) -> set[str]:
         return set(self.comment | self.string | self.identifier | self.decorator) | set(self.definitions)
@@ -428,6 +429,7 @@ def load_tree(data: dict, langs: tuple[str, ...], extra_kinds=()) -> tuple[TreeS
         kinds = kinds + [k for k in sorted(set(extra_kinds)) if k not in kinds and _kind_exists(k, lang)]
         tree.collect[lang] = {"rule": {"any": [{"kind": k} for k in kinds]}}
         tree.collected[lang] = frozenset(kinds)
+        tree.rule_kinds[lang] = frozenset(kinds) - tree.kinds()
     return tree, problems
 
 

@@ -65,9 +65,11 @@ class Symbol:
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    """A stretch of code for text retrieval: a class, function or method, or the whole file (kind
-    "module"). words: lower-case word parts of its name, the identifiers inside it, its docstring and
-    comments, and its string literals, in that order; single letters dropped; at most 400."""
+    """A stretch of code for text retrieval: a class (interface, struct, enum, trait), function or method —
+    kind is the symbol's kind — or the whole file (kind "module": its path's parts, leading comment or
+    docstring and top-level names; Rust and Ruby modules get no region of their own). words: lower-case
+    word parts of its name, the identifiers inside it, its docstring and comments (those right above it
+    included), and its string literals, in that order; single letters dropped; at most 400."""
     kind: str
     name: str
     owner: str
@@ -110,7 +112,8 @@ def _split(s: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1 << 16)
-def _ident_words(s: str) -> tuple[str, ...]:
+def word_parts(s: str) -> tuple[str, ...]:
+    """split_identifier without single letters, interned: the words an identifier adds to a region."""
     return tuple(w for w in _split(s) if len(w) > 1)
 
 
@@ -123,8 +126,8 @@ def words_of(text: str) -> tuple[str, ...]:
 def region_words(name: str, idents, docs, strings, limit: int = MAX_REGION_WORDS) -> tuple[str, ...]:
     """Name parts, identifier parts, docstring and comment words, string words — in that order, at most
     ``limit``. When they do not fit, identifiers give way first (down to half the room), then comments."""
-    return fit_words(_ident_words(name), _take(idents, _ident_words, limit) if idents else [],
-                     _take(docs, words_of, limit) if docs else [], _take(strings, words_of, limit) if strings else [],
+    return fit_words(word_parts(name), take_words(idents, word_parts, limit) if idents else [],
+                     take_words(docs, words_of, limit) if docs else [], take_words(strings, words_of, limit) if strings else [],
                      limit)
 
 
@@ -137,7 +140,8 @@ def fit_words(name_w, id_w: list, doc_w: list, str_w: list, limit: int = MAX_REG
     return (*name_w, *id_w, *doc_w, *str_w)
 
 
-def _take(items, words, limit: int) -> list[str]:
+def take_words(items, words, limit: int) -> list[str]:
+    """The first ``limit`` words of ``words(item)`` for each item, in order."""
     return list(islice(chain.from_iterable(map(words, items)), limit))
 
 
@@ -182,7 +186,7 @@ def _tokenizer(line_comment: tuple, block_comment: tuple, strings: tuple) -> re.
     return re.compile("|".join(parts))
 
 
-class _Lines:
+class LineIndex:
     def __init__(self, text: str):
         self.text = text
         self._nl: list[int] | None = None
@@ -330,9 +334,9 @@ def _index_text(path: str, text: str, pack: RulePack, ruleset: RuleSet, lossy: b
     syn = pack.syntax
     code, bare, comments, strs = _split_text(text, _tokenizer(syn["line_comment"], syn["block_comment"],
                                                               syn["strings"]))
-    lines = _Lines(text)
-    code_lines = _Lines(code)
-    comment_lines = _Lines(comments)
+    lines = LineIndex(text)
+    code_lines = LineIndex(code)
+    comment_lines = LineIndex(comments)
     text_lines = text.splitlines()
     timeouts: list[str] = []
 

@@ -177,7 +177,8 @@ def vet_ast(item: dict, category: str, langs: tuple[str, ...], filename: str, pa
     line, col = marks.get(path + ("ast",), marks.get(path, (0, 0)))
     where = yamlsrc.format_path(path + ("ast",))
     if not langs:
-        raise ConfigError(Problem(filename, line, col, where, "an ast rule needs the pack to name its `parser`"))
+        raise ConfigError(Problem(filename, line, col, where, "an ast rule needs the pack to name its `parser`",
+                                  "a pack that extends another names the parser too"))
     config = grammar.compile_ast(item["ast"], item.get("constraints"), item.get("transform"))
     try:
         grammar.vet_ast(config, langs)
@@ -250,6 +251,11 @@ def load_pack(text: str, filename: str) -> RulePack:
                 prefix=bool(item.get("prefix", False)), symbol=item.get("symbol", ""),
                 fast=grammar.fast_form(ast) if ast else None, **common))
     syntax = data.get("syntax", {})
+    if langs and "tree" not in syntax and not data.get("extends"):
+        line, col = marks.get(("parser",), (0, 0))
+        raise ConfigError(Problem(filename, line, col, "syntax.tree",
+                                  "a pack with a parser says what its parse tree's nodes are in syntax.tree",
+                                  "or extends a pack that does; see docs/rule-packs.md"))
     tree = None
     if "tree" in syntax:
         if not langs:
@@ -308,6 +314,7 @@ class RuleSet:
         self.key = hashlib.sha1("|".join(f"{p.name}:{p.digest}" for p in resolved.values()).encode()).hexdigest()[:16]
         self._test_memo: dict[str, bool] = {}
         self._code_markers: dict[str, list[PatternRule]] = {}
+        self._comment_markers: dict[str, list[PatternRule]] = {}
         test_globs = [r.glob for p in resolved.values() for r in p.tests]
         self._test_rx = regex.compile("|".join(f"(?:{globs._compile(globs.normalise(g)).pattern})" for g in test_globs)) if test_globs else None
 
@@ -317,6 +324,14 @@ class RuleSet:
         if rules is None:
             rules = self._code_markers[pack.name] = [r for p in (pack, *self.generic) for r in p.markers
                                                      if r.scope != "comment"]
+        return rules
+
+    def comment_markers(self, pack: RulePack) -> list[PatternRule]:
+        """The marker rules (regexes) that read comments, for files of ``pack`` (generic ones included)."""
+        rules = self._comment_markers.get(pack.name)
+        if rules is None:
+            rules = self._comment_markers[pack.name] = [r for p in (pack, *self.generic) for r in p.markers
+                                                        if r.scope == "comment" and r.compiled is not None]
         return rules
 
     def pack_for(self, path: str) -> RulePack | None:

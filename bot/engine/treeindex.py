@@ -16,7 +16,7 @@ from operator import attrgetter
 
 from . import grammar, sqlddl
 from .grammar import CLASS_LIKE, FUNCTION_LIKE, DefSpec, TreeSyntax
-from .index import (MAX_REGION_WORDS, MAX_STRING, FileIndex, Ref, Region, Route, Symbol, _ident_words, _Lines, _take,
+from .index import (MAX_REGION_WORDS, MAX_STRING, FileIndex, Ref, Region, Route, Symbol, word_parts, LineIndex, take_words,
                     first_lines, fit_words, join_route, make_route, norm_route, path_words, region_words, route_method,
                     table_symbols, unquote, words_of)
 from .rules import PatternRule, RulePack, RuleSet, group
@@ -25,11 +25,11 @@ MAX_STRINGS = 2000
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 _CAPS = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
-# Nodes that only hold statements: a body made of one of them holding one statement is that statement.
 _TEXT = attrgetter("text")
 _SHORT_BODY = 400  # a body with no stub marker and longer than this holds more than `pass`
 _TUPLES = frozenset({"pattern_list", "tuple_pattern", "expression_list"})
 _QUALIFIED = frozenset({"scope_resolution", "scoped_identifier", "qualified_name", "scoped_type_identifier"})
+# Nodes that only hold statements: a body made of one of them holding one statement is that statement.
 _BLOCKS = frozenset({
     "block", "statement_block", "compound_statement", "statement_list", "statements", "body_statement",
     "function_body", "constructor_body", "arrow_expression_clause", "expression_statement", "do_block",
@@ -44,11 +44,10 @@ class _Text:
         self.start, self.end, self.line, self.text = start, end, line, text
 
 
-
 class _Def:
     """A definition while the file is walked; becomes one Symbol per name, and a Region."""
     __slots__ = ("node", "start", "end", "end_line", "header", "names", "kind", "owner", "parent", "params",
-                 "abstract", "stub", "decorated", "children", "doc", "trivial", "body")
+                 "abstract", "stub", "decorated", "children", "doc", "trivial")
 
     def __init__(self, node, start, end):
         self.node, self.start, self.end = node, start, end
@@ -62,7 +61,6 @@ class _Def:
         self.abstract = self.stub = self.decorated = self.trivial = False
         self.children: list[_Def] = []
         self.doc: _Text | None = None  # a docstring
-        self.body = None
 
 
 class _Match:
@@ -81,7 +79,7 @@ class _FileWalk:
         self.path, self.text, self.pack, self.ruleset, self.lang = path, text, pack, ruleset, lang
         self.tree: TreeSyntax = pack.tree
         self.root = grammar.parse(text, lang)
-        self._lines: _Lines | None = None
+        self._lines: LineIndex | None = None
         self.idents: list[str] = []  # the text of every identifier, in document order
         self._blank: str | None = None  # the text with comments and strings blanked
         self.comments: list[_Text] = []
@@ -98,8 +96,8 @@ class _FileWalk:
         t = self.tree
         ident, comment, string, deco, defs = t.identifier, t.comment, t.string, t.decorator, t.definitions
         found = []
-        collected = self.collected = t.collected[self.lang]
-        extra = collected - t.kinds()
+        self.collected = t.collected[self.lang]
+        extra = t.rule_kinds[self.lang]
         fast_nodes = self.fast_nodes
         add_ident = self.idents.append
         for n in self.root.find_all(t.collect[self.lang]):
@@ -127,9 +125,9 @@ class _FileWalk:
         return found
 
     @property
-    def lines(self) -> _Lines:
+    def lines(self) -> LineIndex:
         if self._lines is None:
-            self._lines = _Lines(self.text)
+            self._lines = LineIndex(self.text)
         return self._lines
 
     def lower(self) -> str:
@@ -202,11 +200,9 @@ class _FileWalk:
                 stack.pop()
             parent = stack[-1] if stack else None
             d = self.definition(node, spec, start, end, parent, stub_spans)
-            if d is not None:
-                d.end_line = end_line
             if d is None:
                 continue
-            d.parent = parent
+            d.end_line, d.parent = end_line, parent
             if parent is not None:
                 parent.children.append(d)
             stack.append(d)
@@ -268,6 +264,8 @@ class _FileWalk:
         if pk in FUNCTION_LIKE:
             if kind not in FUNCTION_LIKE and kind not in CLASS_LIKE:
                 return None
+        elif pk == "module":  # a Rust or Ruby module: its functions and variables stay what they are
+            d.owner = parent.names[0][0]
         elif parent is not None:
             d.owner = parent.owner if pk == "scope" else parent.names[0][0]
             if kind == "function":
@@ -449,7 +447,8 @@ class _FileWalk:
             regions=tuple(regions),
         )
 
-    def symbols(self, defs: list[_Def]) -> tuple[list[Symbol], set[int], list[Region]]:
+    def symbols(self, defs: list[_Def]) -> tuple[list[Symbol], list[str], list[Region]]:
+        """Symbols, the names at definition sites (to tell references from them), and regions."""
         t = self.tree
         symbols: list[Symbol] = []
         def_names: list[str] = []
@@ -475,7 +474,8 @@ class _FileWalk:
                     continue
                 symbols.append(Symbol(name, d.kind, d.owner, line, end_line, tuple(d.params), d.abstract,
                                       d.stub, d.decorated))
-            if d.kind in CLASS_LIKE or d.kind in FUNCTION_LIKE:
+            if (d.kind in CLASS_LIKE and d.kind != "module") or d.kind in FUNCTION_LIKE:
+                # (a Rust or Ruby module gets no region: kind "module" is the file's; its members have theirs)
                 regions.append(self.region(d, end_line, comment_starts, string_starts))
         return symbols, def_names, regions
 
@@ -496,9 +496,9 @@ class _FileWalk:
         if d.doc is not None and d.doc in strs:
             strs.remove(d.doc)
         return Region(d.kind, name, d.owner, d.names[0][2], end_line,
-                      fit_words(_ident_words(name), id_w,
-                                _take(map(_TEXT, docs), words_of, MAX_REGION_WORDS) if docs else [],
-                                _take(map(_TEXT, strs), words_of, MAX_REGION_WORDS) if strs else []))
+                      fit_words(word_parts(name), id_w,
+                                take_words(map(_TEXT, docs), words_of, MAX_REGION_WORDS) if docs else [],
+                                take_words(map(_TEXT, strs), words_of, MAX_REGION_WORDS) if strs else []))
 
     def blank(self) -> str:
         """The text with comments and strings blanked: what a region's identifiers are read from."""
@@ -511,7 +511,7 @@ class _FileWalk:
                     pos = end
             parts.append(self.text[pos:])
             self._blank = "".join(parts)
-            self.ident_words = {w: _ident_words(w) for w in self.ident_set}
+            self.ident_words = {w: word_parts(w) for w in self.ident_set}
         return self._blank
 
     def doc_comments(self, start: int, comment_starts) -> list[_Text]:
@@ -565,8 +565,7 @@ class _FileWalk:
             return text_lines[ln - 1].strip()[:160] if 0 < ln <= len(text_lines) else ""
 
         out: list[tuple[int, str, str]] = []
-        comment_rules = [r for p in (self.pack, *self.ruleset.generic) for r in p.markers
-                         if r.scope == "comment" and r.compiled is not None]
+        comment_rules = self.ruleset.comment_markers(self.pack)
         if comment_rules and self.comments:
             # all comments at once, a newline apart; a match is placed back in its comment
             joined = "\n".join(c.text for c in self.comments)
@@ -689,11 +688,12 @@ def _type_name(node, t: TreeSyntax) -> str:
     """The type a receiver or impl block names: `(s *Server)` → Server, `impl<T> Store<T>` → Store."""
     if node is None:
         return ""
-    if node.kind() == "type_identifier":
-        return node.text()
-    found = node.find(kind="type_identifier")
-    if found is not None:
-        return found.text()
+    stack = [node]
+    while stack:  # depth first, in order: the first type_identifier
+        n = stack.pop()
+        if n.kind() == "type_identifier":
+            return n.text()
+        stack.extend(reversed(n.named_children()))
     c = _child_of(node, t.identifier)
     return c.text() if c is not None else ""
 
