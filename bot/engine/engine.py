@@ -180,7 +180,8 @@ class Engine:
                         if a.kind is Kind.ENDPOINT:
                             norm = split_endpoint(a)[1]
                             wanted.routes.update(route_suffixes(norm))
-                            wanted.prefixes.add(norm)
+                            if a.value.startswith("ANY "):  # a bare path may be a prefix routes live under
+                                wanted.prefixes.add(norm)
                         elif a.kind is Kind.FLAG:
                             wanted.names.update(flag_names(a))
                         elif a.kind is Kind.SYMBOL:

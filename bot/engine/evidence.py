@@ -152,16 +152,19 @@ class RepoLookup:
                     hit = Hit(path, r.line, "test" if test else "route")
                     if r.norm in routes:
                         self.routes.setdefault(r.norm, []).append((r.method, hit))
-                    for p in prefixes:
-                        if r.norm.startswith(p + "/") or r.norm == p:
-                            self.prefixed.setdefault(p, []).append((r.method, hit))
+                    if prefixes:  # every leading part of the route: /api, /api/v1, /api/v1/users …
+                        segs = r.norm.split("/")
+                        for i in range(2, len(segs) + 1):
+                            p = "/".join(segs[:i])
+                            if p in prefixes:
+                                self.prefixed.setdefault(p, []).append((r.method, hit))
                     if not test and len(self.registered_routes) < 20000:
                         self.registered_routes.append((r.method, r.norm, hit))
                         segs = r.norm.strip("/").split("/")
                         self.routes_by_last.setdefault(segs[-1], []).append((r.method, r.norm, hit))
                         self.routes_by_len.setdefault(len(segs), []).append((r.method, r.norm, hit))
             if terms and not test:
-                for t in terms & retrieval.file_vocab(fi):
+                for t in terms & retrieval.file_vocab(fi, path):
                     self.term_df[t] = self.term_df.get(t, 0) + 1
                     lst = self.term_where.setdefault(t, [])
                     if len(lst) < 20:

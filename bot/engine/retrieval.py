@@ -14,7 +14,11 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from itertools import chain
+
 from .terms import identifier_words, normalise, words_of
+
+_chain = chain.from_iterable
 
 # Thresholds on weighted term coverage, chosen on the labelled development set (docs/accuracy.md).
 MET_TOP = 0.25  # share of the requirement's weight the best-ranked region holds …
@@ -61,15 +65,13 @@ def region_docs(path: str, fi) -> list[Doc]:
 
 def _region_docs(path: str, fi) -> list[Doc]:
     regions = getattr(fi, "regions", None)
-    path_names = frozenset(t for part in path.split("/") for t in identifier_terms(part.rsplit(".", 1)[0]))
+    path_names = frozenset(_chain(map(identifier_terms, (part.rsplit(".", 1)[0] for part in path.split("/")))))
     if regions:
         out = []
         for r in regions:
-            terms: set[str] = set()
-            for w in r.words:
-                terms.update(identifier_terms(w))
+            terms = frozenset(_chain(map(identifier_terms, set(r.words))))  # each distinct word once
             names = path_names if r.kind == "module" else frozenset(identifier_terms(r.name) + identifier_terms(r.owner))
-            out.append(Doc(path, r.line, r.name or path, frozenset(terms) | names, names))
+            out.append(Doc(path, r.line, r.name or path, terms | names, names))
         return out
     names = frozenset(t for d in fi.defs for t in identifier_terms(d)) | path_names
     return [Doc(path, 1, path, file_vocab(fi) | names, path_names)]
@@ -78,7 +80,7 @@ def _region_docs(path: str, fi) -> list[Doc]:
 _vocab_cache: dict[int, tuple[object, frozenset]] = {}
 
 
-def file_vocab(fi) -> frozenset:
+def file_vocab(fi, path: str = "") -> frozenset:
     """Normalised terms of a whole file: its identifiers, definitions and string literals."""
     v = getattr(fi, "vocab", None)
     if v is not None:
@@ -86,6 +88,10 @@ def file_vocab(fi) -> frozenset:
     hit = _vocab_cache.get(id(fi))
     if hit is not None and hit[0] is fi:
         return hit[1]
+    if getattr(fi, "regions", None) and path:  # the union of its regions' terms, computed once for both
+        out = frozenset().union(*(d.terms for d in region_docs(path, fi)))
+        _vocab_cache[id(fi)] = (fi, out)
+        return out
     terms: set[str] = set()
     for name in fi.tokens:
         terms.update(identifier_terms(name))
