@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from cachetools import LRUCache
 
-from . import featuremap as fm_mod
+from . import dataindex, featuremap as fm_mod
 from . import globs, rules as rules_mod
 from .config import CONFIG_PATHS, Config, Waiver
 from .evidence import RepoLookup, Scope, Wanted, anchor_names, command_names, evaluate_requirement, flag_names, \
@@ -140,12 +140,14 @@ class Engine:
                 if fid not in known:
                     warnings.append(f"unknown feature '{fid}'")
 
-        # 1. every code and doc file gets a (cached) index: needed for repo-wide lookups and wiring
+        # 1. every code and doc file gets a (cached) index: needed for repo-wide lookups and wiring; config
+        # and infrastructure files (YAML, Dockerfiles, scripts) where a feature's code globs name them
         indexes: dict[str, FileIndex] = {}
         total = len(paths)
         bytes_scanned = 0
+        data_files = {p for f in selected for p in view.index.glob_many(f.code) if dataindex.is_data(p)}
         for n, p in enumerate(paths, 1):
-            if ruleset.is_code(p) or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS:
+            if ruleset.is_code(p) or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS or p in data_files:
                 if not snapshot.available(p) and not self.has_index(snapshot, p, ruleset):
                     continue  # partial snapshot: not fetched, and never seen before
                 fi = self.file_index(snapshot, p, ruleset)
@@ -278,7 +280,7 @@ class Engine:
         need.update(sorted(glue, key=lambda p: (p.count("/"), p))[:glue_cap])
         specs = {s for f in fmap.features if f.id in wanted for s in f.spec}
         return {p for p in need if snapshot.entry(p) is not None and not self.has_index(snapshot, p, ruleset)
-                and (ruleset.is_code(p) or p in specs)}
+                and (ruleset.is_code(p) or p in specs or dataindex.is_data(p))}
 
     # ---- one feature ----------------------------------------------------------------------
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,
@@ -300,9 +302,12 @@ class Engine:
             for p, _line in refs.test_importers(f, set(code_files)):
                 test_files.setdefault(p, indexes[p])
         impl = {p: fi for p, fi in code_files.items() if p not in test_files}
+        test_feature = not impl and any(ruleset.is_test(p) for p in code_files)
+        if test_feature:  # a feature about the tests themselves (a test framework, fixtures): its code is tests
+            impl = {p: fi for p, fi in code_files.items()}
 
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
-                      tuple(f.spec), locate, read_small, programs or {}, languages)
+                      tuple(f.spec), locate, read_small, programs or {}, languages, test_code=test_feature)
 
         def scenario_match(title: str):
             want = normalise_text(_split_camel(title))

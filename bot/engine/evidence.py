@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import retrieval
 from .index import FileIndex, norm_route
@@ -85,6 +85,7 @@ class Hit:
     how: str  # defined, string, used, comment, doc, test, route
     name: str = ""
     symbol: object = None  # the index's Symbol, where the index has one
+    was: str = ""  # for a hit in a test file: what it is there (defined, string, used)
 
 
 @dataclass
@@ -131,16 +132,17 @@ class RepoLookup:
                 if syms:
                     for s in syms:
                         if s.name in names:
-                            self._add(self.names, s.name, Hit(path, s.line, "test" if test else "defined", s.name, s))
+                            self._add(self.names, s.name, Hit(path, s.line, "test" if test else "defined", s.name, s,
+                                                              "defined"))
                         if s.kind in ("class", "struct", "interface", "trait") and not test:
                             self._add(self.classes, s.name.lower(), Hit(path, s.line, "defined", s.name, s), cap=10)
                 else:
                     for n in names & fi.defs.keys():
                         self._add(self.names, n, Hit(path, fi.defs[n], "test" if test else "defined", n))
                 for n in names & fi.strings.keys():
-                    self._add(self.names, n, Hit(path, fi.strings[n], "test" if test else "string", n))
+                    self._add(self.names, n, Hit(path, fi.strings[n], "test" if test else "string", n, None, "string"))
                 for n in names & fi.tokens:
-                    self._add(self.names, n, Hit(path, 0, "test" if test else "used", n))
+                    self._add(self.names, n, Hit(path, 0, "test" if test else "used", n, None, "used"))
                 for n in names & fi.comment_tokens:
                     self._add(self.names, n, Hit(path, 0, "comment", n))
                 if not test:
@@ -226,6 +228,7 @@ class Scope:
     programs: dict = field(default_factory=dict)  # command-line programs the repository defines -> their files
     languages: frozenset = frozenset()  # the rule packs of the repository's code files (python, go …)
     cited: dict = field(default_factory=dict)  # requirement ID (FR-004) -> where the code cites it
+    test_code: bool = False  # the feature's own code is test code: what its tests define counts
     _corpus: object = None
 
     def describe(self) -> str:
@@ -616,6 +619,8 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     hits: list[Hit] = []
     for n in names[:2] if a.subkind not in ("metric", "state") else names:
         hits.extend(h for h in scope.repo.names.get(n, []) if h.path not in scope.spec_paths)
+    if scope.test_code:  # the feature is its tests: a name its test files define is defined in the feature
+        hits = [replace(h, how=h.was) if h.how == "test" and h.was and h.path in scope.code else h for h in hits]
     primary = [h for h in hits if h.name in names[:2]]
     where = a.where
     if where:
@@ -710,7 +715,8 @@ def _placed(hits: list[Hit], where: str, scope: Scope, usage: bool = False, name
             return Verdict(Status.MET, [Evidence(where, text.count("\n", 0, m.start()) + 1, "named where the spec says")])
         return None
     target = where.replace(".", "/") if "/" not in where and not where.endswith(".py") else where
-    target = re.sub(r"\.(py|go|ts|js|java|rs|rb|cs|tsx|jsx)$", "", target)
+    target = posixpath.splitext(target)[0] if "/" in where or posixpath.splitext(where)[1] in (
+        ".py", ".go", ".ts", ".js", ".java", ".rs", ".rb", ".cs", ".tsx", ".jsx", ".sh", ".ps1", ".kt") else target
     defs = [h for h in hits if h.how == "defined"]
 
     def at(h: Hit) -> bool:

@@ -149,7 +149,8 @@ def classify(code: str) -> Anchor | None:
     if "/" in s or _FILE_EXT.search(s):
         if s.startswith(("~", "$", "<", "{")) or "*" in s or s.startswith("http") or "{" in s:
             return None
-        return Anchor(Kind.PATH, s[2:] if s.startswith("./") else s)
+        p = s[2:] if s.startswith("./") else s
+        return Anchor(Kind.PATH, p) if p.strip("./") else None
     if _SYMBOL.match(s):
         bare = s[:-2] if s.endswith("()") else s
         if bare.lower() in STOPWORDS or len(bare) < 3 or bare.isdigit():

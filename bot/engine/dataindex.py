@@ -1,0 +1,145 @@
+"""Configuration and infrastructure files as evidence: YAML, JSON, TOML, env and INI files,
+Dockerfiles, Compose files, shell and PowerShell scripts.
+
+A feature whose code globs name such files (a deployment feature, a CI action, a settings file)
+is implemented partly or wholly in them. They have no rule pack — they define no routes or
+classes — but they do define names: keys, environment variables, build arguments, script
+functions. This reader indexes those names (``defs``), the values (``strings``) and their words
+(one region), so requirements about them are checked like any other.
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import tomllib
+
+import yaml
+
+DATA_EXTENSIONS = {".yml", ".yaml", ".json", ".toml", ".env", ".ini", ".cfg", ".conf", ".properties", ".sh",
+                   ".bash", ".ps1", ".psm1", ".tf", ".tfvars", ".hcl"}
+DATA_NAMES = re.compile(r"(?:^|/)(?:Dockerfile(?:\.[\w.-]+)?|[\w.-]*\.Dockerfile|Containerfile|\.env(?:\.[\w.-]+)?|"
+                        r"[\w.-]*compose[\w.-]*\.ya?ml|Procfile|Vagrantfile|Jenkinsfile)$")
+MAX_DATA = 512_000
+
+_KEY_LINE = re.compile(r"^\s*(?:-\s+)?[\"']?([A-Za-z_][\w.-]*)[\"']?\s*[:=]")
+_ENV_LINE = re.compile(r"^\s*(?:export\s+|set\s+|\$env:)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+_DOCKER = re.compile(r"^\s*(ENV|ARG|LABEL|EXPOSE|ENTRYPOINT|CMD|FROM|COPY|RUN|WORKDIR)\s+(.*)$", re.I)
+_SHELL_FN = re.compile(r"^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*(?:\(\s*\))?\s*\{", re.M)
+_PS_FN = re.compile(r"^\s*function\s+([\w-]+)", re.I | re.M)
+_QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'")
+_WORD = re.compile(r"[A-Za-z_][\w-]*")
+
+
+def is_data(path: str) -> bool:
+    return posixpath.splitext(path)[1].lower() in DATA_EXTENSIONS or bool(DATA_NAMES.search(path))
+
+
+def index_data(path: str, text: str, make, region, split) -> object:
+    """``make(**fields)`` builds the FileIndex, ``region(name, line, end, words)`` a Region and
+    ``split(s)`` splits an identifier; passed in so this module needs nothing from the index."""
+    defs: dict[str, int] = {}
+    strings: dict[str, int] = {}
+    ext = posixpath.splitext(path)[1].lower()
+    lines = text.splitlines()
+
+    def define(name: str, line: int):
+        if name and name not in defs:
+            defs[name] = line
+
+    def value(v: str, line: int):
+        v = v.strip().strip("\"'")
+        if 0 < len(v) <= 200 and v not in strings:
+            strings[v] = line
+
+    base = posixpath.basename(path)
+    if ext in (".yml", ".yaml", ".json") or (ext == "" and "compose" in base):
+        _structured(text, define, value)
+    if ext == ".toml":
+        try:
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            pass
+    for n, ln in enumerate(lines, start=1):
+        s = ln.strip()
+        if not s or s.startswith(("#", "//", ";")):
+            continue
+        m = _DOCKER.match(ln) if base.lower().startswith(("dockerfile", "containerfile")) or \
+            base.endswith(".Dockerfile") else None
+        if m:
+            word, rest = m.group(1).upper(), m.group(2)
+            if word in ("ENV", "ARG", "LABEL"):
+                for part in re.split(r"\s+(?=[A-Za-z_][\w.]*=)", rest):
+                    define(part.split("=", 1)[0].split()[0], n)
+                    if "=" in part:
+                        value(part.split("=", 1)[1], n)
+            elif word == "EXPOSE":
+                for port in rest.split():
+                    value(port, n)
+            else:
+                value(rest, n)
+            continue
+        m = _ENV_LINE.match(ln)
+        if m and (ext in (".env", ".properties", ".sh", ".bash", ".ps1", ".ini", ".cfg", ".conf", ".tfvars")
+                  or base.startswith(".env")):
+            define(m.group(1), n)
+            value(m.group(2).split(" #")[0], n)
+            continue
+        m = _KEY_LINE.match(ln)
+        if m and ext in (".toml", ".ini", ".cfg", ".conf", ".properties", ".tf", ".hcl"):
+            define(m.group(1), n)
+            value(ln.split("=", 1)[-1] if "=" in ln else ln.split(":", 1)[-1], n)
+    if ext in (".sh", ".bash") or text.startswith("#!"):
+        for m in _SHELL_FN.finditer(text):
+            define(m.group(1), text.count("\n", 0, m.start()) + 1)
+    if ext in (".ps1", ".psm1"):
+        for m in _PS_FN.finditer(text):
+            define(m.group(1), text.count("\n", 0, m.start()) + 1)
+    for m in _QUOTED.finditer(text):
+        value(m.group(1) or m.group(2), text.count("\n", 0, m.start()) + 1)
+    tokens = frozenset(_WORD.findall(text))
+    words = [w for name in list(defs)[:300] for w in split(name)] + \
+            [w for s in list(strings)[:200] for w in split(s)] + split(posixpath.splitext(base)[0])
+    regions = (region(base, 1, max(1, len(lines)), tuple(words[:400])),)
+    return make(kind="code", lang="data", lines=sum(1 for ln in lines if ln.strip()), defs=defs, strings=strings,
+                tokens=tokens, regions=regions)
+
+
+def _structured(text: str, define, value) -> None:
+    """Keys of a YAML or JSON document (every level), with their lines; scalar values as strings."""
+    try:
+        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        try:
+            json.loads(text)
+        except ValueError:
+            return
+        return
+
+    seen: set[int] = set()
+
+    def walk(node, depth=0):
+        if depth > 40 or id(node) in seen:  # aliases share nodes: visit each once (no alias bombs)
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    define(str(k.value), k.start_mark.line + 1)
+                    if isinstance(v, yaml.ScalarNode):
+                        value(str(v.value), v.start_mark.line + 1)
+                        if str(k.value) == "name" and re.match(r"^[A-Z][A-Z0-9_]+$", str(v.value)):
+                            define(str(v.value), v.start_mark.line + 1)  # env: [{name: X, value: …}]
+                walk(v, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                if isinstance(item, yaml.ScalarNode):
+                    s = str(item.value)
+                    m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", s)  # compose environment: ["X=1"]
+                    if m:
+                        define(m.group(1), item.start_mark.line + 1)
+                    value(s, item.start_mark.line + 1)
+                walk(item, depth + 1)
+
+    for d in docs:
+        walk(d)
