@@ -195,6 +195,23 @@ def _python(content: str, first: int, owner: str) -> list[Draft]:
         if anchor not in d.anchors:
             d.anchors.append(anchor)
 
+    # imports of the project's own modules
+    for imp in root.find_all(kind="import_from_statement"):
+        mod = imp.field("module_name")
+        module = mod.text() if mod is not None else ""
+        if not module or module.split(".")[0] in _STDLIB or module.startswith("__"):
+            continue
+        for n in imp.children():
+            if n.kind() in ("dotted_name", "aliased_import") and n != mod:
+                ident = n.text().split(" as ")[0].strip()
+                imported[ident.split(".")[-1]] = module
+                add(n.range().start.line, Anchor(Kind.SYMBOL, ident, _kind_of_name(ident), where=module), prio=SAMPLE)
+    for imp in root.find_all(kind="import_statement"):
+        for n in imp.children():
+            if n.kind() in ("dotted_name", "aliased_import"):
+                module = n.text().split(" as ")[0].strip()
+                if module.split(".")[0] not in _STDLIB:
+                    imported[module.split(".")[0]] = module
     # definitions: classes with their members, functions with their parameters
     for cls in root.find_all(kind="class_definition"):
         name = _name_of(cls)
@@ -225,24 +242,15 @@ def _python(content: str, first: int, owner: str) -> list[Draft]:
             continue
         name = _name_of(fn)
         if name and name not in ("main",) and not name.startswith("_"):
-            add(fn.range().start.line, Anchor(Kind.SYMBOL, name, "function", parts=tuple(_params(fn))), prio=DEFINES)
-    # imports of the project's own modules
-    for imp in root.find_all(kind="import_from_statement"):
-        mod = imp.field("module_name")
-        module = mod.text() if mod is not None else ""
-        if not module or module.split(".")[0] in _STDLIB or module.startswith("__"):
-            continue
-        for n in imp.children():
-            if n.kind() in ("dotted_name", "aliased_import") and n != mod:
-                ident = n.text().split(" as ")[0].strip()
-                imported[ident.split(".")[-1]] = module
-                add(n.range().start.line, Anchor(Kind.SYMBOL, ident, _kind_of_name(ident), where=module), prio=SAMPLE)
-    for imp in root.find_all(kind="import_statement"):
-        for n in imp.children():
-            if n.kind() in ("dotted_name", "aliased_import"):
-                module = n.text().split(" as ")[0].strip()
-                if module.split(".")[0] not in _STDLIB:
-                    imported[module.split(".")[0]] = module
+            # what the sample's body calls of the project (imported names): the real function must call them too
+            called = []
+            for c in fn.find_all(kind="call"):
+                f = c.field("function")
+                callee = f.text() if f is not None and f.kind() == "identifier" else ""
+                if callee and callee in imported and callee not in called:
+                    called.append(callee)
+            add(fn.range().start.line, Anchor(Kind.SYMBOL, name, "function", parts=tuple(_params(fn)),
+                                              calls=tuple(called)), prio=DEFINES)
     # calls: methods on objects, the project's functions and classes, keyword arguments
     for call in root.find_all(kind="call"):
         fn = call.field("function")
@@ -676,6 +684,13 @@ def _shell(content: str, first: int) -> list[Draft]:
     out = []
     for n, cmd in _shell_lines(content):
         if cmd.startswith("#"):
+            out_ = re.match(r"^#\s*(?:→|->|=>|returns?:?|output:?|prints?:?)\s*(.+)$", cmd, re.I)
+            if out_:  # "# → {"error": "unauthorized"}": the output the command must give
+                lit = re.findall(r"\"([^\"]{3,60})\"", out_.group(1))
+                words = [w for w in lit if not re.match(r"^[a-z_]+$", w) or len(lit) == 1]
+                if words:
+                    out.append(Draft(first + n, [Anchor(Kind.LITERAL, words[-1], "output")], cmd, [], "code:shell",
+                                     low=True, prio=SAMPLE))
             continue  # a caption for the command below it ("# with chaos mode"), not a requirement
         code, _, comment = cmd.partition(" #")
         for part in re.split(r"\s*(?:&&|\|\||;|\|)\s*", code):

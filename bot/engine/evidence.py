@@ -291,6 +291,10 @@ def _refine(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
             if lacking:
                 shown = ", ".join(f"`{p}`" for p in lacking[:4]) + (" …" if len(lacking) > 4 else "")
                 return Verdict(Status.PARTIAL, v.evidence, f"{a.value} lacks {shown}")
+    if a.calls and ev.line and scope.read:
+        lacking = _not_called(a, ev, scope)
+        if lacking:
+            return Verdict(Status.PARTIAL, v.evidence, f"`{a.value}` does not call {lacking}, as the spec's sample does")
     fi = scope.code.get(ev.path)
     if fi is None or not ev.line or a.kind is not Kind.SYMBOL:
         return v
@@ -322,6 +326,7 @@ def _default_differs(a: Anchor, ev: Evidence, scope: Scope) -> str | None:
     name = re.escape(a.value.lstrip("-") if a.kind is Kind.FLAG else a.value.rsplit(".", 1)[-1])
     lit = r"(?P<d>\"[^\"\n]*\"|'[^'\n]*'|-?[\d.]+|True|False|true|false|None|nil|null)"
     m = re.search(rf"\(\s*[\"']{name}[\"']\s*,\s*(?:default\s*=\s*)?{lit}\s*[,)]", window) or \
+        re.search(rf"[\"']{name}[\"']\s*,\s*[\"']\w?[\"']\s*,\s*{lit}\s*[,)]", window) or \
         re.search(rf"{name}[\"'][^\n]{{0,120}}?\bdefault\s*=\s*{lit}", window) or \
         re.search(rf"\b{name}\s*(?::\s*[\w\[\]., |]+)?\s*=\s*{lit}\s*(?:#.*)?$", window, re.M)
     if not m:
@@ -348,6 +353,39 @@ def _same_default(spec: str, code: str) -> bool:
     if " " in s or not re.match(r"^[\w.:/@-]+$", s):
         return True  # a description, not a value: nothing to compare
     return False
+
+
+def _match_calls(a: Anchor, scope: Scope) -> Verdict:
+    """A sentence introducing a code sample ("Add a budget check in job execution:") asks for what the
+    sample does: its function must make the calls the sample makes."""
+    defs = [h for h in scope.repo.names.get(a.value, []) if h.how == "defined"]
+    defs.sort(key=lambda h: h.path not in scope.code)
+    if not defs:
+        return Verdict(Status.MISSING, [], f"no `{a.value}` is defined")
+    best = None
+    for h in defs[:5]:
+        lacking = _not_called(a, Evidence(h.path, h.line, ""), scope)
+        done = len(a.calls) - (lacking.count("`") // 2)
+        if best is None or done > best[0]:
+            best = (done, h, lacking)
+    done, h, lacking = best
+    if not lacking:
+        return Verdict(Status.MET, [_ev(h, f"{a.value} calls {', '.join(a.calls)}", scope)])
+    status = Status.PARTIAL if done else Status.MISSING
+    return Verdict(status, [_ev(h, f"{a.value} is defined here", scope)],
+                   f"`{a.value}` ({h.path}:{h.line}) does not call {lacking}")
+
+
+def _not_called(a: Anchor, ev: Evidence, scope: Scope) -> str:
+    """The names a spec's sample function calls that the real function's body never mentions."""
+    fi = scope.code.get(ev.path) or scope.repo._files.get(ev.path)
+    sym = next((s for s in _symbols(fi) if s.name == a.value and s.line == ev.line), None) if fi else None
+    text = scope.read(ev.path) if sym is not None else ""
+    if not text:
+        return ""
+    body = "\n".join(text.splitlines()[sym.line - 1: sym.end_line])
+    lacking = [c for c in a.calls if not re.search(rf"(?<![\w.]){re.escape(c)}\b", body)]
+    return ", ".join(f"`{c}`" for c in lacking)
 
 
 def _region_at(fi: FileIndex, line: int):
@@ -434,6 +472,8 @@ def _match_anchor(a: Anchor, scope: Scope) -> Verdict:
         return _match_literal(a, scope)
     if a.subkind == "param":
         return _match_param(a, scope)
+    if a.subkind == "calls":
+        return _match_calls(a, scope)
     if a.subkind == "state" and len(a.parts) >= 3:
         v = _match_state(a, scope)
         if v is not None:
@@ -1061,7 +1101,7 @@ def _handles(word: str, files: list[str], scope: Scope) -> Evidence | None:
 
 # ---- requirements ------------------------------------------------------------------------------
 def _strong(a: Anchor) -> bool:
-    return a.subkind not in ("mention",)
+    return a.subkind not in ("mention", "scope")
 
 
 _BLOCK_PACK = {"python": "python", "go": "go", "typescript": "javascript", "tsx": "javascript",
@@ -1094,8 +1134,9 @@ def _cited(req: Requirement, scope: Scope) -> Evidence | None:
     return None
 
 
-_REQ_ID = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{1,4}\b")
-_ID_LEAD = re.compile(r"^[\W_]*([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{1,4})[*_`\]) ]*[:—–]")
+_REQ_ID = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{1,4}\b|\b[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*){2,}\b")
+_ID_LEAD = re.compile(r"^[\W_]*([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{1,4}|[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*){2,})"
+                      r"[*_`\]) ]*[:—–]")
 
 
 def requirement_ids(req: Requirement) -> list[str]:
@@ -1197,6 +1238,15 @@ def _vague(a: Anchor, v: Verdict, scope: Scope) -> bool:
 def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
     terms = list(req.terms)
     corpus = scope.corpus()
+    within = next((a.value for a in req.anchors if a.subkind == "scope"), "")
+    if within:  # the sentence is about one file: judge it there
+        fi = scope.code.get(within) or scope.repo._files.get(within)
+        if fi is not None and fi.kind == "code":
+            corpus = retrieval.Corpus(retrieval.region_docs(within, fi))
+            searched = f"{within} (the file the spec names for it)"
+        elif within not in scope.all_paths:
+            return RequirementResult(req, Status.MISSING, (), searched, f"{within} does not exist",
+                                     confidence="low", confidence_reason="judged by the words of a sentence")
     elsewhere = {t: next((p for p in scope.repo.term_where.get(t, []) if p not in scope.code), "")
                  for t in terms}
     elsewhere = {t: p for t, p in elsewhere.items() if p}
@@ -1204,11 +1254,17 @@ def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
                               planned=req.planned and req.claim != "done")
     mention_ev: list[Evidence] = []
     for a in req.anchors:  # identifiers the sentence names without code formatting
+        if a.subkind == "scope":
+            continue
         hits = [h for h in scope.repo.names.get(a.value, []) if h.how == "defined" and h.path in scope.code]
         if hits:
             mention_ev.append(_ev(hits[0], f"defines {a.value}", scope))
     status = {"met": Status.MET, "partial": Status.PARTIAL, "missing": Status.MISSING}[verdict.status]
-    caveat = _caveat(verdict.top, scope) if status is Status.MET and verdict.top is not None else ""
+    caveat = ""
+    if status is Status.MET and verdict.top is not None:
+        # a caveat holds only if every region that matches about as well has it (one live match will do)
+        caveats = [_caveat(d, scope) for d in [verdict.top] + [d for d in verdict.close if d is not verdict.top]]
+        caveat = caveats[0] if all(caveats) else ""
     if caveat:
         status = Status.PARTIAL
     if mention_ev and status is Status.MISSING:

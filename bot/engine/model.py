@@ -79,6 +79,7 @@ class Anchor:
     parts: tuple[str, ...] = ()  # what it is made of: a class's members, a table's columns, a command's words
     where: str = ""  # the file or module the spec places it in ("src/security/authz.py", "sagaz.outbox")
     default: str = ""  # the default value the spec gives a setting ("30", "unlimited"), to compare with the code's
+    calls: tuple[str, ...] = ()  # for a function a code sample defines: the project's names its body calls
 
     @property
     def norm(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from itertools import chain
@@ -165,6 +165,7 @@ class ProseVerdict:
     name_share: float
     phrase: Doc | None  # a region whose own name is the requirement ("Consumer inbox" ↔ ConsumerInbox)
     elsewhere: list[tuple[str, str]]  # (term, path) found only outside the feature
+    close: list = field(default_factory=list)  # regions that match nearly as well as the top one
 
 
 def judge(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files: int,
@@ -199,5 +200,7 @@ def judge(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files
         status = "missing"
     missing = [t for t in terms if t not in in_feature]
     outside = [(t, elsewhere[t]) for t in missing if t in elsewhere]
+    close = [d for s, d in ranked if top is not None and
+             sum(w[t] for t in terms if t in d.terms) >= 0.8 * top_share * total]
     return ProseVerdict(status, phrase or top, in_feature, missing, top_share, feature_share, name_share, phrase,
-                        outside)
+                        outside, close)

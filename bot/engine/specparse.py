@@ -334,7 +334,7 @@ def _clip(text: str) -> str:
 # ---- tables ------------------------------------------------------------------------------------
 _ROLE_WORDS = [  # first match wins, in this order
     ("status", r"status|state|done|implemented|progress|complete|availability"),
-    ("endpoint", r"endpoint|route|url|uri|path"),
+    ("endpoint", r"endpoint|route|url|uri"),
     ("env", r"env(?:ironment)?(?: var(?:iable)?)?|variable|env var"),
     ("metric", r"metric|gauge|counter|histogram"),
     ("member", r"attribute|field|property|member|column|param(?:eter)?|argument|arg|option|flag|key|setting|"
@@ -360,6 +360,16 @@ def _role(header: str) -> str:
                 role in ("status", "endpoint", "env", "metric"):
             return role
     return "description"
+
+
+def _roles(header: list[str]) -> list[str]:
+    """Column roles; a "Path" column is an endpoint beside a "Method" column, a file path elsewhere."""
+    roles = [_role(h) for h in header]
+    has_method = any(re.fullmatch(r"\W*(?:http )?(?:method|verb)s?\W*", h.strip().lower()) for h in header)
+    for i, h in enumerate(header):
+        if re.fullmatch(r"\W*(?:url )?paths?\W*", h.strip().lower()):
+            roles[i] = "endpoint" if has_method else "file"
+    return roles
 
 
 class _Table:
@@ -484,6 +494,7 @@ class _Walker:
         self.table: _Table | None = None
         self.items: list[dict] = []  # per open list item: {"seen": bool, "where": str}
         self.pseudo: str = ""  # a bold-only paragraph acting as a heading ("**Focus**")
+        self.intro = None  # a paragraph ending in ":" right before a code block
 
     # context
     def section(self) -> str:
@@ -511,7 +522,8 @@ class _Walker:
         return self.headings[-1].owner if self.headings else ""
 
     def where(self) -> str:
-        for it in reversed(self.items):
+        """The file an enclosing list item names for the items nested in it."""
+        for it in reversed(self.items[:-1]):
             if it.get("where"):
                 return it["where"]
         return ""
@@ -552,7 +564,7 @@ class _Walker:
                 self.table.in_head = True
             elif t.type == "thead_close" and self.table:
                 self.table.in_head = False
-                self.table.roles = [_role(h) for h in self.table.header]
+                self.table.roles = _roles(self.table.header)
             elif t.type == "tr_open" and self.table:
                 self.table.row = []
                 self.table.row_line = (t.map[0] + 1) if t.map else 0
@@ -565,7 +577,12 @@ class _Walker:
             elif t.type == "code_block":
                 self.fence(t, indented=True)
             elif t.type == "inline":
-                self.inline(t)
+                nxt = toks[i + 2] if i + 2 < len(toks) else None
+                if not self.items and not self.table and self.unit is None and nxt is not None and \
+                        nxt.type == "fence" and _plain(t).rstrip().endswith(":") and toks[i - 1].type == "paragraph_open":
+                    self.intro = t  # "Add a budget check in job execution:" + a code sample: judged by the sample
+                else:
+                    self.inline(t)
             i += 1
         self.flush_unit()
 
@@ -625,6 +642,19 @@ class _Walker:
     def fence(self, t, indented: bool = False):
         base = (t.map[0] + 1) if t.map else 0
         info = "" if indented else t.info
+        intro, self.intro = self.intro, None
+        if intro is not None:
+            drafts = codeblocks.extract(info, t.content, base + 1, self.owner()) if not self.excluded() else []
+            defined = [a for d in drafts if d.prio >= codeblocks.DEFINES for a in d.anchors
+                       if a.kind is Kind.SYMBOL and a.subkind in ("function", "type") and "." not in a.value]
+            # what the sentence asks is what the sample's functions do: the calls they make
+            doing = [replace(a, subkind="calls") for a in defined if a.calls]
+            if doing:
+                line = (intro.map[0] + 1) if intro.map else base
+                self.b.add(Kind.SYMBOL, _plain(intro), line, self.section(), doing[:3], excluded=self.excluded(),
+                           terms=key_terms(_plain(intro)), planned=self.planned(), origin="prose")
+            else:
+                self.inline(intro)
         if info.strip().lower() in ("gherkin", "cucumber", "feature"):
             for req in parse_gherkin(self.b.spec.path, t.content, line_offset=base).requirements:
                 self.b.spec.requirements.append(replace(req, planned=req.planned or self.planned()))
@@ -724,10 +754,11 @@ class _Walker:
             return
         # a list item that introduces a nested list with a file: "Create `src/x.py` with:" — the
         # symbols below live in that file
-        if self.items and text.rstrip().endswith(":"):
+        heading_like = len(_plain_words(pieces).split()) <= 6  # "**API endpoints** (`src/webapi.py`)"
+        if self.items and first_in_item and (text.rstrip().endswith(":") or heading_like):
             files = [a for a, _ in all_anchors if a.kind is Kind.PATH and _FILE_EXT.search(a.value)
                      and not _DOC_EXT.search(a.value)]
-            if len(files) == 1:
+            if len(files) == 1 and len(all_anchors) == 1:
                 self.items[-1]["where"] = files[0].value
                 # the file is where the nested items' symbols live; it is a requirement of its own only if
                 # no nested item names a symbol in it (decided when the item closes)
@@ -767,7 +798,13 @@ class _Walker:
             if _LEAD_IN.match(p.text) or _TBD.search(p.text):
                 continue  # "Acceptance scenarios:", "Plans: TBD": a label or a placeholder
             mentions = [a for a, _ in p.anchors]
-            if len(terms) >= 2 or mentions or (_NORMATIVE.search(p.text) and len(p.text) > 12):
+            if self.where():  # under an item that names the file: the sentence is about that file
+                mentions.append(Anchor(Kind.PATH, self.where(), "scope"))
+                for it in self.items[:-1]:
+                    if it.get("where") == self.where():
+                        it["lead_used"] = True
+            enough = 2 if self.items or _NORMATIVE.search(p.text) else 3  # narrative prose needs more to say
+            if len(terms) >= enough or mentions or (_NORMATIVE.search(p.text) and len(p.text) > 12):
                 if not terms and not mentions and not _NORMATIVE.search(p.text):
                     continue
                 if not self.items and _is_label(p.text, t) and not mentions:

@@ -195,7 +195,7 @@ def _table(w, findings: Findings) -> None:
     w("|---|---|---|---|---|---|---|")
     for f in sorted(findings.features, key=lambda f: f.id):
         spec = "<br>".join(f"`{esc(s)}`" for s in f.spec[:3]) + (" …" if len(f.spec) > 3 else "")
-        code = "<br>".join(f"`{esc(r)}/`" for r in f.code_roots[:3]) or "—"
+        code = "<br>".join(f"`{esc(r)}{'' if r in f.code else '/'}`" for r in f.code_roots[:3]) or "—"
         w(f"| [{esc(f.id)}](#{_anchor(f)}) | {spec or '—'} | {code} | {finished_word(f)} | "
           f"{score(f.drift)} | {esc(remarks(f))} | {esc(recommendation(f))} |")
     w("")
