@@ -288,3 +288,89 @@ def test_method_called_on_a_variable_named_after_its_class():
     sent = requirement(f, "storage.mark_sent")
     assert sent.status is Status.MISSING and "Machine.mark_sent" in sent.detail
     assert requirement(f, "storage.save").status is Status.MET
+
+
+def test_config_and_infrastructure_files_are_evidence():
+    files = {
+        ".github/driftbot.yml": "version: 1\nfeatures:\n  - id: deploy\n    spec: docs/deploy.md\n"
+                                "    code: [Dockerfile, docker-compose.yml, deploy/**]\n",
+        "docs/deploy.md": "# Deploy\n\n- The image sets `APP_PORT`.\n- Compose passes `POSTGRES_USER`.\n"
+                          "- `deploy/run.sh` defines `wait_for_db`.\n- The image sets `MISSING_VAR`.\n",
+        "Dockerfile": "FROM python:3.11\nENV APP_PORT=8080\n",
+        "docker-compose.yml": "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_USER: app\n",
+        "deploy/run.sh": "#!/bin/sh\nwait_for_db() {\n  sleep 1\n}\nwait_for_db\n",
+    }
+    f = feature(analyse(files), "deploy")
+    assert f.signals.code_files == 3  # not "no code": the feature's code is these files
+    port = requirement(f, "APP_PORT")
+    assert port.status is Status.MET and (port.evidence[0].path, port.evidence[0].line) == ("Dockerfile", 2)
+    assert requirement(f, "POSTGRES_USER").evidence[0].path == "docker-compose.yml"
+    assert requirement(f, "wait_for_db").status is Status.MET
+    assert requirement(f, "MISSING_VAR").status is Status.MISSING
+
+
+def test_a_feature_about_the_tests_is_judged_against_its_tests():
+    spec = "# Test harness\n\n- [x] T001 `FakeClock` freezes time in tests/support/clock.py\n"
+    files = {
+        ".github/driftbot.yml": "version: 1\nfeatures:\n  - id: harness\n    spec: docs/harness.md\n"
+                                "    code: [tests/support/**]\n",
+        "docs/harness.md": spec,
+        "tests/support/clock.py": "class FakeClock:\n    def now(self):\n        return 0\n",
+        "tests/test_x.py": "from tests.support.clock import FakeClock\n\ndef test_x():\n    FakeClock().now()\n",
+    }
+    f = feature(analyse(files), "harness")
+    t001 = f.requirements[0]
+    assert t001.status is Status.MET, t001.detail
+    assert not any(g.kind.value == "claimed-done" for g in f.gaps)
+
+
+SAMPLE = """\
+# Budget
+
+## Worker
+
+Add a budget check before each job runs:
+
+```python
+from src.budget.enforcer import should_deny
+
+def execute_job(job):
+    if should_deny(job.tenant):
+        return
+    job.run()
+```
+"""
+
+
+def test_a_sentence_introducing_a_sample_asks_for_what_the_sample_does():
+    files = {
+        "docs/features/budget.md": SAMPLE,
+        "src/budget/__init__.py": "",
+        "src/budget/enforcer.py": "def should_deny(tenant):\n    return False\n",
+        "src/budget/worker.py": "def execute_job(job):\n    job.run()\n",
+        "src/app.py": "from src.budget.worker import execute_job\nfrom src.budget.enforcer import should_deny\n"
+                      "execute_job(None)\nshould_deny(None)\n",
+    }
+    f = feature(analyse(files), "budget")
+    intro = next(r for r in f.requirements if r.requirement.text.startswith("Add a budget check"))
+    assert intro.status is Status.MISSING and "does not call `should_deny`" in intro.detail
+    assert intro.evidence[0].path == "src/budget/worker.py"
+
+
+def test_items_nested_under_a_file_are_judged_in_that_file():
+    spec = ("# Api\n\n- **Web API** (`src/api/web.py`)\n  - Rejects requests over the tenant quota\n"
+            "- **Queue** (`src/api/queue.py`)\n  - Throttles tenants over the quota\n")
+    files = {
+        "docs/features/api.md": spec,
+        "src/api/__init__.py": "",
+        "src/api/web.py": "def handle(request):\n    return 200\n",
+        "src/api/queue.py": "def throttle_tenant(tenant, quota):\n    # over the quota: throttle\n"
+                            "    return tenant.requests > quota\n",
+        "src/app.py": "from src.api.web import handle\nfrom src.api.queue import throttle_tenant\n"
+                      "handle(None)\nthrottle_tenant(None, 1)\n",
+    }
+    f = feature(analyse(files), "api")
+    web = next(r for r in f.requirements if r.requirement.text.startswith("Rejects"))
+    queue = next(r for r in f.requirements if r.requirement.text.startswith("Throttles"))
+    assert web.status is not Status.MET  # the quota check lives in queue.py, not in the file the spec names
+    assert queue.status is Status.MET and queue.evidence[0].path == "src/api/queue.py"

@@ -304,7 +304,8 @@ def _refine(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
         if mark is not None and region.kind in ("function", "method"):
             return Verdict(Status.PARTIAL, v.evidence + [Evidence(ev.path, mark[0], f"{mark[1]}: {mark[2]}")],
                            f"the code that does it has a {mark[1]} note at {ev.path}:{mark[0]}")
-    dead = _dead_at(fi, ev.path, ev.line, region, scope) if ev.note.startswith("named") else ""
+    dead = _dead_at(fi, ev.path, ev.line, region, scope) if ev.note.startswith("named") and not scope.test_code \
+        else ""
     if dead:
         return Verdict(Status.PARTIAL, v.evidence, dead,
                        "nothing in the repository calls it; it may be called dynamically or be public API")
@@ -417,7 +418,7 @@ def _caveat(doc, scope: Scope) -> str:
     """Why the code region a prose requirement matched does not fully deliver it: nothing calls it, or
     it carries a TODO or stub note. "" when neither."""
     fi = scope.code.get(doc.path)
-    if fi is None:
+    if fi is None or scope.test_code:
         return ""
     if doc.line <= 1 and doc.path.endswith(".py") and not _entry_module(doc.path, fi) and \
             not scope.repo.is_imported(doc.path):
@@ -630,7 +631,7 @@ def _quality(h: Hit, scope: Scope) -> tuple[str, str, str]:
     s = h.symbol
     if s is not None and getattr(s, "stub", False) and not getattr(s, "abstract", False):
         return "stub", "defined as a stub (no implementation yet)", ""
-    if s is not None and _dead(s, h.path) and not scope.repo.referenced.get(h.name):
+    if s is not None and not scope.test_code and _dead(s, h.path) and not scope.repo.referenced.get(h.name):
         return ("unused", "defined, but nothing outside tests uses it",
                 "nothing in the repository calls it; it may be called dynamically or be public API")
     return "", "", ""
