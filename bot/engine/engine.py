@@ -77,6 +77,22 @@ class Engine:
         pack = ruleset.pack_for(path)
         return (entry.sha, ruleset.key, pack.name if pack else posixpath.splitext(path)[1].lower())
 
+    def unindexed(self, snapshot: Snapshot, config: Config) -> tuple[rules_mod.RuleSet, list[str]]:
+        """The files a full evaluation would index that the engine holds no index for yet (so a caller
+        with several cores can index them in parallel and hand them over with ``adopt``)."""
+        view, ruleset, fmap = self._resolve(snapshot, config)
+        data = {p for f in fmap.features for p in view.index.glob_many(f.code) if dataindex.is_data(p)}
+        todo = [p for p in view.paths
+                if (ruleset.is_code(p) or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS or p in data)
+                and snapshot.available(p) and not self.has_index(snapshot, p, ruleset)]
+        return ruleset, todo
+
+    def adopt(self, snapshot: Snapshot, ruleset: rules_mod.RuleSet, path: str, fi: FileIndex) -> None:
+        """Keep an index built elsewhere (another process) for ``path`` as it is in ``snapshot``."""
+        if snapshot.entry(path) is not None:
+            self._file_cache[self._index_key(snapshot, path, ruleset)] = fi
+            self.stats["files_indexed"] += 1
+
     def has_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> bool:
         entry = snapshot.entry(path)
         return entry is not None and self._index_key(snapshot, path, ruleset) in self._file_cache

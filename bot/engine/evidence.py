@@ -116,6 +116,7 @@ class RepoLookup:
         self.routes_by_len: dict[int, list[tuple[str | None, str, Hit]]] = {}  # segment count -> routes
         self.classes: dict[str, list[Hit]] = {}  # lower-cased class name -> where it is defined (non-test code)
         self._files, self._is_test, self._refs, self._imports = files, is_test, None, None
+        self._words: dict[str, frozenset] = {}
         names, routes, terms, prefixes = wanted.names, wanted.routes, wanted.terms, wanted.prefixes
         for path, fi in files.items():
             if fi.kind == "doc":
@@ -166,11 +167,25 @@ class RepoLookup:
                         self.routes_by_last.setdefault(segs[-1], []).append((r.method, r.norm, hit))
                         self.routes_by_len.setdefault(len(segs), []).append((r.method, r.norm, hit))
             if terms and not test:
-                for t in terms & retrieval.file_vocab(fi, path):
-                    self.term_df[t] = self.term_df.get(t, 0) + 1
-                    lst = self.term_where.setdefault(t, [])
-                    if len(lst) < 20:
-                        lst.append(path)
+                self._words[path] = retrieval.file_words(fi, path)
+        if terms and self._words:
+            # each distinct word of the repository is normalised once; a file holds a term through its words
+            vocab = frozenset().union(*self._words.values())
+            means: dict[str, list[str]] = {}
+            for w in vocab:
+                found = [t for t in retrieval.identifier_terms(w) if t in terms]
+                if found:
+                    means[w] = found
+            keys = frozenset(means)
+            for path, ws in self._words.items():
+                held = ws & keys
+                if held:
+                    for t in {t for w in held for t in means[w]}:
+                        self.term_df[t] = self.term_df.get(t, 0) + 1
+                        lst = self.term_where.setdefault(t, [])
+                        if len(lst) < 20:
+                            lst.append(path)
+        self._words = {}
 
     def is_imported(self, path: str) -> bool:
         """Does any non-test code import the module at ``path`` (by its dotted path, a relative
@@ -1273,7 +1288,7 @@ def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
     ev = list(mention_ev)
     if verdict.top is not None and status is not Status.MISSING:
         ev.insert(0, Evidence(verdict.top.path, verdict.top.line,
-                              "matches " + ", ".join(t for t in verdict.matched if t in verdict.top.terms)[:120]))
+                              "matches " + ", ".join(t for t in verdict.matched if corpus.holds(verdict.top, t))[:120]))
     detail = caveat
     if verdict.missing:
         detail += ("; " if detail else "") + "not in the feature's code: " + ", ".join(verdict.missing[:6])

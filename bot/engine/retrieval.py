@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from functools import lru_cache
 
 from itertools import chain
@@ -25,17 +26,16 @@ MET_TOP = 0.25  # share of the requirement's weight the best-ranked region holds
 MET_FEATURE = 0.85  # … and the feature's code as a whole
 PARTIAL_NAMES = 0.45  # share found in the names the feature's code defines (functions, classes, files)
 PHRASE = 0.8  # one name holding this share is the thing itself ("Redis broker" ↔ RedisBroker)
-PARTIAL_FEATURE, PARTIAL_TOP = 0.75, 0.2  # … or the code holds most of the words, some of them together
+PARTIAL_FEATURE, PARTIAL_TOP = 0.7, 0.2  # … or the code holds most of the words, some of them together
 SMALL_CORPUS = 400  # regions; more than this are ranked with BM25
 
 
-@dataclass(frozen=True)
-class Doc:
+class Doc(NamedTuple):  # a named tuple: a repository has hundreds of thousands of regions
     path: str
     line: int
     name: str
-    terms: frozenset
-    names: frozenset = frozenset()  # the terms of the region's own name (and, for a module, its path)
+    words: frozenset  # the region's words as the code spells them (lower-cased parts); normalised per corpus
+    names: frozenset = frozenset()  # the normalised terms of the region's own name (and, for a module, its path)
 
 
 @lru_cache(maxsize=500_000)
@@ -65,19 +65,31 @@ def region_docs(path: str, fi) -> list[Doc]:
 
 def _region_docs(path: str, fi) -> list[Doc]:
     regions = getattr(fi, "regions", None)
-    path_names = frozenset(_chain(map(identifier_terms, (part.rsplit(".", 1)[0] for part in path.split("/")))))
+    parts = [part.rsplit(".", 1)[0] for part in path.split("/")]
+    path_words = frozenset(_chain(map(identifier_words, parts)))
+    path_names = frozenset(_chain(map(identifier_terms, parts)))
     if regions:
         out = []
         for r in regions:
-            terms = frozenset(_chain(map(identifier_terms, set(r.words))))  # each distinct word once
-            names = path_names if r.kind == "module" else frozenset(identifier_terms(r.name) + identifier_terms(r.owner))
-            out.append(Doc(path, r.line, r.name or path, terms | names, names))
+            if r.kind == "module":
+                names, own = path_names, path_words
+            else:
+                names = frozenset(identifier_terms(r.name) + identifier_terms(r.owner))
+                own = frozenset(identifier_words(r.name) + identifier_words(r.owner))
+            out.append(Doc(path, r.line, r.name or path, frozenset(r.words) | own, names))
         return out
+    words = frozenset(_chain(map(identifier_words, list(fi.tokens) + list(fi.defs)))) | path_words
     names = frozenset(t for d in fi.defs for t in identifier_terms(d)) | path_names
-    return [Doc(path, 1, path, file_vocab(fi) | names, path_names)]
+    return [Doc(path, 1, path, words, names)]
 
 
 _vocab_cache: dict[int, tuple[object, frozenset]] = {}
+
+
+def file_words(fi, path: str) -> frozenset:
+    """Every word of a file's regions as the code spells them."""
+    docs = region_docs(path, fi)
+    return frozenset().union(*(d.words for d in docs)) if docs else frozenset()
 
 
 def file_vocab(fi, path: str = "") -> frozenset:
@@ -88,8 +100,8 @@ def file_vocab(fi, path: str = "") -> frozenset:
     hit = _vocab_cache.get(id(fi))
     if hit is not None and hit[0] is fi:
         return hit[1]
-    if getattr(fi, "regions", None) and path:  # the union of its regions' terms, computed once for both
-        out = frozenset().union(*(d.terms for d in region_docs(path, fi)))
+    if getattr(fi, "regions", None) and path:  # the terms of its regions' words
+        out = frozenset(_chain(map(identifier_terms, file_words(fi, path))))
         _vocab_cache[id(fi)] = (fi, out)
         return out
     terms: set[str] = set()
@@ -107,19 +119,43 @@ def file_vocab(fi, path: str = "") -> frozenset:
 
 
 class Corpus:
-    """The regions of some code (a feature's), with term statistics and a lazily built BM25 index."""
+    """The regions of some code (a feature's), with term statistics and a lazily built BM25 index.
+    Regions keep their words as spelt; each distinct word of the corpus is normalised once, and a
+    term is found in a region through the words that normalise to it."""
 
     def __init__(self, docs: list[Doc]):
         self.docs = docs
-        self.df = Counter(t for d in docs for t in d.terms)
-        self.names = frozenset(t for d in docs for t in d.names)
+        self.names = frozenset().union(*(d.names for d in docs)) if docs else frozenset()
         self._bm25 = None
+        self._forms: dict[str, frozenset] | None = None  # term -> the corpus's words that mean it
 
     def __len__(self) -> int:
         return len(self.docs)
 
+    def forms(self) -> dict[str, set]:
+        if self._forms is None:
+            out: dict[str, set] = {}
+            vocab = frozenset().union(*(d.words for d in self.docs)) if self.docs else frozenset()
+            for w in vocab:
+                for t in identifier_terms(w):
+                    s = out.get(t)
+                    if s is None:
+                        out[t] = {w}
+                    else:
+                        s.add(w)
+            self._forms = out
+        return self._forms
+
     def has(self, term: str) -> bool:
-        return term in self.df
+        return term in self.forms()
+
+    def holds(self, doc: Doc, term: str) -> bool:
+        forms = self.forms().get(term)
+        return bool(forms and not doc.words.isdisjoint(forms)) or term in doc.names
+
+    def df(self, term: str) -> int:
+        forms = self.forms().get(term)
+        return sum(1 for d in self.docs if not d.words.isdisjoint(forms)) if forms else 0
 
     def rank(self, terms: list[str], k: int = 3, weights: dict[str, float] | None = None) -> list[tuple[float, Doc]]:
         """The regions that best match the terms: by BM25 (bm25s) over a large corpus; over a small one
@@ -129,7 +165,7 @@ class Corpus:
             return []
         if len(self.docs) <= SMALL_CORPUS:
             w = weights or {t: 1.0 for t in terms}
-            scored = [(sum(w.get(t, 0.0) for t in terms if t in d.terms), -len(d.terms), i)
+            scored = [(sum(w.get(t, 0.0) for t in terms if self.holds(d, t)), -len(d.words), i)
                       for i, d in enumerate(self.docs)]
             scored.sort(reverse=True)
             return [(s, self.docs[i]) for s, _, i in scored[:k] if s > 0]
@@ -137,19 +173,32 @@ class Corpus:
             import bm25s  # imported on first use: most runs judge few prose requirements
 
             self._bm25 = bm25s.BM25()
-            self._bm25.index([sorted(d.terms) or ["\x00"] for d in self.docs], show_progress=False)
-        scores = self._bm25.get_scores(list(terms))
-        order = sorted(range(len(self.docs)), key=lambda i: -scores[i])[:k]
-        return [(float(scores[i]), self.docs[i]) for i in order if scores[i] > 0]
+            self._bm25.index([sorted(d.words) or ["\x00"] for d in self.docs], show_progress=False)
+        query = sorted(frozenset().union(*(self.forms().get(t, frozenset()) for t in terms)))
+        if not query:
+            return []
+        scores = self._bm25.get_scores(query)
+        order = [i for i in sorted(range(len(self.docs)), key=lambda i: -scores[i])[:max(k, 10)] if scores[i] > 0]
+        # BM25 shortlists; the weighted share of the requirement's terms orders the shortlist
+        w = weights or {t: 1.0 for t in terms}
+        order.sort(key=lambda i: (-sum(w.get(t, 0.0) for t in terms if self.holds(self.docs[i], t)), -scores[i]))
+        return [(float(scores[i]), self.docs[i]) for i in order[:k]]
 
 
 def weights(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files: int) -> dict[str, float]:
     """How distinctive each term is: rare words weigh more than words every file uses. A term the
-    code never uses weighs like a rare one: it is exactly what the code may be missing."""
-    n = max(repo_files, len(feature), 1)
+    code never uses weighs like a rare one: it is exactly what the code may be missing. Counted over
+    the repository's files where known, else over the feature's regions."""
     out = {}
+    if repo_files:
+        n = max(repo_files, 1)
+        for t in terms:
+            df = repo_df.get(t, 0)
+            out[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return out
+    n = max(len(feature), 1)
     for t in terms:
-        df = repo_df.get(t, 0)
+        df = feature.df(t)
         out[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
     return out
 
@@ -182,7 +231,7 @@ def judge(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files
     name_share = sum(w[t] for t in terms if t in feature.names) / total
     ranked = feature.rank(terms, k=3, weights=w)
     top = ranked[0][1] if ranked else None
-    top_share = sum(w[t] for t in terms if top and t in top.terms) / total
+    top_share = sum(w[t] for t in terms if top and feature.holds(top, t)) / total
     phrase = None
     if len(terms) >= 2:
         best = 0.0
@@ -201,6 +250,6 @@ def judge(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files
     missing = [t for t in terms if t not in in_feature]
     outside = [(t, elsewhere[t]) for t in missing if t in elsewhere]
     close = [d for s, d in ranked if top is not None and
-             sum(w[t] for t in terms if t in d.terms) >= 0.8 * top_share * total]
+             sum(w[t] for t in terms if feature.holds(d, t)) >= 0.8 * top_share * total]
     return ProseVerdict(status, phrase or top, in_feature, missing, top_share, feature_share, name_share, phrase,
                         outside, close)

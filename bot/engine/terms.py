@@ -136,11 +136,12 @@ def words_of(text: str) -> list[str]:
     return out
 
 
-def identifier_words(name: str) -> list[str]:
+@lru_cache(maxsize=300_000)
+def identifier_words(name: str) -> tuple[str, ...]:
     """An identifier's parts and each pair of adjacent parts joined: ``MySQLStore`` → my, sql, store,
     mysql, sqlstore — so a product name written whole in prose meets its split form in code."""
     parts = split_identifier(name)
-    return parts + [a + b for a, b in zip(parts, parts[1:])]
+    return tuple(parts + [a + b for a, b in zip(parts, parts[1:])])
 
 
 def is_stopword(word: str) -> bool:
