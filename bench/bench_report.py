@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.gen_synthetic import generate  # noqa: E402
 from bot.checkout import load_directory  # noqa: E402
 from bot.engine import Engine, load_config  # noqa: E402
-from bot.prewarm import prewarm  # noqa: E402
+from bot.prewarm import prewarm, quiet_gc  # noqa: E402
 from bot.report import markdown  # noqa: E402
 
 MARKERS = r"\b(TODO|FIXME|XXX|HACK|WIP)\b|panic\(\"not implemented|raise NotImplementedError"
@@ -53,8 +53,9 @@ def main() -> int:
     engine = Engine()
     t1 = time.perf_counter()
     cfg = load_config(snap)
-    prewarm(engine, snap, cfg)
-    findings = engine.evaluate(snap, cfg, today=dt.date.today())
+    with quiet_gc():  # as `driftbot report` does
+        prewarm(engine, snap, cfg)
+        findings = engine.evaluate(snap, cfg, today=dt.date.today())
     body = markdown.render(findings, markdown.Meta(name=out.name))
     t_eval = time.perf_counter() - t1
     t_full = t_read + t_eval

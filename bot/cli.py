@@ -15,6 +15,7 @@ from .engine.config import CONFIG_PATHS
 from .engine.snapshot import decode
 from .engine.yamlsrc import SCHEMA_DIR
 from .report import jsonout, markdown, text
+from .prewarm import prewarm, quiet_gc
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -130,8 +131,11 @@ def cmd_report(args) -> int:
             close = difflib.get_close_matches(fid, sorted(known), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else (f"; known: {', '.join(sorted(known)[:10])}" if known else "")
             return _fail(f"unknown feature '{fid}'{hint}")
-    findings = engine.evaluate(snapshot, config, features=args.feature or None, today=_dt.date.today(),
-                               progress=progress)
+    with quiet_gc():
+        if not args.feature:
+            prewarm(engine, snapshot, config)  # a large checkout is indexed on every core
+        findings = engine.evaluate(snapshot, config, features=args.feature or None, today=_dt.date.today(),
+                                   progress=progress)
     progress.done()
     meta = markdown.Meta(name=root.name, commit=snapshot.commit, generated=_dt.date.today().isoformat(),
                          version=_version())

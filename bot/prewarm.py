@@ -7,12 +7,14 @@ and the engine adopts them. Small checkouts, and systems without fork, skip this
 """
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
 import os
 
 from .engine import Engine
 from .engine.config import Config
+from .engine.engine import read_spec
 from .engine.index import build_index
 from .engine.snapshot import Snapshot
 
@@ -22,32 +24,65 @@ MIN_FILES = 2000  # below this, starting a worker costs more than it saves
 _job: tuple | None = None  # (snapshot, ruleset) for the forked workers
 
 
-def _work(paths: list[str]) -> list:
+def _work(paths: list[str], specs: list[str]) -> tuple[list, list]:
+    gc.disable()  # a short-lived worker: collecting would only touch (and copy) the parent's pages
     snapshot, ruleset = _job
-    return [(p, build_index(p, snapshot.read(p), ruleset)) for p in paths]
+    return ([(p, build_index(p, snapshot.read(p), ruleset)) for p in paths],
+            [(p, read_spec(p, snapshot.read(p))) for p in specs])
+
+
+class quiet_gc:
+    """No cyclic garbage collection while a batch job builds millions of small, long-lived objects
+    (indexes, requirements): the collector would rescan them all, again and again, for nothing.
+    Reference counting still frees everything. Afterwards what was built is frozen (kept out of
+    later collections, which would otherwise scan it all at once) and the collector resumes."""
+
+    def __enter__(self):
+        self._was = gc.isenabled()
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc):
+        gc.freeze()
+        if self._was:
+            gc.enable()
+        return False
 
 
 def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | None = None) -> int:
     """Index the files a full evaluation needs, in parallel. Returns how many were indexed here."""
     global _job
+    frozen = False
     ruleset, todo = engine.unindexed(snapshot, config)
+    specs = engine.unparsed_specs(snapshot, config)
     cores = workers or (os.cpu_count() or 1)
     if len(todo) < MIN_FILES or cores < 2 or "fork" not in mp.get_all_start_methods():
         return 0
     shares = [todo[i::cores] for i in range(cores)]
+    spec_shares = [specs[i::cores] for i in range(cores)]
     _job = (snapshot, ruleset)
+    gc.freeze()  # keep the parent's objects out of the workers' collections (fewer copied pages)
+    frozen = True
     try:
         ctx = mp.get_context("fork")
         with ctx.Pool(cores - 1) as pool:
-            pending = [pool.apply_async(_work, (share,)) for share in shares[1:]]
+            pending = [pool.apply_async(_work, (share, spec_share))
+                       for share, spec_share in zip(shares[1:], spec_shares[1:])]
             for p in shares[0]:  # this process takes its own share meanwhile
                 engine.file_index(snapshot, p, ruleset)
+            for p in spec_shares[0]:
+                engine.spec(snapshot, p)
             for result in pending:
-                for p, fi in result.get():
+                indexed, parsed = result.get()
+                for p, fi in indexed:
                     engine.adopt(snapshot, ruleset, p, fi)
+                for p, ps in parsed:
+                    engine.adopt_spec(snapshot, p, ps)
     except (OSError, mp.ProcessError) as exc:  # no fork, no pipes: the engine indexes on its own
         log.warning("parallel indexing unavailable", extra={"error": str(exc)})
         return 0
     finally:
         _job = None
+        if frozen and gc.isenabled():
+            gc.unfreeze()
     return len(todo)

@@ -31,8 +31,17 @@ _QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 
 
+_NAME_STARTS = ("dockerfile", "containerfile", ".env", "procfile", "vagrantfile", "jenkinsfile")
+
+
 def is_data(path: str) -> bool:
-    return posixpath.splitext(path)[1].lower() in DATA_EXTENSIONS or bool(DATA_NAMES.search(path))
+    base = path.rsplit("/", 1)[-1]
+    dot = base.rfind(".")
+    if dot > 0 and base[dot:].lower() in DATA_EXTENSIONS:
+        return True
+    low = base.lower()
+    return (low.startswith(_NAME_STARTS) or "compose" in low or low.endswith(".dockerfile")) and \
+        bool(DATA_NAMES.search(path))
 
 
 def index_data(path: str, text: str, make, region, split) -> object:

@@ -50,6 +50,7 @@ class _SnapshotView:
                 d = posixpath.dirname(d)
             self.basenames.setdefault(posixpath.basename(p), []).append(p)
         self.index = globs.PathIndex(paths)
+        self.has_data = any(dataindex.is_data(p) for p in paths)
         self.resolved: dict[int, tuple[Config, rules_mod.RuleSet, fm_mod.FeatureMap]] = {}
 
 
@@ -58,6 +59,7 @@ class Engine:
         self._file_cache: LRUCache = LRUCache(maxsize=cache_size)
         self._spec_cache: LRUCache = LRUCache(maxsize=20_000)
         self._views: "weakref.WeakKeyDictionary[Snapshot, dict]" = weakref.WeakKeyDictionary()
+        self._shared_views: LRUCache = LRUCache(maxsize=8)  # by file list: commits that add no file share one
         self.stats = {"files_indexed": 0, "specs_parsed": 0}
 
     # ---- cached per-file work -------------------------------------------------------------
@@ -104,24 +106,34 @@ class Engine:
         key = (entry.sha, path)
         ps = self._spec_cache.get(key)
         if ps is None:
-            dec = decode(snapshot.read(path))
-            if dec.binary:
-                ps = ParsedSpec(path, warnings=[f"{path}: spec is binary, not text"])
-            else:
-                ps = parse_spec(path, dec.text)
-                if dec.lossy:
-                    ps.warnings.append(f"{path}: invalid UTF-8 (read with replacement characters)")
-                if not dec.text.strip():
-                    ps.warnings.append(f"{path}: spec is empty")
-            self._spec_cache[key] = ps
+            ps = self._spec_cache[key] = read_spec(path, snapshot.read(path))
             self.stats["specs_parsed"] += 1
         return ps
 
+    def unparsed_specs(self, snapshot: Snapshot, config: Config) -> list[str]:
+        """The spec files a full evaluation would parse that the engine has not parsed yet."""
+        fmap = self._resolve(snapshot, config)[2]
+        return [s for f in fmap.features for s in f.spec
+                if snapshot.available(s) and (snapshot.entry(s).sha, s) not in self._spec_cache]
+
+    def adopt_spec(self, snapshot: Snapshot, path: str, parsed: ParsedSpec) -> None:
+        entry = snapshot.entry(path)
+        if entry is not None:
+            self._spec_cache[(entry.sha, path)] = parsed
+            self.stats["specs_parsed"] += 1
+
     def _view(self, snapshot: Snapshot, config: Config) -> _SnapshotView:
+        """Derived path data for a snapshot. A view depends only on the snapshot's file list, so a
+        new commit that changes file contents, not files, shares its predecessor's view (and its
+        resolved feature map) instead of rebuilding them."""
         per = self._views.setdefault(snapshot, {})
         key = tuple(config.exclude)
         if key not in per:
-            per[key] = _SnapshotView(snapshot, config)
+            shape = (key, hash(tuple(snapshot.all_paths())), hash(tuple(snapshot.paths())))
+            view = self._shared_views.get(shape)
+            if view is None:
+                view = self._shared_views[shape] = _SnapshotView(snapshot, config)
+            per[key] = view
         return per[key]
 
     def _resolve(self, snapshot: Snapshot, config: Config):
@@ -161,7 +173,8 @@ class Engine:
         indexes: dict[str, FileIndex] = {}
         total = len(paths)
         bytes_scanned = 0
-        data_files = {p for f in selected for p in view.index.glob_many(f.code) if dataindex.is_data(p)}
+        data_files = {p for f in selected for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
+            if view.has_data else set()
         for n, p in enumerate(paths, 1):
             if ruleset.is_code(p) or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS or p in data_files:
                 if not snapshot.available(p) and not self.has_index(snapshot, p, ruleset):
@@ -405,6 +418,19 @@ def _citations(reqs: list[Requirement], files: dict[str, FileIndex], read) -> di
         if len(out) == len(ids):
             break
     return out
+
+
+def read_spec(path: str, data: bytes) -> ParsedSpec:
+    """Parse one spec file's bytes, with a warning for what could not be read well."""
+    dec = decode(data)
+    if dec.binary:
+        return ParsedSpec(path, warnings=[f"{path}: spec is binary, not text"])
+    ps = parse_spec(path, dec.text)
+    if dec.lossy:
+        ps.warnings.append(f"{path}: invalid UTF-8 (read with replacement characters)")
+    if not dec.text.strip():
+        ps.warnings.append(f"{path}: spec is empty")
+    return ps
 
 
 def _programs(view: "_SnapshotView", read) -> dict[str, list[str]]:

@@ -76,20 +76,31 @@ def _region_docs(path: str, fi) -> list[Doc]:
             else:
                 names = frozenset(identifier_terms(r.name) + identifier_terms(r.owner))
                 own = frozenset(identifier_words(r.name) + identifier_words(r.owner))
-            out.append(Doc(path, r.line, r.name or path, frozenset(r.words) | own, names))
+            out.append(_doc((path, r.line, r.name or path, frozenset(r.words) | own, names)))
         return out
     words = frozenset(_chain(map(identifier_words, list(fi.tokens) + list(fi.defs)))) | path_words
     names = frozenset(t for d in fi.defs for t in identifier_terms(d)) | path_names
     return [Doc(path, 1, path, words, names)]
 
 
+_doc = Doc._make  # builds the tuple in C, without the generated __new__
 _vocab_cache: dict[int, tuple[object, frozenset]] = {}
 
 
+_words_cache: dict[tuple[int, str], tuple[object, frozenset]] = {}
+
+
 def file_words(fi, path: str) -> frozenset:
-    """Every word of a file's regions as the code spells them."""
+    """Every word of a file's regions as the code spells them (kept while the file's index lives)."""
+    hit = _words_cache.get((id(fi), path))
+    if hit is not None and hit[0] is fi:
+        return hit[1]
     docs = region_docs(path, fi)
-    return frozenset().union(*(d.words for d in docs)) if docs else frozenset()
+    out = frozenset().union(*(d.words for d in docs)) if docs else frozenset()
+    if len(_words_cache) > 200_000:
+        _words_cache.clear()
+    _words_cache[(id(fi), path)] = (fi, out)
+    return out
 
 
 def file_vocab(fi, path: str = "") -> frozenset:
