@@ -46,7 +46,7 @@ async def test_pr_that_adds_the_endpoint_resolves_a_gap(bot, github, repo_factor
     assert run["status"] == "completed" and run["conclusion"] == "success"
     assert run["head_sha"] == head
     assert run["output"]["title"] == "0 new gaps, 1 resolved"
-    assert "| agents | 17 % → 0 % ▼17 |" in run["output"]["summary"]
+    assert "| agents | 23 % → 0 % ▼23 |" in run["output"]["summary"]
     assert "billing" not in run["output"]["summary"]  # untouched features are not recomputed
     assert run["actions"][0]["identifier"] == "recheck"
     (comment,) = repo.comments.values()

@@ -2,7 +2,7 @@
 import pytest
 
 from bot.engine import ConfigError, Snapshot, parse_config
-from bot.engine.config import load_from_snapshot
+from bot.engine.config import DEFAULT_WEIGHTS, load_from_snapshot
 
 F = ".github/driftbot.yml"
 
@@ -39,7 +39,7 @@ waivers:
     assert cfg.features[0].code == ("internal/agents/**",)
     assert cfg.features[0].wired_from == ("cmd/**",)
     assert cfg.patterns[0].spec == "docs/ideas/{name}.md"
-    assert cfg.weights["requirements"] == 60 and cfg.weights["tests"] == 15
+    assert cfg.weights["requirements"] == 60 and cfg.weights["tests"] == DEFAULT_WEIGHTS["tests"]
     assert cfg.waivers[0].until.isoformat() == "2027-01-31"
     assert cfg.discover is False
 
