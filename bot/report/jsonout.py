@@ -21,6 +21,8 @@ def _anchor(a) -> dict:
         d["where"] = a.where
     if a.default:
         d["default"] = a.default
+    if a.calls:
+        d["calls"] = list(a.calls)
     return d
 
 
