@@ -17,6 +17,7 @@ from functools import lru_cache
 from itertools import chain, islice
 
 from . import dataindex, grammar, sqlddl
+from .terms import _HUMP, split_identifier, split_parts as _split
 from .rules import RulePack, RuleSet, group
 from .snapshot import decode
 
@@ -28,7 +29,7 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
-_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_PARTS = _HUMP
 _intern = sys.intern
 
 
@@ -98,17 +99,6 @@ class FileIndex:
 
 
 EMPTY = FileIndex("other", None, 0, {}, (), {}, frozenset(), frozenset(), (), ())
-
-
-def split_identifier(s: str) -> list[str]:
-    """Lower-case word parts of an identifier: "HTTPServerError" → ["http", "server", "error"],
-    "max_retries" → ["max", "retries"], "dead-letter" → ["dead", "letter"], "v2Api" → ["v", "2", "api"]."""
-    return list(_split(s))
-
-
-@lru_cache(maxsize=1 << 16)
-def _split(s: str) -> tuple[str, ...]:
-    return tuple(sys.intern(p.lower()) for p in _PARTS.findall(s))
 
 
 @lru_cache(maxsize=1 << 16)

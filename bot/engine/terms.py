@@ -10,6 +10,7 @@ specs use to ask for things ("add", "support", "provide"), which say nothing abo
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
 
 import snowballstemmer
@@ -74,12 +75,15 @@ ABBREVIATIONS = {
 
 
 def split_identifier(s: str) -> list[str]:
-    """``HTTPServerError`` → http, server, error; ``max_retries`` → max, retries; ``dead-letter`` → dead, letter."""
-    out = []
-    for part in re.split(r"[^A-Za-z0-9]+", s):
-        if part:
-            out.extend(w.lower() for w in _HUMP.findall(part))
-    return out
+    """Lower-case word parts of an identifier: ``HTTPServerError`` → http, server, error; ``max_retries`` →
+    max, retries; ``dead-letter`` → dead, letter; ``v2Api`` → v, 2, api."""
+    return list(split_parts(s))
+
+
+@lru_cache(maxsize=1 << 16)
+def split_parts(s: str) -> tuple[str, ...]:
+    """split_identifier as an interned tuple (code repeats its names: cached)."""
+    return tuple(sys.intern(p.lower()) for p in _HUMP.findall(s))
 
 
 @lru_cache(maxsize=200_000)
