@@ -245,6 +245,7 @@ class Scope:
     cited: dict = field(default_factory=dict)  # requirement ID (FR-004) -> where the code cites it
     test_code: bool = False  # the feature's own code is test code: what its tests define counts
     _corpus: object = None
+    _defs: object = None
 
     def describe(self) -> str:
         n = len(self.code)
@@ -252,6 +253,22 @@ class Scope:
             return "the whole repository (the feature has no code of its own)"
         roots = ", ".join(f"{r}/" for r in self.code_roots) or "the feature's files"
         return f"{n} code file{'' if n == 1 else 's'} in {roots}, then the rest of the repository"
+
+    def definitions(self) -> tuple[dict, dict]:
+        """The feature's definitions by each word of their name and by their first three letters."""
+        if self._defs is None:
+            by_word: dict[str, list] = {}
+            by_start: dict[str, list] = {}
+            for path, fi in self.code.items():
+                for d, line in fi.defs.items():
+                    if len(d) < 4:
+                        continue
+                    entry = (d, path, line)
+                    for w in set(split_identifier(d)):
+                        by_word.setdefault(w, []).append(entry)
+                    by_start.setdefault(d[:3].lower(), []).append(entry)
+            self._defs = (by_word, by_start)
+        return self._defs
 
     def corpus(self) -> retrieval.Corpus:
         if self._corpus is None:
@@ -817,27 +834,35 @@ def _did_you_mean(name: str, scope: Scope):
     want_set = set(want)
     upper = name[:1].isupper()
     low = name.lower()
+    by_word, by_start = scope.definitions()
+    # candidates share a word or the first three letters: nothing else can be a rename
+    cands = {c for w in want_set for c in by_word.get(w, ())} | set(by_start.get(low[:3], ()))
     best = None
-    for path, fi in scope.code.items():
-        for d, line in fi.defs.items():
-            if d == name or len(d) < 4 or d[:1].isupper() != upper or d.lower() == low:
+    m = difflib.SequenceMatcher(None, "", low)  # the wanted name is the second sequence: analysed once
+    chars = set(low)
+    for d, path, line in cands:
+        if d == name or d[:1].isupper() != upper or abs(len(d) - len(name)) > max(8, len(name)):
+            continue
+        d_low = d.lower()
+        if d_low == low:
+            continue
+        got = set(split_identifier(d))
+        extra = got - want_set
+        if extra & _NOT_A_RENAME:
+            continue
+        contains = len(want) > 1 and want_set <= got and len(extra) <= 1
+        if not contains:
+            if 2 * min(len(d_low), len(low)) / (len(d_low) + len(low)) < 0.82:
                 continue
-            if abs(len(d) - len(name)) > max(8, len(name)):
+            dc = set(d_low)
+            if len(dc & chars) / len(dc | chars) < 0.6:
                 continue
-            got = split_identifier(d)
-            if not want_set & set(got) and d[:3].lower() != low[:3]:
-                continue  # shares neither a word nor a beginning: not a rename
-            extra = set(got) - want_set
-            if extra & _NOT_A_RENAME:
-                continue
-            m = difflib.SequenceMatcher(None, low, d.lower())
-            if m.real_quick_ratio() < 0.82 and not (len(want) > 1 and want_set <= set(got)):
-                continue
-            ratio = m.ratio()
-            contains = len(want) > 1 and set(want) <= set(got) and len(extra) <= 1
-            score = max(ratio, 0.9 if contains else 0)
-            if score >= 0.82 and (best is None or score > best[0]):
-                best = (score, d, path, line)
+        m.set_seq1(d_low)
+        if not contains and m.quick_ratio() < 0.82:
+            continue
+        score = max(m.ratio(), 0.9 if contains else 0)
+        if score >= 0.82 and (best is None or score > best[0]):
+            best = (score, d, path, line)
     return best[1:] if best else None
 
 
