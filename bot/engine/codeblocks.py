@@ -265,10 +265,7 @@ def _python(content: str, first: int, owner: str) -> list[Draft]:
             base = recv.split(".")[0].split("(")[0]
             if base in _STDLIB or base in _PY_BUILTINS and base not in imported:
                 continue
-            if recv in imported or recv.split(".")[0] in imported and "." not in recv:
-                callee = attr.text()
-            else:
-                callee = attr.text()
+            callee = attr.text()
             if callee.startswith("__"):
                 continue
             kind = "type" if callee[:1].isupper() else "method"
