@@ -80,7 +80,15 @@ class DriftService:
                  for w in self.store.waivers(repo)]
         if extra:
             cfg = replace(cfg, waivers=list(cfg.waivers) + extra)
+        await self._documents(gh, repo, installation, cfg, snap)
         return cfg
+
+    async def _documents(self, gh, repo: str, installation: int, cfg: Config, *snaps: Snapshot) -> None:
+        """Fetch the documents the feature map reads (titles, status lines, sections) before it is made."""
+        for snap in snaps:
+            need = await self._cpu(self.engine.discovery_paths, snap, cfg)
+            if need:
+                await fetch.fill(gh, repo, installation, snap, need, self.blobs)
 
     async def _evaluate(self, gh, repo: str, installation: int, snap: Snapshot, cfg: Config, features: list[str]):
         for _ in range(2):  # twice: specs can name more files (spec-kit tasks) once they are read
@@ -144,7 +152,11 @@ class DriftService:
         head = await self._snapshot(gh, repo, head_sha)
         base = await self._snapshot(gh, repo, merge_base)
         cfg = await self._config(gh, repo, inst, head)
+        await self._documents(gh, repo, inst, cfg, base)  # the head's came with its config
         changed, notes = await self._changed_files(gh, job, base, head)
+        for snap in (head, base):  # located features are touched by what a change names: read it first
+            await fetch.fill(gh, repo, inst, snap, await self._cpu(self.engine.touch_paths, cfg, changed, snap),
+                             self.blobs)
         touched = await self._cpu(self.engine.touched, cfg, changed, head, base)
         after = await self._evaluate(gh, repo, inst, head, cfg, touched)
         before = await self._evaluate(gh, repo, inst, base, cfg, touched)
@@ -280,6 +292,8 @@ class DriftService:
         else:
             paths = _file_names(files) if files is not None else \
                 changed_paths(await self._snapshot(gh, repo, last), head)
+            await fetch.fill(gh, repo, inst, head, await self._cpu(self.engine.touch_paths, cfg, paths, head),
+                             self.blobs)
             touched = await self._cpu(self.engine.touched, cfg, paths, head)
         findings = await self._evaluate(gh, repo, inst, head, cfg, touched)
         current = {f.id for f in fmap.features}

@@ -179,3 +179,12 @@ def test_front_matter_is_metadata():
     spec = parse_markdown("s.md", "---\ntitle: Must `NotThis`\nsidebar_position: 2\n---\n# Real\n\n- `ThisOne`\n")
     assert [(a.value, r.line) for r in spec.requirements for a in r.anchors] == [("ThisOne", 7)]
     assert spec.title == "Real"
+
+
+def test_code_blocks_in_languages_whose_comments_have_other_names_are_read():
+    # Java, Kotlin and Rust grammars call comments line_comment / block_comment: a block in them must
+    # neither crash the parser nor lose its declarations
+    spec = parse_spec("docs/x.md", "# X\n\n```java\n// the registry\npublic class AgentRegistry {}\n```\n\n"
+                                   "```rust\n/// a unit\npub struct Meter;\n```\n")
+    names = {a.value for r in spec.requirements for a in r.anchors}
+    assert {"AgentRegistry", "Meter"} <= names

@@ -101,6 +101,13 @@ def _sniff(content: str) -> str:
     return "text"
 
 
+def _find_kind(root, kind: str) -> list:
+    try:
+        return root.find_all(kind=kind)
+    except RuntimeError:
+        return []
+
+
 def extract(info: str, content: str, first_line: int, owner: str = "") -> list[Draft]:
     """Drafts for one fenced block whose first content line is ``first_line`` (1-based).
     ``owner`` is the symbol the enclosing section is about, if any (``### SagaContext``)."""
@@ -114,8 +121,8 @@ def extract(info: str, content: str, first_line: int, owner: str = "") -> list[D
             return _declarations(lang, content, first_line)
         reader = _READERS.get(lang)
         return reader(content, first_line) if reader else []
-    except (RecursionError, ValueError, TypeError):  # a reader choking on odd input skips the block
-        return []
+    except (RecursionError, ValueError, TypeError, RuntimeError):  # a reader choking on odd input (or a
+        return []  # grammar without the node kind asked for) skips the block
 
 
 # ---- comments: prose inside code ---------------------------------------------------------------
@@ -399,7 +406,11 @@ def _declarations(lang: str, content: str, first: int) -> list[Draft]:
             walk(c)
 
     walk(root)
-    for c in root.find_all(kind="comment"):
+    try:
+        comments = root.find_all(kind="comment")
+    except RuntimeError:  # a grammar that names its comments otherwise (line_comment, block_comment)
+        comments = [n for k in ("line_comment", "block_comment") for n in _find_kind(root, k)]
+    for c in comments:
         line0 = c.range().start.line
         src = lines[line0] if line0 < len(lines) else ""
         if src.strip().startswith(("//", "#", "/*", "*")):

@@ -35,6 +35,19 @@ class PatternDecl:
 
 
 @dataclass(frozen=True)
+class DocumentDecl:
+    """A document whose structure defines features: its headings, its table rows or its epics."""
+
+    spec: tuple[str, ...]
+    split: str = "none"  # none | headings | rows | epics
+    level: int | None = None
+    code: tuple[str, ...] = ()  # where to look (default: the repository's source)
+    tests: tuple[str, ...] = ()
+    id: str = ""  # prefix of the features' ids (default: the document's name)
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Waiver:
     fingerprint: str
     reason: str
@@ -67,6 +80,7 @@ class Config:
     source: str | None = None  # path of the config file, None when absent
     features: list[FeatureDecl] = field(default_factory=list)
     patterns: list[PatternDecl] = field(default_factory=list)
+    documents: list[DocumentDecl] = field(default_factory=list)
     discover: bool = True
     exclude: tuple[str, ...] = ()
     packs: list[str] | None = None
@@ -146,7 +160,17 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> 
             check_globs(p.get(key), base + (key,))
         cfg.patterns.append(PatternDecl(p["spec"], _list(p["code"]), _list(p.get("tests")),
                                         _list(p.get("wired_from")), at(base)[0]))
-    cfg.discover = data.get("discover", not (cfg.features or cfg.patterns))
+    for i, d in enumerate(data.get("documents", [])):
+        base = ("documents", i)
+        for key in ("spec", "code", "tests"):
+            check_globs(d.get(key), base + (key,))
+        if "level" in d and d.get("split", "none") not in ("headings", "epics"):
+            problems.append(Problem(filename, *at(base + ("level",)), yamlsrc.format_path(base + ("level",)),
+                                    "level applies to split: headings (or epics) only",
+                                    "remove it, or set split: headings"))
+        cfg.documents.append(DocumentDecl(_list(d["spec"]), d.get("split", "none"), d.get("level"),
+                                          _list(d.get("code")), _list(d.get("tests")), d.get("id", ""), at(base)[0]))
+    cfg.discover = data.get("discover", not (cfg.features or cfg.patterns or cfg.documents))
     cfg.exclude = _list(data.get("exclude"))
     check_globs(data.get("exclude"), ("exclude",))
     scoring = data.get("scoring", {})

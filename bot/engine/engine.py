@@ -16,15 +16,16 @@ from typing import Callable, Iterable
 
 from cachetools import LRUCache
 
-from . import dataindex, featuremap as fm_mod
+from . import dataindex, documents as docs_mod, featuremap as fm_mod
 from . import globs, rules as rules_mod
 from .config import CONFIG_PATHS, Config, Waiver
 from .evidence import RepoLookup, Scope, Wanted, anchor_names, command_names, evaluate_requirement, flag_names, \
     requirement_ids, route_suffixes, split_endpoint
 from .fingerprint import fingerprint, normalise_text
+from .terms import key_terms
 from .index import DOC_EXTENSIONS, EMPTY, FileIndex, build_index, resolve_ref
-from .model import (Evidence, FeatureResult, Findings, Gap, GapKind, Kind, Marker, Requirement, RequirementResult,
-                    ScoreTerm, Signals, Skipped, Status, Unpaired)
+from .model import (ClaimCheck, Evidence, FeatureResult, Findings, Gap, GapKind, Kind, Marker, Requirement,
+                    RequirementResult, ScoreTerm, Signals, Skipped, Status, Unpaired)
 from .scoring import alignment as score_alignment, band as score_band
 from .snapshot import Snapshot, decode
 from .specparse import ParsedSpec, parse_spec
@@ -51,7 +52,8 @@ class _SnapshotView:
             self.basenames.setdefault(posixpath.basename(p), []).append(p)
         self.index = globs.PathIndex(paths)
         self.has_data = any(dataindex.is_data(p) for p in paths)
-        self.resolved: dict[int, tuple[Config, rules_mod.RuleSet, fm_mod.FeatureMap]] = {}
+        self.docs = [p for p in paths if docs_mod.is_doc(p)]
+        self.resolved: dict[tuple, tuple[Config, rules_mod.RuleSet, fm_mod.FeatureMap]] = {}
 
 
 class Engine:
@@ -139,14 +141,52 @@ class Engine:
     def _resolve(self, snapshot: Snapshot, config: Config):
         """(view, rule set, feature map) for a snapshot under a config, worked out once per pair: a
         job asks for the map, the files to fetch and the findings of the same snapshot in turn.
-        The feature map is shared, so nothing may change it."""
+        The map depends on the documents' contents too (their titles, status lines and sections),
+        so it is kept per version of them. The feature map is shared, so nothing may change it."""
         view = self._view(snapshot, config)
-        hit = view.resolved.get(id(config))
+        docs = tuple((p, e.sha, snapshot.available(p)) for p in view.docs for e in (snapshot.entry(p),) if e)
+        key = (id(config), hash(docs))
+        hit = view.resolved.get(key)
         if hit is None or hit[0] is not config:  # the config is kept, so its id cannot be reused
             ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
-            hit = view.resolved[id(config)] = (config, ruleset,
-                                               fm_mod.resolve(config, view.paths, ruleset.is_code))
+
+            def read(path: str) -> str | None:
+                entry = snapshot.entry(path)
+                if entry is None or entry.size > 1_000_000 or not snapshot.available(path):
+                    return None
+                dec = decode(snapshot.read(path))
+                return None if dec.binary else dec.text
+
+            def parse(path: str):
+                return self.spec(snapshot, path) if snapshot.available(path) else None
+
+            hit = view.resolved[key] = (config, ruleset, fm_mod.resolve(config, view.paths, ruleset.is_code,
+                                                                        read=read, parse=parse))
         return view, hit[1], hit[2]
+
+    def discovery_paths(self, snapshot: Snapshot, config: Config) -> list[str]:
+        """The documents whose text the feature map depends on (titles, status lines, sections) and
+        that are not at hand yet: a caller holding a partial snapshot fetches these first."""
+        view = self._view(snapshot, config)
+        if not config.discover and not config.documents:
+            return []
+        ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
+        by_path = fm_mod.resolve(config, view.paths, ruleset.is_code)  # what paths alone decide
+        known = {s for f in by_path.features if f.source not in docs_mod.READ_ROLES and not f.document
+                 for s in f.spec}
+        out = []
+        for p in view.docs:
+            if p in known or snapshot.available(p) or snapshot.entry(p) is None or \
+                    snapshot.entry(p).size > 1_000_000:
+                continue
+            if config.discover:
+                r = docs_mod.classify(p, None)
+                if r.role in ("skipped", "archived", "meta", "superseded"):
+                    continue
+            elif not any(globs.match(g, p) for d in config.documents for g in d.spec):
+                continue
+            out.append(p)
+        return out
 
     # ---- the analysis ---------------------------------------------------------------------
     def evaluate(self, snapshot: Snapshot, config: Config, *, features: Iterable[str] | None = None,
@@ -198,13 +238,26 @@ class Engine:
         # 2. specs and what they ask for
         parsed: dict[str, list[ParsedSpec]] = {}
         wanted = Wanted()
-        selected = [self._with_task_code(snapshot, f, view) for f in selected]
+        selected = [self._with_task_code(snapshot, f, view, fmap.source) for f in selected]
         paired_by_tasks = {s for f in selected if f.source.startswith("spec-kit") and f.code for s in f.spec}
         unpaired_specs = tuple(s for s in fmap.unpaired_specs if s not in paired_by_tasks)
         for f in selected:
             parsed[f.id] = [self.spec(snapshot, s) for s in f.spec]
-            for ps in parsed[f.id]:
-                warnings.extend(ps.warnings)
+        # claims documents (status reports, changelogs): their status marks are re-checked on a full run
+        claim_defs = []
+        if wanted_ids is None:
+            for path in fmap.claims:
+                if not snapshot.available(path):
+                    continue
+                items = _claim_items(self.spec(snapshot, path))
+                if items is not None:
+                    cid = f"claims:{path}"
+                    claim_defs.append(fm_mod.FeatureDef(cid, (path,), fmap.source, source="claims", scope="located"))
+                    parsed[cid] = [items]
+        for fid, specs in parsed.items():
+            for ps in specs:
+                if not fid.startswith("claims:"):
+                    warnings.extend(ps.warnings)
                 for r in ps.requirements:
                     wanted.terms.update(r.terms)
                     for a in r.anchors:
@@ -249,6 +302,14 @@ class Engine:
                                          config, waivers, read_small, programs, languages))
             if progress and n % 50 == 0:
                 progress("features", n, len(selected))
+        # a located feature none of whose requirements is implemented anywhere is a spec without code
+        unpaired_specs += tuple(r.spec[0] for r in results if r.scope == "located" and r.spec and
+                                r.signals.code_files == 0 and r.located_of and r.spec[0] not in unpaired_specs)
+        claims: list[ClaimCheck] = []
+        for f in claim_defs:
+            res = self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
+                                config, {}, read_small, programs, languages)
+            claims.extend(_claim_check(r) for r in res.requirements)
         for w in config.waivers:
             if not w.active(today):
                 warnings.append(f"waiver for {w.fingerprint} expired on {w.until.isoformat()}; the gap counts again")
@@ -257,7 +318,8 @@ class Engine:
             unpaired=Unpaired(unpaired_specs, tuple(fmap.unpaired_code)),
             layouts=tuple(fmap.layouts), config_source=config.source, weights=dict(config.weights),
             skipped=tuple(skipped), files_scanned=len(indexes), bytes_scanned=bytes_scanned,
-            warnings=tuple(dict.fromkeys(warnings)),
+            warnings=tuple(dict.fromkeys(warnings)), documents=tuple(fmap.documents), claims=tuple(claims),
+            source=fmap.source,
         )
 
     def feature_map(self, snapshot: Snapshot, config: Config) -> fm_mod.FeatureMap:
@@ -265,14 +327,77 @@ class Engine:
 
     def touched(self, config: Config, changed: list[str], *snapshots: Snapshot) -> list[str]:
         """Features that ``changed`` touches in any of ``snapshots`` (a change can add or remove a
-        feature, so both sides of it count). A changed config touches every feature."""
+        feature, so both sides of it count). A changed config touches every feature.
+
+        A located feature (a document judged against the code its requirements name) looks at the
+        whole source, so a path alone says little: it is touched when its spec changes, or when a
+        changed file, on either side, names what its requirements ask for. When a file's text is not
+        at hand, it counts as touching (``touch_paths`` lists what to fetch first)."""
         out: set[str] = set()
+        config_changed = bool(set(changed) & set(CONFIG_PATHS))
         for snap in snapshots:
-            out.update(fm_mod.touched_features(self.feature_map(snap, config), changed, CONFIG_PATHS))
+            view, ruleset, fmap = self._resolve(snap, config)
+            for fid in fm_mod.touched_features(fmap, changed, CONFIG_PATHS):
+                f = fmap.get(fid)
+                if f is None or f.scope != "located" or config_changed or set(f.spec) & set(changed) or \
+                        fid in out or self._names_touch(f, changed, snapshots, ruleset):
+                    out.add(fid)
         return sorted(out)
 
-    def _with_task_code(self, snapshot: Snapshot, f: fm_mod.FeatureDef, view: "_SnapshotView") -> fm_mod.FeatureDef:
-        """A spec-kit feature with no folder of its name: its code is the files its tasks name."""
+    def touch_paths(self, config: Config, changed: list[str], snapshot: Snapshot) -> list[str]:
+        """What ``touched`` reads in ``snapshot`` that is not at hand: the changed code files and
+        the specs of the located features."""
+        view, ruleset, fmap = self._resolve(snapshot, config)
+        if not any(f.scope == "located" for f in fmap.features):
+            return []
+        want = {p for p in changed if ruleset.is_code(p) and not ruleset.is_test(p)}
+        want |= {s for f in fmap.features if f.scope == "located" for s in f.spec}
+        return sorted(p for p in want if snapshot.entry(p) is not None and not snapshot.available(p)
+                      and not self.has_index(snapshot, p, ruleset))
+
+    def _names_touch(self, f: fm_mod.FeatureDef, changed: list[str], snapshots, ruleset) -> bool:
+        names: set[str] = set()
+        prose: list[set[str]] = []
+        for snap in snapshots:
+            for sp in f.spec:
+                if snap.entry(sp) is None:
+                    continue
+                if not snap.available(sp):
+                    return True
+                for r in self.spec(snap, sp).requirements:
+                    for a in r.anchors:
+                        if a.kind is Kind.SYMBOL:
+                            names.update(anchor_names(a))
+                        elif a.kind is Kind.FLAG:
+                            names.update(flag_names(a))
+                        elif a.kind is Kind.COMMAND:
+                            names.update(command_names(a))
+                        elif a.kind is Kind.ENDPOINT:
+                            names.update(w for w in split_endpoint(a)[1].split("/") if w and "{" not in w)
+                        elif a.kind is Kind.PATH:
+                            names.add(posixpath.splitext(posixpath.basename(a.value))[0])
+                    if not r.anchors and len(r.terms) >= 2:
+                        prose.append(set(r.terms))
+        names = {n for n in names if len(n) > 2}
+        for snap in snapshots:
+            for p in changed:
+                if snap.entry(p) is None or not ruleset.is_code(p) or ruleset.is_test(p):
+                    continue
+                if not snap.available(p) and not self.has_index(snap, p, ruleset):
+                    return True
+                fi = self.file_index(snap, p, ruleset)
+                if names & (fi.tokens | set(fi.strings) | set(fi.defs)):
+                    return True
+                if prose:
+                    words = set(key_terms(" ".join(sorted(fi.tokens | fi.comment_tokens))))
+                    if any(len(t & words) >= 2 for t in prose):
+                        return True
+        return False
+
+    def _with_task_code(self, snapshot: Snapshot, f: fm_mod.FeatureDef, view: "_SnapshotView",
+                        source: tuple[str, ...] = ()) -> fm_mod.FeatureDef:
+        """A spec-kit feature with no folder of its name: its code is the files its tasks name, else
+        wherever in the source its requirements are implemented."""
         if f.code or not f.source.startswith("spec-kit"):
             return f
         files = []
@@ -282,7 +407,9 @@ class Engine:
             for r in self.spec(snapshot, s).requirements:
                 if r.kind is Kind.TASK:
                     files += [a.value for a in r.anchors if a.kind is Kind.PATH and a.value in view.all_paths]
-        return replace(f, code=tuple(sorted(set(files)))) if files else f
+        if files:
+            return replace(f, code=tuple(sorted(set(files))), scope="declared")
+        return replace(f, code=source, scope="located") if source else f
 
     def needed_paths(self, snapshot: Snapshot, config: Config, features: Iterable[str],
                      glue_cap: int = 300) -> set[str]:
@@ -297,9 +424,10 @@ class Engine:
         name_keys = {k for fid in wanted for k in _feature_test_keys(fid)}
         for f in fmap.features:
             if f.id in wanted:
-                f = self._with_task_code(snapshot, f, view)  # needs the spec: call again once it is fetched
+                f = self._with_task_code(snapshot, f, view, fmap.source)  # needs the spec: call again once fetched
             files = set(f.spec) | set(view.index.glob_many(f.code)) | set(view.index.glob_many(f.tests))
-            claimed |= files
+            if f.scope != "located":  # a located feature's globs are where it looks, not code it owns
+                claimed |= files
             if f.id in wanted:
                 need |= files | set(view.index.glob_many(f.wired_from))
         for p in view.paths:
@@ -308,6 +436,9 @@ class Engine:
         glue = [p for p in view.paths if p not in claimed and ruleset.is_code(p) and not ruleset.is_test(p)]
         need.update(sorted(glue, key=lambda p: (p.count("/"), p))[:glue_cap])
         specs = {s for f in fmap.features if f.id in wanted for s in f.spec}
+        if wanted >= {f.id for f in fmap.features}:  # a full run re-checks the claims documents too
+            need.update(fmap.claims)
+            specs.update(fmap.claims)
         return {p for p in need if snapshot.entry(p) is not None and not self.has_index(snapshot, p, ruleset)
                 and (ruleset.is_code(p) or p in specs or dataindex.is_data(p))}
 
@@ -355,15 +486,35 @@ class Engine:
         reqs: list[Requirement] = []
         excluded = 0
         for ps in specs:
-            reqs.extend(ps.requirements)
-            excluded += ps.excluded
+            ranges = [(a, b) for p, a, b in f.parts if p == ps.path]
+            if ranges:  # a section feature: the requirements of its part of the document
+                reqs.extend(r for r in ps.requirements if any(a <= r.line <= b for a, b in ranges))
+            else:
+                reqs.extend(ps.requirements)
+                excluded += ps.excluded
         reqs = _number(reqs)
         scope.cited = _citations(reqs, {**impl, **test_files}, read_small)
         results = [evaluate_requirement(r, scope, scenario_match) for r in reqs]
 
         # signals
+        located: tuple[tuple[str, int], ...] = ()
+        if f.scope == "located":
+            # the feature's code is what its requirements' evidence locates, not everything it searched
+            hits = [next((e.path for e in r.evidence if e.path in impl), None) for r in results
+                    if not r.planned and r.status in (Status.MET, Status.PARTIAL)]
+            hits = [h for h in hits if h]
+            located = _clusters(hits)
+            impl = {p: impl[p] for p in dict.fromkeys(hits)}
+            f_sig = replace(f, code=tuple(impl))
+            test_files = {p: indexes[p] for p, _line in refs.test_importers(f_sig, set(impl))}
+            for key in _feature_test_keys(f.id):
+                for p in named_tests.get(key, ()):
+                    test_files.setdefault(p, indexes[p])
+            code_files = impl
+        else:
+            f_sig = f
         markers = tuple(Marker(p, ln, kind, text) for p, fi in sorted(impl.items()) for ln, kind, text in fi.markers)
-        referenced, ref_count = refs.references(f, set(code_files))
+        referenced, ref_count = refs.references(f_sig, set(code_files))
         wired_missing: list[str] = []
         for g in f.wired_from:
             rx = globs._compile(globs.normalise(g))
@@ -385,7 +536,7 @@ class Engine:
         )
         terms = _terms(signals, config, entrypoint, len(f.wired_from))
         align = score_alignment(terms)
-        gaps = _gaps(f, results, signals, entrypoint, waivers)
+        gaps = _gaps(f, results, signals, entrypoint, waivers, located=f.scope == "located")
         open_kinds = {g.kind for g in gaps if not g.waived}
         if align is None:
             finished = "unknown"
@@ -395,10 +546,14 @@ class Engine:
             finished = "yes"
         else:
             finished = "partly"
+        verifiable = counts["met"] + counts["partial"] + counts["missing"]
         return FeatureResult(
-            id=f.id, spec=tuple(f.spec), code=tuple(f.code), code_roots=f.code_roots, source=f.source,
-            alignment=align, band=score_band(align), finished=finished, signals=signals, terms=tuple(terms),
-            requirements=tuple(results), gaps=tuple(gaps), excluded_requirements=excluded,
+            id=f.id, spec=tuple(f.spec), code=tuple(f.code),
+            code_roots=tuple(d.rstrip("/") for d, _n in located) if f.scope == "located" else f.code_roots,
+            source=f.source, alignment=align, band=score_band(align), finished=finished, signals=signals,
+            terms=tuple(terms), requirements=tuple(results), gaps=tuple(gaps), excluded_requirements=excluded,
+            scope=f.scope, document=f.document, section=f.section, located=located, located_of=verifiable,
+            home=f.home, parts=tuple((a, b) for _p, a, b in f.parts),
         )
 
 
@@ -418,6 +573,58 @@ def _citations(reqs: list[Requirement], files: dict[str, FileIndex], read) -> di
         if len(out) == len(ids):
             break
     return out
+
+
+_SECTION_MISSING = re.compile(r"❌|\bnot (?:yet )?(?:implemented|started|done|built)\b|\bmissing\b|\bgaps?\b|\btodo\b", re.I)
+_SECTION_PARTIAL = re.compile(r"⚠|🚧|🟡|\bpartial(?:ly)?\b|\bin progress\b|\bframework ready\b", re.I)
+_SECTION_DONE = re.compile(r"✅|\b(?:fully )?implemented\b|\bdone\b|\bcompleted?\b|\bshipped\b|\bdelivered\b", re.I)
+MAX_CLAIMS_PER_DOCUMENT = 300
+
+
+def _section_claim(section: str) -> str:
+    """What the heading a claim sits under says: "✅ Fully implemented", "❌ Not implemented"."""
+    last = section.rsplit(" › ", 1)[-1]
+    if _SECTION_MISSING.search(last):
+        return "missing"
+    if _SECTION_PARTIAL.search(last):
+        return "in-progress"
+    if _SECTION_DONE.search(last):
+        return "done"
+    return ""
+
+
+def _claim_items(ps: ParsedSpec) -> ParsedSpec | None:
+    """The part of a claims document that says what is done or not: items with a status mark (a
+    tick, a cross, a status cell) or under a heading that gives one. None when it has none."""
+    items = []
+    for r in ps.requirements:
+        claim = r.claim if r.claim in ("done", "missing", "in-progress") else \
+            ("done" if r.checked else "missing" if r.checked is False else _section_claim(r.section))
+        if claim in ("done", "missing", "in-progress"):
+            items.append(replace(r, claim=claim, planned=False))
+    if not items:
+        return None
+    return replace(ps, requirements=items[:MAX_CLAIMS_PER_DOCUMENT], warnings=[])
+
+
+def _claim_check(r: RequirementResult) -> ClaimCheck:
+    req = r.requirement
+    where = _where(r.evidence)
+    if r.status is Status.UNVERIFIABLE or (r.status is Status.MISSING and r.confidence != "high"):
+        verdict, detail = "unverifiable", r.detail or "nothing in it can be checked with confidence"
+    elif req.claim == "done":
+        verdict, detail = {Status.MET: ("confirmed", f"implemented ({where})"),
+                           Status.PARTIAL: ("partial", f"only partly: {r.detail}" if r.detail else "only partly"),
+                           Status.MISSING: ("not-found", f"claimed done, not found: {r.detail or 'nothing implements it'}"),
+                           }[r.status]
+    else:  # claimed missing or in progress
+        if r.status is Status.MET:
+            verdict, detail = "implemented", f"claimed {'missing' if req.claim == 'missing' else 'in progress'}, " \
+                                             f"but implemented at {where}"
+        else:
+            verdict, detail = "confirmed", "not implemented yet" if r.status is Status.MISSING else \
+                f"partly implemented ({where})"
+    return ClaimCheck(req.spec_path, req.line, req.text, req.claim, r.status, verdict, r.evidence, detail)
 
 
 def read_spec(path: str, data: bytes) -> ParsedSpec:
@@ -611,8 +818,34 @@ def _n(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _clusters(paths: list[str], share: float = 0.6) -> tuple[tuple[str, int], ...]:
+    """Where a located feature's evidence lies: the deepest folder holding ``share`` of it, else the
+    few folders holding most of it — as (folder/, how many requirements' evidence is in it)."""
+    if not paths:
+        return ()
+    n = len(paths)
+    counts: dict[str, int] = {}
+    for p in paths:
+        d = posixpath.dirname(p)
+        while True:
+            counts[d] = counts.get(d, 0) + 1
+            if not d:
+                break
+            d = posixpath.dirname(d)
+    best = max((d for d, c in counts.items() if c >= share * n and d),
+               key=lambda d: (d.count("/"), counts[d]), default=None)
+    if best is not None:
+        return ((best + "/", counts[best]),)
+    direct: dict[str, int] = {}
+    for p in paths:
+        d = posixpath.dirname(p)
+        direct[d] = direct.get(d, 0) + 1
+    top = sorted(direct.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return tuple(((d + "/") if d else "./", c) for d, c in top)
+
+
 def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, entrypoint: bool,
-          waivers: dict[str, Waiver]) -> list[Gap]:
+          waivers: dict[str, Waiver], located: bool = False) -> list[Gap]:
     gaps: list[Gap] = []
 
     def add(kind: GapKind, anchor: str, message: str, req: Requirement | None = None, path=None, line=None,
@@ -654,6 +887,24 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
                 confidence=conf)
         elif r.status is Status.PARTIAL:
             add(GapKind.PARTIAL, anchor, f"{what} is only partly implemented: {r.detail}", req, confidence=conf)
+    if located:
+        # the code is what the requirements located: shared with other features, so what is said of it
+        # here (tests, markers) is shown, never filed; wiring is not judged
+        verifiable = s.requirements["met"] + s.requirements["partial"] + s.requirements["missing"]
+        if s.code_files == 0 and verifiable:
+            line = min((r.requirement.line for r in results), default=1)
+            add(GapKind.NO_CODE, "", "no code implements this spec: "
+                + ("its one checkable requirement is" if verifiable == 1 else
+                   f"none of its {verifiable} checkable requirements is") + " implemented anywhere in the source",
+                path=f.spec[0] if f.spec else None, line=line if f.parts else 1)
+        elif s.code_files:
+            if s.test_files == 0:
+                add(GapKind.NO_TESTS, "", "no test file imports the code its requirements locate", confidence="low")
+            for m in s.markers:
+                add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}",
+                    m.text if m.kind.upper() in m.text.upper() else f"{m.kind}: {m.text}",
+                    path=m.path, line=m.line, marker=m.kind, confidence="low")
+        return gaps
     if s.code_files == 0:
         add(GapKind.NO_CODE, "", "no code implements this spec"
             + (f" (nothing matches {', '.join(f.code)})" if f.code else " (no code folder of the same name)"),

@@ -117,6 +117,7 @@ class RepoLookup:
         self.classes: dict[str, list[Hit]] = {}  # lower-cased class name -> where it is defined (non-test code)
         self._files, self._is_test, self._refs, self._imports = files, is_test, None, None
         self._words: dict[str, frozenset] = {}
+        self.data_paths: set[str] = set()  # configuration and infrastructure files
         names, routes, terms, prefixes = wanted.names, wanted.routes, wanted.terms, wanted.prefixes
         for path, fi in files.items():
             if fi.kind == "doc":
@@ -125,6 +126,8 @@ class RepoLookup:
                 continue
             if fi.kind != "code":
                 continue
+            if fi.lang == "data":
+                self.data_paths.add(path)
             test = is_test(path)
             if not test:
                 self.code_files += 1
@@ -691,7 +694,9 @@ def _dead(s, path: str) -> bool:
 def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: bool, read_ok: bool = False) -> Verdict:
     hits: list[Hit] = []
     for n in names[:2] if a.subkind not in ("metric", "state") else names:
-        hits.extend(h for h in scope.repo.names.get(n, []) if h.path not in scope.spec_paths)
+        # a setting a manifest outside the feature sets (k8s/configmap.yaml) is not code that reads it
+        hits.extend(h for h in scope.repo.names.get(n, []) if h.path not in scope.spec_paths and
+                    (h.path in scope.code or h.path not in scope.repo.data_paths))
     if scope.test_code:  # the feature is its tests: a name its test files define is defined in the feature
         hits = [replace(h, how=h.was) if h.how == "test" and h.was and h.path in scope.code else h for h in hits]
     primary = [h for h in hits if h.name in names[:2]]

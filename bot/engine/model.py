@@ -213,6 +213,13 @@ class FeatureResult:
     requirements: tuple[RequirementResult, ...]
     gaps: tuple[Gap, ...]
     excluded_requirements: int = 0  # found in Non-goals / Out of scope / Future sections
+    scope: str = "declared"  # declared: `code` is the feature's code; located: its code is what the evidence locates
+    document: str = ""  # a section feature: the document it is part of …
+    section: str = ""  # … and its heading or row
+    located: tuple[tuple[str, int], ...] = ()  # located features: (folder/, requirements with evidence there)
+    located_of: int = 0  # … out of this many checkable requirements
+    home: str = ""  # the code folder named like it, if any
+    parts: tuple[tuple[int, int], ...] = ()  # the line ranges of its document it covers
 
     @property
     def drift(self) -> int | None:
@@ -236,6 +243,38 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class DocEntry:
+    """One document of the repository and what was done with it."""
+
+    path: str
+    role: str  # spec, roadmap, plan, architecture, adr, rfc, guide, reference, runbook, component, config,
+    #            claims, index, meta, archived, superseded, skipped
+    label: str  # the role in words
+    why: str
+    features: tuple[str, ...] = ()  # the features it is a spec of (empty: not read as requirements)
+    title: str = ""
+
+    @property
+    def read(self) -> bool:
+        return bool(self.features)
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """One status mark in a claims document (a status report, a changelog, a hand-written drift
+    report), re-checked against the code."""
+
+    path: str
+    line: int
+    text: str
+    claim: str  # done | in-progress | missing — what the document says
+    status: Status  # what the code shows
+    verdict: str  # confirmed | not-found | partial | implemented | unverifiable
+    evidence: tuple[Evidence, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Findings:
     """The engine's whole answer for one snapshot."""
 
@@ -248,6 +287,9 @@ class Findings:
     files_scanned: int = 0
     bytes_scanned: int = 0
     warnings: tuple[str, ...] = field(default=())
+    documents: tuple[DocEntry, ...] = ()  # every document considered, with its role and why
+    claims: tuple[ClaimCheck, ...] = ()  # status marks of claims documents, re-checked
+    source: tuple[str, ...] = ()  # the repository's source globs (where located features look)
 
     @property
     def overall_alignment(self) -> int | None:

@@ -212,6 +212,9 @@ class ParsedSpec:
     excluded: int = 0
     planned_doc: bool = False  # the whole document is a proposal / draft
     warnings: list[str] = field(default_factory=list)
+    headings: list[tuple[int, str, int]] = field(default_factory=list)  # (level, title, line), in order
+    rows: list[tuple[int, str, str, str]] = field(default_factory=list)  # table rows: (line, key cell, claim, section)
+    lines: int = 0  # how many lines the document has
 
 
 def _plain(inline) -> str:
@@ -474,6 +477,7 @@ def parse_markdown(path: str, text: str) -> ParsedSpec:
         b.spec.excluded += 1
         return b.spec
     b.spec.planned_doc = status == "planned"
+    b.spec.lines = text.count("\n") + 1
     try:
         tokens = _MD.parse(text)
     except Exception as exc:  # markdown-it is lenient; this is a last resort for pathological input
@@ -597,6 +601,7 @@ class _Walker:
             self.headings.pop()
         if not self.b.spec.title and level == 1:
             self.b.spec.title = title
+        self.b.spec.headings.append((level, title, line))
         m_req, m_scen = _OS_REQ.match(title), _OS_SCEN.match(title)
         owner = ""
         bare = re.sub(r"^[\d.)\s]+", "", title).strip()
@@ -830,6 +835,8 @@ class _Walker:
             key_idx = next((k for k, r in enumerate(roles) if r == "feature"), 0)
         key_role = roles[key_idx]
         text = " · ".join(c[0] for c in cells if c[0])
+        feature_idx = next((k for k, r in enumerate(roles) if r == "feature"), key_idx)
+        self.b.spec.rows.append((line, cells[feature_idx][0] if feature_idx < len(cells) else "", claim, section))
         anchors: list[Anchor] = []
         if key_role == "endpoint":
             method = next((c[0].strip("` ").upper() for c, r in zip(cells, roles)
@@ -1007,12 +1014,14 @@ def parse_gherkin(path: str, text: str, line_offset: int = 0) -> ParsedSpec:
             continue
         if line.startswith("Feature:"):
             b.spec.title = line.split(":", 1)[1].strip()
+            b.spec.headings.append((1, b.spec.title, ln))
             feature_tags, tags = tags, set()
             section = b.spec.title
             continue
         if line.startswith("Rule:"):
             flush()
             section = line.split(":", 1)[1].strip()
+            b.spec.headings.append((2, section, ln))
             tags = set()
             continue
         m = _GHERKIN_SCEN.match(line)
@@ -1038,6 +1047,7 @@ def parse_gherkin(path: str, text: str, line_offset: int = 0) -> ParsedSpec:
             for em in _ENDPOINT_TEXT.finditer(step):
                 scen["anchors"].append(Anchor(Kind.ENDPOINT, f"{em.group(1)} {em.group(2).rstrip('.,;:`')}"))
     flush()
+    b.spec.lines = text.count("\n") + 1
     return b.spec
 
 
