@@ -788,6 +788,17 @@ def _cmd_draft(line: int, cmd: str, runner: str, target: str, args: list[str], e
     return Draft(line, env + [Anchor(Kind.COMMAND, value, runner or "script", parts=parts)], cmd, [], "code:shell", prio=SAMPLE)
 
 
+# Hosts that serve code, packages and cloud APIs: a request to them fetches something, it is not a route the
+# project serves (its own API is reached at localhost, a variable, or a placeholder domain)
+_PUBLIC_HOST = re.compile(r"(?:^|\.)(?:github\.com|githubusercontent\.com|gitlab\.com|bitbucket\.org|pypi\.org|"
+                          r"pythonhosted\.org|npmjs\.(?:com|org)|docker\.(?:io|com)|quay\.io|gcr\.io|ghcr\.io|"
+                          r"googleapis\.com|amazonaws\.com|azure\.com|microsoft\.com|google\.com|cloudflare\.com|"
+                          r"openai\.com|anthropic\.com|slack\.com|notion\.com|sh\.rustup\.rs|golang\.org|go\.dev|"
+                          r"astral\.sh|get\.docker\.com|deb\.nodesource\.com|brew\.sh|hashicorp\.com)$", re.I)
+_DOWNLOAD = re.compile(r"\.(?:tar\.gz|tgz|tar\.xz|zip|deb|rpm|exe|msi|dmg|pkg|whl|jar|sh|ps1|gz|bz2|xz|7z|"
+                       r"AppImage|iso)$", re.I)
+
+
 def _http_client(words: list[str], cmd: str, line: int, env: list[Anchor]) -> Draft | None:
     method = None
     for i, w in enumerate(words):
@@ -796,11 +807,14 @@ def _http_client(words: list[str], cmd: str, line: int, env: list[Anchor]) -> Dr
         elif w.upper() in _METHODS.split("|") and i == 1:
             method = w.upper()
     for w in words[1:]:
-        m = re.match(r"^(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\$\{?\w+\}?|[\w.-]+\.\w+)(?::\d+)?(/[^\s?#]*)", w)
-        if m and len(m.group(1)) > 1:
+        m = re.match(r"^(?:https?://)?(localhost|127\.0\.0\.1|0\.0\.0\.0|\$\{?\w+\}?|[\w.-]+\.\w+)(?::\d+)?(/[^\s?#]*)", w)
+        if m and (_PUBLIC_HOST.search(m.group(1)) or _DOWNLOAD.search(m.group(2)) or
+                  words[0] == "wget" and not re.match(r"localhost|127\.|0\.0\.|\$", m.group(1))):
+            return Draft(line, env, cmd, [], "code:shell", prio=SAMPLE) if env else None  # a download, not a route
+        if m and len(m.group(2)) > 1:
             if method is None:
                 method = "POST" if any(x in words for x in ("-d", "--data", "--data-raw", "-F", "--json")) else "GET"
-            return Draft(line, env + [Anchor(Kind.ENDPOINT, f"{method} {m.group(1)}")], cmd, [], "code:shell", prio=SAMPLE)
+            return Draft(line, env + [Anchor(Kind.ENDPOINT, f"{method} {m.group(2)}")], cmd, [], "code:shell", prio=SAMPLE)
     return Draft(line, env, cmd, [], "code:shell", prio=SAMPLE) if env else None
 
 

@@ -305,6 +305,11 @@ class Engine:
         # a located feature none of whose requirements is implemented anywhere is a spec without code
         unpaired_specs += tuple(r.spec[0] for r in results if r.scope == "located" and r.spec and
                                 r.signals.code_files == 0 and r.located_of and r.spec[0] not in unpaired_specs)
+        # a code folder whose code a located feature's requirements name has a spec after all
+        located_files = {e.path for r in results if r.scope == "located" for q in r.requirements
+                         if q.status in (Status.MET, Status.PARTIAL) for e in q.evidence}
+        unpaired_code = tuple(c for c in fmap.unpaired_code
+                              if not any(p.startswith(c + "/") for p in located_files))
         claims: list[ClaimCheck] = []
         for f in claim_defs:
             res = self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
@@ -315,7 +320,7 @@ class Engine:
                 warnings.append(f"waiver for {w.fingerprint} expired on {w.until.isoformat()}; the gap counts again")
         return Findings(
             features=tuple(results),
-            unpaired=Unpaired(unpaired_specs, tuple(fmap.unpaired_code)),
+            unpaired=Unpaired(unpaired_specs, unpaired_code),
             layouts=tuple(fmap.layouts), config_source=config.source, weights=dict(config.weights),
             skipped=tuple(skipped), files_scanned=len(indexes), bytes_scanned=bytes_scanned,
             warnings=tuple(dict.fromkeys(warnings)), documents=tuple(fmap.documents), claims=tuple(claims),
@@ -467,7 +472,8 @@ class Engine:
             impl = {p: fi for p, fi in code_files.items()}
 
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
-                      tuple(f.spec), locate, read_small, programs or {}, languages, test_code=test_feature)
+                      tuple(f.spec), locate, read_small, programs or {}, languages, test_code=test_feature,
+                      located=f.scope == "located")
 
         def scenario_match(title: str):
             want = normalise_text(_split_camel(title))
@@ -598,8 +604,9 @@ def _claim_items(ps: ParsedSpec) -> ParsedSpec | None:
     tick, a cross, a status cell) or under a heading that gives one. None when it has none."""
     items = []
     for r in ps.requirements:
-        claim = r.claim if r.claim in ("done", "missing", "in-progress") else \
-            ("done" if r.checked else "missing" if r.checked is False else _section_claim(r.section))
+        # an open box in a report is a step not taken (a test not run), not a claim the feature is missing
+        claim = r.claim if r.claim in ("done", "missing", "in-progress") and r.checked is not False else \
+            ("done" if r.checked else "" if r.checked is False else _section_claim(r.section))
         if claim in ("done", "missing", "in-progress"):
             items.append(replace(r, claim=claim, planned=False))
     if not items:
@@ -610,17 +617,17 @@ def _claim_items(ps: ParsedSpec) -> ParsedSpec | None:
 def _claim_check(r: RequirementResult) -> ClaimCheck:
     req = r.requirement
     where = _where(r.evidence)
-    if r.status is Status.UNVERIFIABLE or (r.status is Status.MISSING and r.confidence != "high"):
-        verdict, detail = "unverifiable", r.detail or "nothing in it can be checked with confidence"
+    if r.status is Status.UNVERIFIABLE or r.confidence != "high":
+        # a claim judged only by the words of a sentence neither confirms nor contradicts anything
+        verdict, detail = "unverifiable", r.detail or r.confidence_reason or "nothing in it can be checked"
     elif req.claim == "done":
-        verdict, detail = {Status.MET: ("confirmed", f"implemented ({where})"),
-                           Status.PARTIAL: ("partial", f"only partly: {r.detail}" if r.detail else "only partly"),
-                           Status.MISSING: ("not-found", f"claimed done, not found: {r.detail or 'nothing implements it'}"),
+        verdict, detail = {Status.MET: ("confirmed", f"implemented at {where}"),
+                           Status.PARTIAL: ("partial", r.detail or f"partly, at {where}"),
+                           Status.MISSING: ("not-found", r.detail or "nothing implements it"),
                            }[r.status]
     else:  # claimed missing or in progress
         if r.status is Status.MET:
-            verdict, detail = "implemented", f"claimed {'missing' if req.claim == 'missing' else 'in progress'}, " \
-                                             f"but implemented at {where}"
+            verdict, detail = "implemented", f"implemented at {where}"
         else:
             verdict, detail = "confirmed", "not implemented yet" if r.status is Status.MISSING else \
                 f"partly implemented ({where})"

@@ -247,11 +247,15 @@ class Scope:
     languages: frozenset = frozenset()  # the rule packs of the repository's code files (python, go …)
     cited: dict = field(default_factory=dict)  # requirement ID (FR-004) -> where the code cites it
     test_code: bool = False  # the feature's own code is test code: what its tests define counts
+    located: bool = False  # the code is the repository's source, searched for what the spec names
     _corpus: object = None
     _defs: object = None
 
     def describe(self) -> str:
         n = len(self.code)
+        if self.located:
+            roots = ", ".join(f"{r}/" if "." not in r.rsplit("/", 1)[-1] else r for r in self.code_roots[:4])
+            return f"the repository's source: {n} code file{'' if n == 1 else 's'}" + (f" in {roots}" if roots else "")
         if not n:
             return "the whole repository (the feature has no code of its own)"
         roots = ", ".join(f"{r}/" for r in self.code_roots) or "the feature's files"
@@ -1321,7 +1325,8 @@ def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
                               "matches " + ", ".join(t for t in verdict.matched if corpus.holds(verdict.top, t))[:120]))
     detail = caveat
     if verdict.missing:
-        detail += ("; " if detail else "") + "not in the feature's code: " + ", ".join(verdict.missing[:6])
+        detail += ("; " if detail else "") + ("not in the source: " if scope.located else "not in the feature's code: ") \
+            + ", ".join(verdict.missing[:6])
         if verdict.elsewhere:
             detail += " (" + "; ".join(f"{t} in {p}" for t, p in verdict.elsewhere[:2]) + ")"
     rare_missing = [t for t in verdict.missing if scope.repo.term_df.get(t, 0) == 0]

@@ -456,9 +456,11 @@ def _discover_documents(fmap: FeatureMap, paths, is_code, folders, claimed_specs
             continue
         fid = _unique_id(_doc_id(p), taken)
         home = next(iter(_matching_folders(_doc_id(p), by_key)), "")
-        if role.role == "component":
+        if role.role == "component":  # a folder's README: it looks in its folder first, then the source
             folder = posixpath.dirname(p)
-            fmap.features.append(FeatureDef(fid, (p,), (f"{folder}/**",), (), (), role.role, home=folder))
+            code = fmap.source if any(globs.match(g, folder + "/x") for g in fmap.source) else \
+                (f"{folder}/**",) + fmap.source
+            fmap.features.append(FeatureDef(fid, (p,), code, (), (), role.role, scope="located", home=folder))
         else:
             fmap.features.append(FeatureDef(fid, (p,), fmap.source, (), (), role.role, scope="located", home=home))
         fmap.documents.append(_entry(p, role.role, role.why, (fid,), role.title))

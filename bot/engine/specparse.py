@@ -83,6 +83,11 @@ _CLAIM_PROGRESS = re.compile(r"🚧|🟡|⚠|\b(in progress|wip|partial(?:ly)?|s
                              r"experimental|preview)\b", re.I)
 _CLAIM_MISSING = re.compile(r"❌|✗|✘|🔴|\b(missing|not implemented|no|absent|broken|blocked)\b", re.I)
 
+_BADGE_DONE = re.compile(r"✅|✔|☑|🟢")
+_BADGE_MISSING = re.compile(r"❌|✗|✘|🔴|⛔")
+_BADGE_PROGRESS = re.compile(r"🚧|🟡|⚠")
+_BADGE_PLANNED = re.compile(r"📋|🔜|🗓|🔮|⏳")
+
 STOPWORDS = {
     "true", "false", "null", "nil", "none", "yes", "no", "on", "off", "ok", "json", "yaml", "yml", "toml", "http",
     "https", "id", "ids", "url", "uri", "api", "cli", "todo", "main", "master", "string", "int", "bool", "float",
@@ -100,6 +105,12 @@ def claim_of(text: str) -> str:
     t = text.strip()
     if not t:
         return ""
+    # a badge says more than the words beside it ("✅ Preview generation" is done, not a preview)
+    badges = [(m.start(), kind) for kind, rx in (("done", _BADGE_DONE), ("missing", _BADGE_MISSING),
+                                                   ("in-progress", _BADGE_PROGRESS), ("planned", _BADGE_PLANNED))
+              for m in rx.finditer(t)]
+    if badges:
+        return min(badges)[1]
     if _CLAIM_PROGRESS.search(t):
         return "in-progress"
     if _CLAIM_DONE.search(t):
@@ -150,6 +161,8 @@ def classify(code: str) -> Anchor | None:
         if s.startswith(("~", "$", "<", "{")) or "*" in s or s.startswith("http") or "{" in s:
             return None
         p = s[2:] if s.startswith("./") else s
+        if p.startswith((".git/", "node_modules/", ".venv/", "venv/", "__pycache__/")):
+            return None  # a tool's working files, never in the repository's tree
         return Anchor(Kind.PATH, p) if p.strip("./") else None
     if _SYMBOL.match(s):
         bare = s[:-2] if s.endswith("()") else s
@@ -802,6 +815,9 @@ class _Walker:
                 continue  # "Create `x.py` with:" — its nested items are the requirements
             if _LEAD_IN.match(p.text) or _TBD.search(p.text):
                 continue  # "Acceptance scenarios:", "Plans: TBD": a label or a placeholder
+            if not p.anchors and (p.text.rstrip().endswith(":") and not _NORMATIVE.search(p.text)
+                                  or _ABOUT_ITSELF.match(p.text)):
+                continue  # "It keeps two horizons in view:", "This document defines …": it introduces, not asks
             mentions = [a for a, _ in p.anchors]
             if self.where():  # under an item that names the file: the sentence is about that file
                 mentions.append(Anchor(Kind.PATH, self.where(), "scope"))
@@ -926,6 +942,9 @@ def _default_value(cell: str) -> str:
 
 
 _LEAD_IN = re.compile(r"^\W*(?:\w+\W+){0,4}\w+\s*:\s*$")
+_ABOUT_ITSELF = re.compile(r"^\W*(?:this|the present|the following)\s+(?:document|doc|guide|page|file|section|"
+                           r"chapter|spec(?:ification)?|readme|plan|roadmap|runbook|report|note|overview|proposal|rfc|"
+                           r"adr|design|write-?up|checklist)\b", re.I)
 _TBD = re.compile(r"\b(?:TBD|TBA|to be (?:decided|determined|defined))\b", re.I)
 
 

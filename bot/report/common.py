@@ -52,7 +52,9 @@ def remarks(f: FeatureResult) -> str:
     c = f.signals.requirements
     verifiable = c["met"] + c["partial"] + c["missing"]
     parts = []
-    if f.signals.code_files == 0:
+    if f.scope == "located" and f.located:
+        parts.append(located_phrase(f))
+    elif f.signals.code_files == 0:
         parts.append("no code found")
     if verifiable:
         parts.append(f"{c['met']}/{verifiable} requirements met" + (f", {c['partial']} partial" if c["partial"] else ""))
@@ -83,21 +85,41 @@ def remarks(f: FeatureResult) -> str:
     return "; ".join(parts)
 
 
+def folder_label(folder: str) -> str:
+    """``src/connectors/`` as written; the root folder in words."""
+    return "the repository root" if folder.strip("./") == "" else folder
+
+
+def located_phrase(f: FeatureResult) -> str:
+    """Where a located feature's evidence lies: "code found in src/connectors/ (14 of 17 requirements)"."""
+    if not f.located:
+        return "no code found"
+    shown = [f"{folder_label(d)} ({n} of {f.located_of})" for d, n in f.located[:2]]
+    more = f" and {len(f.located) - 2} more" if len(f.located) > 2 else ""
+    return "code found in " + ", ".join(shown) + more
+
+
 def _anchor_list(gaps: list[Gap], n: int = 2) -> str:
     names = []
     for g in gaps:
-        if g.requirement and "`" in g.message:
+        if g.requirement and g.message.startswith("`"):
             names.append(g.message.split("`")[1])
+        elif g.requirement and g.message.startswith("“") and "”" in g.message:
+            quote = g.message[1:g.message.index("”")]
+            names.append("“" + (quote if len(quote) <= 40 else quote[:39].rsplit(" ", 1)[0] + "…") + "”")
         elif g.requirement:
             names.append(g.requirement)
     names = list(dict.fromkeys(names))
-    shown = ", ".join(f"`{x}`" if not x.startswith(("R", "FR-", "T")) or " " in x else x for x in names[:n])
+    shown = ", ".join(x if x.startswith("“") or (x.startswith(("R", "FR-", "T")) and " " not in x) else f"`{x}`"
+                      for x in names[:n])
     return shown + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
 def recommendation(f: FeatureResult) -> str:
     """The next thing to do for a feature, from its most severe open gaps."""
-    gaps = sorted(f.open_gaps, key=lambda g: -g.severity)
+    gaps = sorted(f.open_gaps, key=lambda g: (-g.severity, g.confidence != "high"))  # sure ones named first
+    if f.scope == "located":  # markers and tests of code other features share are not this feature's to-do
+        gaps = [g for g in gaps if g.kind not in (GapKind.MARKER, GapKind.NO_TESTS)]
     if not gaps:
         return "None — keep the spec current as the code changes."
     by = {}
@@ -114,7 +136,7 @@ def recommendation(f: FeatureResult) -> str:
         if GapKind.MISSING in by:
             steps.append(f"implement {_anchor_list(by[GapKind.MISSING])}")
         if GapKind.NO_TESTS in by:
-            roots = ", ".join(f"{r}/" for r in f.code_roots[:2])
+            roots = ", ".join(folder_label(r + "/") for r in f.code_roots[:2])
             steps.append(f"add tests for {roots or f.id}")
         stubs = [g for g in by.get(GapKind.MARKER, []) if g.marker == "stub"]
         if stubs:
@@ -269,3 +291,113 @@ def kind_word(k: Kind) -> str:
 __all__ = ["CROSS_CUTTING", "UNKNOWN", "band", "band_range", "band_counts", "by_score", "cross_cutting",
            "critical_line", "finished_word", "kind_word", "loc", "observations", "plural", "recommendation", "remarks",
            "score", "status_mark"]
+
+
+# ---- document matrices -------------------------------------------------------------------------
+CLAIM_MARK = {"done": "✅ done", "planned": "📋 planned", "in-progress": "🚧 in progress", "missing": "❌ not done"}
+
+
+class MatrixRow:
+    """One line of a document's matrix: a section, a table row or a section feature, with the
+    verdicts of its requirements."""
+
+    def __init__(self, title: str, results: list, feature: FeatureResult | None = None):
+        self.title = title
+        self.results = results
+        self.feature = feature
+
+    @property
+    def planned(self) -> str:
+        claims = [r.requirement.claim for r in self.results if r.requirement.claim]
+        if claims:
+            return CLAIM_MARK.get(Counter(claims).most_common(1)[0][0], "—")
+        if self.results and all(r.planned for r in self.results):
+            return CLAIM_MARK["planned"]
+        return "—"
+
+    def counts(self) -> tuple[int, int, int]:
+        scored = [r for r in self.results if not r.planned or r.status is Status.MET]
+        met = sum(1 for r in scored if r.status is Status.MET)
+        part = sum(1 for r in scored if r.status is Status.PARTIAL)
+        miss = sum(1 for r in scored if r.status is Status.MISSING)
+        return met, part, miss
+
+    @property
+    def implemented(self) -> str:
+        met, part, miss = self.counts()
+        n = met + part + miss
+        if not n:
+            planned = [r.status for r in self.results if r.planned]
+            if Status.PARTIAL in planned:
+                return "⚠️ partly, ahead of plan"
+            if Status.MISSING in planned:
+                return "❌ not yet"
+            return "❔ nothing checkable"
+        if met == n:
+            return "✅ yes"
+        if not met and not part:
+            return "❌ no"
+        return f"⚠️ {met} of {n} met" + (f", {part} partly" if part else "")
+
+    @property
+    def gaps(self) -> list:
+        out, seen = [], set()
+        for r in self.results:
+            if r.status in (Status.MISSING, Status.PARTIAL) and not r.planned and short_what(r) not in seen:
+                seen.add(short_what(r))
+                out.append(r)
+        return out
+
+    def evidence(self):
+        """The first place the code does what this row asks (path, line), or None."""
+        for r in self.results:
+            if r.status in (Status.MET, Status.PARTIAL) and r.evidence:
+                return r.evidence[0].path, r.evidence[0].line
+        return None
+
+    def next_step(self) -> str:
+        gaps = self.gaps
+        claimed = [r for r in gaps if r.requirement.claim == "done" or r.requirement.checked is True]
+        ahead = [r for r in self.results if r.planned and r.status is Status.MET and r.confidence == "high"]
+        if claimed:
+            return f"Implement or correct the claim: {short_what(claimed[0])}"
+        if gaps:
+            missing = [r for r in gaps if r.status is Status.MISSING]
+            first = (missing or gaps)[0]
+            more = f" (+{len(gaps) - 1} more)" if len(gaps) > 1 else ""
+            return ("Implement " if first.status is Status.MISSING else "Complete ") + short_what(first) + more
+        if ahead:
+            return "Mark it done in the document: it is implemented"
+        if self.results and all(r.planned for r in self.results):
+            return "Planned: nothing to do yet"
+        if not any(r.status is not Status.UNVERIFIABLE for r in self.results):
+            return "Name something checkable (a route, a symbol, a file)"
+        return "None"
+
+
+def short_what(r) -> str:
+    q = r.requirement
+    if q.anchors and q.kind is not Kind.PROSE:
+        return f"`{q.anchors[0].value}`"
+    text = q.text.replace("`", "")
+    return "“" + (text if len(text) <= 50 else text[:49].rsplit(" ", 1)[0] + "…") + "”"
+
+
+def matrix_rows(f: FeatureResult) -> list[MatrixRow]:
+    """A whole document's matrix: one row per table row that names a feature (a roadmap's feature
+    matrix) and per section otherwise, in document order."""
+    rows: dict[tuple, MatrixRow] = {}
+    for r in f.requirements:
+        q = r.requirement
+        if q.origin == "table" and " · " in q.text and (q.kind is Kind.PROSE or q.claim):  # a feature matrix row
+            key = ("row", q.spec_path, q.line)
+            title = q.text.split(" · ", 1)[0].replace("`", "").replace("**", "").strip()
+        else:
+            parts = [p for p in q.section.split(" › ") if p]
+            title = parts[1] if len(parts) >= 2 else (parts[0] if parts else "(introduction)")
+            key = ("section", q.spec_path, title)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = MatrixRow(title or "(untitled)", [])
+        row.results.append(r)
+    return list(rows.values())

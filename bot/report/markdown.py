@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from ..engine.model import GAP_TITLES, FeatureResult, Findings, Kind, Status
 from ..engine.scoring import BAND_ORDER
-from .common import (CROSS_CUTTING, Link, band_counts, by_score, sentence, band_range, critical_line, cross_cutting,
-                     finished_word, kind_word, loc, observations, plural, recommendation, remarks, score, status_mark)
+from .common import (CROSS_CUTTING, Link, MatrixRow, band_counts, by_score, sentence, band_range, critical_line,
+                     cross_cutting, finished_word, folder_label, kind_word, loc, located_phrase, matrix_rows,
+                     observations, plural, recommendation, remarks, score, status_mark)
 
 BAND_ICON = {"Critical": "🔴", "High": "🟠", "Medium": "🟡", "Low": "🟢", "Excellent": "✅", "Unknown": "⚪"}
 SIGNAL_TEXT = {
@@ -56,8 +57,11 @@ def render(findings: Findings, meta: Meta, link: Link | None = None) -> str:
     _by_band(w, feats)
     _cross(w, findings)
     _table(w, findings)
+    _matrices(w, findings, link)
+    _claims(w, findings, link)
     _details(w, feats, link)
     _unpaired(w, findings)
+    _documents(w, findings)
     _method(w, findings)
     return "\n".join(out).rstrip() + "\n"
 
@@ -68,6 +72,13 @@ def _scope(w, findings: Findings) -> None:
     specs = sorted({s for f in findings.features for s in f.spec})
     roots = sorted({r.split("/")[0] + "/" for f in findings.features for r in f.code_roots})
     w(f"- **Specs reviewed:** {plural(len(specs), 'file')} for {plural(len(findings.features), 'feature')}.")
+    if findings.documents:
+        docs = findings.documents
+        read = sum(1 for d in docs if d.read)
+        claims = sum(1 for d in docs if d.role == "claims")
+        w(f"- **Documents:** {plural(len(docs), 'document')} considered — {read} read as requirements"
+          + (f", {plural(claims, 'claims document')} (status reports, changelogs) re-checked" if claims else "")
+          + f", {len(docs) - read - claims} not read; see [Documents](#documents).")
     w(f"- **Code roots:** {', '.join(f'`{r}`' for r in roots) if roots else 'none found'}.")
     if findings.config_source:
         w(f"- **Feature map:** declared in `{findings.config_source}`"
@@ -201,6 +212,144 @@ def _table(w, findings: Findings) -> None:
     w("")
 
 
+def _matrices(w, findings: Findings, link) -> None:
+    """Per document: Feature | Planned | Implemented | Gap | Evidence | Next step — the sections of a
+    document split into features, or the table rows and sections of a document read as one."""
+    by_doc: dict[str, list[FeatureResult]] = {}
+    for f in findings.features:
+        if f.document:
+            by_doc.setdefault(f.document, []).append(f)
+        elif f.scope == "located" and len(f.spec) == 1 and f.source not in ("config", "pattern"):
+            by_doc.setdefault(f.spec[0], []).append(f)
+    tables = []
+    for doc in sorted(by_doc):
+        feats = by_doc[doc]
+        if len(feats) > 1 or feats[0].document:
+            rows = [MatrixRow(f.section or f.id, list(f.requirements), f)
+                    for f in sorted(feats, key=lambda f: f.parts[0][0] if f.parts else 0)]
+        else:
+            rows = matrix_rows(feats[0])
+        rows = [r for r in rows if r.results]
+        if len(rows) >= 2:
+            tables.append((doc, feats, rows))
+    if not tables:
+        return
+    w("## Document matrices")
+    w("")
+    w("Each document read as requirements, line by line of its structure: what it says is planned or done, "
+      "what the code implements, the gap, where the evidence is, and the next step.")
+    w("")
+    for doc, feats, rows in tables:
+        known = [f.alignment for f in feats if f.alignment is not None]
+        mean = round(sum(known) / len(known)) if known else None
+        w(f"### {loc(doc, None, link)} — {score(mean, '/100')}"
+          + (f" · {plural(len(feats), 'feature')}" if len(feats) > 1 else ""))
+        w("")
+        if len(feats) == 1 and feats[0].located:
+            w(f"_{sentence(located_phrase(feats[0]))}._")
+            w("")
+        w("| Feature | Planned | Implemented | Gap | Evidence | Next step |")
+        w("|---|---|---|---|---|---|")
+        for row in rows[:60]:
+            gaps = row.gaps
+            gap = "; ".join(f"{_what(r)} {'missing' if r.status is Status.MISSING else 'partial'}"
+                            for r in gaps[:2]) + (f" (+{len(gaps) - 2})" if len(gaps) > 2 else "") or "None"
+            ev = row.evidence()
+            title = esc(row.title)
+            if row.feature is not None:
+                title = f"[{title}](#{_anchor(row.feature)})"
+            w(f"| {title} | {row.planned} | {row.implemented} | {esc(gap)} | "
+              f"{loc(ev[0], ev[1], link, cell=True) if ev else '—'} | {esc(row.next_step())} |")
+        if len(rows) > 60:
+            w("")
+            w(f"_… and {len(rows) - 60} more rows: see the feature details._")
+        w("")
+
+
+def _what(r) -> str:
+    from .common import short_what
+    return short_what(r)
+
+
+_VERDICT = {"not-found": "claimed done, not found", "implemented": "claimed not done, but implemented",
+            "partial": "claimed done, only partly implemented", "confirmed": "confirmed by the code",
+            "unverifiable": "nothing checkable"}
+
+
+def _claims(w, findings: Findings, link) -> None:
+    """Status reports, changelogs and hand-written drift reports, re-checked claim by claim."""
+    if not findings.claims:
+        return
+    w("## Claims re-checked")
+    w("")
+    w("Documents that report what was done (status reports, completion logs, changelogs, earlier drift reports) "
+      "are not read as requirements; each status mark in them is checked against the code instead.")
+    w("")
+    by_doc: dict[str, list] = {}
+    for c in findings.claims:
+        by_doc.setdefault(c.path, []).append(c)
+    w("| Document | Claims | Confirmed | Claimed done, not found | Claimed not done, but implemented | Partly | Unverifiable |")
+    w("|---|---|---|---|---|---|---|")
+    for doc, cs in sorted(by_doc.items(), key=lambda kv: (-sum(c.verdict in ("not-found", "implemented")
+                                                                for c in kv[1]), kv[0])):
+        n = Counter(c.verdict for c in cs)
+        w(f"| {loc(doc, None, link, cell=True)} | {len(cs)} | {n['confirmed']} | {n['not-found']} | "
+          f"{n['implemented']} | {n['partial']} | {n['unverifiable']} |")
+    w("")
+    wrong = [c for c in findings.claims if c.verdict in ("not-found", "implemented")]
+    if wrong:
+        w(f"<details><summary>{plural(len(wrong), 'claim')} the code contradicts</summary>")
+        w("")
+        for c in wrong[:200]:
+            text = c.text if len(c.text) <= 120 else c.text[:119].rsplit(" ", 1)[0] + "…"
+            w(f"- {loc(c.path, c.line, link)} — {inline(text)}: **{_VERDICT[c.verdict]}** — {inline(c.detail)}")
+        if len(wrong) > 200:
+            w(f"- … and {len(wrong) - 200} more (see the JSON report).")
+        w("")
+        w("</details>")
+        w("")
+
+
+def _documents(w, findings: Findings) -> None:
+    """Every document considered: what it was taken for, and why."""
+    if not findings.documents:
+        return
+    w('<a id="documents"></a>')
+    w("")
+    w("## Documents")
+    w("")
+    read = [d for d in findings.documents if d.read]
+    rest = [d for d in findings.documents if not d.read]
+    if read:
+        w(f"Read as requirements ({len(read)}):")
+        w("")
+        w("| Document | Role | Feature | Why |")
+        w("|---|---|---|---|")
+        for d in read:
+            w(f"| `{esc(d.path)}` | {esc(d.label)} | {esc(', '.join(d.features[:3]))}"
+              f"{' …' if len(d.features) > 3 else ''} | {esc(d.why)} |")
+        w("")
+    if rest:
+        groups: dict[tuple[str, str], list] = {}
+        for d in rest:
+            groups.setdefault((d.label, d.why), []).append(d)
+        w(f"<details><summary>Not read as requirements: {len(rest)}</summary>")
+        w("")
+        w("| Document | Role | Why |")
+        w("|---|---|---|")
+        for (label, why), docs in sorted(groups.items(), key=lambda kv: kv[1][0].path):
+            if len(docs) > 3:
+                import posixpath
+                common = posixpath.commonpath([d.path for d in docs])
+                w(f"| {len(docs)} documents in `{esc(common or '.')}/` | {esc(label)} | {esc(why)} |")
+            else:
+                for d in docs:
+                    w(f"| `{esc(d.path)}` | {esc(label)} | {esc(why)} |")
+        w("")
+        w("</details>")
+        w("")
+
+
 def _anchor(f: FeatureResult) -> str:
     import re
     return re.sub(r"[^a-z0-9 -]", "", f"feature-{f.id}".lower()).replace(" ", "-")
@@ -218,10 +367,18 @@ def _details(w, feats: list[FeatureResult], link) -> None:
             w(f"### {f.id} — {f.alignment}/100 {BAND_ICON[f.band]} {f.band} (drift {f.drift} %)")
         w("")
         specs = ", ".join(loc(s, None, link) for s in f.spec) or "—"
-        code = ", ".join(f"`{g}`" for g in f.code) or "— (no code folder found)"
+        if f.document:
+            where = f" ({'lines ' + ', '.join(f'{a}–{b}' for a, b in f.parts)})" if f.parts else ""
+            specs += f", section “{inline(f.section)}”{where}"
         w(f"- **Spec:** {specs}")
-        w(f"- **Code:** {code} · {plural(f.signals.code_files, 'file')}, {f.signals.code_lines:,} lines, "
-          f"{plural(f.signals.test_files, 'test file')}")
+        if f.scope == "located":
+            looked = ", ".join(f"`{g}`" for g in f.code[:6]) + (" …" if len(f.code) > 6 else "")
+            w(f"- **Code:** {sentence(located_phrase(f))} · looked in {looked or 'the whole repository'} · "
+              f"{plural(f.signals.code_files, 'file')} located, {plural(f.signals.test_files, 'test file')}")
+        else:
+            code = ", ".join(f"`{g}`" for g in f.code) or "— (no code folder found)"
+            w(f"- **Code:** {code} · {plural(f.signals.code_files, 'file')}, {f.signals.code_lines:,} lines, "
+              f"{plural(f.signals.test_files, 'test file')}")
         if f.signals.tests:
             more = f" and {f.signals.test_files - len(f.signals.tests)} more" \
                 if f.signals.test_files > len(f.signals.tests) else ""

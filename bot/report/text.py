@@ -49,6 +49,18 @@ def render(findings: Findings, meta: Meta, colour: bool = False, width: int = 10
         lines.append(c("Next steps", "1"))
         for f in worst:
             lines.append(f"  {f.id}: {recommendation(f)}")
+    if findings.documents:
+        read = sum(1 for d in findings.documents if d.read)
+        claims = sum(1 for d in findings.documents if d.role == "claims")
+        lines.append("")
+        lines.append(f"Documents: {read} read as requirements, {plural(claims, 'claims document')}, "
+                     f"{len(findings.documents) - read - claims} not read (the Markdown report lists each, and why)")
+    if findings.claims:
+        nf = sum(1 for x in findings.claims if x.verdict == "not-found")
+        imp = sum(1 for x in findings.claims if x.verdict == "implemented")
+        ok = sum(1 for x in findings.claims if x.verdict == "confirmed")
+        lines.append(f"Claims re-checked: {len(findings.claims)} status marks — {ok} confirmed, "
+                     f"{nf} claimed done but not found, {imp} claimed not done but implemented")
     u = findings.unpaired
     if u.specs or u.code:
         lines.append("")
