@@ -78,6 +78,12 @@ _CLAIM_PHRASES = re.compile(r"release[ _-]?notes|gap[ _-]?analysis|drift[ _-]?re
                             r"implementation[ _-]?status|what[ _-]?was[ _-]?done|sprint[ _-]?review|"
                             r"coverage[ _-]?improvements?|missing[ _-]?to|final[ _-]?(?:status|summary|report)|"
                             r"lessons[ _-]?learned|test[ _-]?results", re.I)
+_ROLE_BY_DIR = {**dict.fromkeys(_ARCH_DIRS, "architecture"),
+                **dict.fromkeys(("runbooks", "runbook", "playbooks", "operations", "ops", "oncall"), "runbook"),
+                **dict.fromkeys(("guides", "guide", "tutorials", "howto", "how-to", "getting-started"), "guide"),
+                **dict.fromkeys(("reference", "references", "api-reference", "cli"), "reference"),
+                **dict.fromkeys(("roadmap", "roadmaps", "planning", "plans"), "plan"),
+                **dict.fromkeys(("requirements", "prd"), "requirements")}
 _DOC_ROOT = re.compile(r"^(?:docs?|documentation)(?:[-_.].*)?$")
 _ROLE_BY_NAME = [  # first match wins
     ("roadmap", {"roadmap", "roadmaps", "milestones", "backlog"}),
@@ -251,6 +257,8 @@ def classify(path: str, text: str | None, *, code_dirs: frozenset[str] | set[str
         elif stem == "security" and in_docs:
             pass  # docs/SECURITY.md describes security features; a root SECURITY.md is the disclosure policy
         else:
+            if stem == "readme" and dirs:
+                return DocRole("skipped", f"the README of {'/'.join(parts[:-1])}/, which holds no code", title)
             return DocRole("meta", "a project file (README, licence, contribution or policy), not a spec", title)
     if in_docs and len(dirs) == root_at + 1 and stem in ("readme", "index", "_index", "home", "contents", "toc", "summary"):
         return DocRole("index", f"the front page of {parts[0]}/: it introduces and links the other documents", title)
@@ -273,9 +281,12 @@ def classify(path: str, text: str | None, *, code_dirs: frozenset[str] | set[str
         tphrase = _TITLE_CLAIM.search(title) if title else None
         if claim_word or phrase:
             return DocRole("claims", f"its name says “{phrase.group(0) if phrase else claim_word}”: {recheck}", title)
-        if weak and (len(weak) >= 2 or stem == weak[0] or tphrase):
-            said = " ".join(weak) if len(weak) >= 2 or not tphrase else f"{weak[0]}” and its title “{tphrase.group(0)}"
+        nphrase = _TITLE_CLAIM.search(" ".join(words))
+        if weak and (stem == weak[0] or nphrase):
+            said = nphrase.group(0) if nphrase else weak[0]
             return DocRole("claims", f"its name says “{said}”: {recheck}", title)
+        if weak and tphrase:
+            return DocRole("claims", f"its name says “{weak[0]}” and its title “{tphrase.group(0)}”: {recheck}", title)
         if tphrase:
             return DocRole("claims", f"its title says “{tphrase.group(0)}”: {recheck}", title)
         if weak and text and _claims_by_content(text):
@@ -295,9 +306,7 @@ def classify(path: str, text: str | None, *, code_dirs: frozenset[str] | set[str
         return DocRole("rfc", "an RFC / proposal" + (tail or " (read as planned unless it says it is accepted)"),
                        title, status or ("" if status == "accepted" else "planned"))
     where = "/".join(parts[:-1])
-    role_by_dir = None
-    if any(d in _ARCH_DIRS for d in dirs):
-        role_by_dir = "architecture"
+    role_by_dir = next((_ROLE_BY_DIR[d] for d in reversed(dirs) if d in _ROLE_BY_DIR), None)
     for role, names in _ROLE_BY_NAME:
         w = next((x for x in words if x in names), None)
         if w:

@@ -359,11 +359,11 @@ _ROLE_WORDS = [  # first match wins, in this order
                r"interface|api|signature|operation|shortcut|keybinding|key binding|binding"),
     ("file", r"file|filename|location|source|module path|where|package"),
     ("value", r"default|example|value|values|type|format|unit|priority|version|owner|sprint|date|eta|effort|adr|"
-              r"required|range|size|phase|release|target|since|added|link|issue|pr|ticket|estimate|notes?"),
+              r"required|range|size|phase|release|target|since|added|link|issue|pr|ticket|estimate"),
     ("feature", r"feature|capability|item|requirement|name|story|epic|task|deliverable|milestone|area|title|"
                 r"component|service|goal|scenario|use case|function(?:ality)?"),
     ("description", r"description|purpose|details|meaning|summary|behaviou?r|when|trigger|rationale|comment|what|"
-                    r"why|effect|result|returns?|explanation"),
+                    r"why|effect|result|returns?|explanation|notes?|remarks?|gaps?|missing"),
 ]
 
 
