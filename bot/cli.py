@@ -263,16 +263,146 @@ def cmd_validate(args) -> int:
         except ConfigError as exc:
             _print_config_error(exc)
             return EXIT_USAGE
-    fmap = Engine().feature_map(snapshot, config)
-    declared = len(config.features)
+    engine = Engine()
+    fmap = engine.feature_map(snapshot, config)
+    located = {str(p) for p in fmap.config_warnings}
+    warnings = [str(p) for p in fmap.config_warnings + _specs_without_requirements(engine, snapshot, fmap)]
+    warnings += [w for w in fmap.warnings if w not in located]
     print(f"{label}: valid. {len(fmap.features)} feature(s) resolved"
           + (f"; {len(config.waivers)} waiver(s)" if config.waivers else "") + ".")
-    for w in fmap.warnings:
+    for w in warnings:
         print(f"  warning: {w}")
-    if declared and not fmap.features:
-        print(f"  None of the {declared} declared features matched a spec file here: are the paths relative to "
-              "the repository root, and is that the folder being checked?")
+    declared = [f for f in fmap.features if f.source == "config"]
+    if declared and not any(f.spec for f in declared):
+        print(f"  None of the {len(declared)} declared features matched a spec file here: are the paths relative "
+              "to the repository root, and is that the folder being checked?")
+    if warnings and args.strict:
+        sys.stderr.write(f"driftbot: failing on {len(warnings)} warning{'s' if len(warnings) != 1 else ''} "
+                         "(--strict)\n")
+        return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _specs_without_requirements(engine: Engine, snapshot, fmap) -> list:
+    """A warning for every spec file a feature reads that states nothing driftbot can check: the
+    feature's alignment stays unknown however its code changes."""
+    from .engine.errors import Problem
+
+    readers: dict[str, list[str]] = {}
+    for f in fmap.features:
+        for path in f.spec:
+            readers.setdefault(path, []).append(f.id)
+    out = []
+    for path, ids in readers.items():
+        if not snapshot.available(path):
+            continue
+        ps = engine.spec(snapshot, path)
+        if ps.requirements:
+            continue
+        who = f"feature '{ids[0]}'" if len(ids) == 1 else \
+            f"features {', '.join(repr(i) for i in ids[:3])}" + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        dec = decode(snapshot.read(path)) if snapshot.entry(path) is not None else None
+        if dec is None or dec.binary:
+            why = "it could not be read as text"
+        elif not dec.text.strip():
+            why = "the file is empty"
+        elif any("superseded or rejected" in w for w in ps.warnings):
+            why = "it says it is superseded or rejected, so none of it counts"
+        elif ps.excluded:
+            why = (f"{'all ' if ps.excluded > 1 else ''}its {ps.excluded} statement{'s are' if ps.excluded > 1 else ' is'}"
+                   " under headings such as Non-goals or Out of scope")
+        else:
+            why = ("it names no endpoint, file, symbol, flag or command, and no sentence in it says what the code "
+                   "must do")
+        out.append(Problem(path, 0, 0, "", "no requirement found in it",
+                           f"nothing driftbot can check: {who} reads it, but {why}"))
+    return out
+
+
+def cmd_init(args) -> int:
+    """Propose a config from the repository's layout, say what the report would be with it, and write
+    it with --write."""
+    from .engine import proposal as prop_mod
+
+    root = Path(args.path).resolve()
+    if not root.is_dir():
+        return _fail(f"{args.path} is not a directory (give the path of a repository checkout)")
+    target = root / prop_mod.CONFIG_PATH
+    existing = next((p for p in CONFIG_PATHS if (root / p).is_file()), None)
+    if args.write and existing and not args.force:
+        return _fail(f"{existing} already exists: driftbot init does not overwrite it (--force replaces it; "
+                     "`driftbot init` without --write prints the proposal to compare)")
+    progress = _Progress(sys.stderr.isatty())
+    snapshot = load_directory(root, progress=lambda n: progress("read", n))
+    engine = Engine()
+    proposal = prop_mod.propose(engine, snapshot, root.name)
+    if not any(e.section in ("features", "documents") for e in proposal.entries):
+        progress.done()
+        sys.stderr.write(f"driftbot: found no spec, roadmap, plan or design document in {args.path} to build a config "
+                         "from. Run `driftbot report --help` for the layouts driftbot knows, or write "
+                         ".github/driftbot.yml by hand (docs/config.md).\n")
+        return EXIT_FINDINGS
+    try:
+        config = prop_mod.config_of(proposal, snapshot)
+    except ConfigError as exc:  # the proposal is built to be valid: this is a defect, said plainly
+        progress.done()
+        _print_config_error(exc)
+        return _fail("the proposed config is not valid; please report this with the problems above")
+    with quiet_gc():
+        prewarm(engine, snapshot, config)
+        findings = engine.evaluate(snapshot, config, today=_dt.date.today(), progress=progress)
+    progress.done()
+    prop_mod.annotate(proposal, findings)
+    body = proposal.render()
+    summary = _init_summary(proposal, findings, existing)
+    if args.write:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(body, encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"cannot write {target}: {exc.strerror or exc}")
+        if existing and existing != prop_mod.CONFIG_PATH:
+            summary.append(f"Note: {existing} is read before {prop_mod.CONFIG_PATH} only if it comes first in "
+                           f"{', '.join(CONFIG_PATHS)}; remove the one you do not want.")
+        summary.append(f"Wrote {prop_mod.CONFIG_PATH}. Next: `driftbot validate`, `driftbot report`, then commit it.")
+    else:
+        sys.stdout.write(body)
+        summary.append(f"Write it with `driftbot init --write` ({prop_mod.CONFIG_PATH}), or save this output and "
+                       "edit it first.")
+    sys.stderr.write("\n".join(summary) + "\n")
+    return EXIT_OK
+
+
+def _init_summary(proposal, findings, existing) -> list[str]:
+    from .engine.scoring import band
+    from .report.common import plural
+
+    feats = proposal.count("features")
+    docs = proposal.count("documents")
+    excl = proposal.count("exclude")
+    read = len(proposal.specs())
+    parts = [plural(feats, "feature") + " paired with code"] if feats else []
+    parts.append(plural(docs, "document entry", "document entries"))
+    if excl:
+        parts.append(plural(excl, "exclusion"))
+    out = [f"driftbot init: {', '.join(parts)}; {plural(read, 'document')} read as requirements"
+           + (f", {plural(len(proposal.claims), 'claims document')} re-checked" if proposal.claims else "")
+           + (f", {len(proposal.not_read)} left out (the file lists them)" if proposal.not_read else "") + "."]
+    if existing:
+        out.append(f"{existing} exists already; this proposal ignores it.")
+    overall = findings.overall_alignment
+    n = len(findings.features)
+    if overall is None:
+        out.append(f"With it, the report would find {plural(n, 'feature')}, none with anything checkable.")
+    else:
+        bands: dict[str, int] = {}
+        for f in findings.features:
+            bands[f.band] = bands.get(f.band, 0) + 1
+        order = ("Critical", "High", "Medium", "Low", "Excellent", "Unknown")
+        spread = ", ".join(f"{bands[b]} {b}" for b in order if bands.get(b))
+        out.append(f"With it, the report would say: overall alignment {overall}/100 ({band(overall)}), drift "
+                   f"{100 - overall} % across {plural(n, 'feature')} ({spread}).")
+    return out
 
 
 def cmd_serve(args) -> int:
@@ -377,11 +507,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("markdown", "json"), default="markdown")
     c.set_defaults(func=cmd_check)
 
-    v = sub.add_parser("validate", help="check a config file", description="Check a driftbot config and report "
-                       "every problem with file:line:column. Exit 0 when valid, 2 otherwise.")
+    v = sub.add_parser("validate", help="check a config file", description="Check a driftbot config against a "
+                       "checkout. Errors are reported with file:line:column and exit 2. Then it warns, at the line "
+                       "in the config, about every glob that matches no file in the checkout, and about every spec "
+                       "a feature reads that states no requirement. Warnings exit 0, or 1 with --strict.")
     v.add_argument("path", nargs="?", default=".", metavar="PATH", help="a checkout or a config file (default: .)")
     v.add_argument("--config", metavar="FILE", help="a config file kept outside the checkout, checked against PATH")
+    v.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (for CI)")
     v.set_defaults(func=cmd_validate)
+
+    i = sub.add_parser("init", help="propose a config for a checkout (.github/driftbot.yml)",
+                       description="Look at a checkout as driftbot does with no config (specs, roadmaps, architecture "
+                                   "documents, ADRs, runbooks, component READMEs, generated code) and propose "
+                                   ".github/driftbot.yml: each entry with a comment saying why it is there. Prints "
+                                   "the file on stdout and, on stderr, what the report would say with it. Exit 0, "
+                                   "or 1 when the checkout holds nothing to build a config from.")
+    i.add_argument("path", nargs="?", default=".", metavar="PATH", help="repository checkout (default: .)")
+    i.add_argument("--write", action="store_true", help="write .github/driftbot.yml instead of printing it")
+    i.add_argument("--force", action="store_true", help="with --write: replace an existing config")
+    i.set_defaults(func=cmd_init)
 
     sv = sub.add_parser("serve", help="run the GitHub App's webhook server",
                         description="Run the GitHub App: POST /webhook and GET /healthz. Settings come from the "

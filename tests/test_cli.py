@@ -123,3 +123,96 @@ def test_check_against_a_base_ref(tmp_path, capsys):
     assert data["annotations"][0]["path"] == "docs/ideas/agents.md"
     assert len(data["features"][0]["regressions"]) == 1
     assert main(["check", str(tmp_path / "r"), "--base", "nope"]) == 2
+
+
+def write(root, files):
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_validate_warns_about_every_glob_that_matches_nothing_and_exits_0(tmp_path, capsys):
+    write(tmp_path, {
+        ".github/driftbot.yml": "version: 1\nfeatures:\n  - id: compliance\n    spec: docs/COMPLIANCE.md\n"
+                                "    code: src/COMPLIANCE/**\n    tests: tests/compliance/**\npatterns:\n"
+                                "  - spec: \"docs/ideas/{name}.md\"\n    code: \"internal/{name}/**\"\n"
+                                "documents:\n  - spec: docs/ROADMAP.md\n    split: headings\n"
+                                "exclude: [\"**/*.pb.go\"]\n",
+        "docs/COMPLIANCE.md": "# Compliance\n\n- `record_audit_entry()` writes every change to the audit log.\n",
+        "docs/ideas/billing.md": "# Billing\n\n- `POST /invoices` creates an invoice.\n",
+        "src/compliance/x.py": "def record_audit_entry(entry):\n    return entry\n",
+    })
+    assert main(["validate", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        ".github/driftbot.yml: valid. 2 feature(s) resolved.",
+        "  warning: .github/driftbot.yml:5:11: features[0].code: no file matches `src/COMPLIANCE/**` "
+        "(did you mean `src/compliance/**`?)",
+        "  warning: .github/driftbot.yml:6:12: features[0].tests: no file matches `tests/compliance/**` "
+        "(is the path relative to the repository root?)",
+        "  warning: .github/driftbot.yml:9:11: patterns[0].code: no file matches `internal/{name}/**` for its one "
+        "name: `billing` (docs/ideas/billing.md) → `internal/billing/**` (is the path relative to the repository "
+        "root?)",
+        "  warning: .github/driftbot.yml:11:11: documents[0].spec: no file matches `docs/ROADMAP.md` "
+        "(is the path relative to the repository root?)",
+        "  warning: .github/driftbot.yml:13:11: exclude[0]: no file matches `**/*.pb.go` "
+        "(it excludes nothing: is the path relative to the repository root?)",
+    ]
+
+
+def test_validate_strict_exits_1_on_warnings_and_2_on_errors(tmp_path, capsys):
+    write(tmp_path, {".driftbot.yml": "version: 1\nfeatures:\n  - id: a\n    spec: docs/a.md\n    code: src/b/\n",
+                     "docs/a.md": "# A\n\n- `make_widget()` builds a widget.\n", "src/a/w.py": "def make_widget(): ...\n"})
+    assert main(["validate", str(tmp_path), "--strict"]) == 1
+    captured = capsys.readouterr()
+    assert "  warning: .driftbot.yml:5:11: features[0].code: no file matches `src/b/`" in captured.out
+    assert captured.err == "driftbot: failing on 1 warning (--strict)\n"
+    (tmp_path / "src" / "b").mkdir()
+    (tmp_path / "src" / "b" / "w.py").write_text("def make_widget(): ...\n")
+    assert main(["validate", str(tmp_path), "--strict"]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.out and captured.err == ""
+    (tmp_path / ".driftbot.yml").write_text("version: 1\nfeatures:\n  - id: a\n    spec: docs/a.md\n    cod: src/b/\n")
+    assert main(["validate", str(tmp_path), "--strict"]) == 2
+    assert "unknown key 'cod'" in capsys.readouterr().err
+
+
+def test_validate_warns_about_a_spec_with_no_requirement(tmp_path, capsys):
+    write(tmp_path, {
+        ".driftbot.yml": "version: 1\npatterns:\n  - spec: \"docs/{name}.md\"\n    code: \"src/{name}/\"\n",
+        "docs/notes.md": "# Notes\n\nSome thoughts, for later.\n",
+        "docs/empty.md": "",
+        "docs/old.md": "# Old\n\n## Non-goals\n\n- `legacy_sync()` keeps the old client working.\n",
+        "docs/audit.md": "# Audit\n\n- `record_audit_entry()` writes every change to the audit log.\n",
+        "src/notes/n.py": "n = 1\n", "src/empty/e.py": "e = 1\n", "src/old/o.py": "o = 1\n",
+        "src/audit/a.py": "def record_audit_entry(entry):\n    return entry\n",
+    })
+    assert main(["validate", str(tmp_path)]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  warning:")]
+    assert warnings == [
+        "  warning: docs/empty.md: no requirement found in it (nothing driftbot can check: feature 'empty' reads "
+        "it, but the file is empty)",
+        "  warning: docs/notes.md: no requirement found in it (nothing driftbot can check: feature 'notes' reads "
+        "it, but it names no endpoint, file, symbol, flag or command, and no sentence in it says what the code "
+        "must do)",
+        "  warning: docs/old.md: no requirement found in it (nothing driftbot can check: feature 'old' reads it, "
+        "but its 1 statement is under headings such as Non-goals or Out of scope)",
+    ]
+
+
+def test_validate_a_config_file_checks_its_globs_against_its_repository(tmp_path, capsys):
+    write(tmp_path, {".github/driftbot.yml": "version: 1\nfeatures:\n  - id: a\n    spec: docs/a.md\n"
+                                             "    code: [src/a/, ../src/a/]\n",
+                     "docs/a.md": "# A\n\n- `make_widget()` builds a widget.\n", "src/a/w.py": "def make_widget(): ...\n"})
+    assert main(["validate", str(tmp_path / ".github" / "driftbot.yml")]) == 0
+    out = capsys.readouterr().out
+    assert f"  warning: {tmp_path / '.github' / 'driftbot.yml'}:5:20: features[0].code[1]: no file matches " \
+           "`../src/a/` (did you mean `src/a/`?)" in out
+    assert out.count("warning:") == 1
+
+
+def test_validate_help_documents_strict(capsys):
+    assert main(["validate", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--strict" in out and "exit 1 when there are warnings" in out

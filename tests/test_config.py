@@ -171,3 +171,176 @@ def test_custom_pack_extending_an_unknown_pack_is_a_config_error():
     p = e.value.first
     assert (p.file, p.path, p.message, p.hint) == (".driftbot/rules/house.yml", "extends",
                                                    "unknown rule pack 'golang'", "did you mean 'go'?")
+
+
+# ---- what the config names that is not in the repository ---------------------------------------------------
+
+from bot.engine import Engine  # noqa: E402
+from bot.engine.model import Status  # noqa: E402
+
+AUDIT_SPEC = "# Compliance\n\n- `record_audit_entry()` writes every change to the audit log.\n"
+AUDIT_CODE = "def record_audit_entry(entry):\n    return entry\n"
+
+
+def feature_map(files):
+    snap = Snapshot.from_texts(files)
+    return Engine().feature_map(snap, load_from_snapshot(snap))
+
+
+def warnings_of(files):
+    return [(p.line, p.path, p.message, p.hint) for p in feature_map(files).config_warnings]
+
+
+def test_pattern_name_is_filled_regardless_of_case_and_the_spec_is_judged_against_that_code():
+    snap = Snapshot.from_texts({
+        F: "version: 1\npatterns:\n  - spec: \"docs/{name}.md\"\n    code: \"src/{name}/**\"\n"
+           "    tests: \"tests/test_{name}.py\"\n",
+        "docs/COMPLIANCE.md": AUDIT_SPEC,
+        "src/compliance/x.py": AUDIT_CODE,
+        "tests/test_compliance.py": "from compliance.x import record_audit_entry\n",
+        "src/app.py": "from compliance.x import record_audit_entry\n\nrecord_audit_entry({})\n",
+    })
+    config = load_from_snapshot(snap)
+    engine = Engine()
+    fmap = engine.feature_map(snap, config)
+    (f,) = fmap.features
+    assert (f.id, f.code, f.tests) == ("COMPLIANCE", ("src/compliance/**",), ("tests/test_compliance.py",))
+    assert fmap.config_warnings == [] and fmap.unpaired_specs == []
+    (result,) = engine.evaluate(snap, config).features
+    (req,) = result.requirements
+    assert req.status is Status.MET
+    assert [(e.path, e.line) for e in req.evidence] == [("src/compliance/x.py", 1)]
+
+
+def test_pattern_name_is_filled_across_separators():
+    snap = Snapshot.from_texts({
+        F: "version: 1\npatterns:\n  - spec: \"docs/{name}.md\"\n    code: \"src/{name}/\"\n",
+        "docs/CONNECTORS_GMAIL.md": "# Gmail\n\n- `fetch_inbox()` pulls new mail.\n",
+        "src/connectors-gmail/inbox.py": "def fetch_inbox():\n    return []\n",
+        "src/connectors/other.py": "x = 1\n",
+        "src/app.py": "from connectors_gmail.inbox import fetch_inbox\n\nfetch_inbox()\n",
+    })
+    config = load_from_snapshot(snap)
+    engine = Engine()
+    (f,) = engine.feature_map(snap, config).features
+    assert f.code == ("src/connectors-gmail/",)
+    (result,) = engine.evaluate(snap, config).features
+    assert [(r.status, [e.path for e in r.evidence]) for r in result.requirements] == \
+        [(Status.MET, ["src/connectors-gmail/inbox.py"])]
+
+
+def test_every_glob_that_matches_nothing_is_a_warning_at_its_line():
+    files = {
+        F: """\
+version: 1
+features:
+  - id: compliance
+    spec: docs/COMPLIANCE.md
+    code: [src/COMPLIANCE/**, src/compliance]
+    tests: tests/compliance/**
+    wired_from: /cmd/**
+  - id: ghost
+    spec: docs/ghost.md
+    code: src/ghost/**
+patterns:
+  - spec: "Docs/ideas/{name}.md"
+    code: "src/{name}/**"
+documents:
+  - spec: docs/roadmap.md
+    code: [src/**, srv/**]
+exclude: ["vendor/**"]
+""",
+        "docs/COMPLIANCE.md": AUDIT_SPEC,
+        "docs/Roadmap.md": "# Roadmap\n",
+        "docs/ideas/billing.md": "# Billing\n",
+        "src/compliance/x.py": AUDIT_CODE,
+        "cmd/main.py": "import compliance\n",
+    }
+    root = "is the path relative to the repository root?"
+    assert warnings_of(files) == [
+        (5, "features[0].code[0]", "no file matches `src/COMPLIANCE/**`", "did you mean `src/compliance/**`?"),
+        (5, "features[0].code[1]", "no file matches `src/compliance`", "did you mean `src/compliance/`?"),
+        (6, "features[0].tests", "no file matches `tests/compliance/**`", root),
+        (7, "features[0].wired_from", "no file matches `/cmd/**`", "did you mean `cmd/**`?"),
+        (9, "features[1].spec", "no file matches `docs/ghost.md`", root),
+        (10, "features[1].code", "no file matches `src/ghost/**`", root),
+        (12, "patterns[0].spec", "no file matches `Docs/ideas/{name}.md`", "did you mean `docs/ideas/{name}.md`?"),
+        (15, "documents[0].spec", "no file matches `docs/roadmap.md`", "did you mean `docs/Roadmap.md`?"),
+        (16, "documents[0].code[1]", "no file matches `srv/**`", root),
+        (17, "exclude[0]", "no file matches `vendor/**`",
+         "it excludes nothing: is the path relative to the repository root?"),
+    ]
+    fmap = feature_map(files)
+    # the report shows them too, as file:line:column: key: what is wrong (what to do)
+    assert fmap.warnings[0] == (".github/driftbot.yml:5:12: features[0].code[0]: no file matches "
+                                "`src/COMPLIANCE/**` (did you mean `src/compliance/**`?)")
+    assert not any(w.startswith(("feature 'ghost'", "pattern ", "documents: no file")) for w in fmap.warnings)
+
+
+def test_a_glob_whose_files_are_all_excluded_says_so():
+    files = {
+        F: "version: 1\nfeatures:\n  - id: api\n    spec: docs/api.md\n    code: [gen/api/**, src/api/**]\n"
+           "exclude: gen/**\n",
+        "docs/api.md": "# API\n", "gen/api/client.py": "x = 1\n", "src/api/server.py": "y = 2\n",
+    }
+    assert warnings_of(files) == [(5, "features[0].code[0]", "every file `gen/api/**` matches is excluded",
+                                   "an `exclude` glob hides them all: narrow `exclude`, or drop this glob")]
+
+
+def test_a_pattern_glob_that_matches_nothing_for_some_names_is_one_warning_with_an_example():
+    files = {
+        F: "version: 1\npatterns:\n  - spec: \"docs/ideas/{name}.md\"\n    code: \"src/{name}/**\"\n"
+           "    tests: [\"tests/test_{name}.py\", \"lib/{name}/**\"]\n",
+        "docs/ideas/auth.md": "# Auth\n", "docs/ideas/billing.md": "# Billing\n", "docs/ideas/search.md": "# S\n",
+        "src/auth/a.py": "a = 1\n", "src/billing/b.py": "b = 1\n",
+        "tests/test_auth.py": "t = 1\n", "tests/test_Billing.py": "t = 2\n", "tests/test_search.py": "t = 3\n",
+    }
+    assert warnings_of(files) == [
+        (4, "patterns[0].code", "no file matches `src/{name}/**` for 1 of its 3 names, e.g. `search` "
+                                "(docs/ideas/search.md) → `src/search/**`",
+         "those features have none here yet, or their files are named unlike their specs"),
+        (5, "patterns[0].tests[1]", "no file matches `lib/{name}/**` for any of its 3 names, e.g. `auth` "
+                                    "(docs/ideas/auth.md) → `lib/auth/**`", "is the path relative to the repository root?"),
+    ]
+    fmap = feature_map(files)
+    assert {f.id: f.tests[0] for f in fmap.features} == {
+        "auth": "tests/test_auth.py", "billing": "tests/test_Billing.py", "search": "tests/test_search.py"}
+
+
+def test_a_pattern_whose_specs_are_all_claimed_declares_nothing():
+    files = {
+        F: "version: 1\nfeatures:\n  - {id: auth, spec: docs/auth.md, code: src/auth/}\npatterns:\n"
+           "  - spec: \"docs/{name}.md\"\n    code: \"src/{name}/**\"\n",
+        "docs/auth.md": "# Auth\n", "src/auth/a.py": "a = 1\n",
+    }
+    assert warnings_of(files) == [(5, "patterns[0].spec", "every file `docs/{name}.md` matches is already another "
+                                   "feature's spec", "so this pattern declares no feature: drop it, or the feature "
+                                   "that names those files")]
+
+
+def test_a_config_whose_globs_all_match_has_no_warning():
+    files = {
+        F: "version: 1\nfeatures:\n  - id: auth\n    spec: docs/auth.md\n    code: src/auth/\n"
+           "    tests: [tests/test_auth.py]\n    wired_from: cmd/**\npatterns:\n  - spec: \"docs/ideas/{name}.md\"\n"
+           "    code: \"src/{name}/**\"\ndocuments:\n  - spec: docs/roadmap.md\n    split: headings\n"
+           "exclude: [\"**/*.png\"]\n",
+        "docs/auth.md": "# Auth\n", "docs/ideas/billing.md": "# Billing\n", "src/auth/a.py": "a = 1\n",
+        "src/billing/b.py": "b = 1\n", "tests/test_auth.py": "t = 1\n", "cmd/main.py": "import auth\n",
+        "docs/roadmap.md": "# Roadmap\n\n## Search\n\n- `search()` finds.\n\n## Export\n\n- `export()` writes.\n",
+        "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00",
+    }
+    fmap = feature_map(files)
+    assert fmap.config_warnings == []
+    assert {f.id for f in fmap.features} >= {"auth", "billing"}
+
+
+def test_a_pattern_glob_misspelt_before_its_name_gets_the_spelling_that_matches():
+    files = {
+        F: "version: 1\npatterns:\n  - spec: \"docs/ideas/{name}.md\"\n    code: [\"Src/{name}/**\", \"src/{name}\"]\n",
+        "docs/ideas/auth.md": "# Auth\n", "docs/ideas/billing.md": "# Billing\n",
+        "src/auth/a.py": "a = 1\n", "src/billing/b.py": "b = 1\n",
+    }
+    assert [(path, hint) for _line, path, _message, hint in warnings_of(files)] == [
+        ("patterns[0].code[0]", "did you mean `src/{name}/**`?"),
+        ("patterns[0].code[1]", "did you mean `src/{name}/`?"),
+    ]

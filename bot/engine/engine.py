@@ -161,7 +161,8 @@ class Engine:
                 return self.spec(snapshot, path) if snapshot.available(path) else None
 
             hit = view.resolved[key] = (config, ruleset, fm_mod.resolve(config, view.paths, ruleset.is_code,
-                                                                        read=read, parse=parse))
+                                                                        read=read, parse=parse,
+                                                                        all_paths=view.all_paths))
         return view, hit[1], hit[2]
 
     def discovery_paths(self, snapshot: Snapshot, config: Config) -> list[str]:
@@ -239,7 +240,8 @@ class Engine:
         parsed: dict[str, list[ParsedSpec]] = {}
         wanted = Wanted()
         selected = [self._with_task_code(snapshot, f, view, fmap.source) for f in selected]
-        paired_by_tasks = {s for f in selected if f.source.startswith("spec-kit") and f.code for s in f.spec}
+        paired_by_tasks = {s for f in selected if (f.source.startswith("spec-kit") or f.source == "config") and f.code
+                           for s in f.spec}
         unpaired_specs = tuple(s for s in fmap.unpaired_specs if s not in paired_by_tasks)
         for f in selected:
             parsed[f.id] = [self.spec(snapshot, s) for s in f.spec]
@@ -330,6 +332,10 @@ class Engine:
     def feature_map(self, snapshot: Snapshot, config: Config) -> fm_mod.FeatureMap:
         return self._resolve(snapshot, config)[2]
 
+    def rule_set(self, snapshot: Snapshot, config: Config) -> rules_mod.RuleSet:
+        """The rule packs that apply to a snapshot under a config."""
+        return self._resolve(snapshot, config)[1]
+
     def touched(self, config: Config, changed: list[str], *snapshots: Snapshot) -> list[str]:
         """Features that ``changed`` touches in any of ``snapshots`` (a change can add or remove a
         feature, so both sides of it count). A changed config touches every feature.
@@ -401,9 +407,9 @@ class Engine:
 
     def _with_task_code(self, snapshot: Snapshot, f: fm_mod.FeatureDef, view: "_SnapshotView",
                         source: tuple[str, ...] = ()) -> fm_mod.FeatureDef:
-        """A spec-kit feature with no folder of its name: its code is the files its tasks name, else
-        wherever in the source its requirements are implemented."""
-        if f.code or not f.source.startswith("spec-kit"):
+        """A spec-kit feature with no folder of its name, or a feature the config gives no code: its
+        code is the files its tasks name, else wherever in the source its requirements are implemented."""
+        if f.code or not (f.source.startswith("spec-kit") or f.source == "config"):
             return f
         files = []
         for s in f.spec:

@@ -16,8 +16,9 @@ import posixpath
 import re
 from dataclasses import dataclass, field, replace
 
-from . import dataindex, documents as docs_mod, globs
-from .config import Config, DocumentDecl
+from . import dataindex, documents as docs_mod, globs, yamlsrc
+from .config import Config, DocumentDecl, PatternDecl
+from .errors import Problem
 from .model import DocEntry
 
 SPEC_DOC_DIRS = ("ideas", "features", "specs", "design", "rfcs", "proposals")
@@ -60,6 +61,8 @@ class FeatureMap:
     unpaired_specs: list[str] = field(default_factory=list)
     unpaired_code: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    config_warnings: list[Problem] = field(default_factory=list)  # what the config names that is not here, at
+    #                                                                its line (also in ``warnings``, as text)
     documents: list[DocEntry] = field(default_factory=list)  # every document considered, read or not
     claims: list[str] = field(default_factory=list)  # claims documents whose status marks are re-checked
     source: tuple[str, ...] = ()  # the repository's source globs (where located features look)
@@ -176,27 +179,68 @@ def _unique_id(name: str, taken: set[str]) -> str:
     return fid
 
 
-def _fill(patterns: tuple[str, ...], name: str, dir_case: dict[str, str] | None = None) -> tuple[str, ...]:
-    """The globs with {name} filled in. The name is matched to folders the way discovery matches it,
-    regardless of case: docs/{name}.md → src/{name}/** finds src/compliance/ for docs/COMPLIANCE.md."""
+def _fill(patterns: tuple[str, ...], name: str, spelling: "_Spelling | None" = None) -> tuple[str, ...]:
+    """The globs with {name} filled in, each part that holds it spelt as the repository spells it,
+    regardless of case or separators: docs/{name}.md → src/{name}/** finds src/compliance/ for
+    docs/COMPLIANCE.md, src/connectors-gmail/ for docs/CONNECTORS_GMAIL.md."""
     out = []
     for g in patterns:
-        filled = g.replace("{name}", name)
-        if dir_case and "{name}" in g:
-            head = globs.literal_prefix(filled).rstrip("/")
-            real = dir_case.get(head.lower())
-            if real and real != head:
-                filled = real + filled[len(head):]
-            elif not real and head:
-                # docs/CONNECTORS_GMAIL.md → src/connectors-gmail/: the same name, other separators
-                parent, _, leaf = head.rpartition("/")
-                want = norm_name(leaf)
-                alt = next((d for lo, d in dir_case.items() if posixpath.dirname(lo) == parent.lower()
-                            and norm_name(posixpath.basename(lo)) == want), None)
-                if alt:
-                    filled = alt + filled[len(head):]
-        out.append(filled)
+        if spelling and "{name}" in g:
+            out.append(spelling.respell(g, name))
+        else:
+            out.append(g.replace("{name}", name))
     return tuple(out)
+
+
+class _Spelling:
+    """The names of every file and folder, by folder, to find one regardless of case or separators."""
+
+    def __init__(self, paths):
+        self.children: dict[str, set[str]] = {}
+        self._folded: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        for p in paths:
+            parent, leaf = posixpath.split(p)
+            while True:
+                kids = self.children.setdefault(parent, set())
+                if leaf in kids:
+                    break
+                kids.add(leaf)
+                if not parent:
+                    break
+                parent, leaf = posixpath.split(parent)
+
+    def child(self, parent: str, name: str) -> str | None:
+        """``name`` as spelt in the folder ``parent``: as given, in another case, or with other
+        separators (CONNECTORS_GMAIL → connectors-gmail); None when the folder holds no such name."""
+        kids = self.children.get(parent)
+        if not kids:
+            return None
+        if name in kids:
+            return name
+        folded = self._folded.get(parent)
+        if folded is None:
+            folded = self._folded[parent] = ({}, {})
+            for k in sorted(kids):
+                folded[0].setdefault(k.lower(), k)
+                folded[1].setdefault(norm_name(k), k)
+        return folded[0].get(name.lower()) or (folded[1].get(norm_name(name)) if norm_name(name) else None)
+
+    def respell(self, glob: str, name: str | None = None) -> str:
+        """``glob`` with its literal parts, up to the first wildcard, spelt as the repository spells
+        them. Given a name, only the parts that hold {name} are respelt, once it is filled in."""
+        tpl = glob.split("/")
+        parts = [t.replace("{name}", name) for t in tpl] if name is not None else list(tpl)
+        real = ""
+        for i, part in enumerate(parts):
+            if not part or globs._MAGIC.search(part):
+                break
+            if name is None or "{name}" in tpl[i]:
+                hit = self.child(real, part)
+                if hit is None:
+                    break
+                parts[i] = hit
+            real = f"{real}/{parts[i]}" if real else parts[i]
+        return "/".join(parts)
 
 
 def _pattern_regex(spec_pattern: str) -> re.Pattern:
@@ -226,45 +270,58 @@ def _glob_fragment(g: str) -> str:
     return "".join(out)
 
 
-def resolve(config: Config, paths: list[str], is_code, *, read=None, parse=None) -> FeatureMap:
+def resolve(config: Config, paths: list[str], is_code, *, read=None, parse=None, all_paths=None) -> FeatureMap:
     """Build the feature map for a snapshot's paths.
 
     ``read(path)`` returns a document's text (None when it is not at hand: its role is then decided
-    from its path); ``parse(path)`` returns its ParsedSpec, for documents split into sections."""
+    from its path); ``parse(path)`` returns its ParsedSpec, for documents split into sections.
+    ``all_paths`` are every path, excluded and unreadable ones too (default: ``paths``): a glob
+    the config names is checked against them to say why it matches nothing."""
     read = read or (lambda _p: None)
     fmap = FeatureMap()
     index = globs.PathIndex(paths)
+    spelling = _Spelling(paths)
+    check = _ConfigCheck(config, index, paths if all_paths is None else all_paths, spelling)
     taken: set[str] = set()
     claimed_specs: set[str] = set()
     fmap.source = source_globs(paths, is_code)
-    for f in config.features:
+    for i, f in enumerate(config.features):
+        for key in ("spec", "code", "tests", "wired_from"):
+            check.globs(("features", i, key), f.line, getattr(f, key))
         specs = index.glob_many(f.spec)
-        if not specs:
-            fmap.warnings.append(f"feature '{f.id}': no file matches spec {', '.join(f.spec)}")
         claimed_specs.update(specs)
         taken.add(f.id)
-        fmap.features.append(FeatureDef(f.id, tuple(specs), f.code, f.tests, f.wired_from, "config"))
+        # no code given: its code is the files its tasks name, else wherever its requirements are
+        fmap.features.append(FeatureDef(f.id, tuple(specs), f.code, f.tests, f.wired_from, "config",
+                                        scope="declared" if f.code else "located"))
     if config.features:
         fmap.layouts.append("declared in config")
-    dir_case = _dir_case(paths)
-    for pat in config.patterns:
+    for i, pat in enumerate(config.patterns):
         rx = _pattern_regex(pat.spec)
-        hits = 0
+        found: list[tuple[str, str]] = []  # (name, spec)
+        claimed = 0
         for p in index.under(globs.literal_prefix(pat.spec.split("{name}")[0] + "*")):
             m = rx.match(p)
-            if not m or p in claimed_specs:
+            if not m:
+                continue
+            if p in claimed_specs:
+                claimed += 1
                 continue
             name = m.group("name")
-            hits += 1
+            found.append((name, p))
             fid = _unique_id(name, taken)
             claimed_specs.add(p)
-            fmap.features.append(FeatureDef(fid, (p,), _fill(pat.code, name, dir_case), _fill(pat.tests, name, dir_case),
-                                            _fill(pat.wired_from, name, dir_case), "pattern"))
+            fmap.features.append(FeatureDef(fid, (p,), _fill(pat.code, name, spelling), _fill(pat.tests, name, spelling),
+                                            _fill(pat.wired_from, name, spelling), "pattern"))
         fmap.layouts.append(f"pattern {pat.spec} ↔ {', '.join(pat.code)}")
-        if not hits:
-            fmap.warnings.append(f"pattern {pat.spec}: no file matches")
-    for decl in config.documents:
+        check.pattern(i, pat, found, claimed)
+    for i, decl in enumerate(config.documents):
+        for key in ("spec", "code", "tests"):
+            check.globs(("documents", i, key), decl.line, getattr(decl, key))
         _declared_documents(fmap, decl, index, claimed_specs, taken, parse)
+    check.excludes()
+    fmap.config_warnings = sorted(check.problems, key=lambda p: (p.line, p.column))
+    fmap.warnings[:0] = [str(p) for p in fmap.config_warnings]
     folders = code_folders(paths, is_code)
     if config.discover:
         _discover(fmap, paths, folders, claimed_specs, taken)
@@ -291,6 +348,149 @@ def resolve(config: Config, paths: list[str], is_code, *, read=None, parse=None)
         elif not f.code:
             fmap.unpaired_specs.extend(f.spec[:1])
     return fmap
+
+
+class _ConfigCheck:
+    """What the config names that is not here: every glob that matches no file, as a warning at its
+    line in the config with what to do about it. Without it a misspelt path passes silently: the
+    feature has no code, the pattern declares nothing, nothing is excluded."""
+
+    def __init__(self, config: Config, index: globs.PathIndex, all_paths, spelling: _Spelling):
+        self.config = config
+        self.index = index  # the paths features read (exclusions applied)
+        self._all_paths = all_paths
+        self._everything: globs.PathIndex | None = None
+        self.spelling = spelling
+        self.problems: list[Problem] = []
+
+    @property
+    def everything(self) -> globs.PathIndex:
+        """Every path, excluded and unreadable ones too (built when a glob first matches nothing)."""
+        if self._everything is None:
+            self._everything = globs.PathIndex(self._all_paths)
+        return self._everything
+
+    def warn(self, path: tuple, line: int, message: str, hint: str) -> None:
+        at = yamlsrc._mark(self.config.marks, path)
+        if not at[0]:
+            at = (line, 0)  # a config built in code: the entry's line, if any
+        self.problems.append(Problem(self.config.source or "config", *at, yamlsrc.format_path(path), message, hint))
+
+    def _place(self, key: tuple, j: int) -> tuple:
+        """Where a key's j-th glob is: an item of its list, or the key when it holds one string."""
+        node = self.config.raw
+        for k in key:
+            if isinstance(node, dict):
+                node = node.get(k)
+            elif isinstance(node, list) and isinstance(k, int) and k < len(node):
+                node = node[k]
+            else:
+                node = None
+        return key if isinstance(node, str) else key + (j,)
+
+    def _excluded(self, path: str) -> bool:
+        return any(globs.match(x, path) for x in self.config.exclude)
+
+    def state(self, g: str) -> str:
+        """``found``; ``excluded`` when every file it matches is excluded; else ``none``. A glob
+        that matches only unreadable files (binary, too large) still matches files."""
+        if self.index.glob(g):
+            return "found"
+        hidden = self.everything.glob(g)
+        if not hidden:
+            return "none"
+        return "excluded" if any(self._excluded(p) for p in hidden) else "found"
+
+    def suggest(self, g: str, matches) -> str | None:
+        """A spelling of ``g`` for which ``matches(glob)`` holds: its folders and files as the
+        repository spells them, a folder's files rather than the folder, no leading ``/`` or ``../``."""
+        tries = []
+        for form in dict.fromkeys((g, re.sub(r"^(?:\.\.?/|/)+", "", g))):
+            respelt = self.spelling.respell(form)
+            tries.append(respelt)
+            if not globs._MAGIC.search(respelt.replace("{name}", "")) and not respelt.endswith("/"):
+                tries.append(respelt + "/")  # a folder: everything below it
+        return next((t for t in dict.fromkeys(tries) if t != g and matches(t)), None)
+
+    def case_blind(self, g: str, index: globs.PathIndex) -> str | None:
+        """A file the glob matches only when case is ignored."""
+        rx = re.compile(globs._compile(globs.normalise(g)).pattern, re.I)
+        return next((p for p in index.paths if rx.match(p)), None)
+
+    def hint(self, g: str, default: str, index: globs.PathIndex) -> str:
+        better = self.suggest(g, lambda t: bool(index.glob(t)))
+        if better:
+            return f"did you mean `{better}`?"
+        near = self.case_blind(g, index)
+        if near:
+            return f"globs are case-sensitive: `{near}` matches it only when case is ignored"
+        return default
+
+    def globs(self, key: tuple, line: int, values: tuple[str, ...]) -> None:
+        for j, g in enumerate(values):
+            self.glob(key, j, line, g)
+
+    def glob(self, key: tuple, j: int, line: int, g: str) -> None:
+        state = self.state(g)
+        if state == "excluded":
+            self.warn(self._place(key, j), line, f"every file `{g}` matches is excluded",
+                      "an `exclude` glob hides them all: narrow `exclude`, or drop this glob")
+        elif state == "none":
+            self.warn(self._place(key, j), line, f"no file matches `{g}`",
+                      self.hint(g, "is the path relative to the repository root?", self.index))
+
+    def pattern(self, i: int, pat: PatternDecl, found: list[tuple[str, str]], claimed: int) -> None:
+        """A pattern's spec glob, then each of its globs with {name} filled in for every spec it matched."""
+        base = ("patterns", i)
+        if not found:
+            if claimed:
+                self.warn(base + ("spec",), pat.line, f"every file `{pat.spec}` matches is already another "
+                          "feature's spec", "so this pattern declares no feature: drop it, or the feature that "
+                          "names those files")
+                return
+            better = self.suggest(pat.spec, lambda t: t.count("{name}") == 1 and
+                                  any(_pattern_regex(t).match(p) for p in self.index.paths))
+            self.warn(base + ("spec",), pat.line, f"no file matches `{pat.spec}`",
+                      f"did you mean `{better}`?" if better else
+                      "so this pattern declares no feature: is the path relative to the repository root?")
+            return
+        for key in ("code", "tests", "wired_from"):
+            for j, g in enumerate(getattr(pat, key)):
+                if "{name}" not in g:
+                    self.glob(base + (key,), j, pat.line, g)
+                    continue
+                missing = [(name, spec, filled) for name, spec in found for filled in _fill((g,), name, self.spelling)
+                           if self.state(filled) != "found"]
+                if not missing:
+                    continue
+                name, spec, filled = missing[0]
+                k, n = len(missing), len(found)
+                example = f"`{name}` ({spec}) → `{filled}`"
+                if n == 1:
+                    message = f"no file matches `{g}` for its one name: {example}"
+                elif k == n:
+                    message = f"no file matches `{g}` for any of its {n} names, e.g. {example}"
+                else:
+                    message = f"no file matches `{g}` for {k} of its {n} names, e.g. {example}"
+                better = self.suggest(g, lambda t: any(self.state(_fill((t,), other, self.spelling)[0]) == "found"
+                                                       for other, _spec, _filled in missing))
+                if self.state(filled) == "excluded":
+                    hint = f"an `exclude` glob hides every file `{filled}` matches"
+                elif better:
+                    hint = f"did you mean `{better}`?"
+                elif k == n:
+                    hint = self.hint(filled, "is the path relative to the repository root?", self.index)
+                else:
+                    hint = "those features have none here yet, or their files are named unlike their specs"
+                self.warn(self._place(base + (key,), j), pat.line, message, hint)
+
+    def excludes(self) -> None:
+        """``exclude`` globs that match no file at all: they exclude nothing."""
+        for j, g in enumerate(self.config.exclude):
+            if not self.everything.glob(g):
+                self.warn(self._place(("exclude",), j), 0, f"no file matches `{g}`",
+                          self.hint(g, "it excludes nothing: is the path relative to the repository root?",
+                                    self.everything))
 
 
 _LOCKFILE = re.compile(r"(?:^|/)(?:[\w.-]+\.lock|package-lock\.json|pnpm-lock\.ya?ml|npm-shrinkwrap\.json|"
@@ -331,17 +531,6 @@ def source_globs(paths: list[str], is_code) -> tuple[str, ...]:
 
 
 _COMPOSE = re.compile(r"^(?:docker-)?compose[\w.-]*\.ya?ml$")
-
-
-def _dir_case(paths: list[str]) -> dict[str, str]:
-    """Folder path in lower case → as spelt in the repository (first seen)."""
-    out: dict[str, str] = {}
-    for p in paths:
-        d = posixpath.dirname(p)
-        while d and d.lower() not in out:
-            out[d.lower()] = d
-            d = posixpath.dirname(d)
-    return out
 
 
 def _discover(fmap: FeatureMap, paths, folders, claimed_specs, taken) -> None:
@@ -513,6 +702,8 @@ def _inventory(fmap: FeatureMap, paths, is_code, read) -> None:
         if code_dirs is None:
             code_dirs = _code_dirs(paths, is_code)
         r = docs_mod.classify(p, read(p), code_dirs=code_dirs)
+        if r.role == "claims" and p not in fmap.claims:
+            fmap.claims.append(p)  # what a status report says is done is re-checked, config or not
         why = r.why if not r.read else f"{r.why}; not read: discovery is off (the config lists the features)"
         fmap.documents.append(_entry(p, r.role if not r.read else "skipped", why, (), r.title))
     fmap.documents.sort(key=lambda d: d.path)
@@ -546,7 +737,7 @@ def sections(ps, split: str, level: int | None = None) -> list[tuple[str, tuple[
                     ranges.append((hl, nxt - 1))
                     break
             out.append((title, tuple(ranges)))
-        return out
+        return _with_rest(out, ps)
     if split == "epics":
         marked = [h for h in heads if _SPLIT_WORDS.match(h[1])]
         if marked:
@@ -569,14 +760,34 @@ def sections(ps, split: str, level: int | None = None) -> list[tuple[str, tuple[
         lv, title, line = heads[i]
         nxt = next((h[2] for h in heads[i + 1:] if h[0] <= lv), end_line)
         out.append((re.sub(r"^[\d.)\s]+", "", title).strip() or title, ((line, nxt - 1),)))
-    return out
+    return _with_rest(out, ps)
+
+
+REST = "(rest of the document)"
+
+
+def _with_rest(parts: list, ps) -> list:
+    """The parts, and one more for the requirements none of them covers (prose around a feature
+    matrix, a section above the split level), so that splitting a document never drops any of it."""
+    if not parts:
+        return parts
+    covered = [rng for _t, ranges in parts for rng in ranges]
+    left = sorted({r.line for r in ps.requirements if not any(a <= r.line <= b for a, b in covered)})
+    if not left:
+        return parts
+    merged: list[list[int]] = []
+    for line in left:
+        if merged and line <= merged[-1][1] + 1:
+            merged[-1][1] = line
+        else:
+            merged.append([line, line])
+    return parts + [(REST, tuple((a, b) for a, b in merged))]
 
 
 def _declared_documents(fmap: FeatureMap, decl: DocumentDecl, index, claimed_specs, taken, parse) -> None:
     matched = index.glob_many(decl.spec)
     if not matched:
-        fmap.warnings.append(f"documents: no file matches {', '.join(decl.spec)}")
-        return
+        return  # said where the config names it (_ConfigCheck)
     code = decl.code or fmap.source
     for path in matched:
         if path in claimed_specs:

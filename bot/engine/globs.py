@@ -36,6 +36,11 @@ def normalise(pattern: str) -> str:
     return p
 
 
+def escape(path: str) -> str:
+    """A glob that matches exactly ``path``, whatever characters its name holds."""
+    return wcglob.escape(path) if _MAGIC.search(path) else path
+
+
 def literal_prefix(pattern: str) -> str:
     """The part of a glob before its first wildcard, cut back to a folder boundary."""
     p = normalise(pattern)
