@@ -377,17 +377,23 @@ def _init_summary(proposal, findings, existing) -> list[str]:
     from .engine.scoring import band
     from .report.common import plural
 
-    feats = proposal.count("features")
-    docs = proposal.count("documents")
+    paired, unpaired = proposal.paired(), proposal.unpaired()
+    read = sum(proposal.documents_read().values())
     excl = proposal.count("exclude")
-    read = len(proposal.specs())
-    parts = [plural(feats, "feature") + " paired with code"] if feats else []
-    parts.append(plural(docs, "document entry", "document entries"))
+    parts = []
+    if paired:
+        parts.append(plural(paired, "feature") + " paired with code")
+    if unpaired:
+        parts.append(plural(unpaired, "spec") + " with no folder of its name" if unpaired == 1 else
+                     f"{unpaired} specs with no folder of their name")
+    if read:
+        parts.append(f"{plural(read, 'document')} read as requirements ({proposal.roles_phrase()})")
+    if proposal.claims:
+        parts.append(f"{plural(len(proposal.claims), 'claims document')} re-checked")
     if excl:
         parts.append(plural(excl, "exclusion"))
-    out = [f"driftbot init: {', '.join(parts)}; {plural(read, 'document')} read as requirements"
-           + (f", {plural(len(proposal.claims), 'claims document')} re-checked" if proposal.claims else "")
-           + (f", {len(proposal.not_read)} left out (the file lists them)" if proposal.not_read else "") + "."]
+    out = [f"driftbot init: {', '.join(parts)}"
+           + (f"; {len(proposal.not_read)} documents left out (the file lists them)" if proposal.not_read else "") + "."]
     if existing:
         out.append(f"{existing} exists already; this proposal ignores it.")
     overall = findings.overall_alignment
@@ -531,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Run the GitHub App: POST /webhook and GET /healthz. Settings come from the "
                                     "environment: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, "
                                     "GITHUB_API_URL (GitHub Enterprise Server), PORT, DRIFTBOT_STORE, "
-                                    "DRIFTBOT_LOG_LEVEL, DRIFTBOT_WORKERS.")
+                                    "DRIFTBOT_LOG_LEVEL, DRIFTBOT_WORKERS, DRIFTBOT_ONBOARDING.")
     sv.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
     sv.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
     sv.set_defaults(func=cmd_serve)

@@ -4,6 +4,7 @@ keep gap issues and the dashboard current, answer commands. Jobs carry ids; toke
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import hashlib
 import logging
@@ -21,7 +22,9 @@ from .engine.model import Gap, GapKind
 from .engine.snapshot import Snapshot, changed_paths, decode
 from .github import fetch
 from .github.client import GitHubApp
+from .engine.proposal import CONFIG_PATH as CONFIG_PROPOSAL_PATH, annotate, config_of, propose
 from .report import issues as issue_text
+from .report import onboarding as onboarding_text
 from .report import pr as pr_text
 from .report.commands import HELP, Command, explain_feature, parse_command, summary_table
 from .store import StoredWaiver, Store
@@ -40,12 +43,13 @@ class CouldNotAnalyse(Exception):
 
 class DriftService:
     def __init__(self, app: GitHubApp, store: Store, *, engine: Engine | None = None,
-                 blobs: fetch.BlobCache | None = None, today=lambda: dt.date.today()):
+                 blobs: fetch.BlobCache | None = None, today=lambda: dt.date.today(), onboarding: bool = True):
         self.app = app
         self.store = store
         self.engine = engine or Engine()
         self.blobs = blobs or fetch.BlobCache()
         self.today = today
+        self.onboarding = onboarding  # open a pull request proposing a config where there is none
         # The engine is CPU work: it runs on one thread of its own, so the event loop keeps
         # answering webhooks at once, and the engine's caches see one caller at a time.
         self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftbot-engine")
@@ -286,6 +290,8 @@ class DriftService:
         except ConfigError as exc:
             log.info("invalid config on the default branch", extra={"repo": repo, "error": str(exc.first)})
             return
+        if cfg.source is not None:
+            await self._onboarding_landed(gh, repo, sha)
         fmap = await self._feature_map(head, cfg)
         if everything:
             touched = [f.id for f in fmap.features]
@@ -307,10 +313,100 @@ class DriftService:
             await self._dashboard(gh, repo, sha)
 
     async def scan(self, job: dict) -> None:
-        """First look at a repository (installation): the whole default branch, then the dashboard."""
+        """First look at a repository (installation): the whole default branch, then the dashboard;
+        with no config, a pull request that proposes one."""
         gh = await self.app.installation(job["installation"])
         commit = await gh.getitem("/repos/{+repo}/commits/{ref}", {"repo": job["repo"], "ref": "HEAD"})
         await self.push({**job, "after": commit["sha"], "full": True})
+        if self.onboarding:
+            await self._onboard(gh, job["repo"], job["installation"], commit["sha"])
+
+    # ---- onboarding ------------------------------------------------------------------------
+    async def _onboard(self, gh, repo: str, inst: int, sha: str) -> None:
+        """Open one pull request that adds the config driftbot proposes, unless the repository has a
+        config or was offered one before (the pull request is never opened twice, whatever became
+        of it: merged, closed or still open)."""
+        if self.store.get_value(repo, "onboarding") is not None:
+            return
+        snap = await self._snapshot(gh, repo, sha)
+        if find_config_path(snap.paths()) is not None:
+            self.store.claim_value(repo, "onboarding", "configured")
+            return
+        if not self.store.claim_value(repo, "onboarding", "pending"):
+            return  # another job is at it
+        try:
+            state = await self._open_onboarding(gh, repo, inst, sha, snap)
+        except Exception:
+            self.store.release_value(repo, "onboarding", "pending")  # a later scan tries again
+            raise
+        self.store.set_value(repo, "onboarding", state)
+
+    async def _open_onboarding(self, gh, repo: str, inst: int, sha: str, snap: Snapshot) -> str:
+        owner = repo.split("/")[0]
+        async for pr in gh.getiter("/repos/{+repo}/pulls{?state,head}",
+                                   {"repo": repo, "state": "all", "head": f"{owner}:{onboarding_text.BRANCH}"}):
+            # offered before (the store was lost): never a second one
+            return f"open:{pr['number']}" if pr.get("state") == "open" else "closed"
+        cfg0 = Config()
+        await self._documents(gh, repo, inst, cfg0, snap)
+        if ".gitattributes" in snap:
+            await fetch.fill(gh, repo, inst, snap, [".gitattributes"], self.blobs)
+        proposal = await self._cpu(propose, self.engine, snap, repo.split("/")[-1])
+        if not any(e.section in ("features", "documents") for e in proposal.entries):
+            return "nothing"  # no spec or design document: nothing to write down
+        cfg = await self._cpu(config_of, proposal, snap)
+        fmap = await self._feature_map(snap, cfg)
+        findings = await self._evaluate(gh, repo, inst, snap, cfg, [f.id for f in fmap.features])
+        await self._cpu(annotate, proposal, findings)
+        content = base64.b64encode(proposal.render().encode("utf-8")).decode("ascii")
+        info = await gh.getitem("/repos/{+repo}", {"repo": repo})
+        branch = onboarding_text.BRANCH
+        try:
+            await gh.post("/repos/{+repo}/git/refs", {"repo": repo},
+                          data={"ref": f"refs/heads/{branch}", "sha": sha})
+        except BadRequest as exc:
+            if exc.status_code != 422:
+                raise  # 422: the branch is left from an attempt that failed later on: use it
+        put = {"message": onboarding_text.COMMIT_MESSAGE, "content": content, "branch": branch}
+        try:
+            old = await gh.getitem("/repos/{+repo}/contents/{+path}{?ref}",
+                                   {"repo": repo, "path": CONFIG_PROPOSAL_PATH, "ref": branch})
+            put["sha"] = old["sha"]
+        except BadRequest as exc:
+            if exc.status_code != 404:
+                raise
+        await gh.put("/repos/{+repo}/contents/{+path}", {"repo": repo, "path": CONFIG_PROPOSAL_PATH}, data=put)
+        made = await gh.post("/repos/{+repo}/pulls", {"repo": repo}, data={
+            "title": onboarding_text.TITLE, "head": branch, "base": info["default_branch"],
+            "body": onboarding_text.pr_body(proposal, findings, sha)})
+        log.info("onboarding pull request opened", extra={"repo": repo, "number": made["number"]})
+        return f"open:{made['number']}"
+
+    async def _onboarding_landed(self, gh, repo: str, sha: str) -> None:
+        """A config is on the default branch: the onboarding pull request, if one is open, has served.
+        Merged: its branch is deleted. Still open (the config came another way): it is closed with a
+        word of explanation, and its branch deleted."""
+        state = self.store.get_value(repo, "onboarding") or ""
+        if not state.startswith("open:"):
+            return
+        number = int(state.removeprefix("open:"))
+        pr = await gh.getitem("/repos/{+repo}/pulls/{number}", {"repo": repo, "number": number})
+        if pr.get("merged"):
+            new = "merged"
+        elif pr.get("state") == "open":
+            await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": number},
+                          data={"body": onboarding_text.superseded_comment(sha)})
+            await gh.patch("/repos/{+repo}/pulls/{number}", {"repo": repo, "number": number}, data={"state": "closed"})
+            new = "superseded"
+        else:
+            new = "closed"
+        if pr.get("head", {}).get("ref", onboarding_text.BRANCH) == onboarding_text.BRANCH:
+            try:
+                await gh.delete("/repos/{+repo}/git/refs/{+ref}", {"repo": repo, "ref": f"heads/{onboarding_text.BRANCH}"})
+            except BadRequest as exc:
+                if exc.status_code not in (404, 422):
+                    raise  # 422: already deleted (GitHub's "delete head branches" setting)
+        self.store.set_value(repo, "onboarding", new)
 
     async def _compare(self, gh, repo: str, last: str, sha: str) -> dict | None:
         """GitHub's comparison of two commits; None when the old one is gone (a force push)."""

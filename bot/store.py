@@ -90,6 +90,10 @@ class Store(abc.ABC):
     def claim_value(self, repo: str, key: str, value: str) -> bool:
         """Set key only if unset; True when this call set it."""
 
+    @abc.abstractmethod
+    def release_value(self, repo: str, key: str, value: str) -> None:
+        """Unset key if it still holds ``value`` (give up a claim, so a later run tries again)."""
+
     # jobs handed back at shutdown
     @abc.abstractmethod
     def park_jobs(self, jobs: list[dict]) -> None: ...
@@ -212,6 +216,9 @@ class SQLiteStore(Store):
 
     def claim_value(self, repo: str, key: str, value: str) -> bool:
         return self._x("INSERT OR IGNORE INTO kv VALUES (?, ?, ?)", (repo, key, value)).rowcount == 1
+
+    def release_value(self, repo: str, key: str, value: str) -> None:
+        self._x("DELETE FROM kv WHERE repo = ? AND key = ? AND value = ?", (repo, key, value))
 
     def park_jobs(self, jobs: list[dict]) -> None:
         with self._lock:

@@ -209,6 +209,8 @@ class FakeGitHub:
             if request.headers.get("If-None-Match") == etag:
                 self.etag_hits += 1
                 return web.Response(status=304, headers=headers)
+        if status == 204:
+            return web.Response(status=204, headers=headers)
         return web.json_response(data, status=status, headers=headers)
 
     def _match(self, method: str, path: str):
@@ -359,8 +361,107 @@ class FakeGitHub:
     def op_pulls_get(self, repo, params, query, body):
         pr, base, head = self._pull(repo, params["pull_number"])
         n = len(self._diff_files(repo, git(repo.git.path, "merge-base", base, head).strip(), head))
-        return {"number": int(params["pull_number"]), "state": "open", "changed_files": n,
+        return {"number": int(params["pull_number"]), "state": pr.get("state", "open"), "changed_files": n,
+                "merged": pr.get("merged", False), "title": pr.get("title", ""), "body": pr.get("body"),
                 "head": {"sha": head, "ref": pr["head_ref"]}, "base": {"sha": base, "ref": pr["base_ref"]}}
+
+    def _pull_view(self, repo, number):
+        pr = repo.pulls[number]
+        return {"number": number, "state": pr.get("state", "open"), "title": pr.get("title", ""),
+                "body": pr.get("body"), "merged_at": "2026-01-01T00:00:00Z" if pr.get("merged") else None,
+                "html_url": f"https://github.test/{repo.full_name}/pull/{number}",
+                "user": self._user(pr.get("user", self.BOT_LOGIN)),
+                "head": {"ref": pr["head_ref"], "label": f"{repo.owner}:{pr['head_ref']}"},
+                "base": {"ref": pr["base_ref"], "label": f"{repo.owner}:{pr['base_ref']}"}}
+
+    def op_pulls_list(self, repo, params, query, body):
+        state = query.get("state", "open")
+        head = query.get("head")
+        items = [self._pull_view(repo, n) for n in sorted(repo.pulls)
+                 if (state == "all" or repo.pulls[n].get("state", "open") == state)
+                 and (head is None or f"{repo.owner}:{repo.pulls[n]['head_ref']}" == head)]
+        return self._page(items, query, f"/repos/{repo.full_name}/pulls")
+
+    def op_pulls_create(self, repo, params, query, body):
+        head, base = body["head"].split(":")[-1], body["base"]
+        if subprocess.run(["git", "-C", str(repo.git.path), "rev-parse", "--verify", "-q", f"refs/heads/{head}"],
+                          capture_output=True).returncode:
+            return 422, {"message": "Validation Failed", "errors": [{"field": "head", "code": "invalid"}]}, {}
+        if any(p["head_ref"] == head and p.get("state", "open") == "open" for p in repo.pulls.values()):
+            return 422, {"message": "Validation Failed", "errors": [
+                {"message": f"A pull request already exists for {repo.owner}:{head}."}]}, {}
+        number = next(self._issue_numbers[repo.full_name.lower()])
+        repo.pulls[number] = {"base_ref": base, "head_ref": head, "title": body.get("title", ""),
+                              "body": body.get("body"), "state": "open", "merged": False, "user": self.BOT_LOGIN}
+        return 201, self._pull_view(repo, number), {}
+
+    def op_pulls_update(self, repo, params, query, body):
+        pr = repo.pulls[int(params["pull_number"])]
+        for k in ("title", "body", "state"):
+            if k in body:
+                pr[k] = body[k]
+        return self._pull_view(repo, int(params["pull_number"]))
+
+    def merge_pull(self, repo, number: int) -> str:
+        """Merge a pull request the way the merge button does (a merge commit on the base branch)."""
+        pr = repo.pulls[number]
+        git(repo.git.path, "checkout", "-q", pr["base_ref"])
+        git(repo.git.path, "merge", "-q", "--no-ff", "-m", f"Merge pull request #{number}", pr["head_ref"])
+        pr.update(state="closed", merged=True)
+        return self._sha(repo, "HEAD")
+
+    def op_repos_get(self, repo, params, query, body):
+        return {"id": repo.id, "name": repo.name, "full_name": repo.full_name, "private": True,
+                "default_branch": "main", "owner": self._user(repo.owner), "archived": False}
+
+    def op_repos_get_branch(self, repo, params, query, body):
+        try:
+            sha = self._sha(repo, f"refs/heads/{params['branch']}")
+        except subprocess.CalledProcessError:
+            return 404, {"message": "Branch not found"}, {}
+        return {"name": params["branch"], "commit": {"sha": sha}, "protected": False}
+
+    def op_git_create_ref(self, repo, params, query, body):
+        ref = body["ref"]
+        if not ref.startswith("refs/"):
+            return 422, {"message": "Reference name must start with 'refs/'"}, {}
+        if subprocess.run(["git", "-C", str(repo.git.path), "rev-parse", "--verify", "-q", ref],
+                          capture_output=True).returncode == 0:
+            return 422, {"message": "Reference already exists"}, {}
+        git(repo.git.path, "update-ref", ref, body["sha"])
+        return 201, {"ref": ref, "node_id": "REF_x", "url": self._url(repo, "/git/" + ref),
+                     "object": {"sha": body["sha"], "type": "commit", "url": ""}}, {}
+
+    def op_git_delete_ref(self, repo, params, query, body):
+        ref = "refs/" + params["ref"]
+        if subprocess.run(["git", "-C", str(repo.git.path), "rev-parse", "--verify", "-q", ref],
+                          capture_output=True).returncode:
+            return 422, {"message": "Reference does not exist"}, {}
+        git(repo.git.path, "update-ref", "-d", ref)
+        return 204, None, {}
+
+    def op_repos_create_or_update_file_contents(self, repo, params, query, body):
+        """A commit on the branch that writes one file (git plumbing: the work tree is left alone)."""
+        path, branch = params["path"], body.get("branch", "main")
+        ref = f"refs/heads/{branch}"
+        parent = self._sha(repo, ref)
+        existing = subprocess.run(["git", "-C", str(repo.git.path), "rev-parse", "-q", "--verify",
+                                   f"{parent}:{path}"], capture_output=True, text=True)
+        if existing.returncode == 0 and body.get("sha") != existing.stdout.strip():
+            return 422, {"message": "Invalid request.\n\n\"sha\" wasn't supplied."}, {}
+        blob = git(repo.git.path, "hash-object", "-w", "--stdin", input=base64.b64decode(body["content"])).strip()
+        index = repo.git.path / ".git" / "fake-index"
+        env = {"GIT_INDEX_FILE": str(index)}
+        run = lambda *a, **kw: subprocess.run(["git", "-C", str(repo.git.path), *a], check=True, capture_output=True,
+                                              env={**__import__("os").environ, **env}, **kw).stdout.decode().strip()
+        run("read-tree", parent)
+        run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+        tree = run("write-tree")
+        commit = run("commit-tree", tree, "-p", parent, "-m", body["message"])
+        git(repo.git.path, "update-ref", ref, commit)
+        index.unlink(missing_ok=True)
+        return 201 if existing.returncode else 200, {"content": {"path": path, "sha": blob},
+                                                     "commit": {"sha": commit, "message": body["message"]}}, {}
 
     def op_pulls_list_files(self, repo, params, query, body):
         pr, base, head = self._pull(repo, params["pull_number"])
@@ -469,7 +570,8 @@ class FakeGitHub:
                                   capture_output=True, check=True).stdout
         except subprocess.CalledProcessError:
             return 404, {"message": "Not Found"}, {}
-        return {"type": "file", "encoding": "base64", "content": base64.b64encode(data).decode(),
+        sha = git(repo.git.path, "rev-parse", f"{ref}:{params['path']}").strip()
+        return {"type": "file", "encoding": "base64", "content": base64.b64encode(data).decode(), "sha": sha,
                 "path": params["path"], "name": params["path"].rsplit("/", 1)[-1], "size": len(data)}
 
     def op_apps_get_repo_installation(self, repo, params, query, body):

@@ -101,7 +101,7 @@ def test_manifest_page(capsys):
     assert 'action="https://github.com/organizations/acme/settings/apps/new"' in page
     manifest = json.loads(html.unescape(re.search(r'name="manifest" value="([^"]*)"', page).group(1)))
     assert manifest["hook_attributes"]["url"] == "https://drift.example.com/webhook"
-    assert manifest["default_permissions"] == {"checks": "write", "contents": "read", "pull_requests": "read",
+    assert manifest["default_permissions"] == {"checks": "write", "contents": "write", "pull_requests": "write",
                                                "issues": "write", "metadata": "read"}
     assert set(manifest["default_events"]) == {"check_run", "check_suite", "issue_comment", "pull_request", "push"}
     assert main(["manifest", "--url", "http://insecure"]) == 2

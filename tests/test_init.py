@@ -198,7 +198,7 @@ def test_init_prints_the_file_and_what_the_report_would_say(tmp_path, capsys):
     assert main(["init", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert yaml.safe_load(out)["documents"]
-    assert "1 feature paired with code" in err and "With it, the report would say: overall alignment" in err
+    assert "1 feature paired with code, 5 documents read as requirements (guide 2, roadmap 1" in err and "With it, the report would say: overall alignment" in err
     assert not (tmp_path / ".github/driftbot.yml").exists()
     assert main(["init", str(tmp_path), "--write"]) == 0
     written = (tmp_path / ".github/driftbot.yml").read_text()

@@ -33,6 +33,7 @@ class Entry:
     why: list[str]  # comment lines above it
     specs: tuple[str, ...] = ()  # the documents it reads
     ids: tuple[str, ...] = ()  # the features it declares (filled in once the proposal is evaluated)
+    label: str = ""  # documents: the role of the documents, in words (roadmap, decision record, …)
 
 
 @dataclass
@@ -48,6 +49,29 @@ class Proposal:
 
     def count(self, section: str) -> int:
         return sum(1 for e in self.entries if e.section == section)
+
+    def paired(self) -> int:
+        """Features paired with a code folder."""
+        return sum(1 for e in self.entries if e.section == "features" and "code" in e.body)
+
+    def unpaired(self) -> int:
+        """Specs of a known layout with no folder of their name (their code is found by their requirements)."""
+        return sum(1 for e in self.entries if e.section == "features" and "code" not in e.body)
+
+    def documents_read(self) -> dict[str, int]:
+        """The documents the ``documents:`` entries read, counted by role."""
+        out: dict[str, int] = {}
+        for e in self.entries:
+            if e.section == "documents":
+                out[e.label] = out.get(e.label, 0) + len(e.specs)
+        return out
+
+    def roles_phrase(self) -> str:
+        """“roadmap 1, architecture / design 4”: the documents read, by role."""
+        return ", ".join(f"{label} {n}" for label, n in sorted(self.documents_read().items(), key=lambda kv: -kv[1]))
+
+    def splits(self) -> set[str]:
+        return {e.body.get("split") for e in self.entries if e.section == "documents" and e.body.get("split")}
 
     def render(self) -> str:
         """The config file: YAML, every entry under the comment that says why."""
@@ -348,14 +372,14 @@ def propose(engine, snapshot: Snapshot, name: str = "this repository") -> Propos
             why = [f"{path}: the README of {f.home}/, so its code is looked for there first, then in the source"]
             if split.why:
                 why.append(_cap(split.why))
-            prop.entries.append(Entry("documents", body, why, (path,), (f.id,)))
+            prop.entries.append(Entry("documents", body, why, (path,), (f.id,), label))
             continue
         if split.split != "none":
             body = {"spec": _glob_of(path), "split": split.split}
             if split.level:
                 body["level"] = split.level
             prop.entries.append(Entry("documents", body, [_what(path, label, doc), _cap(split.why)], (path,),
-                                      (f.id,)))
+                                      (f.id,), label))
             continue
         grouped.setdefault((posixpath.dirname(path), label), []).append(path)
     for (folder, label), paths_ in grouped.items():
@@ -369,7 +393,8 @@ def propose(engine, snapshot: Snapshot, name: str = "this repository") -> Propos
             why = [f"{len(paths_)} documents ({label}) in {where}: one feature each, its code being wherever "
                    "its requirements are implemented"]
         spec = [_glob_of(p) for p in paths_]
-        prop.entries.append(Entry("documents", {"spec": spec if len(spec) > 1 else spec[0]}, why, tuple(paths_), ids))
+        prop.entries.append(Entry("documents", {"spec": spec if len(spec) > 1 else spec[0]}, why, tuple(paths_), ids,
+                                  label))
     prop.entries += _excludes(snapshot, paths, ruleset.is_code)
     read = prop.specs()
     prop.claims = list(fmap.claims)
