@@ -181,3 +181,30 @@ async def test_an_internal_error_still_completes_the_check(bot, github, repo_fac
     run = only_run(repo)
     assert run["status"] == "completed" and run["conclusion"] == "neutral"
     assert "an internal error (KeyError)" in run["output"]["summary"]
+
+
+INVOICES = ('package agents\n\nfunc RegisterBilling(r *mux.Router) {\n'
+            '\tr.HandleFunc("/api/invoices", create).Methods("POST")\n}\n')
+
+
+async def test_a_change_that_implements_a_located_features_requirement_touches_it(bot, github, repo_factory):
+    # docs/ideas/billing.md has no folder of its name: its code is wherever `POST /api/invoices` is
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/invoices.go": INVOICES}, "invoices", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    run = only_run(repo)
+    assert "| billing |" in run["output"]["summary"]
+    assert "resolved" in run["output"]["title"]
+    (comment,) = repo.comments.values()
+    assert "POST /api/invoices" in comment["body"]
+
+
+async def test_a_change_that_names_nothing_a_located_feature_asks_for_leaves_it_alone(bot, github, repo_factory):
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/util.go": "package agents\n\nfunc helper() {}\n"}, "helper", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    assert "billing" not in only_run(repo)["output"]["summary"]

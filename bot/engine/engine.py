@@ -34,6 +34,26 @@ MAX_REFERENCE_EVIDENCE = 5
 _TEST_AFFIX = re.compile(r"^(?:test_|tests?_)|(?:_test|_tests|\.test|\.spec|test|tests|spec|it)$", re.I)
 
 
+_ROUTE_PARAM = re.compile(r"\{[^}]*\}|<[^>]*>|:\w+|\[[^\]]*\]")
+
+
+def _route_shape(path: str) -> str:
+    """A route with its parameters blanked, whatever their syntax: /api/agents/{}/heartbeat."""
+    return _ROUTE_PARAM.sub("{}", path.split("?")[0]).rstrip("/") or "/"
+
+
+def _registers(routes: set[str], strings) -> bool:
+    """Does a file hold one of the routes as a string: whole, or its last segments (registered under a
+    router prefix: "/invoices" in a group mounted at "/api")?"""
+    for s in strings:
+        if not s.startswith("/") or len(s) < 4 or " " in s:
+            continue
+        shape = _route_shape(s)
+        if shape.strip("/{}") and any(r == shape or r.endswith(shape) for r in routes):
+            return True
+    return False
+
+
 class _SnapshotView:
     """Derived data about one snapshot, computed once and kept while the snapshot lives."""
 
@@ -368,6 +388,7 @@ class Engine:
 
     def _names_touch(self, f: fm_mod.FeatureDef, changed: list[str], snapshots, ruleset) -> bool:
         names: set[str] = set()
+        routes: set[str] = set()
         prose: list[set[str]] = []
         for snap in snapshots:
             for sp in f.spec:
@@ -384,7 +405,9 @@ class Engine:
                         elif a.kind is Kind.COMMAND:
                             names.update(command_names(a))
                         elif a.kind is Kind.ENDPOINT:
-                            names.update(w for w in split_endpoint(a)[1].split("/") if w and "{" not in w)
+                            path = split_endpoint(a)[1]
+                            names.update(w for w in path.split("/") if w and "{" not in w)
+                            routes.add(_route_shape(path))
                         elif a.kind is Kind.PATH:
                             names.add(posixpath.splitext(posixpath.basename(a.value))[0])
                     if not r.anchors and len(r.terms) >= 2:
@@ -398,6 +421,8 @@ class Engine:
                     return True
                 fi = self.file_index(snap, p, ruleset)
                 if names & (fi.tokens | set(fi.strings) | set(fi.defs)):
+                    return True
+                if routes and _registers(routes, fi.strings):
                     return True
                 if prose:
                     words = set(key_terms(" ".join(sorted(fi.tokens | fi.comment_tokens))))
