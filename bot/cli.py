@@ -393,7 +393,8 @@ def _init_summary(proposal, findings, existing) -> list[str]:
     if excl:
         parts.append(plural(excl, "exclusion"))
     out = [f"driftbot init: {', '.join(parts)}"
-           + (f"; {len(proposal.not_read)} documents left out (the file lists them)" if proposal.not_read else "") + "."]
+           + (f"; {len(proposal.not_read)} documents left out (the file names them; `driftbot report` gives each "
+              "reason)" if proposal.not_read else "") + "."]
     if existing:
         out.append(f"{existing} exists already; this proposal ignores it.")
     overall = findings.overall_alignment
@@ -406,8 +407,8 @@ def _init_summary(proposal, findings, existing) -> list[str]:
             bands[f.band] = bands.get(f.band, 0) + 1
         order = ("Critical", "High", "Medium", "Low", "Excellent", "Unknown")
         spread = ", ".join(f"{bands[b]} {b}" for b in order if bands.get(b))
-        out.append(f"With it, the report would say: overall alignment {overall}/100 ({band(overall)}), drift "
-                   f"{100 - overall} % across {plural(n, 'feature')} ({spread}).")
+        out.append(f"With it, the report would say: overall alignment {overall}/100, drift {100 - overall} % "
+                   f"(band {band(overall)}), across {plural(n, 'feature')} ({spread}).")
     return out
 
 

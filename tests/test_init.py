@@ -109,7 +109,7 @@ def test_the_proposal_pairs_splits_groups_and_excludes_with_a_reason_each():
         "spec": ["docs/guides/backup.md", "docs/guides/deploy.md"]}
     excludes = {e.body: " ".join(e.why) for e in _entries(prop, "exclude")}
     assert "linguist-generated" in excludes["web/*.js"]
-    assert "protobuf (Go)" in excludes["**/*.pb.go"]
+    assert "protoc (Go)" in excludes["**/*.pb.go"]
     assert "third-party" in excludes["third_party/**"]
     assert "DO NOT EDIT" in excludes["internal/gen/*.go"]
     assert not any("server" in g for g in excludes)
@@ -158,7 +158,7 @@ def test_annotations_say_where_each_documents_code_was_found():
     annotate(prop, findings)
     roadmap = next(e for e in prop.entries if e.specs == ("docs/ROADMAP.md",))
     # 4 rows and the sentence above them; the planned row has nothing to check yet
-    assert roadmap.why[-1] == "→ 5 features, 4 with something to check"
+    assert roadmap.why[-1] == "→ 5 features (4 rows and the rest of the document), 4 with something to check"
     adr = next(e for e in prop.entries if e.specs == ("docs/adr/0001-use-flask.md",))
     assert adr.why[-1].startswith("→ code found in ")
 
@@ -198,7 +198,7 @@ def test_init_prints_the_file_and_what_the_report_would_say(tmp_path, capsys):
     assert main(["init", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert yaml.safe_load(out)["documents"]
-    assert "1 feature paired with code, 5 documents read as requirements (guide 2, roadmap 1" in err and "With it, the report would say: overall alignment" in err
+    assert "1 feature paired with code, 5 documents read as requirements (guide 2, architecture / design 1" in err and "With it, the report would say: overall alignment" in err
     assert not (tmp_path / ".github/driftbot.yml").exists()
     assert main(["init", str(tmp_path), "--write"]) == 0
     written = (tmp_path / ".github/driftbot.yml").read_text()
@@ -216,3 +216,54 @@ def test_init_on_a_repository_without_documents_says_what_it_looks_for(tmp_path,
     assert main(["init", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "found no spec, roadmap, plan or design document" in err and "docs/config.md" in err
+
+
+def _split(files, path):
+    _engine, _snap, prop = _proposal(files)
+    (entry,) = [e for e in prop.entries if path in e.specs]
+    return entry.body
+
+
+CODE = {"app/billing/__init__.py": BILLING, "app/shipping/queue.py": "class ShipmentQueue:\n    pass\n"}
+
+
+def test_only_a_table_with_a_status_column_is_a_feature_matrix():
+    comparison = ("# Roadmap\n\n| Feature | shop | rival |\n|---|---|---|\n| `InvoiceStore` | ✅ | ❌ |\n"
+                  "| `ShipmentQueue` | ✅ | ✅ |\n| `TaxReport` | ❌ | ✅ |\n| `RefundService` | ❌ | ❌ |\n")
+    files = ("# Plan\n\n| Path | Action | Purpose |\n|---|---|---|\n| `app/a.py` | add | x |\n"
+             "| `app/b.py` | edit | y |\n| `app/c.py` | add | z |\n| `app/d.py` | edit | w |\n")
+    assert "split" not in _split({**CODE, "docs/ROADMAP.md": comparison}, "docs/ROADMAP.md")
+    assert "split" not in _split({**CODE, "docs/plans/PLAN.md": files}, "docs/plans/PLAN.md")
+    assert _split({**CODE, "docs/ROADMAP.md": ROADMAP}, "docs/ROADMAP.md")["split"] == "rows"
+
+
+def test_a_plan_by_phases_is_split_by_its_phase_headings():
+    plan = "# Roadmap\n\n" + "".join(f"### Milestone {i}: step {i}\n\n- Add `Thing{i}`.\n\n" for i in range(4))
+    assert _split({**CODE, "docs/roadmap.md": plan}, "docs/roadmap.md") == {
+        "spec": "docs/roadmap.md", "split": "headings", "level": 3}
+
+
+def test_headings_that_merely_start_with_component_or_module_are_not_epics():
+    doc = ("# Testing architecture\n\n## Module-Scoped Fixtures\n\n`InvoiceStore` is shared.\n\n"
+           "## Component Interaction Sequence\n\n`ShipmentQueue` runs.\n\n## Design Rationale\n\nWhy.\n")
+    assert "split" not in _split({**CODE, "docs/architecture/testing.md": doc}, "docs/architecture/testing.md")
+    epics = "# Product\n\n" + "".join(f"## Epic {i}: area {i}\n\n`Thing{i}` works.\n\n" for i in range(3))
+    assert _split({**CODE, "docs/PRD.md": epics}, "docs/PRD.md") == {"spec": "docs/PRD.md", "split": "headings",
+                                                                    "level": 2}
+
+
+def test_a_document_with_nothing_to_check_is_left_out_and_says_why():
+    _engine, _snap, prop = _proposal({**CODE, "docs/architecture/vision.md": "# Vision\n\nWe like it.\n",
+                                      "docs/architecture/store.md": "# Store\n\n`InvoiceStore` saves.\n"})
+    assert "docs/architecture/vision.md" not in prop.specs()
+    (left,) = [d for d in prop.not_read if d.path == "docs/architecture/vision.md"]
+    assert left.label == "states nothing checkable"
+    assert "#   states nothing checkable: docs/architecture/vision.md" in prop.render()
+
+
+def test_a_generated_name_excludes_code_never_a_document():
+    _engine, _snap, prop = _proposal({**CODE, "docs/schema/_generated.md": "# Schema\n\n`InvoiceStore` table.\n",
+                                      "app/models_generated.py": "class Model:\n    pass\n"})
+    excludes = [e.body for e in prop.entries if e.section == "exclude"]
+    assert excludes == ["**/*_generated.py"]
+    assert "docs/schema/_generated.md" in prop.specs()

@@ -185,7 +185,8 @@ def self_status(text: str) -> tuple[str, str]:
         return "", ""
     raw = hit.group("s").strip().strip("*_` ")
     s = raw.lower()
-    if re.match(r"(superseded|deprecated|rejected|withdrawn|obsolete|abandoned|replaced|declined|retired)", s):
+    if re.match(r"(superseded|deprecated|rejected|withdrawn|obsolete|abandoned|replaced|declined|retired|"
+                r"historical|archived|frozen snapshot|no longer)", s):
         return "excluded", raw
     if re.match(r"(proposed|draft|planned|rfc|under review|in review|not started|pending|future|idea|"
                 r"exploring|discussion|open)", s):

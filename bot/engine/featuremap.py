@@ -724,7 +724,10 @@ def sections(ps, split: str, level: int | None = None) -> list[tuple[str, tuple[
     if split == "rows":
         req_lines = {r.line for r in ps.requirements}
         out = []
-        for line, key, _claim, _section in ps.rows:
+        # the rows of feature matrices (a Status column) when the document has any: its other tables
+        # (file lists, comparisons, settings) describe, they do not list features
+        rows = [r for r in ps.rows if r[0] in ps.matrix_rows] or ps.rows
+        for line, key, _claim, _section in rows:
             title = re.sub(r"[*_`]|\[([^\]]*)\]\([^)]*\)", r"\1", key).strip()
             if line not in req_lines or not re.search(r"[A-Za-z]{2}", title):
                 continue

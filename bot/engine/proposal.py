@@ -66,9 +66,11 @@ class Proposal:
                 out[e.label] = out.get(e.label, 0) + len(e.specs)
         return out
 
-    def roles_phrase(self) -> str:
-        """“roadmap 1, architecture / design 4”: the documents read, by role."""
-        return ", ".join(f"{label} {n}" for label, n in sorted(self.documents_read().items(), key=lambda kv: -kv[1]))
+    def roles_phrase(self, most: int = 4) -> str:
+        """“roadmap 1, architecture / design 4”: the documents read, by role (the most common few)."""
+        ranked = sorted(self.documents_read().items(), key=lambda kv: (-kv[1], kv[0]))
+        rest = sum(n for _l, n in ranked[most:])
+        return ", ".join(f"{label} {n}" for label, n in ranked[:most]) + (f", other {rest}" if rest else "")
 
     def splits(self) -> set[str]:
         return {e.body.get("split") for e in self.entries if e.section == "documents" and e.body.get("split")}
@@ -80,7 +82,8 @@ class Proposal:
                "# checks this file against the repository; `driftbot report` shows what it finds.",
                "version: 1", ""]
         for section, intro in (
-                ("features", "Features paired with their code: a spec, and the folder that implements it."),
+                ("features", "Features from specs of a known layout. `code:` is the folder of the same name; "
+                             "without it, the code is wherever the spec's requirements are implemented."),
                 ("documents", "Documents read as requirements. Without `code:` each is judged against the "
                               "repository's source, its code being wherever its requirements are implemented; "
                               "`split:` makes one feature per heading, table row or epic."),
@@ -124,16 +127,24 @@ def _comment(text: str, indent: str, width: int = 100) -> list[str]:
     return lines[:1] + [cont + line[len(lead):] for line in lines[1:]]
 
 
-def _paths(paths: list[str], n: int = 6) -> str:
-    """Paths shortened to their folders when many share one."""
-    by_dir: dict[str, list[str]] = {}
-    for p in paths:
-        by_dir.setdefault(posixpath.dirname(p), []).append(p)
-    shown = []
-    for d, ps in by_dir.items():
-        shown.append(f"{d}/ ({len(ps)} documents)" if len(ps) > 2 and d else ", ".join(ps))
-    text = ", ".join(shown[:n])
-    return text + (f" and {len(shown) - n} more" if len(shown) > n else "")
+def _paths(paths: list[str], most: int = 12) -> str:
+    """Paths named one by one when few, else by folder, as deep as keeps the list short:
+    "openspec/changes/archive/ (210 documents), docs/notes.md"."""
+    if len(paths) <= 4:
+        return ", ".join(paths)
+    best: list[tuple[str, int]] = [("", len(paths))]
+    for depth in range(1, 8):
+        groups: dict[str, int] = {}
+        for p in paths:
+            parts = p.split("/")
+            key = "/".join(parts[:depth]) + "/" if len(parts) > depth else p
+            groups[key] = groups.get(key, 0) + 1
+        if len(groups) > most:
+            break
+        best = sorted(groups.items())
+        if all(n == 1 for _k, n in best):
+            break
+    return ", ".join(k if n == 1 else f"{k or 'the repository root/'} ({n} documents)" for k, n in best)
 
 
 def _scalar(v) -> str:
@@ -176,33 +187,41 @@ class _Split:
 
 _ONE_DECISION = {"adr", "rfc"}
 _ROWS_ROLES = {"roadmap", "plan", "spec", "requirements"}
-_SECTION_ROLES = {"architecture", "reference", "component"}  # documents that describe parts of the code
+_SECTION_ROLES = {"architecture", "component"}  # documents that describe parts of the code
 
 
 def _req_lines(ps) -> list[int]:
     return [r.line for r in ps.requirements]
 
 
+_EPIC_HEAD = re.compile(r"^\W*(?:epic|feature|user story|story)\s*(?:[#\d][\w.-]*\s*)?[:—–-]\s*\S", re.I)
+_STAGE_HEAD = re.compile(r"^\W*(?:phase|milestone|stage|release|iteration|sprint|increment|wave|step)\s*"
+                        r"[#\w.]{0,8}\s*(?:[:—–.()-]|$)", re.I)
+
+
 def _split_of(ps, role: str, folders_by_key) -> _Split:
-    """How a document defines features: by the rows of a feature matrix, by a section per component or
-    per epic, or as a whole."""
-    if ps is None or not ps.requirements:
-        return _Split("none", None, "")
-    req = _req_lines(ps)
-    rows = [t for t, _r in fm_mod.sections(ps, "rows") if t != fm_mod.REST]
-    with_status = sum(1 for line, _k, claim, _s in ps.rows if claim and line in set(req))
-    if role in _ONE_DECISION:
+    """How a document defines features: by the rows of a feature matrix, by its phases or milestones,
+    by a section per epic or per component, or as a whole."""
+    if ps is None or not ps.requirements or role in _ONE_DECISION:
         return _Split("none", None, "")  # a decision record is one decision, whatever its tables hold
-    planning = role in ("roadmap", "plan")
-    if role in _ROWS_ROLES and len(rows) >= 3 and (planning and (with_status >= 3 or len(rows) >= 5)
-                                                   or with_status >= 3 and with_status * 2 >= len(rows)):
-        why = (f"a feature matrix: one feature per table row ({len(rows)} rows"
-               + (f", {with_status} with a status" if with_status else "") + ")")
-        return _Split("rows", None, why)
+    req = _req_lines(ps)
+    rows = [t for t, _r in fm_mod.sections(ps, "rows") if t != fm_mod.REST] if ps.matrix_rows else []
+    claimed = sum(1 for line, _k, claim, _s in ps.rows if claim and line in ps.matrix_rows)
+    enough = 3 if role in ("roadmap", "plan") else 5  # a spec's small status table is not its feature list
+    if role in _ROWS_ROLES and len(rows) >= enough and claimed * 2 >= len(rows):
+        return _Split("rows", None, f"a feature matrix (a table with a Status column): one feature per row "
+                                    f"({len(rows)} rows)")
     heads = ps.headings
-    epic = [h for h in heads if fm_mod._SPLIT_WORDS.match(h[1])]
-    if len(epic) >= 2:
-        return _Split("epics", None, f"one feature per epic, feature or story heading ({len(epic)})")
+    if role in _ROWS_ROLES:
+        stages = _level_of(heads, _STAGE_HEAD)
+        if stages:
+            level, n = stages
+            return _Split("headings", level, f"a plan by stages: one feature per phase or milestone "
+                                             f"({n} level-{level} headings)")
+    epics = _level_of(heads, _EPIC_HEAD)
+    if epics:
+        level, n = epics
+        return _Split("headings", level, f"one feature per epic or story ({n} level-{level} headings)")
     if role not in _SECTION_ROLES:
         return _Split("none", None, "")
     best = None
@@ -225,6 +244,18 @@ def _split_of(ps, role: str, folders_by_key) -> _Split:
     return _Split("none", None, "")
 
 
+def _level_of(heads, pattern: re.Pattern) -> tuple[int, int] | None:
+    """The heading level at which most headings match ``pattern``, when at least three do and they
+    are most of that level's headings: (level, how many)."""
+    best = None
+    for level in sorted({h[0] for h in heads}):
+        at = [h for h in heads if h[0] == level]
+        hits = sum(1 for h in at if pattern.match(h[1]))
+        if hits >= 3 and hits * 2 >= len(at) and (best is None or hits > best[1]):
+            best = (level, hits)
+    return best
+
+
 def _names_folder(title: str, folders_by_key) -> str:
     """Does a heading's subject name a code folder or module: its first word, or its first two
     ("Outbox Components" → sagaz/outbox/, "Compensation Graph" → compensation_graph.py)? A heading
@@ -236,12 +267,18 @@ def _names_folder(title: str, folders_by_key) -> str:
 
 # --- generated and vendored code ----------------------------------------------------------------------
 
-_GENERATED_SUFFIXES = (("**/*.pb.go", "protobuf (Go)"), ("**/*_pb2.py", "protobuf (Python)"),
-                       ("**/*_pb2_grpc.py", "gRPC (Python)"), ("**/*.pb.ts", "protobuf (TypeScript)"),
-                       ("**/*_grpc.pb.go", "gRPC (Go)"), ("**/zz_generated*.go", "Kubernetes code generators"),
-                       ("**/*.generated.*", "a generator"), ("**/*_generated.*", "a generator"),
-                       ("**/*.g.dart", "Dart build_runner"), ("**/*.Designer.cs", "a .NET designer"),
-                       ("**/*.min.js", "a minifier"), ("**/*.min.css", "a minifier"))
+_GENERATED_SUFFIXES = (("**/*.pb.go", "generated by protoc (Go)"), ("**/*_pb2.py", "generated by protoc (Python)"),
+                       ("**/*_pb2_grpc.py", "generated by gRPC (Python)"),
+                       ("**/*.pb.ts", "generated by protoc (TypeScript)"),
+                       ("**/*_grpc.pb.go", "generated by gRPC (Go)"),
+                       ("**/zz_generated*.go", "generated by Kubernetes code generators"),
+                       ("**/*.generated.*", "generated code (its name says so)"),
+                       ("**/*_generated.*", "generated code (its name says so)"),
+                       ("**/*.gen.go", "generated code (its name says so)"),
+                       ("**/*.g.dart", "generated by Dart build_runner"),
+                       ("**/*.Designer.cs", "generated by a .NET designer"),
+                       ("**/*.min.js", "minified: a vendored library or a build output"),
+                       ("**/*.min.css", "minified: a vendored library or a build output"))
 _VENDOR_DIRS = {"third_party": "vendored third-party code", "third-party": "vendored third-party code",
                 "thirdparty": "vendored third-party code", "external": "vendored third-party code",
                 "generated": "generated code", "__generated__": "generated code", "_generated": "generated code"}
@@ -276,9 +313,13 @@ def _excludes(snapshot: Snapshot, paths: list[str], is_code) -> list[Entry]:
                                                 f"({len(hits)} file{'s' if len(hits) != 1 else ''})"]))
                 covered.update(hits)
     for g, what in _GENERATED_SUFFIXES:
-        hits = [p for p in paths if p not in covered and globs.match(g, p)]
+        hits = [p for p in paths if p not in covered and not docs_mod.is_doc(p) and globs.match(g, p)]
+        if hits and g.endswith(".*") and any(docs_mod.is_doc(p) and globs.match(g, p) for p in paths):
+            # a document matches too (docs/schema/_generated.md): only the code's extensions
+            exts = sorted({posixpath.splitext(p)[1] for p in hits if posixpath.splitext(p)[1]})
+            g = g[:-2] + (exts[0] if len(exts) == 1 else "{" + ",".join(exts) + "}")
         if hits:
-            out.append(Entry("exclude", g, [f"generated by {what} ({len(hits)} file{'s' if len(hits) != 1 else ''}, "
+            out.append(Entry("exclude", g, [f"{_cap(what)} ({len(hits)} file{'s' if len(hits) != 1 else ''}, "
                                             f"e.g. {hits[0]})"]))
             covered.update(hits)
     dirs: dict[str, int] = {}
@@ -335,9 +376,17 @@ def propose(engine, snapshot: Snapshot, name: str = "this repository") -> Propos
         return engine.spec(snapshot, path) if snapshot.available(path) else None
 
     grouped: dict[tuple[str, str], list[str]] = {}  # (folder, role) → documents read whole
+    empty: list[DocEntry] = []
     for f in fmap.features:
         doc = by_path.get(f.spec[0]) if f.spec else None
         role = doc.role if doc else "spec"
+        if f.spec and all((ps := parsed(s)) is not None and not ps.requirements for s in f.spec):
+            # nothing in it to check: proposing it would only give a feature of unknown alignment
+            for s in f.spec:
+                empty.append(DocEntry(s, "empty", "states nothing checkable",
+                                      "it names no endpoint, file, symbol, setting or command, and no sentence "
+                                      "in it says what the code must do"))
+            continue
         if f.scope == "declared" and f.code:
             body = {"id": f.id, "spec": [_glob_of(s) for s in f.spec], "code": list(f.code)}
             if f.tests:
@@ -356,8 +405,10 @@ def propose(engine, snapshot: Snapshot, name: str = "this repository") -> Propos
             body = {"id": f.id, "spec": [_glob_of(s) for s in f.spec]}
             how = "the files its tasks name, else wherever its requirements are implemented" \
                 if f.source.startswith("spec-kit") else "wherever its requirements are implemented"
-            why = [f"{f.spec[0]} ({_layout(f.source)}): no code folder of its name, so no `code:`; "
-                   f"driftbot looks for its code in {how}"]
+            why = [f"{f.spec[0]} ({_layout(f.source)}): discovery paired no code folder with it by name, so no "
+                   f"`code:`; its code is {how}"]
+            if len(f.spec) > 1 and not f.source.startswith("spec-kit"):
+                why.append(f"It reads {', '.join(f.spec[1:])} too: same name, same feature")
             prop.entries.append(Entry("features", body, why, tuple(f.spec), (f.id,)))
             continue
         path = f.spec[0]
@@ -398,7 +449,7 @@ def propose(engine, snapshot: Snapshot, name: str = "this repository") -> Propos
     prop.entries += _excludes(snapshot, paths, ruleset.is_code)
     read = prop.specs()
     prop.claims = list(fmap.claims)
-    prop.not_read = [d for d in fmap.documents if d.path not in read and d.role != "claims" and not d.read]
+    prop.not_read = [d for d in fmap.documents if d.path not in read and d.role != "claims" and not d.read] + empty
     return prop
 
 
@@ -429,12 +480,17 @@ def config_of(proposal: Proposal, snapshot: Snapshot) -> Config:
 
 def annotate(proposal: Proposal, findings) -> None:
     """Add to each entry what the report found with it: where a located feature's code is, how many
-    features a split document gave, which features have nothing checkable."""
+    features a split document gave and how many have something to check."""
     by_doc: dict[str, list] = {}
+    by_id = {f.id: f for f in findings.features}
     for f in findings.features:
         by_doc.setdefault(f.document or (f.spec[0] if f.spec else ""), []).append(f)
-    notes: dict[str, list[str]] = {}
     for e in proposal.entries:
+        if e.section == "features":
+            f = by_id.get(e.body.get("id", "")) if isinstance(e.body, dict) else None
+            if f is not None and f.scope == "located":
+                e.why = e.why + [f"→ {_located(f)}"]
+            continue
         if e.section != "documents":
             continue
         new_ids = []
@@ -445,21 +501,28 @@ def annotate(proposal: Proposal, findings) -> None:
                 if feats and feats[0].scope == "located":
                     e.why = e.why + [f"→ {posixpath.basename(path)}: {_located(feats[0])}"]
                 continue
-            if e.body.get("split") if isinstance(e.body, dict) else False:
+            if e.body.get("split"):
                 checkable = sum(1 for f in feats if f.alignment is not None)
-                notes.setdefault(path, []).append(
-                    f"→ {len(feats)} feature{'s' if len(feats) != 1 else ''}, {checkable} with something to check")
+                extra = [x for x in ("(introduction)", fm_mod.REST) if any(f.section == x for f in feats)]
+                parts = len(feats) - len(extra)
+                what = {"(introduction)": "the introduction", fm_mod.REST: "the rest of the document"}
+                e.why = e.why + [f"→ {len(feats)} feature{'s' if len(feats) != 1 else ''}"
+                                 + (f" ({parts} {'row' if e.body['split'] == 'rows' else 'section'}"
+                                    f"{'s' if parts != 1 else ''} and "
+                                    f"{' and '.join(what[x] for x in extra)})" if extra else "")
+                                 + f", {checkable} with something to check"]
             elif feats and feats[0].scope == "located":
-                notes.setdefault(path, []).append(f"→ {_located(feats[0])}")
+                e.why = e.why + [f"→ {_located(feats[0])}"]
         e.ids = tuple(new_ids) or e.ids
-        if e.specs and len(e.specs) == 1 and e.specs[0] in notes:
-            e.why = e.why + notes[e.specs[0]]
 
 
 def _located(f) -> str:
     """Where a located feature's evidence lies: "code found in src/billing/ (14 of 17 requirements)"."""
     if not f.located:
         return "no code found for it yet" if f.located_of else "nothing in it names code driftbot can look for"
-    shown = [f"{d if d.strip('./') else 'the repository root'} ({n} of {f.located_of} requirements)"
+    req = "requirement" if f.located_of == 1 else "requirements"
+    shown = [f"{d if d.strip('./') else 'the repository root'} ({n} of {f.located_of} {req})"
              for d, n in f.located[:2]]
-    return "code found in " + ", ".join(shown) + (f" and {len(f.located) - 2} more" if len(f.located) > 2 else "")
+    more = len(f.located) - 2
+    return "code found in " + ", ".join(shown) + (f" and {more} more folder{'s' if more != 1 else ''}"
+                                                   if more > 0 else "")

@@ -227,6 +227,7 @@ class ParsedSpec:
     warnings: list[str] = field(default_factory=list)
     headings: list[tuple[int, str, int]] = field(default_factory=list)  # (level, title, line), in order
     rows: list[tuple[int, str, str, str]] = field(default_factory=list)  # table rows: (line, key cell, claim, section)
+    matrix_rows: set[int] = field(default_factory=set)  # lines of rows in feature matrices (a thing per row, a Status column)
     lines: int = 0  # how many lines the document has
 
 
@@ -853,6 +854,8 @@ class _Walker:
         text = " · ".join(c[0] for c in cells if c[0])
         feature_idx = next((k for k, r in enumerate(roles) if r == "feature"), key_idx)
         self.b.spec.rows.append((line, cells[feature_idx][0] if feature_idx < len(cells) else "", claim, section))
+        if "status" in roles[1:len(cells)] and roles[0] in ("feature", "description", "value", "symbol"):
+            self.b.spec.matrix_rows.add(line)  # a feature matrix: what is planned or done, one thing per row
         anchors: list[Anchor] = []
         if key_role == "endpoint":
             method = next((c[0].strip("` ").upper() for c, r in zip(cells, roles)

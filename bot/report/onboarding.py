@@ -29,7 +29,7 @@ def pr_body(proposal: Proposal, findings: Findings, sha: str) -> str:
             bands[f.band] = bands.get(f.band, 0) + 1
         spread = ", ".join(f"{bands[b]} {b}" for b in ("Critical", "High", "Medium", "Low", "Excellent", "Unknown")
                            if bands.get(b))
-        lines.append(f"**With it:** overall alignment **{overall}/100** ({band(overall)}), drift {100 - overall} % "
+        lines.append(f"**With it:** overall alignment **{overall}/100**, drift {100 - overall} % (band {band(overall)}), "
                      f"across {plural(n, 'feature')} ({spread}), measured at `{sha[:12]}`.")
     lines += ["", "### What the file holds", ""]
     if paired:
