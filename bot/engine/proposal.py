@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import yaml
 
@@ -380,13 +380,15 @@ def propose(engine, snapshot: Snapshot, name: str = "this repository") -> Propos
     for f in fmap.features:
         doc = by_path.get(f.spec[0]) if f.spec else None
         role = doc.role if doc else "spec"
-        if f.spec and all((ps := parsed(s)) is not None and not ps.requirements for s in f.spec):
-            # nothing in it to check: proposing it would only give a feature of unknown alignment
-            for s in f.spec:
-                empty.append(DocEntry(s, "empty", "states nothing checkable",
-                                      "it names no endpoint, file, symbol, setting or command, and no sentence "
-                                      "in it says what the code must do"))
-            continue
+        blank = [s for s in f.spec if (ps := parsed(s)) is not None and not ps.requirements]
+        for s in blank:  # nothing in it to check: reading it would only add a feature of unknown alignment
+            empty.append(DocEntry(s, "empty", "states nothing checkable",
+                                  "it names no endpoint, file, symbol, setting or command, and no sentence in it "
+                                  "says what the code must do"))
+        if blank:
+            if len(blank) == len(f.spec):
+                continue
+            f = replace(f, spec=tuple(s for s in f.spec if s not in blank))
         if f.scope == "declared" and f.code:
             body = {"id": f.id, "spec": [_glob_of(s) for s in f.spec], "code": list(f.code)}
             if f.tests:
