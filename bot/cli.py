@@ -443,7 +443,7 @@ def cmd_manifest(args) -> int:
 
     import yaml
 
-    manifest_path = Path(__file__).resolve().parents[1] / "app.yml"
+    from .resources import MANIFEST as manifest_path
     manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
     base = args.url.rstrip("/")
     if not base.startswith("https://"):

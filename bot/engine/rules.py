@@ -18,9 +18,10 @@ from pathlib import Path
 import regex
 
 from . import globs, grammar, yamlsrc
+from .. import resources
 from .errors import ConfigError, Problem
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "rules"
+BUILTIN_DIR = resources.RULES_DIR
 MATCH_TIMEOUT = 0.5  # seconds per pattern per file
 PROBE_TIMEOUT = 0.05
 FLAGS = regex.MULTILINE | regex.VERSION0

@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .. import resources
 from .errors import ConfigError, Problem
 
 MAX_NODES = 50_000  # guards against alias bombs ("billion laughs")
@@ -18,7 +19,7 @@ MAX_BYTES = 512 * 1024
 
 Marks = dict[tuple, tuple[int, int]]  # path tuple → (line, column), 1-based
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema"
+SCHEMA_DIR = resources.SCHEMA_DIR
 
 
 def load_schema(name: str) -> dict:
