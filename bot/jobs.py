@@ -1,60 +1,109 @@
-"""Background work: a queue with bounded concurrency that coalesces bursts for the same key
-(only the newest job for a pull request runs) and, at shutdown, finishes what it can and hands
-back the rest to the store, to be picked up at the next start."""
+"""Background work: a queue with bounded concurrency that coalesces bursts for the same key (only
+the newest job for a pull request runs).
+
+Every job is stored before its delivery is acknowledged (``Store.accept_delivery``) and carries its
+store id here; ``finished(id)`` is called once the job ran, failed for good, or was replaced by a
+newer job for the same key. A job cut off by a shutdown or a crash is never finished, so it is
+resumed at the next start. Workers are supervised: one that ends for any reason is replaced.
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from typing import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[[dict], Awaitable[None]]
+Finished = Callable[[int], Awaitable[None]]
+
+
+async def _nothing(_job_id: int) -> None:
+    return None
 
 
 class JobQueue:
-    def __init__(self, runner: Runner, *, workers: int = 4, park: Callable[[list[dict]], None] | None = None):
+    def __init__(self, runner: Runner, *, workers: int = 4, finished: Finished = _nothing):
         self.runner = runner
         self.workers = workers
-        self.park = park
-        self._pending: "OrderedDict[str, dict]" = OrderedDict()
-        self._running: dict[str, dict] = {}
-        self._rerun: dict[str, dict] = {}
+        self.finished = finished
+        self._pending: "OrderedDict[str, tuple[int | None, dict, float]]" = OrderedDict()
+        self._running: dict[str, tuple[int | None, dict, float]] = {}
+        self._rerun: dict[str, tuple[int | None, dict, float]] = {}
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
-        self._current: dict[asyncio.Task, str] = {}
+        self._tasks: set[asyncio.Task] = set()
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
         self.done = 0
         self.failed = 0
+        self.restarted = 0  # workers replaced after ending unexpectedly
 
     def __len__(self) -> int:
         return len(self._pending) + len(self._running)
 
-    def submit(self, job: dict, key: str | None = None) -> str:
+    @property
+    def alive(self) -> int:
+        """Workers running now."""
+        return sum(1 for t in self._tasks if not t.done())
+
+    def oldest_age(self) -> float:
+        """Seconds the oldest waiting job has waited (0 when none waits)."""
+        waiting = [at for _i, _j, at in self._pending.values()]
+        return max(0.0, time.monotonic() - min(waiting)) if waiting else 0.0
+
+    def submit(self, job: dict, key: str | None = None, job_id: int | None = None) -> str:
         """Queue a job. A newer job with the same key replaces one still waiting; one that arrives
-        while its key is running waits and runs once after it. Returns "queued", "coalesced" or
-        "deferred"."""
+        while its key is running waits and runs once after it. Returns "queued", "coalesced",
+        "deferred" or, while stopping, "left for the next start"."""
         key = key or f"job:{id(job)}"
         if self._closing:
-            if self.park:
-                self.park([job])
-            return "parked"
+            return "left for the next start"  # stored, so resumed at the next start
         self._idle.clear()
+        entry = (job_id, job, time.monotonic())
         if key in self._running:
-            self._rerun[key] = job
+            replaced = self._rerun.get(key)
+            self._rerun[key] = entry
+            self._forget(replaced)
             return "deferred"
-        state = "coalesced" if key in self._pending else "queued"
-        self._pending[key] = job
+        replaced = self._pending.get(key)
+        self._pending[key] = entry
         self._pending.move_to_end(key)
+        self._forget(replaced)
         self._wake.set()
-        return state
+        return "coalesced" if replaced else "queued"
+
+    def _forget(self, entry) -> None:
+        """A job a newer one replaced is finished: the newer one does its work."""
+        if entry is not None and entry[0] is not None:
+            asyncio.get_running_loop().create_task(self._finish(entry[0]))
+
+    async def _finish(self, job_id: int | None) -> None:
+        if job_id is None:
+            return
+        try:
+            await self.finished(job_id)
+        except Exception as exc:  # the job stays stored and runs again at the next start
+            _log_safely("could not record a finished job", exc)
 
     def start(self) -> None:
-        for n in range(self.workers):
-            self._tasks.append(asyncio.create_task(self._worker(), name=f"driftbot-worker-{n}"))
+        for _ in range(self.workers):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._worker())
+        self._tasks.add(task)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if self._closing or task.cancelled():
+            return
+        self.restarted += 1
+        _log_safely("a worker ended unexpectedly; starting another", task.exception())
+        self._spawn()
 
     async def _worker(self) -> None:
         while True:
@@ -63,26 +112,24 @@ class JobQueue:
                 if not self._running and not self._pending:
                     self._idle.set()
                 await self._wake.wait()
-            key, job = self._pending.popitem(last=False)
-            self._running[key] = job
-            task = asyncio.current_task()
-            self._current[task] = key
+            key, entry = self._pending.popitem(last=False)
+            self._running[key] = entry
+            job_id, job, _at = entry
             try:
                 await self.runner(job)
                 self.done += 1
+                await self._finish(job_id)
             except asyncio.CancelledError:
-                raise
-            except Exception:  # a job's failure must not stop the worker
+                raise  # stopping: the job stays stored and resumes at the next start
+            except Exception as exc:  # a job's failure must not stop the worker
                 self.failed += 1
-                log.exception("job failed", extra={"job_kind": job.get("kind"), "repo": job.get("repo")})
+                _log_safely(f"job failed ({job.get('kind')} for {job.get('repo')})", exc)
+                await self._finish(job_id)
             finally:
                 self._running.pop(key, None)
-                self._current.pop(task, None)
                 again = self._rerun.pop(key, None)
                 if again is not None and not self._closing:
-                    self.submit(again, key)
-                elif again is not None and self.park:
-                    self.park([again])
+                    self.submit(again[1], key, again[0])
                 if not self._pending and not self._running:
                     self._idle.set()
 
@@ -91,25 +138,35 @@ class JobQueue:
         await asyncio.wait_for(self._idle.wait(), timeout)
 
     async def stop(self, grace: float = 20.0) -> list[dict]:
-        """Stop taking work; let running jobs finish for up to ``grace`` seconds; hand back the
-        rest (waiting jobs and jobs cut off) through ``park``. Returns what was handed back."""
+        """Stop taking work; let running jobs finish for up to ``grace`` seconds; cancel the rest.
+        What did not run stays stored and resumes at the next start. Returns those jobs."""
         self._closing = True
-        handed = list(self._pending.values())
+        left = [j for _i, j, _a in self._pending.values()]
         self._pending.clear()
         if self._running:
             try:
                 await asyncio.wait_for(self._idle_running(), grace)
             except asyncio.TimeoutError:
-                handed += list(self._running.values())
-        for t in self._tasks:
+                left += [j for _i, j, _a in self._running.values()]
+        for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        handed += list(self._rerun.values())
+        left += [j for _i, j, _a in self._rerun.values()]
         self._rerun.clear()
-        if handed and self.park:
-            self.park(handed)
-        return handed
+        return left
 
     async def _idle_running(self) -> None:
         while self._running:
             await asyncio.sleep(0.01)
+
+
+def _log_safely(message: str, exc: BaseException | None) -> None:
+    """Log a failure with its traceback, and never raise while doing so: an exception whose
+    traceback cannot be formatted (a RecursionError from a hostile payload) is logged by its type."""
+    try:
+        log.error(message, exc_info=exc)
+    except Exception:  # the failure path must not fail
+        try:
+            log.error("%s: %s (its traceback could not be formatted)", message, type(exc).__name__)
+        except Exception:
+            pass

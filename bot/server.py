@@ -9,7 +9,8 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -32,15 +33,18 @@ SERVICE = web.AppKey("service", DriftService)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 
 
+MAX_DEPTH = 64  # GitHub's payloads nest about 10 deep; deeper is hostile
+
+
 @dataclass
 class HandlerContext:
-    """What a handler gets: a way to queue a job."""
+    """What a handler gets: a way to ask for a job. Jobs are stored with their delivery before it is
+    acknowledged, then queued."""
 
-    queue: JobQueue
+    jobs: list[tuple[str, dict]] = field(default_factory=list)
 
     def submit(self, job: dict, key: str) -> None:
-        state = self.queue.submit(job, key)
-        log.debug("job %s", state, extra={"job_kind": job["kind"], "repo": job.get("repo")})
+        self.jobs.append((key, job))
 
 
 def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
@@ -70,34 +74,66 @@ async def webhook(request: web.Request) -> web.Response:
         return _problem(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _problem(400, "body is not JSON")
     if not isinstance(data, dict):
         return _problem(400, "body is not a JSON object")
-    store = request.app[STORE]
-    if not store.claim_delivery(delivery):
-        return web.json_response({"status": "duplicate delivery, ignored"}, status=200)
+    if _deeper_than(data, MAX_DEPTH):
+        return _problem(400, f"payload nests deeper than {MAX_DEPTH} levels")
     event = sansio.Event(data, event=event_name, delivery_id=delivery)
-    ctx = HandlerContext(request.app[QUEUE])
+    ctx = HandlerContext()
     installation = data.get("installation")
     extra = {"delivery_id": delivery, "event": event_name,
              "installation_id": installation.get("id") if isinstance(installation, dict) else None}
     try:
         await router.dispatch(event, ctx)
     except (KeyError, TypeError, AttributeError) as exc:
-        store.release_delivery(delivery)
         log.warning("malformed payload", extra={**extra, "error": repr(exc)})
         return _problem(400, f"payload is missing a field the {event_name} event needs")
     except Exception:  # a bug in a handler: say so, but never as a 500 that makes GitHub retry forever
-        store.release_delivery(delivery)
         log.exception("handler failed", extra=extra)
         return _problem(400, "driftbot could not handle this delivery")
+    store, queue = request.app[STORE], request.app[QUEUE]
+    try:  # stored before the answer, in one transaction with the delivery id, off the event loop
+        ids = await asyncio.get_running_loop().run_in_executor(None, store.accept_delivery, delivery, ctx.jobs)
+    except Exception:
+        log.exception("could not store a delivery", extra=extra)
+        return _problem(503, "driftbot could not store this delivery; GitHub will let you redeliver it")
+    if ids is None:
+        return web.json_response({"status": "duplicate delivery, ignored"}, status=200)
+    if not ids and ctx.jobs:
+        return web.json_response({"status": "already queued"}, status=202)
+    for (key, job), job_id in zip(ctx.jobs, ids):
+        state = queue.submit(job, key, job_id)
+        log.debug("job %s", state, extra={"job_kind": job["kind"], "repo": job.get("repo"), "job_id": job_id})
     return web.json_response({"status": "queued" if event_name != "ping" else "pong"}, status=202)
 
 
+def _deeper_than(data, limit: int) -> bool:
+    """Does a parsed payload nest deeper than ``limit``? (Iterative: a hostile payload cannot make it
+    recurse.)"""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return False
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """ok while every worker runs; 503 when any has died and not come back, so a supervisor restarts
+    the process. Queue age is how long the oldest waiting job has waited."""
     q = request.app[QUEUE]
-    return web.json_response({"status": "ok", "queued": len(q), "done": q.done, "failed": q.failed})
+    alive = q.alive
+    healthy = alive == q.workers
+    body = {"status": "ok" if healthy else "workers down", "workers": alive, "of": q.workers,
+            "queued": len(q), "oldest_wait_s": round(q.oldest_age(), 3), "done": q.done, "failed": q.failed,
+            "workers_restarted": q.restarted}
+    return web.json_response(body, status=200 if healthy else 503)
 
 
 def make_app(settings: Settings, *, store: Store | None = None, time_scale: float = 1.0,
@@ -115,20 +151,29 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
         app[SERVICE] = service
         queue = app[QUEUE]
         queue.runner = service.run
+        store_ = app[STORE]
+
+        async def finished(job_id: int) -> None:
+            await asyncio.get_running_loop().run_in_executor(None, store_.finish_job, job_id)
+
+        queue.finished = finished
         queue.start()
-        for job in app[STORE].take_parked_jobs():
-            queue.submit(job, _key(job))
+        resumed = await asyncio.get_running_loop().run_in_executor(None, store_.unfinished_jobs)
+        for job_id, key, job in resumed:  # accepted before a stop or a crash, never finished
+            queue.submit(job, key, job_id)
+        if resumed:
+            log.info("resumed %d job(s) left unfinished", len(resumed))
 
     async def on_cleanup(app: web.Application) -> None:
-        handed = await app[QUEUE].stop(shutdown_grace)
-        if handed:
-            log.info("handed back %d job(s) for the next start", len(handed))
+        left = await app[QUEUE].stop(shutdown_grace)
+        if left:
+            log.info("%d job(s) left for the next start", len(left))
         await app[SESSION].close()
         app[SERVICE].close()
         if store is None:
             app[STORE].close()
 
-    app[QUEUE] = JobQueue(lambda job: None, workers=settings.workers, park=app[STORE].park_jobs)
+    app[QUEUE] = JobQueue(_not_started, workers=settings.workers)
     app.router.add_post("/webhook", webhook)
     app.router.add_get("/healthz", healthz)
     app.on_startup.append(on_startup)
@@ -136,9 +181,5 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
     return app
 
 
-def _key(job: dict) -> str:
-    if job["kind"] == "pull_request":
-        return f"pr:{job['repo']}:{job['number']}"
-    if job["kind"] in ("push", "scan"):
-        return f"push:{job['repo']}"
-    return f"{job['kind']}:{job.get('comment_id') or job.get('head_sha')}"
+async def _not_started(job: dict) -> None:
+    raise RuntimeError("the queue runs jobs only once the app has started")

@@ -33,15 +33,6 @@ class GapIssue:
 
 
 class Store(abc.ABC):
-    # deliveries
-    @abc.abstractmethod
-    def claim_delivery(self, delivery_id: str) -> bool:
-        """True the first time a delivery id is seen, False for a repeat."""
-
-    @abc.abstractmethod
-    def release_delivery(self, delivery_id: str) -> None:
-        """Forget a delivery that was not accepted, so GitHub's "Redeliver" (same id) is handled."""
-
     # baselines and history
     @abc.abstractmethod
     def baseline(self, repo: str) -> dict[str, dict]:
@@ -94,12 +85,22 @@ class Store(abc.ABC):
     def release_value(self, repo: str, key: str, value: str) -> None:
         """Unset key if it still holds ``value`` (give up a claim, so a later run tries again)."""
 
-    # jobs handed back at shutdown
+    # durable jobs: a delivery's jobs are stored before it is acknowledged, and it counts as seen
+    # only once they are all finished, so nothing accepted is lost to a crash
     @abc.abstractmethod
-    def park_jobs(self, jobs: list[dict]) -> None: ...
+    def accept_delivery(self, delivery_id: str, jobs: list[tuple[str, dict]]) -> list[int] | None:
+        """In one transaction: None when the delivery was handled before (a duplicate); [] when its
+        jobs are stored and not finished yet (a redelivery: they run, or resume at the next start);
+        else the ids of its jobs, now stored. A delivery with no jobs is handled at once."""
 
     @abc.abstractmethod
-    def take_parked_jobs(self) -> list[dict]: ...
+    def finish_job(self, job_id: int) -> None:
+        """A job ran (or failed for good, or a newer job for the same key replaced it): forget it; its
+        delivery is handled once it has no other job left."""
+
+    @abc.abstractmethod
+    def unfinished_jobs(self) -> list[tuple[int, str, dict]]:
+        """(id, key, job) of every job not finished, oldest first: what to resume at start."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources need nothing
         """Release connections; the default store closes its database."""
@@ -116,7 +117,9 @@ CREATE TABLE IF NOT EXISTS waivers (repo TEXT, fingerprint TEXT, reason TEXT, un
 CREATE TABLE IF NOT EXISTS gap_issues (repo TEXT, fingerprint TEXT, number INTEGER, state TEXT, feature TEXT,
                                        PRIMARY KEY (repo, fingerprint));
 CREATE TABLE IF NOT EXISTS kv (repo TEXT, key TEXT, value TEXT, PRIMARY KEY (repo, key));
-CREATE TABLE IF NOT EXISTS parked_jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT);
+CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, job TEXT NOT NULL,
+                                 delivery TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_delivery ON jobs (delivery);
 """
 
 DELIVERY_TTL = 7 * 24 * 3600
@@ -220,17 +223,48 @@ class SQLiteStore(Store):
     def release_value(self, repo: str, key: str, value: str) -> None:
         self._x("DELETE FROM kv WHERE repo = ? AND key = ? AND value = ?", (repo, key, value))
 
-    def park_jobs(self, jobs: list[dict]) -> None:
-        with self._lock:
-            self._db.executemany("INSERT INTO parked_jobs (job) VALUES (?)", [(json.dumps(j),) for j in jobs])
-
-    def take_parked_jobs(self) -> list[dict]:
+    def accept_delivery(self, delivery_id: str, jobs: list[tuple[str, dict]]) -> list[int] | None:
+        now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            rows = self._db.execute("SELECT id, job FROM parked_jobs ORDER BY id").fetchall()
-            self._db.execute("DELETE FROM parked_jobs")
-            self._db.execute("COMMIT")
-        return [json.loads(j) for _, j in rows]
+            try:
+                if self._db.execute("SELECT 1 FROM deliveries WHERE id = ?", (delivery_id,)).fetchone():
+                    ids = None
+                elif self._db.execute("SELECT 1 FROM jobs WHERE delivery = ?", (delivery_id,)).fetchone():
+                    ids = []
+                else:
+                    ids = [self._db.execute("INSERT INTO jobs (key, job, delivery, at) VALUES (?, ?, ?, ?)",
+                                            (key, json.dumps(job), delivery_id, now)).lastrowid for key, job in jobs]
+                    if not ids:
+                        self._seen(delivery_id, now)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return ids
+
+    def _seen(self, delivery_id: str, now: float) -> None:
+        self._db.execute("INSERT OR IGNORE INTO deliveries (id, seen) VALUES (?, ?)", (delivery_id, now))
+        self._claims += 1
+        if self._claims % PRUNE_EVERY == 0:  # GitHub redelivers within days: older ids can go
+            self._db.execute("DELETE FROM deliveries WHERE seen < ?", (now - DELIVERY_TTL,))
+
+    def finish_job(self, job_id: int) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT delivery FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+                if row and not self._db.execute("SELECT 1 FROM jobs WHERE delivery = ?", (row[0],)).fetchone():
+                    self._seen(row[0], time.time())
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def unfinished_jobs(self) -> list[tuple[int, str, dict]]:
+        rows = self._x("SELECT id, key, job FROM jobs ORDER BY id").fetchall()
+        return [(i, k, json.loads(j)) for i, k, j in rows]
 
     def close(self) -> None:
         with self._lock:

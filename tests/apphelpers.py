@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import hashlib
 import hmac
 import json
@@ -103,4 +104,52 @@ def comment_event(repo, issue_number: int, body: str, login: str, *, on_pr: bool
     d["comment"]["user"]["type"] = user_type
     d["sender"]["login"] = login
     d["sender"]["type"] = user_type
+    return d
+
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def materialise(github, tmp_path, data: dict, files: dict) -> dict:
+    """A real payload, unchanged in shape, whose repositories, commits and pull requests exist in the
+    fake GitHub: each repository it names becomes a git repository holding ``files`` (a commit on
+    main and one on a branch), every commit sha in it points at those commits, and every pull
+    request it names is open from the branch. Its jobs can then run to the end."""
+    from tests.fakegithub import GitRepo
+
+    d = copy.deepcopy(data)
+    inst = d.get("installation", {}).get("id") if isinstance(d.get("installation"), dict) else None
+    names = [r.get("full_name") for r in [d.get("repository") or {}, *(d.get("repositories") or []),
+                                          *(d.get("repositories_added") or [])] if isinstance(r, dict)]
+    heads = {}
+    for full in filter(None, dict.fromkeys(names)):
+        owner, name = full.split("/")
+        if full.lower() in github.repos:
+            continue
+        g = GitRepo(tmp_path / f"{owner}-{name}")
+        base = g.commit(files, "initial")
+        head = g.commit({"internal/agents/extra.go": "package agents\n"}, "work", branch="feature")
+        g.checkout("main")
+        heads[full] = (base, head)
+        github.add_repo(owner, name, g, installation_id=inst or INSTALLATION)
+    if not heads:
+        return d
+    base, head = next(iter(heads.values()))
+    fake = github.repos[next(iter(heads)).lower()]
+
+    def walk(node, key=""):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if isinstance(v, str) and _SHA.match(v):
+                    node[k] = base if k == "before" or (key == "base" and k == "sha") else head
+                else:
+                    walk(v, k)
+            if isinstance(node.get("number"), int) and ("head" in node or key in ("pull_request", "pull_requests")):
+                github.open_pull(fake, "main", "feature", number=node["number"])
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+    walk(d)
+    if isinstance(d.get("number"), int) and "pull_request" in d:
+        github.open_pull(fake, "main", "feature", number=d["number"])
     return d

@@ -64,7 +64,10 @@ async def bot(github, store, aiohttp_client):
     client.queue = app["queue"] if "queue" in app else None
     from bot.server import QUEUE
     client.queue = app[QUEUE]
+    client.expected_failures = 0  # a test that means a job to fail says how many
     yield client
+    assert client.queue.failed == client.expected_failures, \
+        f"{client.queue.failed} background job(s) failed (the log above has the traceback)"
 
 
 async def settle(client, timeout: float = 30):

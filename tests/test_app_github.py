@@ -111,16 +111,15 @@ async def test_jobs_cut_off_at_shutdown_resume_at_the_next_start(github, repo_fa
     client = await aiohttp_client(app)
     await deliver(client, "pull_request", pr_event(repo, number, base, head))
     await asyncio.sleep(0.3)
-    await client.close()  # graceful shutdown: the running job is handed back
-    parked = store.take_parked_jobs()
-    assert [j["kind"] for j in parked] == ["pull_request"]
-    store.park_jobs(parked)
+    await client.close()  # graceful shutdown: the running job is cut off, and stays stored
+    assert [job["kind"] for _id, _key, job in store.unfinished_jobs()] == ["pull_request"]
     app2 = make_app(apphelpers.settings(github.url), store=store, time_scale=0.001)
     client2 = await aiohttp_client(app2)
     await asyncio.sleep(0.01)
     await app2[QUEUE].join(30)
     (run,) = repo.check_runs.values()  # the check run started before the shutdown is the one finished
     assert run["status"] == "completed" and run["conclusion"] == "success"
+    assert store.unfinished_jobs() == []
     await client2.close()
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from bot.jobs import JobQueue
 from bot.settings import Settings, SettingsError
-from tests.apphelpers import SECRET, deliver, index, keypair, payload, sign
+from tests.apphelpers import SECRET, deliver, index, keypair, materialise, payload, sign
 from tests.conftest import settle
 
 
@@ -42,10 +42,13 @@ async def test_duplicate_deliveries_are_ignored(bot):
 
 
 @pytest.mark.parametrize("entry", index(), ids=lambda e: e["file"])
-async def test_every_real_payload_is_accepted(bot, entry):
-    r = await deliver(bot, entry["x_github_event"], payload(entry["file"]))
+async def test_every_real_payload_is_accepted_and_its_jobs_run(bot, github, tmp_path, entry):
+    from tests.test_app_pr import base_files
+    data = materialise(github, tmp_path, payload(entry["file"]), base_files())
+    r = await deliver(bot, entry["x_github_event"], data)
     assert r.status in (200, 202), await r.text()
     await settle(bot)
+    assert bot.queue.failed == 0  # and the fixture checks it again
 
 
 async def test_healthz(bot):
@@ -70,33 +73,76 @@ def test_settings_refuse_to_start_without_secret_or_key(tmp_path):
     assert inline.private_key.startswith("-----BEGIN RSA PRIVATE KEY-----\n")
 
 
-async def test_queue_coalesces_bursts_and_hands_back_at_shutdown():
-    seen, gate = [], asyncio.Event()
+async def test_queue_coalesces_bursts_finishes_replaced_jobs_and_leaves_the_rest_at_shutdown():
+    seen, gate, finished = [], asyncio.Event(), []
 
     async def runner(job):
         seen.append(job["n"])
         await gate.wait()
 
-    parked = []
-    q = JobQueue(runner, workers=1, park=parked.extend)
+    async def done(job_id):
+        finished.append(job_id)
+
+    q = JobQueue(runner, workers=1, finished=done)
     q.start()
     for n in range(5):
-        q.submit({"n": n}, "pr:1")  # a burst for one PR
+        q.submit({"n": n}, "pr:1", job_id=n)  # a burst for one PR
     await asyncio.sleep(0.05)
     assert seen == [4]  # the burst coalesced: only the newest ran
-    states = [q.submit({"n": n}, "pr:1") for n in range(5, 9)]  # arrives while pr:1 runs
+    assert sorted(finished) == [0, 1, 2, 3]  # the replaced ones count as done: the newest does their work
+    states = [q.submit({"n": n}, "pr:1", job_id=n) for n in range(5, 9)]  # arrives while pr:1 runs
     assert states == ["deferred"] * 4
-    q.submit({"n": 100}, "pr:2")
+    q.submit({"n": 100}, "pr:2", job_id=100)
     gate.set()
     await q.join(5)
     assert seen[0] == 4 and sorted(seen[1:]) == [8, 100]  # pr:1 ran once more, with the newest job
+    assert sorted(finished) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 100]
     gate.clear()
-    q.submit({"n": 200}, "pr:3")
-    q.submit({"n": 201}, "pr:4")
+    q.submit({"n": 200}, "pr:3", job_id=200)
+    q.submit({"n": 201}, "pr:4", job_id=201)
     await asyncio.sleep(0.05)
-    handed = await q.stop(grace=0.1)
-    assert [j["n"] for j in handed] == [201, 200]  # the waiting job, then the one cut off
-    assert parked == handed
+    left = await q.stop(grace=0.1)
+    assert [j["n"] for j in left] == [201, 200]  # the waiting job, then the one cut off
+    assert 200 not in finished and 201 not in finished  # so both resume at the next start
+
+
+async def test_a_worker_that_dies_is_replaced_and_a_failure_that_cannot_be_logged_is_survived():
+    class Hostile(Exception):
+        def __str__(self):
+            raise RecursionError("maximum recursion depth exceeded")
+
+    ran = []
+
+    async def runner(job):
+        ran.append(job["n"])
+        if job["n"] == 1:
+            raise Hostile()
+
+    class Fatal(BaseException):
+        """Something no job handler catches."""
+
+    async def fatal(job):
+        ran.append(job["n"])
+        if job["n"] == 3:
+            raise Fatal()
+
+    q = JobQueue(runner, workers=2)
+    q.start()
+    q.submit({"n": 1}, "a")
+    q.submit({"n": 2}, "b")
+    await q.join(5)
+    assert sorted(ran) == [1, 2]
+    assert q.failed == 1 and q.alive == 2
+    q.runner = fatal
+    q.submit({"n": 3}, "c")  # kills the worker that takes it
+    q.submit({"n": 4}, "d")
+    await q.join(5)
+    await asyncio.sleep(0.01)
+    assert q.restarted == 1 and q.alive == 2  # replaced
+    q.submit({"n": 5}, "e")
+    await q.join(5)
+    assert ran[-1] == 5
+    await q.stop(0.1)
 
 
 def test_log_lines_carry_context_and_never_secrets():
@@ -122,5 +168,6 @@ def test_old_delivery_ids_are_pruned(monkeypatch):
     s = store_mod.SQLiteStore(":memory:")
     monkeypatch.setattr(store_mod, "PRUNE_EVERY", 2)
     s._x("INSERT INTO deliveries VALUES ('ancient', 0)")
-    assert s.claim_delivery("a") and s.claim_delivery("b")
-    assert s.claim_delivery("ancient")  # pruned on the second claim, so it is new again
+    assert s.accept_delivery("a", []) == [] and s.accept_delivery("b", []) == []
+    assert s.accept_delivery("ancient", []) == []  # pruned on the second one, so it is new again
+    assert s.accept_delivery("a", []) is None  # a recent one is still a duplicate
