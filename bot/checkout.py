@@ -14,9 +14,20 @@ IGNORED_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycac
                 "vendor", ".next", ".gradle", "coverage", ".hypothesis", ".ruff_cache"}
 
 
+# A checkout's own git config must never run anything: core.fsmonitor names a program git runs on
+# every status-like command (ls-files included), hooks run on some. These settings override them.
+_SAFE = ("-c", "core.fsmonitor=", "-c", "core.hooksPath=/dev/null", "-c", "core.untrackedCache=false",
+         "-c", "diff.external=", "-c", "core.pager=cat")
+
+
+def git(root: Path) -> list[str]:
+    """The start of a git command run in ``root`` that ignores the repository's executable settings."""
+    return ["git", "-C", str(root), *_SAFE]
+
+
 def git_commit(root: Path) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+        out = subprocess.run([*git(root), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -28,9 +39,9 @@ def git_files(root: Path) -> list[str] | None:
     """Files git would consider in a work tree (tracked, plus untracked that .gitignore does not
     exclude), relative to ``root``; None when ``root`` is not in a git work tree."""
     try:
-        out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+        out = subprocess.run([*git(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard",
                               "--full-name", "."], capture_output=True, timeout=60)
-        top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True,
+        top = subprocess.run([*git(root), "rev-parse", "--show-toplevel"], capture_output=True,
                              text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -173,7 +184,7 @@ class _CatFile:
     """One `git cat-file --batch` process serving blobs by sha."""
 
     def __init__(self, root: Path):
-        self.proc = subprocess.Popen(["git", "-C", str(root), "cat-file", "--batch"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([*git(root), "cat-file", "--batch"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE)
 
     def read(self, sha: str) -> bytes:
@@ -197,15 +208,15 @@ def load_git_commit(root: str | os.PathLike, ref: str, *, size_cap: int = DEFAUL
     Raises ValueError when ``ref`` does not name a commit."""
     root = Path(root).resolve()
     try:
-        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        sha = subprocess.run([*git(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
                              capture_output=True, text=True, timeout=30).stdout.strip()
     except (OSError, subprocess.SubprocessError) as exc:
         raise ValueError(f"git is not available: {exc}") from None
     if not sha:
         raise ValueError(f"{ref!r} is not a commit in {root}")
-    prefix = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-prefix"], capture_output=True, text=True,
+    prefix = subprocess.run([*git(root), "rev-parse", "--show-prefix"], capture_output=True, text=True,
                             timeout=30).stdout.strip()
-    out = subprocess.run(["git", "-C", str(root), "ls-tree", "-r", "-l", "-z", sha, "--", "."], capture_output=True,
+    out = subprocess.run([*git(root), "ls-tree", "-r", "-l", "-z", sha, "--", "."], capture_output=True,
                          timeout=120).stdout
     entries, skipped = [], []
     for rec in out.split(b"\0"):
@@ -230,7 +241,7 @@ def load_git_commit(root: str | os.PathLike, ref: str, *, size_cap: int = DEFAUL
 
 
 def merge_base(root: str | os.PathLike, ref: str) -> str:
-    out = subprocess.run(["git", "-C", str(root), "merge-base", ref, "HEAD"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run([*git(root), "merge-base", ref, "HEAD"], capture_output=True, text=True, timeout=30)
     if out.returncode != 0:
         raise ValueError(f"{ref!r} and HEAD share no history")
     return out.stdout.strip()

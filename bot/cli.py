@@ -17,7 +17,7 @@ from .engine.yamlsrc import SCHEMA_DIR
 from .report import jsonout, markdown, text
 from .prewarm import prewarm, quiet_gc
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 DESCRIPTION = """\
 driftbot measures how far a repository's code has drifted from its written design.
@@ -35,6 +35,7 @@ layouts discovered when there is no config:
   openspec/specs/<f>/spec.md (OpenSpec)  ·  features/<f>.feature (BDD)
 
 exit codes: 0 report written · 1 overall alignment below --fail-under · 2 usage or config error
+            · 3 internal error (a defect: please report it)
 
 examples:
   driftbot report                          # the current checkout, Markdown on stdout
@@ -575,6 +576,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a defect: one line, its own exit code, never a traceback
+        where = exc.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        at = f" at {Path(where.tb_frame.f_code.co_filename).name}:{where.tb_lineno}" if where else ""
+        sys.stderr.write(f"driftbot: internal error ({type(exc).__name__}{at}): {str(exc)[:300]}. Please report "
+                         "it with the command you ran; DRIFTBOT_DEBUG=1 shows the traceback.\n")
+        if os.environ.get("DRIFTBOT_DEBUG"):
+            import traceback
+            traceback.print_exc()
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -136,3 +136,51 @@ def test_git_checkout_respects_gitignore_and_never_follows_linked_folders(tmp_pa
     assert "build/gen/a.go" not in snap and "internal/a/a.go" in snap
     assert any(s.path.startswith("internal/a/linked") and "outside" in s.reason for s in snap.skipped)
     assert feature(findings, "a").requirements[0].status is Status.MISSING
+
+
+def test_a_checkouts_git_config_never_runs_anything(tmp_path):
+    """core.fsmonitor names a program git runs on ls-files; a checkout under review must not run it."""
+    import subprocess
+
+    from bot.cli import main
+    repo = tmp_path / "r"
+    repo.mkdir()
+    run = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)
+    run("init", "-q")
+    marker = tmp_path / "pwned"
+    hook = tmp_path / "monitor.sh"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    (repo / "docs" / "ideas").mkdir(parents=True)
+    (repo / "docs" / "ideas" / "a.md").write_text("# A\n\n`POST /api/a`\n")
+    run("add", "-A")
+    run("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "x")
+    run("config", "core.fsmonitor", str(hook))
+    for args in (["report", str(repo), "-q"], ["validate", str(repo)], ["init", str(repo)]):
+        main(args)
+    assert not marker.exists()
+
+
+def test_deep_yaml_and_non_finite_numbers_are_config_errors(tmp_path, capsys):
+    from bot.cli import main
+    (tmp_path / ".github").mkdir()
+    cfg = tmp_path / ".github" / "driftbot.yml"
+    cfg.write_text("version: 1\nfeatures: " + "[" * 900 + "]" * 900 + "\n")
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "nested deeper than 40 levels" in capsys.readouterr().err
+    cfg.write_text("version: 1\nscoring:\n  weights: {requirements: .nan}\n")
+    assert main(["report", str(tmp_path), "-q"]) == 2
+    assert "scoring.weights.requirements: expected a finite number, got .nan" in capsys.readouterr().err
+
+
+def test_an_internal_error_is_one_line_with_its_own_exit_code(tmp_path, capsys, monkeypatch):
+    from bot import cli
+
+    def broken(_args):
+        raise ValueError("something impossible")
+    monkeypatch.setattr(cli, "cmd_report", broken)
+    monkeypatch.delenv("DRIFTBOT_DEBUG", raising=False)
+    assert cli.main(["report", str(tmp_path)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("driftbot: internal error (ValueError at test_badinput.py:") and err.count("\n") == 1
+    assert "Traceback" not in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,10 @@ def parse(text: str, filename: str) -> tuple[Any, Marks]:
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
         raise ConfigError(Problem(filename, 0, 0, "", f"file is larger than {MAX_BYTES // 1024} KiB"))
     try:
+        _check_depth(text, filename)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ConfigError(Problem(filename, 0, 0, "", f"nested deeper than {MAX_DEPTH} levels")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         msg = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
@@ -55,6 +59,24 @@ def parse(text: str, filename: str) -> tuple[Any, Marks]:
         return None, marks
     data = _convert(node, (), marks, filename, _Budget())
     return data, marks
+
+
+MAX_DEPTH = 40  # a driftbot config nests about 5 deep
+
+
+def _check_depth(text: str, filename: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH before the (recursive) YAML composer sees it;
+    the scanner that counts is iterative, so a hostile document cannot exhaust the stack here."""
+    depth = 0
+    for tok in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(tok, (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockSequenceStartToken,
+                            yaml.BlockMappingStartToken)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(Problem(filename, tok.start_mark.line + 1, tok.start_mark.column + 1, "",
+                                          f"nested deeper than {MAX_DEPTH} levels"))
+        elif isinstance(tok, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)):
+            depth -= 1
 
 
 def _convert(node, path: tuple, marks: Marks, filename: str, budget: _Budget):
@@ -82,10 +104,14 @@ def _convert(node, path: tuple, marks: Marks, filename: str, budget: _Budget):
     if node.tag == "tag:yaml.org,2002:timestamp":
         return node.value  # dates stay text; the schema and the config model parse them
     try:
-        return budget.constructor.construct_object(node, deep=True)
+        value = budget.constructor.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise ConfigError(Problem(filename, node.start_mark.line + 1, node.start_mark.column + 1,
                                   format_path(path), f"invalid value: {exc}")) from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(Problem(filename, node.start_mark.line + 1, node.start_mark.column + 1,
+                                  format_path(path), f"expected a finite number, got {node.value}"))
+    return value
 
 
 def format_path(path) -> str:
