@@ -155,9 +155,19 @@ class DriftService:
         merge_base = compare["merge_base_commit"]["sha"]
         head = await self._snapshot(gh, repo, head_sha)
         base = await self._snapshot(gh, repo, merge_base)
-        cfg = await self._config(gh, repo, inst, head)
-        await self._documents(gh, repo, inst, cfg, base)  # the head's came with its config
+        proposed = await self._config(gh, repo, inst, head)  # checked: an invalid one fails the check
+        try:
+            trusted = await self._config(gh, repo, inst, base)
+        except ConfigError:
+            trusted = Config()  # the base branch's own config is broken: the defaults judge
+        # The pull request may change what driftbot measures (its feature map), not how it is judged:
+        # policy, waivers, exclusions, rule packs and weights come from the base branch until merged.
+        cfg = replace(proposed, exclude=trusted.exclude, packs=trusted.packs, custom_packs=trusted.custom_packs,
+                      weights=trusted.weights, marker_cost=trusted.marker_cost, waivers=trusted.waivers,
+                      policy=trusted.policy)
+        await self._documents(gh, repo, inst, cfg, head, base)
         changed, notes = await self._changed_files(gh, job, base, head)
+        notes = _policy_changes(trusted, proposed) + notes
         for snap in (head, base):  # located features are touched by what a change names: read it first
             await fetch.fill(gh, repo, inst, snap, await self._cpu(self.engine.touch_paths, cfg, changed, snap),
                              self.blobs)
@@ -579,6 +589,20 @@ def _custom_pack_paths(text: str, path: str, snap: Snapshot) -> list[str]:
     custom = data.get("rules", {}).get("custom") if isinstance(data, dict) and isinstance(data.get("rules"), dict) else None
     pats = [custom] if isinstance(custom, str) else [c for c in custom or [] if isinstance(c, str)]
     return [p for p in snap.paths() if any(globs.match(g, p) for g in pats)]
+
+
+_POLICY_KEYS = (("checks", "when the check fails"), ("comment", "the PR comment"), ("issues", "gap issues"),
+                ("waivers", "waivers"), ("exclude", "exclusions"), ("rules", "rule packs"), ("scoring", "scoring"))
+
+
+def _policy_changes(trusted: Config, proposed: Config) -> list[str]:
+    """A note for the check when the pull request changes how driftbot judges: the change is shown,
+    and applies once merged."""
+    changed = [f"`{key}` ({what})" for key, what in _POLICY_KEYS if trusted.raw.get(key) != proposed.raw.get(key)]
+    if not changed:
+        return []
+    return [f"This pull request changes driftbot's policy: {', '.join(changed)}. It is judged by the base "
+            "branch's policy; the change applies once it is merged."]
 
 
 def _file_names(files: list[dict]) -> list[str]:

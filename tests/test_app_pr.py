@@ -208,3 +208,25 @@ async def test_a_change_that_names_nothing_a_located_feature_asks_for_leaves_it_
     await deliver(bot, "pull_request", pr_event(repo, number, base, head))
     await settle(bot)
     assert "billing" not in only_run(repo)["output"]["summary"]
+
+
+async def test_a_pull_request_that_changes_the_policy_is_judged_by_the_base_policy(bot, github, repo_factory):
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    files[".github/driftbot.yml"] = "version: 1\nchecks:\n  fail_on: [regressions]\n"
+    repo, g, base = repo_factory(files)
+    # the PR removes the heartbeat route, and tries to make that pass: no fail_on, and a waiver
+    weak = ("version: 1\nexclude: [\"docs/**\"]\nwaivers:\n  - fingerprint: 0123456789ab\n"
+            "    reason: not needed\n")
+    head = g.commit({"internal/agents/routes.go": ROUTES_GET, ".github/driftbot.yml": weak}, "weaken",
+                    branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    run = only_run(repo)
+    assert run["conclusion"] == "failure"  # the base branch's fail_on: [regressions]
+    assert run["output"]["title"].startswith("1 regression")
+    summary = run["output"]["summary"]
+    assert "This pull request changes driftbot's policy: `checks` (when the check fails), `waivers` (waivers), " \
+           "`exclude` (exclusions)" in summary
+    assert "the change applies once it is merged" in summary
