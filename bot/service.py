@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import hashlib
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from dataclasses import replace
@@ -21,6 +22,7 @@ from .engine.delta import diff
 from .engine.model import Gap, GapKind
 from .engine.snapshot import Snapshot, changed_paths, decode
 from .github import fetch
+from .github.publish import create_once
 from .github.client import GitHubApp
 from .engine.proposal import CONFIG_PATH as CONFIG_PROPOSAL_PATH, annotate, config_of, propose
 from .report import issues as issue_text
@@ -142,10 +144,21 @@ class DriftService:
         await self.pull_request(job)
 
     async def _start_check(self, gh, repo: str, head_sha: str) -> int:
-        run = await gh.post("/repos/{+repo}/check-runs", {"repo": repo}, data={
-            "name": pr_text.CHECK_NAME, "head_sha": head_sha, "status": "in_progress",
-            "started_at": _now(), "output": {"title": "Measuring drift…",
-                                             "summary": "driftbot is comparing the touched features with the base."}})
+        external = f"{head_sha[:12]}-{uuid.uuid4().hex[:12]}"  # this attempt's own mark, to find it again
+
+        async def create():
+            return await gh.post("/repos/{+repo}/check-runs", {"repo": repo}, data={
+                "name": pr_text.CHECK_NAME, "head_sha": head_sha, "status": "in_progress", "external_id": external,
+                "started_at": _now(), "output": {"title": "Measuring drift…",
+                                                 "summary": "driftbot is comparing the touched features with the base."}})
+
+        async def find():
+            found = await gh.getitem("/repos/{+repo}/commits/{ref}/check-runs{?check_name,filter,per_page}",
+                                     {"repo": repo, "ref": head_sha, "check_name": pr_text.CHECK_NAME,
+                                      "filter": "all", "per_page": 100})
+            return next((r for r in found.get("check_runs", []) if r.get("external_id") == external), None)
+
+        run = await create_once(create, find, what="check run")
         return run["id"]
 
     async def _analyse_pr(self, gh, job: dict, check_id: int) -> None:
@@ -262,8 +275,13 @@ class DriftService:
             except BadRequest as exc:
                 if exc.status_code != 404:
                     raise
-        made = await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": number},
-                             data={"body": body})
+        async def find():
+            cid = await self._find_comment(gh, repo, number)
+            return {"id": cid} if cid else None
+
+        made = await create_once(lambda: gh.post("/repos/{+repo}/issues/{number}/comments",
+                                                 {"repo": repo, "number": number}, data={"body": body}),
+                                 find, what="PR comment")
         self.store.set_value(repo, key, f"{made['id']}:{digest}")
 
     async def _find_comment(self, gh, repo: str, number: int) -> str | None:
@@ -386,9 +404,15 @@ class DriftService:
             if exc.status_code != 404:
                 raise
         await gh.put("/repos/{+repo}/contents/{+path}", {"repo": repo, "path": CONFIG_PROPOSAL_PATH}, data=put)
-        made = await gh.post("/repos/{+repo}/pulls", {"repo": repo}, data={
+        async def find():
+            async for pr in gh.getiter("/repos/{+repo}/pulls{?state,head}",
+                                       {"repo": repo, "state": "all", "head": f"{owner}:{branch}"}):
+                return pr
+            return None
+
+        made = await create_once(lambda: gh.post("/repos/{+repo}/pulls", {"repo": repo}, data={
             "title": onboarding_text.TITLE, "head": branch, "base": info["default_branch"],
-            "body": onboarding_text.pr_body(proposal, findings, sha)})
+            "body": onboarding_text.pr_body(proposal, findings, sha)}), find, what="onboarding pull request")
         log.info("onboarding pull request opened", extra={"repo": repo, "number": made["number"]})
         return f"open:{made['number']}"
 
@@ -455,9 +479,13 @@ class DriftService:
                 try:
                     number = await self._existing_issue(gh, repo, fp)
                     if number is None:
-                        made = await gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
+                        async def find(fp=fp):
+                            n = await self._existing_issue(gh, repo, fp)
+                            return {"number": n} if n else None
+
+                        made = await create_once(lambda gap=gap, fid=fid: gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
                             "title": issue_text.gap_title(gap), "body": issue_text.gap_body(gap, results.get(fid), sha, link),
-                            "labels": list(cfg.policy.issue_labels)})
+                            "labels": list(cfg.policy.issue_labels)}), find, what="gap issue")
                         number = made["number"]
                         created += 1
                     self.store.set_gap_issue(repo, fp, number, "open")
@@ -488,7 +516,16 @@ class DriftService:
         # the fingerprint is also in the issue's visible text; the hidden marker in the body confirms it
         found = await gh.getitem("/search/issues{?q}", {"q": f"repo:{repo} is:issue in:body {fingerprint}"})
         for item in found.get("items", []):
-            if issue_text.gap_fingerprint(item.get("body")) == fingerprint:
+            if issue_text.gap_fingerprint(item.get("body")) == fingerprint and self._ours(item) \
+                    and "pull_request" not in item:
+                return item["number"]  # never adopt an issue someone else wrote with our marker in it
+        return None
+
+    async def _find_dashboard(self, gh, repo: str) -> int | None:
+        """The dashboard issue this app opened, found by its marker and its author."""
+        found = await gh.getitem("/search/issues{?q}", {"q": f'repo:{repo} is:issue in:title "{issue_text.DASHBOARD_TITLE}"'})
+        for item in found.get("items", []):
+            if issue_text.DASHBOARD_MARKER in (item.get("body") or "") and self._ours(item) and "pull_request" not in item:
                 return item["number"]
         return None
 
@@ -502,19 +539,28 @@ class DriftService:
         waivers = [(w.fingerprint, w.reason, w.until) for w in self.store.waivers(repo)]
         body = issue_text.dashboard_body(features, self.store.history(repo), issues, waivers, sha)
         number = self.store.get_value(repo, "dashboard")
+        if number is not None and not number.isdigit():
+            return  # another job is creating it
         if number is None:
             if not self.store.claim_value(repo, "dashboard", "pending"):
                 return  # another job is creating it
             try:
-                made = await gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
-                    "title": issue_text.DASHBOARD_TITLE, "body": body, "labels": ["drift"]})
+                found = await self._find_dashboard(gh, repo)  # opened before the store was lost
+                if found is None:
+                    async def find():
+                        n = await self._find_dashboard(gh, repo)
+                        return {"number": n} if n else None
+
+                    made = await create_once(lambda: gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
+                        "title": issue_text.DASHBOARD_TITLE, "body": body, "labels": ["drift"]}), find,
+                        what="dashboard")
+                    self.store.set_value(repo, "dashboard", str(made["number"]))
+                    return
             except Exception:
-                self.store.set_value(repo, "dashboard", "")
+                self.store.release_value(repo, "dashboard", "pending")  # the next push tries again
                 raise
-            self.store.set_value(repo, "dashboard", str(made["number"]))
-            return
-        if number in ("pending", ""):
-            return
+            self.store.set_value(repo, "dashboard", str(found))
+            number = str(found)
         await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": int(number)}, data={"body": body})
 
     # ---- commands -------------------------------------------------------------------------

@@ -136,6 +136,7 @@ class Failure:
     headers: dict = field(default_factory=dict)
     times: int = 1
     delay: float = 0.0  # seconds to hang before answering (timeouts)
+    after: bool = False  # do the work, then fail: the response is lost, the effect is not
 
 
 class FakeGitHub:
@@ -170,8 +171,16 @@ class FakeGitHub:
         repo.pulls[number] = {"base_ref": base_branch, "head_ref": head_branch}
         return number
 
-    def fail(self, op_id: str, status: int = 500, times: int = 1, headers: dict | None = None, delay: float = 0.0):
-        self.failures.append(Failure(op_id, status, headers or {}, times, delay))
+    def fail(self, op_id: str, status: int = 500, times: int = 1, headers: dict | None = None, delay: float = 0.0,
+             after: bool = False):
+        self.failures.append(Failure(op_id, status, headers or {}, times, delay, after))
+
+    def add_issue(self, repo: "FakeRepo", title: str, body: str, login: str) -> int:
+        """An issue somebody else opened."""
+        number = next(self._issue_numbers[repo.full_name.lower()])
+        repo.issues[number] = {"number": number, "title": title, "body": body, "state": "open", "labels": [],
+                               "state_reason": None, "author": login}
+        return number
 
     def count(self, op_id: str | None = None) -> int:
         return sum(1 for r in self.requests if op_id is None or r[0] == op_id)
@@ -186,12 +195,16 @@ class FakeGitHub:
         self.requests.append((op.id, request.method, path))
         raw = await request.read()
         body = self._validate(op, request, params, raw)
+        lost = None
         for f in self.failures:
             if f.op_id == op.id and f.times > 0:
                 f.times -= 1
                 if f.delay:
                     await asyncio.sleep(f.delay)
-                return web.json_response({"message": "injected failure"}, status=f.status, headers=f.headers)
+                if not f.after:
+                    return web.json_response({"message": "injected failure"}, status=f.status, headers=f.headers)
+                lost = f
+                break
         auth = request.headers.get("Authorization", "")
         if op.id == "apps/create-installation-access-token":
             return self._access_token(auth, int(params["installation_id"]))
@@ -202,6 +215,9 @@ class FakeGitHub:
             return web.json_response({"message": "Bad credentials"}, status=401)
         handler = getattr(self, "op_" + op.id.replace("/", "_").replace("-", "_"))
         result = handler(repo, params, dict(request.query), body)
+        if lost is not None:  # done, but the answer never arrives
+            return web.json_response({"message": "injected failure after the work was done"}, status=lost.status,
+                                     headers=lost.headers)
         status, data, headers = result if isinstance(result, tuple) else (200, result, {})
         if request.method == "GET" and status == 200:
             etag = '"%s"' % abs(hash(json.dumps(data, sort_keys=True, default=str)))
@@ -472,11 +488,20 @@ class FakeGitHub:
     def op_checks_create(self, repo, params, query, body):
         cid = next(self._ids)
         run = {"id": cid, "head_sha": body["head_sha"], "name": body["name"], "status": body.get("status", "queued"),
+               "external_id": body.get("external_id"),
                "conclusion": body.get("conclusion"), "output": copy.deepcopy(body.get("output", {})),
                "annotations": list(body.get("output", {}).get("annotations", [])), "actions": body.get("actions", []),
                "updates": 0}
         repo.check_runs[cid] = run
         return 201, {"id": cid, "head_sha": run["head_sha"], "status": run["status"], "name": run["name"]}, {}
+
+    def op_checks_list_for_ref(self, repo, params, query, body):
+        sha = self._sha(repo, params["ref"])
+        runs = [{"id": r["id"], "head_sha": r["head_sha"], "name": r["name"], "status": r["status"],
+                 "conclusion": r["conclusion"], "external_id": r.get("external_id"),
+                 "app": {"id": int(self.app_id)}} for r in repo.check_runs.values()
+                if r["head_sha"] == sha and r["name"] == query.get("check_name", r["name"])]
+        return {"total_count": len(runs), "check_runs": runs}
 
     def op_checks_update(self, repo, params, query, body):
         run = repo.check_runs[int(params["check_run_id"])]
@@ -518,8 +543,13 @@ class FakeGitHub:
         return {"permission": perm, "role_name": perm, "user": self._user(params["username"])}
 
     def _issue_view(self, repo, issue):
-        return {**issue, "html_url": f"https://github.test/{repo.full_name}/issues/{issue['number']}",
-                "user": self._user(self.BOT_LOGIN), "labels": [{"name": lbl} for lbl in issue["labels"]]}
+        author = issue.get("author", self.BOT_LOGIN)
+        view = {k: v for k, v in issue.items() if k != "author"}
+        view.update({"html_url": f"https://github.test/{repo.full_name}/issues/{issue['number']}",
+                     "user": self._user(author), "labels": [{"name": lbl} for lbl in issue["labels"]]})
+        if author == self.BOT_LOGIN:
+            view["performed_via_github_app"] = {"id": int(self.app_id)}
+        return view
 
     def op_issues_create(self, repo, params, query, body):
         number = next(self._issue_numbers[repo.full_name.lower()])

@@ -14,6 +14,8 @@ from cachetools import LRUCache
 from gidgethub import HTTPException, apps
 from gidgethub.aiohttp import GitHubAPI
 
+from .publish import MaybeApplied
+
 log = logging.getLogger(__name__)
 
 REQUESTER = "driftbot"
@@ -38,6 +40,9 @@ class RetryingGitHubAPI(GitHubAPI):
             try:
                 return await super()._request(method, url, headers, body)
             except (aiohttp.ClientConnectionError, aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+                if _creates(method, url) and not isinstance(exc, aiohttp.ClientConnectorError):
+                    # it may have reached GitHub: the caller looks before creating again (publish.py)
+                    raise MaybeApplied(f"{method} {url.split('?')[0]}: {exc!r}") from exc
                 if attempt == MAX_ATTEMPTS:
                     raise
                 log.warning("github request failed, retrying", extra={"url": url.split("?")[0], "error": repr(exc)})
@@ -65,9 +70,17 @@ class RetryingGitHubAPI(GitHubAPI):
             await self.sleep(max(0.0, wait))
             return True
         if 500 <= status < 600:
+            if _creates(method, url):
+                return False  # it may have been created: publish.create_once looks before trying again
             await self.sleep(_backoff(attempt))
             return True
         return False
+
+
+def _creates(method: str, url: str) -> bool:
+    """A request that makes something new each time it is sent (installation tokens excepted: a spare
+    one does no harm)."""
+    return method.upper() == "POST" and "/access_tokens" not in url
 
 
 def _backoff(attempt: int) -> float:

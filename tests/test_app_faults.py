@@ -1,0 +1,82 @@
+"""Faults at the HTTP boundary: responses lost after GitHub did the work must never make duplicates,
+and nobody else's issue is ever taken for one of driftbot's."""
+from bot.report.issues import DASHBOARD_MARKER, gap_fingerprint
+from tests.apphelpers import deliver, pr_event, push_event
+from tests.conftest import settle
+from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, base_files
+
+
+def gap_issues(repo):
+    return [i for i in repo.issues.values() if gap_fingerprint(i["body"]) and i.get("author") is None]
+
+
+def dashboards(repo):
+    return [i for i in repo.issues.values() if DASHBOARD_MARKER in i["body"]]
+
+
+async def test_lost_responses_to_creates_make_no_duplicates(bot, github, repo_factory):
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    repo, g, first = repo_factory(files)
+    github.fail("issues/create", status=502, after=True, times=1)  # the dashboard's answer is lost
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    assert len(dashboards(repo)) == 1
+    # a push that opens three gaps; every create's answer is lost once
+    spec = files["docs/ideas/agents.md"] + "- `GET /api/agents/{id}/logs`\n- `DELETE /api/agents/{id}`\n"
+    second = g.commit({"docs/ideas/agents.md": spec}, "spec")
+    github.fail("issues/create", status=502, after=True, times=2)
+    await deliver(bot, "push", push_event(repo, first, second))
+    await settle(bot)
+    assert sorted(i["title"] for i in gap_issues(repo)) == [
+        "Drift in agents: `DELETE /api/agents/{id}` is not implemented",
+        "Drift in agents: `GET /api/agents/{id}/logs` is not implemented"]
+    assert len(dashboards(repo)) == 1
+    # a pull request: the check run's and the comment's answers are lost
+    head = g.commit({"internal/agents/routes.go": ROUTES_GET}, "drop heartbeat", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    github.fail("checks/create", status=502, after=True, times=1)
+    github.fail("issues/create-comment", status=504, after=True, times=1)
+    await deliver(bot, "pull_request", pr_event(repo, number, second, head))
+    await settle(bot)
+    (run,) = repo.check_runs.values()
+    assert run["status"] == "completed" and run["conclusion"] == "neutral"
+    assert run["output"]["title"].startswith("1 regression")
+    assert len([c for c in repo.comments.values() if c["issue_number"] == number]) == 1
+
+
+async def test_an_issue_someone_else_wrote_with_a_gap_marker_is_not_adopted(bot, github, repo_factory, store):
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    repo, g, first = repo_factory(files)
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    spec = files["docs/ideas/agents.md"] + "- `GET /api/agents/{id}/logs`\n"
+    second = g.commit({"docs/ideas/agents.md": spec}, "spec")
+    await deliver(bot, "push", push_event(repo, first, second))
+    await settle(bot)
+    (ours,) = gap_issues(repo)
+    # somebody copies the issue's body, marker included, into an issue of their own; the store is lost
+    forged = github.add_issue(repo, "copied", ours["body"], "mallory")
+    store._x("DELETE FROM gap_issues")
+    ours["state"] = "closed"
+    third = g.commit({"docs/ideas/agents.md": spec + "\n"}, "touch")
+    await deliver(bot, "push", push_event(repo, second, third))
+    await settle(bot)
+    assert repo.issues[forged]["state"] == "open" and not [c for c in repo.comments.values()
+                                                            if c["issue_number"] == forged]
+    # the gap is still open: driftbot's own issue for it is the one it files or reopens, never mallory's
+    assert all(rec.number != forged for rec in store.gap_issues(repo.full_name).values())
+
+
+async def test_a_lost_store_finds_the_dashboard_again(bot, github, repo_factory, store):
+    repo, g, first = repo_factory(base_files())
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    store._x("DELETE FROM kv")
+    store._x("DELETE FROM baselines")
+    second = g.commit({"internal/agents/more.go": "package agents\n"}, "more")
+    await deliver(bot, "push", push_event(repo, first, second))
+    await settle(bot)
+    (dash,) = dashboards(repo)
+    assert second[:12] in dash["body"]
