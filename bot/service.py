@@ -7,13 +7,16 @@ import asyncio
 import base64
 import datetime as dt
 import hashlib
+import json
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from dataclasses import replace
 
 import aiohttp
+from cachetools import TTLCache
 from gidgethub import BadRequest, GitHubException
 
 from .engine import ConfigError, Engine
@@ -26,9 +29,10 @@ from .github.publish import create_once
 from .github.client import GitHubApp
 from .engine.proposal import CONFIG_PATH as CONFIG_PROPOSAL_PATH, annotate, config_of, propose
 from .report import issues as issue_text
+from .report.common import neutralise
 from .report import onboarding as onboarding_text
 from .report import pr as pr_text
-from .report.commands import HELP, Command, explain_feature, parse_command, summary_table
+from .report.commands import HELP, Command, explain_feature, parse_command, quote_command, summary_table
 from .store import StoredWaiver, Store
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,7 @@ STATE_CHANGING = {"waive", "unwaive", "recheck"}
 WRITE_PERMISSIONS = {"admin", "maintain", "write"}
 LIST_FILES_LIMIT = 3000
 MAX_NEW_ISSUES = 25  # a push that opens more gaps files the rest on later pushes, never a flood
+REPLIES_PER_HOUR = 10  # per collaborator and thread
 
 
 class CouldNotAnalyse(Exception):
@@ -52,6 +57,7 @@ class DriftService:
         self.blobs = blobs or fetch.BlobCache()
         self.today = today
         self.onboarding = onboarding  # open a pull request proposing a config where there is none
+        self._permissions: TTLCache = TTLCache(maxsize=4096, ttl=600)  # (repo, user) → has write access
         # The engine is CPU work: it runs on one thread of its own, so the event loop keeps
         # answering webhooks at once, and the engine's caches see one caller at a time.
         self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftbot-engine")
@@ -567,12 +573,34 @@ class DriftService:
     async def command(self, job: dict) -> None:
         gh = await self.app.installation(job["installation"])
         repo = job["repo"]
+        if not await self._may_reply(gh, repo, job["user"], job["issue_number"]):
+            log.info("command not answered: reply limit", extra={"repo": repo, "user": job["user"]})
+            return
         cmd: Command = parse_command(job["text"], today=self.today())
         await gh.post("/repos/{+repo}/issues/comments/{id}/reactions", {"repo": repo, "id": job["comment_id"]},
                       data={"content": "eyes"})
         reply = await self._command_reply(gh, job, cmd)
         await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": job["issue_number"]},
-                      data={"body": f"> {job['text'].splitlines()[0][:200]}\n\n{reply}"})
+                      data={"body": neutralise(f"{quote_command(job['text'])}\n\n{reply}")})
+
+    async def _may_reply(self, gh, repo: str, user: str, thread: int) -> bool:
+        """Someone without write access is answered once per thread; a collaborator at most
+        REPLIES_PER_HOUR times an hour per thread. A flood of commands costs one reply, not a hundred."""
+        key = f"replies:{thread}:{user.lower()}"
+        now = time.time()
+        recent = [t for t in json.loads(self.store.get_value(repo, key) or "[]") if now - t < 3600]
+        if recent:
+            if not await self._collaborator(gh, repo, user) or len(recent) >= REPLIES_PER_HOUR:
+                return False
+        self.store.set_value(repo, key, json.dumps(recent + [now]))
+        return True
+
+    async def _collaborator(self, gh, repo: str, user: str) -> bool:
+        hit = self._permissions.get((repo, user.lower()))
+        if hit is None:
+            perm = await gh.getitem("/repos/{+repo}/collaborators/{user}/permission", {"repo": repo, "user": user})
+            hit = self._permissions[(repo, user.lower())] = perm.get("permission") in WRITE_PERMISSIONS
+        return hit
 
     async def _command_reply(self, gh, job: dict, cmd: Command) -> str:
         repo, user = job["repo"], job["user"]

@@ -7,8 +7,10 @@ from tests.conftest import settle
 from tests.test_app_pr import base_files, open_heartbeat_pr
 
 
-def replies(repo, number):
-    return [c["body"] for c in repo.comments.values() if c["issue_number"] == number and "driftbot:" not in c["body"]]
+def replies(repo, number, raw=False):
+    """Reply bodies, with the word joiners that keep quoted @names from notifying taken out."""
+    return [c["body"] if raw else c["body"].replace("\u2060", "") for c in repo.comments.values()
+            if c["issue_number"] == number and "driftbot:" not in c["body"]]
 
 
 def test_parser():
@@ -25,10 +27,12 @@ def test_parser():
     assert "fingerprint" in parse_command("/drift waive nothex reason").error
     assert "Unknown command" in parse_command("/drift frobnicate").error
     assert parse_command("please /drift help").name == "none"
+    assert parse_command("/driftwood help").name == "none"
 
 
 async def test_help_and_unknown_commands_get_the_help_text(bot, github, repo_factory):
     repo, g, first = repo_factory(base_files())
+    repo.permissions["bob"] = "write"
     await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift help", "bob", comment_id=1))
     await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift dance", "bob", comment_id=2))
     await settle(bot)
@@ -44,7 +48,7 @@ async def test_read_only_users_are_refused_politely(bot, github, repo_factory, s
     await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift waive 0123456789ab because", "eve"))
     await settle(bot)
     (reply,) = replies(repo, 3)
-    assert reply.startswith("> /drift waive") and "Sorry @eve" in reply and "write, maintain or admin" in reply
+    assert reply.startswith("`/drift waive") and "Sorry @eve" in reply and "write, maintain or admin" in reply
     assert store.waivers(repo.full_name) == []
 
 
@@ -59,6 +63,7 @@ async def test_bots_and_plain_comments_are_ignored(bot, github, repo_factory):
 async def test_recheck_report_and_explain(bot, github, repo_factory):
     repo, g, base = repo_factory(base_files())
     repo.permissions["alice"] = "admin"
+    repo.permissions["bob"] = "write"  # three commands in one thread: a collaborator's are all answered
     await deliver(bot, "push", push_event(repo, "0" * 40, base))
     await settle(bot)
     head, number = open_heartbeat_pr(github, repo, g)
@@ -72,9 +77,9 @@ async def test_recheck_report_and_explain(bot, github, repo_factory):
     await settle(bot)
     assert len(repo.check_runs) == runs_before + 1
     texts = replies(repo, number)
-    assert any(t.startswith("> /drift recheck") and f"Rechecked `{head[:7]}`" in t for t in texts)
+    assert any(t.startswith("`/drift recheck") and f"Rechecked `{head[:7]}`" in t for t in texts)
     assert any("| billing |" in t and "Overall alignment" in t for t in texts)
-    explain = next(t for t in texts if t.startswith("> /drift explain agents"))
+    explain = next(t for t in texts if t.startswith("`/drift explain agents"))
     assert "### agents" in explain and "`POST /api/agents/{id}/heartbeat`" in explain
     assert any("No feature `nope`" in t and "agents, billing" in t for t in texts)
 
@@ -88,3 +93,32 @@ async def test_a_waiver_that_already_expired_is_refused(bot, github, repo_factor
     (reply,) = replies(repo, 3)
     assert "2001-01-01 is in the past" in reply
     assert store.waivers(repo.full_name) == []
+
+
+async def test_a_flood_of_commands_from_an_outsider_gets_one_reply(bot, github, repo_factory):
+    repo, g, first = repo_factory(base_files())
+    for i in range(30):
+        await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift explain agents", "mallory", comment_id=100 + i))
+    await settle(bot)
+    assert len(replies(repo, 3)) == 1
+    assert github.count("issues/create-comment") == 1 and github.count("reactions/create-for-issue-comment") == 1
+    # a collaborator is answered more often, up to a limit
+    repo.permissions["bob"] = "write"
+    for i in range(15):
+        await deliver(bot, "issue_comment", comment_event(repo, 3, "/drift help", "bob", comment_id=300 + i))
+    await settle(bot)
+    assert len(replies(repo, 3)) == 1 + 10
+
+
+async def test_replies_never_render_or_notify_what_the_command_quoted(bot, github, repo_factory):
+    repo, g, first = repo_factory(base_files())
+    hostile = "/drift explain @octocat ![x](https://evil.example/p.png) `x` <img src=y>"
+    await deliver(bot, "issue_comment", comment_event(repo, 3, hostile, "bob", comment_id=7))
+    await deliver(bot, "issue_comment", comment_event(repo, 4, "/driftwood is nice", "bob", comment_id=8))
+    await settle(bot)
+    (reply,) = replies(repo, 3, raw=True)
+    first_line = reply.split("\n", 1)[0]
+    assert first_line.startswith("`/drift explain @\u2060octocat !\u2060[x]") and first_line.endswith("`")
+    assert first_line.count("`") == 2  # one code span: nothing inside it renders
+    assert "@octocat" not in reply and "![" not in reply  # and no mention or image survives anywhere
+    assert replies(repo, 4) == []

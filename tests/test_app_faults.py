@@ -80,3 +80,27 @@ async def test_a_lost_store_finds_the_dashboard_again(bot, github, repo_factory,
     await settle(bot)
     (dash,) = dashboards(repo)
     assert second[:12] in dash["body"]
+
+
+async def test_spec_text_quoted_in_issues_checks_and_comments_mentions_nobody(bot, github, repo_factory):
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    repo, g, first = repo_factory(files)
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    hostile = "- `GET /api/agents/{id}/logs` must notify @octocat ![x](https://evil.example/p.png)\n"
+    second = g.commit({"docs/ideas/agents.md": files["docs/ideas/agents.md"] + hostile}, "spec")
+    await deliver(bot, "push", push_event(repo, first, second))
+    await settle(bot)
+    head = g.commit({"docs/ideas/agents.md": files["docs/ideas/agents.md"] + hostile.replace("logs", "stats")},
+                    "more", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    await deliver(bot, "pull_request", pr_event(repo, number, second, head))
+    await settle(bot)
+    texts = [i["body"] for i in repo.issues.values()] + [i["title"] for i in repo.issues.values()]
+    texts += [c["body"] for c in repo.comments.values()]
+    for run in repo.check_runs.values():
+        texts += [run["output"].get("summary", ""), run["output"].get("text") or ""]
+        texts += [a["message"] for a in run["annotations"]]
+    assert any("octocat" in t for t in texts)  # the text is there …
+    assert not any("@octocat" in t or "![" in t for t in texts)  # … but mentions nobody, shows no image

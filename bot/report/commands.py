@@ -38,15 +38,29 @@ class Command:
     error: str = ""
 
 
+_COMMAND = re.compile(r"/drift(?:\s|$)", re.I)
+
+
 def is_command(body: str | None) -> bool:
+    """Does the comment's first line start with the command word `/drift` (not `/driftwood`)?"""
     first = (body or "").lstrip().split("\n", 1)[0].strip()
-    return first.lower().startswith("/drift")
+    return bool(_COMMAND.match(first))
+
+
+def quote_command(body: str) -> str:
+    """The command as a code span for the reply: whatever it holds (mentions, images, HTML, backticks)
+    is shown, never rendered or notified."""
+    first = (body or "").lstrip().split("\n", 1)[0].strip()
+    first = re.sub(r"[`\x00-\x1f\u202a-\u202e\u2066-\u2069]", "", first)
+    if len(first) > 120:
+        first = first[:119] + "…"
+    return f"`{first}`"
 
 
 def parse_command(body: str, today: dt.date | None = None) -> Command:
     """Parse the first line of a comment. Unknown or malformed commands come back with an error."""
     first = body.lstrip().split("\n", 1)[0].strip()
-    if not first.lower().startswith("/drift"):
+    if not _COMMAND.match(first):
         return Command("none", error="Not a driftbot command.")
     rest = first[len("/drift"):].strip()
     try:

@@ -2,6 +2,8 @@
 actual gaps of each feature — never boilerplate."""
 from __future__ import annotations
 
+import re
+
 from collections import Counter
 from typing import Callable
 
@@ -401,3 +403,15 @@ def matrix_rows(f: FeatureResult) -> list[MatrixRow]:
             row = rows[key] = MatrixRow(title or "(untitled)", [])
         row.results.append(r)
     return list(rows.values())
+
+
+_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+_IMAGE = re.compile(r"!(?=\[)")
+
+
+def neutralise(markdown: str) -> str:
+    """Text bound for GitHub that quotes what others wrote (spec lines, commands): nobody is
+    @mentioned and no outside image is fetched. A word joiner after "@" and "!" leaves the text
+    looking the same, in code spans too, but GitHub no longer links, notifies or renders it."""
+    return _IMAGE.sub("!\u2060", _MENTION.sub("@\u2060", markdown))
+

@@ -5,7 +5,7 @@ import re
 
 from ..engine.model import GAP_TITLES, FeatureResult, Gap
 from ..engine.scoring import band, mean, sort_key
-from .common import Link, loc, plural, remarks, score, sentence
+from .common import Link, loc, neutralise, plural, remarks, score, sentence
 from .markdown import BAND_ICON, esc, inline
 from .pr import MAX_BODY, _fit, fit_lines
 
@@ -23,7 +23,7 @@ def gap_fingerprint(body: str | None) -> str | None:
 def gap_title(g: Gap) -> str:
     msg = g.message.split(":")[0] if g.kind.value in ("missing", "partial") else g.message
     title = f"Drift in {g.feature}: {msg}"
-    return title if len(title) <= 200 else title[:199] + "…"
+    return neutralise(title if len(title) <= 200 else title[:199] + "…")
 
 
 def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | None = None) -> str:
@@ -47,7 +47,7 @@ def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | No
     lines += ["", f"driftbot closes this issue when the gap is resolved on the default branch. To accept the gap, "
               f"comment `/drift waive {g.fingerprint} <reason> [until YYYY-MM-DD]`.", "",
               f"<sub>Gap fingerprint `{g.fingerprint}` (feature + kind + anchor; it survives line moves).</sub>"]
-    return _fit("\n".join(lines), MAX_BODY)
+    return neutralise(_fit("\n".join(lines), MAX_BODY))
 
 
 def feature_summary(f: FeatureResult) -> dict:
@@ -102,4 +102,5 @@ def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[
             body.append(f"- `{fp}` — {inline(reason)}" + (f" (until {until})" if until else ""))
     body += ["", "<sub>Updated by driftbot on every push to the default branch. Comment `/drift report` on any "
              "issue for the summary, `/drift explain <feature>` for one feature.</sub>"]
-    return fit_lines("\n".join(head) + "\n", body, "", MAX_BODY, "- _… {n} more lines not shown (body limit)._")
+    return neutralise(fit_lines("\n".join(head) + "\n", body, "", MAX_BODY,
+                                "- _… {n} more lines not shown (body limit)._"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..engine.model import Findings
 from ..engine.proposal import CONFIG_PATH, Proposal
 from ..engine.scoring import band
-from .common import plural
+from .common import neutralise, plural
 
 BRANCH = "driftbot/onboarding"
 TITLE = "Add a driftbot config (.github/driftbot.yml)"
@@ -67,7 +67,7 @@ def pr_body(proposal: Proposal, findings: Findings, sha: str) -> str:
               "this pull request again.", "",
               "Every setting is described in driftbot's config reference (`docs/config.md`); `driftbot validate` checks the file "
               "against a checkout, `driftbot init` proposes it again from a local checkout."]
-    return "\n".join(lines) + "\n"
+    return neutralise("\n".join(lines) + "\n")
 
 
 def superseded_comment(sha: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ..engine.config import AppPolicy
 from ..engine.delta import FeatureDelta
 from ..engine.model import GapKind, Status
-from .common import Link, loc, plural, score, status_mark
+from .common import Link, loc, neutralise, plural, score, status_mark
 from .markdown import BAND_ICON, _req_text, esc, inline
 
 CHECK_NAME = "driftbot"
@@ -142,7 +142,9 @@ def check_output(deltas: list[FeatureDelta], policy: AppPolicy, *, total_feature
     cap = policy.annotations
     omitted = max(0, len(ann) - cap)
     text = _details(deltas, link, omitted)
-    return CheckOutput(title=title[:255], summary=summary, text=text, conclusion=concl, annotations=ann[:cap],
+    ann = [{**a, "message": neutralise(a["message"]), "title": neutralise(a.get("title", ""))} for a in ann]
+    return CheckOutput(title=neutralise(title[:255]), summary=neutralise(summary), text=neutralise(text),
+                       conclusion=concl, annotations=ann[:cap],
                        omitted=omitted)
 
 
@@ -231,4 +233,5 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
         tail = ["", "#### Gaps", ""] + tail
     footer = ["", "<sub>Commands: `/drift recheck` · `/drift explain <feature>` · `/drift waive <gap> <reason>` · "
               "`/drift help`</sub>"]
-    return fit_lines("\n".join(head), tail, "\n".join(footer) + "\n", MAX_BODY, "- _… and {n} more: see the check._")
+    return neutralise(fit_lines("\n".join(head), tail, "\n".join(footer) + "\n", MAX_BODY,
+                                "- _… and {n} more: see the check._"))
