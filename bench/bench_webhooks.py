@@ -4,6 +4,8 @@
 
 1. Acknowledgement latency (p50/p99) of signed deliveries sent at a steady rate while the
    background queue analyses the pull requests they name (target: p99 < 50 ms at 200/s).
+0. Peak memory of `driftbot serve` under 40 concurrent unsigned 24 MB bodies (target: < 200 MB above
+   idle).
 2. GitHub API requests per pull-request event that touches one feature, for repositories of
    growing size, next to the requests of a full scan of the same repository (target: PR requests
    grow with the touched features, not with the repository).
@@ -187,12 +189,64 @@ async def requests_per_event(sizes: list[int]) -> None:
         await fake_runner.cleanup()
 
 
+def _rss_kb(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+async def unsigned_flood(bodies: int, megabytes: int) -> None:
+    """Peak memory of the real `driftbot serve` while `bodies` unsigned bodies of `megabytes` MB
+    arrive at once (target: < 200 MB above idle)."""
+    with socket.socket() as s_:
+        s_.bind(("127.0.0.1", 0))
+        port = s_.getsockname()[1]
+    tmp = tempfile.mkdtemp()
+    env = {**os.environ, "APP_ID": apphelpers.APP_ID, "WEBHOOK_SECRET": apphelpers.SECRET,
+           "PRIVATE_KEY": apphelpers.keypair()[0], "DRIFTBOT_STORE": f"{tmp}/s.db", "PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    body = b'{"x": "' + b"a" * (megabytes * 1024 * 1024 - 10) + b'"}'
+    try:
+        async with aiohttp.ClientSession() as s:
+            for _ in range(200):
+                try:
+                    async with s.get(url + "/healthz"):
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            idle = _rss_kb(proc.pid)
+
+            async def one(i):
+                async with s.post(url + "/webhook", data=body, headers={
+                        "X-GitHub-Event": "ping", "X-GitHub-Delivery": f"flood-{i}",
+                        "X-Hub-Signature-256": "sha256=" + "0" * 64}) as r:
+                    return r.status
+            t0 = time.perf_counter()
+            statuses = await asyncio.gather(*(one(i) for i in range(bodies)))
+            took = time.perf_counter() - t0
+            peak = _rss_kb(proc.pid, "VmHWM")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    print(f"unsigned flood: {bodies} bodies of {megabytes} MB at once → statuses {sorted(set(statuses))} in "
+          f"{took:.1f} s; RSS idle {idle / 1024:.0f} MB, peak {peak / 1024:.0f} MB "
+          f"({(peak - idle) / 1024:.0f} MB above idle; target < 200 MB)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rate", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--sizes", default="20,100,400")
+    ap.add_argument("--flood", action="store_true", help="only the unsigned-flood memory bench")
     a = ap.parse_args()
+    asyncio.run(unsigned_flood(40, 24))
+    if a.flood:
+        return 0
     asyncio.run(latency(a.rate, a.seconds))
     asyncio.run(requests_per_event([int(x) for x in a.sizes.split(",")]))
     return 0

@@ -31,6 +31,9 @@ QUEUE = web.AppKey("queue", JobQueue)
 STORE = web.AppKey("store", Store)
 SERVICE = web.AppKey("service", DriftService)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
+READ_GATE = web.AppKey("read_gate", asyncio.Semaphore)
+READ_STATS = web.AppKey("read_stats", dict)
+READERS = 4  # bodies read at once, before their signature is known (4 × 25 MB at worst)
 
 
 MAX_DEPTH = 64  # GitHub's payloads nest about 10 deep; deeper is hostile
@@ -47,26 +50,52 @@ class HandlerContext:
         self.jobs.append((key, job))
 
 
-def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.strip())
-
-
 def _problem(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+class _Unsigned(Exception):
+    pass
+
+
+async def _read_signed(request: web.Request, secret: str, signature: str) -> bytes:
+    """The body, read in chunks with its HMAC computed on the way. At most MAX_PAYLOAD bytes, and at
+    most READERS bodies at once: before the signature is checked nobody is trusted, so unsigned
+    floods cost a bounded amount of memory."""
+    gate: asyncio.Semaphore = request.app[READ_GATE]
+    async with gate:
+        mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+        buf = bytearray()
+        stats = request.app[READ_STATS]
+        stats["inflight"] += 1
+        stats["peak"] = max(stats["peak"], stats["inflight"])
+        try:
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                if len(buf) + len(chunk) > MAX_PAYLOAD:
+                    raise web.HTTPRequestEntityTooLarge(max_size=MAX_PAYLOAD, actual_size=len(buf) + len(chunk))
+                mac.update(chunk)
+                buf += chunk
+        finally:
+            stats["inflight"] -= 1
+        if not hmac.compare_digest("sha256=" + mac.hexdigest(), signature.strip()):
+            raise _Unsigned()
+        return bytes(buf)
+
+
 async def webhook(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
+    signature = request.headers.get("X-Hub-Signature-256") or ""
+    if not signature.startswith("sha256="):  # refused before a byte of the body is read
+        log.warning("rejected delivery: missing signature", extra={"delivery_id": request.headers.get("X-GitHub-Delivery")})
+        return _problem(401, "missing or invalid X-Hub-Signature-256")
+    if (request.content_length or 0) > MAX_PAYLOAD:
+        return _problem(413, "payload larger than 25 MB")
     try:
-        body = await request.read()
+        body = await _read_signed(request, settings.webhook_secret, signature)
     except web.HTTPRequestEntityTooLarge:
         return _problem(413, "payload larger than 25 MB")
-    if not verify_signature(settings.webhook_secret, body, request.headers.get("X-Hub-Signature-256")):
-        log.warning("rejected delivery: bad or missing signature",
-                    extra={"delivery_id": request.headers.get("X-GitHub-Delivery")})
+    except _Unsigned:
+        log.warning("rejected delivery: bad signature", extra={"delivery_id": request.headers.get("X-GitHub-Delivery")})
         return _problem(401, "missing or invalid X-Hub-Signature-256")
     event_name = request.headers.get("X-GitHub-Event")
     delivery = (request.headers.get("X-GitHub-Delivery") or "")[:200]
@@ -139,6 +168,8 @@ async def healthz(request: web.Request) -> web.Response:
 def make_app(settings: Settings, *, store: Store | None = None, time_scale: float = 1.0,
              shutdown_grace: float = 20.0, http_timeout: float = 60.0) -> web.Application:
     app = web.Application(client_max_size=MAX_PAYLOAD)
+    app[READ_GATE] = asyncio.Semaphore(READERS)
+    app[READ_STATS] = {"inflight": 0, "peak": 0}
     app[SETTINGS] = settings
     app[STORE] = store or open_store(settings.store)
 

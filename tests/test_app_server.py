@@ -171,3 +171,16 @@ def test_old_delivery_ids_are_pruned(monkeypatch):
     assert s.accept_delivery("a", []) == [] and s.accept_delivery("b", []) == []
     assert s.accept_delivery("ancient", []) == []  # pruned on the second one, so it is new again
     assert s.accept_delivery("a", []) is None  # a recent one is still a duplicate
+
+
+async def test_unsigned_floods_are_read_a_few_at_a_time_and_refused(bot):
+    from bot.server import READ_STATS, READERS
+    big = b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    bad = "sha256=" + "0" * 64
+    answers = await asyncio.gather(*(deliver(bot, "ping", big, signature=bad, delivery=f"f{i}") for i in range(40)))
+    assert {r.status for r in answers} == {401}
+    assert bot.app[READ_STATS]["peak"] <= READERS  # never more than a few unsigned bodies in memory
+    no_signature = await bot.post("/webhook", data=big, headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": "z"})
+    assert no_signature.status == 401
+    r = await deliver(bot, "ping", payload("ping.json"))  # a signed delivery still goes through
+    assert r.status == 202
