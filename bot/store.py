@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -271,9 +272,32 @@ class SQLiteStore(Store):
             self._db.close()
 
 
+class StoreError(ValueError):
+    """The store cannot be opened or used; the message names DRIFTBOT_STORE and what to do."""
+
+
 def open_store(location: str) -> Store:
     """DRIFTBOT_STORE: a file path or sqlite:///path (the embedded store)."""
     if "://" in location and not location.startswith("sqlite:///"):
-        raise ValueError(f"DRIFTBOT_STORE={location!r}: only the embedded store (a path or sqlite:///path) ships "
+        raise StoreError(f"DRIFTBOT_STORE={location!r}: only the embedded store (a path or sqlite:///path) ships "
                          "with driftbot; a shared store implements bot.store.Store")
-    return SQLiteStore(location)
+    path = location[len("sqlite:///"):] if location.startswith("sqlite:///") else location
+    if path != ":memory:":
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise StoreError(f"DRIFTBOT_STORE={location}: the folder {folder} does not exist; create it, or point "
+                             "DRIFTBOT_STORE at a file in an existing folder")
+        if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
+            raise StoreError(f"DRIFTBOT_STORE={location}: the file is not readable and writable by this user; fix "
+                             "its permissions")
+        if not os.path.exists(path) and not os.access(folder, os.W_OK):
+            raise StoreError(f"DRIFTBOT_STORE={location}: cannot create the file, the folder {folder} is not "
+                             "writable by this user")
+    try:
+        store = SQLiteStore(location)
+        store._x("SELECT count(*) FROM jobs").fetchone()  # reads the file: a corrupt one fails here
+        return store
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"DRIFTBOT_STORE={location}: not a driftbot store, or damaged ({exc}); move it aside "
+                         "and start again (driftbot rebuilds its state from GitHub: baselines on the next "
+                         "push, issues and comments found by their markers)") from None

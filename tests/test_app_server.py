@@ -184,3 +184,16 @@ async def test_unsigned_floods_are_read_a_few_at_a_time_and_refused(bot):
     assert no_signature.status == 401
     r = await deliver(bot, "ping", payload("ping.json"))  # a signed delivery still goes through
     assert r.status == 202
+
+
+def test_a_store_that_cannot_be_used_is_named_with_the_fix(tmp_path):
+    from bot.store import StoreError, open_store
+    with pytest.raises(StoreError, match=r"DRIFTBOT_STORE=.*the folder .* does not exist"):
+        open_store(str(tmp_path / "missing" / "s.db"))
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"not sqlite at all " * 100)
+    with pytest.raises(StoreError, match=r"not a driftbot store, or damaged .* move it aside"):
+        open_store(str(corrupt))
+    with pytest.raises(StoreError, match="only the embedded store"):
+        open_store("postgresql://db/driftbot")
+    assert open_store(str(tmp_path / "fine.db")).unfinished_jobs() == []
