@@ -304,18 +304,31 @@ class DriftService:
 
     # ---- default branch -----------------------------------------------------------------
     async def push(self, job: dict) -> None:
+        """Move the default branch's baseline to the pushed commit. Another job (another process)
+        may move it first: then this one starts over from the new baseline, and stops there if its
+        commit is not newer."""
         gh = await self.app.installation(job["installation"])
+        for _ in range(3):
+            if await self._push_once(gh, job):
+                return
+        log.warning("baseline kept moving under this push; the next push catches up", extra={"repo": job["repo"]})
+
+    async def _push_once(self, gh, job: dict) -> bool:
         repo, inst, sha = job["repo"], job["installation"], job["after"]
         last = self.store.get_value(repo, "baseline-sha")
         baseline = self.store.baseline(repo)
         first = not baseline or not last
         everything = first or bool(job.get("full"))
         files = None  # the changed files compare listed; None: compare the trees
-        if not everything:
+        if last and last != sha:
             compare = await self._compare(gh, repo, last, sha)
-            if compare is not None and compare.get("status") in ("behind", "identical"):
-                return  # an old or repeated push: the baseline is already newer
-            files = compare.get("files") if compare is not None else None
+            if compare is not None and compare.get("status") == "behind":
+                return True  # an old push: the baseline is already newer
+            if not everything:
+                files = compare.get("files") if compare is not None else None
+        elif last == sha and not job.get("full"):
+            return True  # a repeated push
+        if not everything:
             if files is not None and len(files) >= 300:
                 files = None  # compare lists at most 300 files
         head = await self._snapshot(gh, repo, sha)
@@ -323,7 +336,7 @@ class DriftService:
             cfg = await self._config(gh, repo, inst, head)
         except ConfigError as exc:
             log.info("invalid config on the default branch", extra={"repo": repo, "error": str(exc.first)})
-            return
+            return True
         if cfg.source is not None:
             await self._onboarding_landed(gh, repo, sha)
         fmap = await self._feature_map(head, cfg)
@@ -339,12 +352,13 @@ class DriftService:
         current = {f.id for f in fmap.features}
         removed = [fid for fid in baseline if fid not in current]
         summaries = {f.id: issue_text.feature_summary(f) for f in findings.features}
-        self.store.save_baseline(repo, sha, summaries, removed)
-        self.store.set_value(repo, "baseline-sha", sha)
+        if not self.store.save_baseline(repo, sha, summaries, removed, expected=last):
+            return False  # another job moved the baseline meanwhile: start over from it
         if cfg.policy.issues_enabled:
             await self._sync_issues(gh, repo, sha, findings, cfg, first=first)
         if cfg.policy.dashboard:
             await self._dashboard(gh, repo, sha)
+        return True
 
     async def scan(self, job: dict) -> None:
         """First look at a repository (installation): the whole default branch, then the dashboard;

@@ -40,7 +40,10 @@ class Store(abc.ABC):
         """feature id → {"sha", "alignment", "gaps": {fingerprint: gap dict}}"""
 
     @abc.abstractmethod
-    def save_baseline(self, repo: str, sha: str, features: dict[str, dict], removed: list[str] = ()) -> None: ...
+    def save_baseline(self, repo: str, sha: str, features: dict[str, dict], removed: list[str] = (), *,
+                      expected: str | None = None) -> bool:
+        """Record ``sha`` as the repository's baseline with these features, atomically, only if the
+        baseline is still at ``expected`` (None: none yet). False when another job moved it first."""
 
     @abc.abstractmethod
     def history(self, repo: str, limit: int = 30) -> list[dict]:
@@ -159,11 +162,17 @@ class SQLiteStore(Store):
         rows = self._x("SELECT feature, sha, alignment, data FROM baselines WHERE repo = ?", (repo,)).fetchall()
         return {f: {"sha": sha, "alignment": a, **json.loads(d)} for f, sha, a, d in rows}
 
-    def save_baseline(self, repo: str, sha: str, features: dict[str, dict], removed=()) -> None:
+    def save_baseline(self, repo: str, sha: str, features: dict[str, dict], removed=(), *,
+                      expected: str | None = None) -> bool:
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                row = self._db.execute("SELECT value FROM kv WHERE repo = ? AND key = 'baseline-sha'", (repo,)).fetchone()
+                if (row[0] if row else None) != expected:
+                    self._db.execute("ROLLBACK")
+                    return False
+                self._db.execute("INSERT OR REPLACE INTO kv VALUES (?, 'baseline-sha', ?)", (repo, sha))
                 for fid, data in features.items():
                     body = {k: v for k, v in data.items() if k not in ("sha", "alignment")}
                     self._db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?)",
@@ -176,6 +185,7 @@ class SQLiteStore(Store):
                     overall = round(sum(known) / len(known)) if known else None
                     self._db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?)", (repo, sha, overall, len(rows), now))
                 self._db.execute("COMMIT")
+                return True
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

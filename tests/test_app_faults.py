@@ -104,3 +104,35 @@ async def test_spec_text_quoted_in_issues_checks_and_comments_mentions_nobody(bo
         texts += [a["message"] for a in run["annotations"]]
     assert any("octocat" in t for t in texts)  # the text is there …
     assert not any("@octocat" in t or "![" in t for t in texts)  # … but mentions nobody, shows no image
+
+
+async def test_concurrent_pushes_on_two_processes_leave_the_store_at_head(github, repo_factory, aiohttp_client,
+                                                                          tmp_path):
+    import asyncio
+
+    from bot.server import QUEUE, make_app
+    from bot.store import SQLiteStore
+    from tests import apphelpers
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    repo, g, first = repo_factory(files)
+    path = str(tmp_path / "shared.db")
+    apps = [make_app(apphelpers.settings(github.url), store=SQLiteStore(path), time_scale=0.001) for _ in range(2)]
+    one, two = [await aiohttp_client(a) for a in apps]
+    await deliver(one, "push", push_event(repo, "0" * 40, first))
+    await apps[0][QUEUE].join(30)
+    # c1 opens a gap, c2 (its child) closes it again; the process holding c1 is slow
+    spec = files["docs/ideas/agents.md"] + "- `GET /api/agents/{id}/logs`\n"
+    c1 = g.commit({"docs/ideas/agents.md": spec}, "spec")
+    c2 = g.commit({"docs/ideas/agents.md": files["docs/ideas/agents.md"]}, "revert spec")
+    slow = asyncio.ensure_future(deliver(one, "push", push_event(repo, first, c1)))
+    github.fail("git/get-tree", status=502, delay=1.0, times=1)  # holds the first job's tree read
+    await asyncio.sleep(0.05)
+    await deliver(two, "push", push_event(repo, first, c2))
+    await slow
+    await asyncio.gather(apps[0][QUEUE].join(30), apps[1][QUEUE].join(30))
+    store = SQLiteStore(path)
+    assert store.get_value(repo.full_name, "baseline-sha") == c2
+    assert [i for i in gap_issues(repo) if i["state"] == "open"] == []  # no issue for a gap absent at HEAD
+    await one.close()
+    await two.close()
