@@ -539,7 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Run the GitHub App: POST /webhook and GET /healthz. Settings come from the "
                                     "environment: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, "
                                     "GITHUB_API_URL (GitHub Enterprise Server), PORT, DRIFTBOT_STORE, "
-                                    "DRIFTBOT_LOG_LEVEL, DRIFTBOT_WORKERS, DRIFTBOT_ONBOARDING.")
+                                    "DRIFTBOT_LOG_LEVEL, DRIFTBOT_WORKERS, DRIFTBOT_ONBOARDING, DRIFTBOT_ANALYSIS_SECONDS.")
     sv.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
     sv.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
     sv.set_defaults(func=cmd_serve)

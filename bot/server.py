@@ -178,7 +178,8 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
         app[SESSION] = session
         gh_app = GitHubApp(app_id=settings.app_id, private_key=settings.private_key, api_url=settings.api_url,
                            session=session, time_scale=time_scale)
-        service = DriftService(gh_app, app[STORE], onboarding=settings.onboarding)
+        service = DriftService(gh_app, app[STORE], onboarding=settings.onboarding,
+                               budget=settings.analysis_seconds)
         app[SERVICE] = service
         queue = app[QUEUE]
         queue.runner = service.run

@@ -20,6 +20,7 @@ from cachetools import TTLCache
 from gidgethub import BadRequest, GitHubException
 
 from .engine import ConfigError, Engine
+from .engine.errors import Stopped
 from .engine.config import Config, Waiver, find_config_path, parse_config
 from .engine.delta import diff
 from .engine.model import Gap, GapKind
@@ -50,13 +51,15 @@ class CouldNotAnalyse(Exception):
 
 class DriftService:
     def __init__(self, app: GitHubApp, store: Store, *, engine: Engine | None = None,
-                 blobs: fetch.BlobCache | None = None, today=lambda: dt.date.today(), onboarding: bool = True):
+                 blobs: fetch.BlobCache | None = None, today=lambda: dt.date.today(), onboarding: bool = True,
+                 budget: float = 300.0):
         self.app = app
         self.store = store
         self.engine = engine or Engine()
         self.blobs = blobs or fetch.BlobCache()
         self.today = today
         self.onboarding = onboarding  # open a pull request proposing a config where there is none
+        self.budget = budget  # seconds of engine time one analysis may take
         self._permissions: TTLCache = TTLCache(maxsize=4096, ttl=600)  # (repo, user) → has write access
         # The engine is CPU work: it runs on one thread of its own, so the event loop keeps
         # answering webhooks at once, and the engine's caches see one caller at a time.
@@ -107,7 +110,18 @@ class DriftService:
             need = await self._cpu(self.engine.needed_paths, snap, cfg, features)
             if not await fetch.fill(gh, repo, installation, snap, need, self.blobs):
                 break
-        return await self._cpu(self.engine.evaluate, snap, cfg, features=features, today=self.today())
+        deadline = time.monotonic() + self.budget
+
+        def stop():
+            if time.monotonic() > deadline:
+                return f"the analysis took longer than its {self.budget:g} s budget"
+            return None
+        try:
+            return await self._cpu(self.engine.evaluate, snap, cfg, features=features, today=self.today(),
+                                   stop=stop)
+        except Stopped as exc:  # one slow repository must not hold the others' analyses
+            raise CouldNotAnalyse(f"too slow, gave up: {exc} (a rule pack this repository brings, or a very "
+                                  "large change, can cause this)") from None
 
     async def _feature_map(self, snap: Snapshot, cfg: Config):
         return await self._cpu(self.engine.feature_map, snap, cfg)

@@ -24,6 +24,7 @@ class Settings:
     log_level: str = "INFO"
     workers: int = 4
     onboarding: bool = True  # a pull request proposing a config, for repositories that have none
+    analysis_seconds: float = 300.0  # the longest one analysis may run before it gives up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -65,9 +66,16 @@ class Settings:
         level = env.get("DRIFTBOT_LOG_LEVEL", "INFO").upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError(f"DRIFTBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        try:
+            budget = float(env.get("DRIFTBOT_ANALYSIS_SECONDS", "300"))
+        except ValueError:
+            budget = -1.0
+        if not 1 <= budget <= 86400:
+            raise SettingsError("DRIFTBOT_ANALYSIS_SECONDS must be a number of seconds from 1 to 86400, got "
+                                f"{env.get('DRIFTBOT_ANALYSIS_SECONDS')!r}")
         onboarding = env.get("DRIFTBOT_ONBOARDING", "on").strip().lower()
         if onboarding not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
             raise SettingsError(f"DRIFTBOT_ONBOARDING must be on or off, got {onboarding!r}")
         return cls(app_id=app_id, private_key=key, webhook_secret=secret, api_url=api, port=port,
                    store=env.get("DRIFTBOT_STORE", "driftbot.sqlite3"), log_level=level, workers=max(1, workers),
-                   onboarding=onboarding in ("on", "true", "1", "yes"))
+                   onboarding=onboarding in ("on", "true", "1", "yes"), analysis_seconds=budget)

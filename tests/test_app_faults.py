@@ -136,3 +136,20 @@ async def test_concurrent_pushes_on_two_processes_leave_the_store_at_head(github
     assert [i for i in gap_issues(repo) if i["state"] == "open"] == []  # no issue for a gap absent at HEAD
     await one.close()
     await two.close()
+
+
+async def test_an_analysis_over_its_time_budget_gives_up_and_says_so(github, repo_factory, aiohttp_client):
+    from bot.server import QUEUE, make_app
+    from tests import apphelpers
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    app = make_app(apphelpers.settings(github.url, analysis_seconds=1e-6), time_scale=0.001)
+    client = await aiohttp_client(app)
+    await deliver(client, "pull_request", pr_event(repo, number, base, head))
+    await app[QUEUE].join(30)
+    (run,) = repo.check_runs.values()
+    assert run["status"] == "completed" and run["conclusion"] == "neutral"
+    assert "too slow, gave up" in run["output"]["summary"]
+    assert app[QUEUE].failed == 0  # it is an outcome, not a crash
+    await client.close()

@@ -72,6 +72,26 @@ def test_catastrophic_pattern_is_rejected_with_its_location():
     assert (p.line, p.path) == (8, "rules.routes[0].pattern")
 
 
+def test_backreference_blow_up_over_punctuation_is_rejected():
+    # passes probes of letters and spaces, explodes on its own character: ',' repeated
+    with pytest.raises(ConfigError) as e:
+        load_pack(PACK.format(pattern="'(?P<path>/a)(,|,,)+\\2X'"), "rules/custom.yml", trusted=False)
+    assert "backtracks catastrophically" in e.value.first.message
+
+
+def test_a_repositorys_pack_gets_a_tight_time_limit_and_a_rule_cap():
+    from bot.engine.rules import CUSTOM_MATCH_TIMEOUT, MATCH_TIMEOUT, MAX_CUSTOM_RULES
+    ok = PACK.format(pattern="'GET (?P<path>/x)'")
+    assert load_pack(ok, "rules/custom.yml").routes[0].timeout == MATCH_TIMEOUT
+    assert load_pack(ok, "rules/custom.yml", trusted=False).routes[0].timeout == CUSTOM_MATCH_TIMEOUT
+    many = ok.split("  routes:")[0] + "  routes:\n" + "".join(
+        f"    - id: r{i}\n      description: d\n      pattern: 'GET (?P<path>/x{i})'\n"
+        f"      examples: {{pass: ['GET /x{i}'], fail: ['b']}}\n" for i in range(MAX_CUSTOM_RULES + 1))
+    assert len(load_pack(many, "rules/custom.yml").routes) == MAX_CUSTOM_RULES + 1  # shipped packs: no cap
+    with pytest.raises(ConfigError, match=f"at most {MAX_CUSTOM_RULES}"):
+        load_pack(many, "rules/custom.yml", trusted=False)
+
+
 def test_pattern_without_required_group():
     with pytest.raises(ConfigError) as e:
         load_pack(PACK.format(pattern="'GET (/x)'"), "rules/custom.yml")

@@ -9,6 +9,7 @@ from . import globs, rules as rules_mod, yamlsrc
 from .errors import ConfigError, Problem
 from .snapshot import Snapshot, decode
 
+MAX_CUSTOM_PACKS = 10  # rule pack files one repository may bring
 CONFIG_PATHS = (".github/driftbot.yml", ".github/driftbot.yaml", ".driftbot.yml", ".driftbot.yaml")
 # Derived from the labelled development set (docs/accuracy.md, "Scoring"): what a spec asks for carries most
 DEFAULT_WEIGHTS = {"requirements": 70.0, "code": 9.0, "tests": 9.0, "markers": 6.0, "wiring": 6.0}
@@ -204,9 +205,12 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> 
         for path in matched:
             dec = decode(snapshot.read(path))
             try:
-                cfg.custom_packs.append(rules_mod.load_pack(dec.text, path))
+                cfg.custom_packs.append(rules_mod.load_pack(dec.text, path, trusted=False))
             except ConfigError as exc:
                 problems.extend(exc.problems)
+    if len(cfg.custom_packs) > MAX_CUSTOM_PACKS:
+        problems.append(Problem(filename, *at(("rules", "custom")), "rules.custom",
+                                f"{len(cfg.custom_packs)} rule packs; a repository may bring at most {MAX_CUSTOM_PACKS}"))
     known = sorted(set(rules_mod.builtin_packs()) | {p.name for p in cfg.custom_packs})
     for pack in cfg.custom_packs:
         for parent in pack.extends:

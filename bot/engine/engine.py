@@ -19,6 +19,7 @@ from cachetools import LRUCache
 from . import dataindex, documents as docs_mod, featuremap as fm_mod
 from . import globs, rules as rules_mod
 from .config import CONFIG_PATHS, Config, Waiver
+from .errors import Stopped
 from .evidence import RepoLookup, Scope, Wanted, anchor_names, command_names, evaluate_requirement, flag_names, \
     requirement_ids, route_suffixes, split_endpoint
 from .fingerprint import fingerprint, normalise_text
@@ -212,11 +213,13 @@ class Engine:
     # ---- the analysis ---------------------------------------------------------------------
     def evaluate(self, snapshot: Snapshot, config: Config, *, features: Iterable[str] | None = None,
                  today: _dt.date | None = None,
-                 progress: Callable[[str, int, int], None] | None = None) -> Findings:
+                 progress: Callable[[str, int, int], None] | None = None,
+                 stop: Callable[[], str | None] | None = None) -> Findings:
         """Evaluate ``features`` (default: all) of ``snapshot`` under ``config``.
 
         ``today`` decides which waivers have expired; the engine never reads the clock itself.
-        ``progress(stage, done, total)`` is called now and then on long runs.
+        ``progress(stage, done, total)`` is called now and then on long runs. ``stop()`` is asked
+        before each file and each feature; a reason it returns ends the run with ``Stopped``.
         """
         view, ruleset, fmap = self._resolve(snapshot, config)
         paths = view.paths
@@ -237,6 +240,8 @@ class Engine:
         data_files = {p for f in selected for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
             if view.has_data else set()
         for n, p in enumerate(paths, 1):
+            if stop is not None and (why := stop()):
+                raise Stopped(why)
             if ruleset.is_code(p) or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS or p in data_files:
                 if not snapshot.available(p) and not self.has_index(snapshot, p, ruleset):
                     continue  # partial snapshot: not fetched, and never seen before
@@ -320,6 +325,8 @@ class Engine:
         waivers = {w.fingerprint: w for w in config.waivers if w.active(today)}
         results = []
         for n, f in enumerate(selected, 1):
+            if stop is not None and (why := stop()):
+                raise Stopped(why)
             results.append(self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
                                          config, waivers, read_small, programs, languages))
             if progress and n % 50 == 0:

@@ -32,3 +32,8 @@ class ConfigError(Exception):
     @property
     def first(self) -> Problem:
         return self.problems[0]
+
+
+class Stopped(Exception):
+    """The caller asked the engine to stop (its time budget ran out); the message says why."""
+

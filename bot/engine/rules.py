@@ -11,6 +11,7 @@ can cost a bounded amount of time, never hang a run.
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +24,8 @@ from .errors import ConfigError, Problem
 
 BUILTIN_DIR = resources.RULES_DIR
 MATCH_TIMEOUT = 0.5  # seconds per pattern per file
+CUSTOM_MATCH_TIMEOUT = 0.05  # the same for rule packs a repository brings: one repository cannot stall others
+MAX_CUSTOM_RULES = 100  # rules in one pack a repository brings
 PROBE_TIMEOUT = 0.05
 FLAGS = regex.MULTILINE | regex.VERSION0
 
@@ -39,16 +42,23 @@ _PROBES = [
 
 def _probes_for(pattern: str) -> list[str]:
     """Inputs made of the pattern's own literal characters, repeated: what drives nested
-    quantifiers over those characters into exponential backtracking."""
+    quantifiers over those characters into exponential backtracking; and each literal run of the
+    pattern followed by such a repetition, since a blow-up behind a literal prefix
+    ("/a(,|,,)+\\2X") only starts after that prefix."""
+    bare = re.sub(r"\(\?P?<[^>]*>|\(\?[:=!<]+|\\[dDwWsSbBAZ0-9]", "(", pattern)  # group syntax, classes
     chars = []
-    for ch in pattern:
-        if (ch.isalnum() or ch in "/._-:'\"{}<>= ") and ch not in chars:
+    for ch in bare:
+        if ch.isprintable() and ch not in "()[]|*+?^$\\" and ch not in chars:
             chars.append(ch)
     out = []
     for ch in chars[:24]:
         out.append(ch * 2000 + "\x00")
     if len(chars) >= 2:
         out.append("".join(chars[:6]) * 400 + "\x00")
+    runs = [r for r in re.split(r"[()\[\]|*+?{}^$\\.]+", bare) if r][:4]
+    for run in runs:
+        for ch in chars[:8]:
+            out.append(run + ch * 400 + "\x00")
     return out
 
 
@@ -75,9 +85,10 @@ class PatternRule:
     needs: dict = field(default_factory=dict, compare=False, hash=False)  # parser → grammar.Needs
     fast: grammar.FastForm | None = field(default=None, compare=False, hash=False)
     examples: dict = field(default_factory=dict, compare=False, hash=False)
+    timeout: float = MATCH_TIMEOUT  # per file; a repository's own packs get less (CUSTOM_MATCH_TIMEOUT)
 
     def finditer(self, text: str):
-        return self.compiled.finditer(text, timeout=MATCH_TIMEOUT)
+        return self.compiled.finditer(text, timeout=self.timeout)
 
     def find(self, root, lang: str, text: str, lower=None, idents: set | None = None) -> list:
         """ast-grep matches of the rule in a parsed file (none, unsearched, when the file lacks a word
@@ -209,11 +220,18 @@ def _parsers(data: dict, filename: str, marks) -> dict:
     return mapping
 
 
-def load_pack(text: str, filename: str) -> RulePack:
+def load_pack(text: str, filename: str, *, trusted: bool = True) -> RulePack:
+    """A rule pack from its YAML. ``trusted`` is False for a pack a repository brings: its rules
+    get a tighter time limit per file, and there may be at most MAX_CUSTOM_RULES of them."""
     data, marks = yamlsrc.parse(text, filename)
     if not isinstance(data, dict):
         raise ConfigError(Problem(filename, 1, 1, "", "a rule pack must be a YAML mapping"))
     yamlsrc.validate(data, marks, yamlsrc.load_schema("rulepack.schema.json"), filename)
+    count = sum(len(v) for v in (data.get("rules") or {}).values() if isinstance(v, list))
+    if not trusted and count > MAX_CUSTOM_RULES:
+        raise ConfigError(Problem(filename, *marks.get(("rules",), (1, 1)), "rules",
+                                  f"{count} rules; a repository's pack may hold at most {MAX_CUSTOM_RULES}",
+                                  "split it, or keep the rules that find what your specs name"))
     parser = _parsers(data, filename, marks)
     langs = tuple(dict.fromkeys(parser.values()))
     rules = data.get("rules", {})
@@ -250,7 +268,8 @@ def load_pack(text: str, filename: str) -> RulePack:
                 category=category, pattern=item.get("pattern", ""), compiled=compiled, ast=ast, needs=needs,
                 style=item.get("style", ""), scope=item.get("scope", ""), kind=item.get("kind", ""),
                 prefix=bool(item.get("prefix", False)), symbol=item.get("symbol", ""),
-                fast=grammar.fast_form(ast) if ast else None, **common))
+                fast=grammar.fast_form(ast) if ast else None,
+                timeout=MATCH_TIMEOUT if trusted else CUSTOM_MATCH_TIMEOUT, **common))
     syntax = data.get("syntax", {})
     if langs and "tree" not in syntax and not data.get("extends"):
         line, col = marks.get(("parser",), (0, 0))
