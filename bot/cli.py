@@ -421,12 +421,29 @@ def cmd_serve(args) -> int:
     from .server import make_app
     from .settings import Settings, SettingsError
 
+    from . import setup
+
+    env_file = setup.env_path()
+    env = {**setup.read_env_file(env_file), **os.environ}  # the real environment wins over the file
+    if setup.unconfigured(env):
+        from .logs import configure
+        configure(env.get("DRIFTBOT_LOG_LEVEL", "INFO").upper() if env.get("DRIFTBOT_LOG_LEVEL", "INFO").upper()
+                  in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO")
+        port = args.port or int(env.get("PORT", "8000") or 8000)
+        api = (env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
+        web_host = api.replace("://api.", "://", 1).replace("/api/v3", "")
+        app = setup.make_setup_app(api_url=api, github=web_host, env_file=env_file.resolve(),
+                                   public_url=env.get("DRIFTBOT_URL"))
+        logging.getLogger("bot").info("driftbot is not registered yet: open http://%s:%d/ to register it",
+                                      args.host, port)
+        web.run_app(app, host=args.host, port=port, print=None)
+        return EXIT_OK
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(env)
     except SettingsError as exc:
         return _fail(str(exc))
     from .logs import configure
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     port = args.port or settings.port
     try:
         app = make_app(settings)
@@ -439,32 +456,11 @@ def cmd_serve(args) -> int:
 
 def cmd_manifest(args) -> int:
     """An HTML page whose button registers the app with GitHub's manifest flow."""
-    import html
-    import json
+    from .setup import manifest_page
 
-    import yaml
-
-    from .resources import MANIFEST as manifest_path
-    manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-    base = args.url.rstrip("/")
-    if not base.startswith("https://"):
+    if not args.url.startswith("https://"):
         return _fail(f"--url must be the public https:// address of your driftbot, got {args.url!r}")
-    manifest["url"] = base
-    manifest["hook_attributes"]["url"] = base + "/webhook"
-    manifest["redirect_url"] = base + "/healthz"
-    if args.name:
-        manifest["name"] = args.name
-    host = args.github.rstrip("/")
-    target = f"{host}/organizations/{args.org}/settings/apps/new" if args.org else f"{host}/settings/apps/new"
-    sys.stdout.write(f"""<!doctype html>
-<meta charset="utf-8"><title>Register {html.escape(manifest["name"])}</title>
-<p>This registers a GitHub App named <b>{html.escape(manifest["name"])}</b> whose webhooks go to
-<code>{html.escape(base)}/webhook</code>, with driftbot's permissions and events.</p>
-<form action="{html.escape(target)}" method="post">
-<input type="hidden" name="manifest" value="{html.escape(json.dumps(manifest))}">
-<button type="submit">Register on GitHub</button>
-</form>
-""")
+    sys.stdout.write(manifest_page(args.url, name=args.name, org=args.org, github=args.github))
     return EXIT_OK
 
 
@@ -536,10 +532,14 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_init)
 
     sv = sub.add_parser("serve", help="run the GitHub App's webhook server",
-                        description="Run the GitHub App: POST /webhook and GET /healthz. Settings come from the "
-                                    "environment: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, "
-                                    "GITHUB_API_URL (GitHub Enterprise Server), PORT, DRIFTBOT_STORE, "
-                                    "DRIFTBOT_LOG_LEVEL, DRIFTBOT_WORKERS, DRIFTBOT_ONBOARDING, DRIFTBOT_ANALYSIS_SECONDS.")
+                        description="Run the GitHub App: POST /webhook, GET / (status), /healthz and /metrics. "
+                                    "Settings come from the environment, and from a .env file (DRIFTBOT_ENV_FILE, "
+                                    "default ./.env) for what the environment does not set: APP_ID, PRIVATE_KEY or "
+                                    "PRIVATE_KEY_PATH, WEBHOOK_SECRET, GITHUB_API_URL (GitHub Enterprise Server), PORT, "
+                                    "DRIFTBOT_STORE, DRIFTBOT_LOG_LEVEL, DRIFTBOT_LOG_FORMAT (text or json), "
+                                    "DRIFTBOT_WORKERS, DRIFTBOT_ONBOARDING, DRIFTBOT_ANALYSIS_SECONDS. With none of the "
+                                    "app's credentials set, it starts in setup mode: open / to register the app on "
+                                    "GitHub (DRIFTBOT_URL: its public address), and it writes them to the .env file.")
     sv.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
     sv.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
     sv.set_defaults(func=cmd_serve)

@@ -10,6 +10,9 @@ import hmac
 import json
 import logging
 import asyncio
+import collections
+import html
+import time
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -18,6 +21,7 @@ from gidgethub import sansio
 
 from .github.client import GitHubApp
 from .handlers import router
+from . import metrics as metrics_mod
 from .jobs import JobQueue
 from .service import DriftService
 from .settings import Settings
@@ -32,6 +36,8 @@ STORE = web.AppKey("store", Store)
 SERVICE = web.AppKey("service", DriftService)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 READ_GATE = web.AppKey("read_gate", asyncio.Semaphore)
+METRICS = web.AppKey("metrics", metrics_mod.Metrics)
+RECENT = web.AppKey("recent", collections.deque)
 READ_STATS = web.AppKey("read_stats", dict)
 READERS = 4  # bodies read at once, before their signature is known (4 × 25 MB at worst)
 
@@ -82,7 +88,7 @@ async def _read_signed(request: web.Request, secret: str, signature: str) -> byt
         return bytes(buf)
 
 
-async def webhook(request: web.Request) -> web.Response:
+async def _webhook(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     signature = request.headers.get("X-Hub-Signature-256") or ""
     if not signature.startswith("sha256="):  # refused before a byte of the body is read
@@ -138,6 +144,21 @@ async def webhook(request: web.Request) -> web.Response:
     return web.json_response({"status": "queued" if event_name != "ping" else "pong"}, status=202)
 
 
+_OUTCOMES = {202: "accepted", 200: "duplicate", 401: "refused", 400: "invalid", 413: "too large",
+             503: "not stored"}
+
+
+async def webhook(request: web.Request) -> web.Response:
+    """POST /webhook: every delivery, counted by outcome and kept in the list of recent ones."""
+    response = await _webhook(request)
+    event = (request.headers.get("X-GitHub-Event") or "unknown")[:40]
+    outcome = _OUTCOMES.get(response.status, str(response.status))
+    request.app[METRICS].deliveries.labels(event, outcome).inc()
+    request.app[RECENT].appendleft((time.time(), event, (request.headers.get("X-GitHub-Delivery") or "")[:40],
+                                    outcome))
+    return response
+
+
 def _deeper_than(data, limit: int) -> bool:
     """Does a parsed payload nest deeper than ``limit``? (Iterative: a hostile payload cannot make it
     recurse.)"""
@@ -151,6 +172,44 @@ def _deeper_than(data, limit: int) -> bool:
         elif isinstance(node, list):
             stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
     return False
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """GET /metrics: Prometheus text format."""
+    body = request.app[METRICS].render(request.app[QUEUE])
+    return web.Response(body=body, headers={"Content-Type": metrics_mod.CONTENT_TYPE})
+
+
+async def status_page(request: web.Request) -> web.Response:
+    """GET /: which app this is, how its queue is doing, and the last deliveries."""
+    q, settings = request.app[QUEUE], request.app[SETTINGS]
+    who = f"app id {settings.app_id}"
+    service = request.app.get(SERVICE)
+    if service is not None:
+        try:
+            ident = await asyncio.wait_for(service.app.identity(), 5)
+            who = f"{ident.get('name') or ident.get('slug')} (app id {settings.app_id}, " \
+                  f"owner {(ident.get('owner') or {}).get('login', '?')})"
+        except Exception as exc:  # GitHub unreachable or the key wrong: the page still answers
+            log.warning("could not ask GitHub which app this is", extra={"error": repr(exc)})
+            who += " (GitHub did not say which app: check APP_ID and the private key)"
+    rows = "".join(f"<tr><td>{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(at))} UTC</td><td>{html.escape(ev)}</td>"
+                   f"<td><code>{html.escape(d)}</code></td><td>{html.escape(out)}</td></tr>"
+                   for at, ev, d, out in request.app[RECENT])
+    alive = q.alive
+    page = f"""<!doctype html>
+<meta charset="utf-8"><title>driftbot</title>
+<style>body{{font:15px system-ui,sans-serif;margin:2em;max-width:60em}}td,th{{padding:.2em .8em;text-align:left}}</style>
+<h1>driftbot</h1>
+<p>Running as {html.escape(who)}, against {html.escape(settings.api_url)}.</p>
+<h2>Queue</h2>
+<p>{len(q)} job(s) waiting or running; the oldest has waited {q.oldest_age():.1f} s. Workers: {alive} of {q.workers}
+{"" if alive == q.workers else "<b>(some are down)</b>"}. Done: {q.done}; failed: {q.failed}.</p>
+<h2>Last deliveries</h2>
+<table><tr><th>Received</th><th>Event</th><th>Delivery</th><th>Outcome</th></tr>{rows or '<tr><td colspan=4>none yet</td></tr>'}</table>
+<p><a href="/healthz">/healthz</a> · <a href="/metrics">/metrics</a></p>
+"""
+    return web.Response(text=page, content_type="text/html")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -169,6 +228,8 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
              shutdown_grace: float = 20.0, http_timeout: float = 60.0) -> web.Application:
     app = web.Application(client_max_size=MAX_PAYLOAD)
     app[READ_GATE] = asyncio.Semaphore(READERS)
+    app[METRICS] = metrics_mod.Metrics()
+    app[RECENT] = collections.deque(maxlen=20)
     app[READ_STATS] = {"inflight": 0, "peak": 0}
     app[SETTINGS] = settings
     app[STORE] = store or open_store(settings.store)
@@ -177,12 +238,23 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=http_timeout, sock_connect=10))
         app[SESSION] = session
         gh_app = GitHubApp(app_id=settings.app_id, private_key=settings.private_key, api_url=settings.api_url,
-                           session=session, time_scale=time_scale)
+                           session=session, time_scale=time_scale, metrics=app[METRICS])
         service = DriftService(gh_app, app[STORE], onboarding=settings.onboarding,
                                budget=settings.analysis_seconds)
         app[SERVICE] = service
         queue = app[QUEUE]
-        queue.runner = service.run
+        measured = app[METRICS]
+
+        async def run(job: dict) -> None:
+            started = time.monotonic()
+            try:
+                await service.run(job)
+            except Exception:
+                measured.job_done(job.get("kind", "?"), "failed", started)
+                raise
+            measured.job_done(job.get("kind", "?"), "done", started)
+
+        queue.runner = run
         store_ = app[STORE]
 
         async def finished(job_id: int) -> None:
@@ -208,6 +280,8 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
     app[QUEUE] = JobQueue(_not_started, workers=settings.workers)
     app.router.add_post("/webhook", webhook)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/", status_page)
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app

@@ -25,6 +25,7 @@ class Settings:
     workers: int = 4
     onboarding: bool = True  # a pull request proposing a config, for repositories that have none
     analysis_seconds: float = 300.0  # the longest one analysis may run before it gives up
+    log_format: str = "text"  # text | json
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -73,9 +74,13 @@ class Settings:
         if not 1 <= budget <= 86400:
             raise SettingsError("DRIFTBOT_ANALYSIS_SECONDS must be a number of seconds from 1 to 86400, got "
                                 f"{env.get('DRIFTBOT_ANALYSIS_SECONDS')!r}")
+        log_format = env.get("DRIFTBOT_LOG_FORMAT", "text").strip().lower()
+        if log_format not in ("text", "json"):
+            raise SettingsError(f"DRIFTBOT_LOG_FORMAT must be text or json, got {log_format!r}")
         onboarding = env.get("DRIFTBOT_ONBOARDING", "on").strip().lower()
         if onboarding not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
             raise SettingsError(f"DRIFTBOT_ONBOARDING must be on or off, got {onboarding!r}")
         return cls(app_id=app_id, private_key=key, webhook_secret=secret, api_url=api, port=port,
                    store=env.get("DRIFTBOT_STORE", "driftbot.sqlite3"), log_level=level, workers=max(1, workers),
-                   onboarding=onboarding in ("on", "true", "1", "yes"), analysis_seconds=budget)
+                   onboarding=onboarding in ("on", "true", "1", "yes"), analysis_seconds=budget,
+                   log_format=log_format)

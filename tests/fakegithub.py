@@ -158,6 +158,7 @@ class FakeGitHub:
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
         self.url = ""  # set by the fixture
+        self.manifest_codes: dict[str, dict] = {}  # code → the app GitHub made from a manifest
 
     # ---- set-up ------------------------------------------------------------------------
     def add_repo(self, owner: str, name: str, git_repo: GitRepo, installation_id: int = 1) -> FakeRepo:
@@ -208,6 +209,14 @@ class FakeGitHub:
         auth = request.headers.get("Authorization", "")
         if op.id == "apps/create-installation-access-token":
             return self._access_token(auth, int(params["installation_id"]))
+        if op.id == "apps/get-authenticated":
+            if not self._jwt_ok(auth):
+                return web.json_response({"message": "A JSON web token could not be decoded"}, status=401)
+            return web.json_response({"id": int(self.app_id), "slug": "driftbot-test", "name": "driftbot test",
+                                      "owner": self._user("acme"), "html_url": "https://github.test/apps/driftbot-test"})
+        if op.id == "apps/create-from-manifest":
+            made = self.manifest_codes.pop(params["code"], None)  # a code works once
+            return web.json_response(made or {"message": "Not Found"}, status=201 if made else 404)
         repo = self.repos.get(f"{params.get('owner', '')}/{params.get('repo', '')}".lower())
         if "owner" in params and repo is None:
             return web.json_response({"message": "Not Found"}, status=404)
@@ -284,6 +293,15 @@ class FakeGitHub:
             self.violations.append(f"token of installation {hit[0]} used for {repo.full_name}")
             return False
         return True
+
+    def _jwt_ok(self, auth: str) -> bool:
+        if not auth.lower().startswith("bearer "):
+            return False
+        try:
+            claims = jwt.decode(auth[7:], self.public_key, algorithms=["RS256"])
+        except jwt.PyJWTError:
+            return False
+        return str(claims.get("iss")) == str(self.app_id)
 
     def _access_token(self, auth: str, installation_id: int):
         self.token_requests += 1

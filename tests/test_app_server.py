@@ -197,3 +197,64 @@ def test_a_store_that_cannot_be_used_is_named_with_the_fix(tmp_path):
     with pytest.raises(StoreError, match="only the embedded store"):
         open_store("postgresql://db/driftbot")
     assert open_store(str(tmp_path / "fine.db")).unfinished_jobs() == []
+
+
+async def test_status_page_and_metrics(bot, github):
+    await deliver(bot, "ping", payload("ping.json"), delivery="status-1")
+    await deliver(bot, "ping", payload("ping.json"), delivery="status-1")
+    await deliver(bot, "ping", b"{}", signature="sha256=" + "0" * 64)
+    page = await bot.get("/")
+    text = await page.text()
+    assert page.status == 200 and "driftbot test (app id 4242, owner acme)" in text
+    assert "status-1" in text and "duplicate" in text and "refused" in text
+    m = await (await bot.get("/metrics")).text()
+    assert 'driftbot_deliveries_total{event="ping",outcome="accepted"} 1.0' in m
+    assert 'driftbot_deliveries_total{event="ping",outcome="duplicate"} 1.0' in m
+    assert 'driftbot_deliveries_total{event="ping",outcome="refused"} 1.0' in m
+    assert "driftbot_workers_alive 4.0" in m and "driftbot_queue_jobs 0.0" in m
+    assert 'driftbot_github_requests_total{method="GET",status="200"}' in m  # asking GitHub who we are
+
+
+async def test_json_logs_carry_context_and_hide_secrets(capsys):
+    import json as json_
+    import logging
+
+    from bot.logs import configure
+    configure("DEBUG", "json")
+    logging.getLogger("bot.test").warning("rejected delivery", extra={"delivery_id": "d1", "token": "ghs_x"})
+    logging.getLogger("markdown_it.rules_block").debug("chatter")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    doc = json_.loads(line)
+    assert doc["message"] == "rejected delivery" and doc["delivery_id"] == "d1" and doc["token"] == "[redacted]"
+    assert "chatter" not in capsys.readouterr().err
+    configure("WARNING")
+
+
+async def test_setup_mode_registers_the_app_and_writes_its_credentials(github, aiohttp_client, tmp_path):
+    import os
+    import stat
+
+    from bot.settings import Settings
+    from bot.setup import make_setup_app, read_env_file
+    env_file = tmp_path / ".env"
+    app = make_setup_app(api_url=github.url, github="https://github.test", env_file=env_file,
+                         public_url="https://drift.example.com")
+    client = await aiohttp_client(app)
+    front = await (await client.get("/")).text()
+    assert 'action="https://github.test/settings/apps/new"' in front
+    assert "https://drift.example.com/setup/callback" in front and "https://drift.example.com/webhook" in front
+    github.manifest_codes["c0de"] = {"id": 99, "slug": "drift-acme", "name": "drift acme", "pem": keypair()[0],
+                                     "webhook_secret": "s3cr3t", "html_url": "https://github.test/apps/drift-acme"}
+    done = await client.get("/setup/callback", params={"code": "c0de"})
+    text = await done.text()
+    assert done.status == 200 and "Registered as <b>drift acme</b>" in text
+    assert "https://github.test/apps/drift-acme/installations/new" in text
+    assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
+    values = read_env_file(env_file)
+    assert values["APP_ID"] == "99" and values["WEBHOOK_SECRET"] == "s3cr3t"
+    settings = Settings.from_env(values)  # what serve reads at its next start
+    assert settings.app_id == "99" and settings.private_key.startswith("-----BEGIN RSA PRIVATE KEY-----\n")
+    again = await client.get("/setup/callback", params={"code": "c0de"})  # a code works once
+    assert again.status == 502 and "register again" in await again.text()
+    bad = await client.get("/setup/callback", params={"code": "../../x"})
+    assert bad.status == 400

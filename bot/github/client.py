@@ -28,9 +28,11 @@ class RetryingGitHubAPI(GitHubAPI):
     """gidgethub's aiohttp client, plus: back-off on secondary rate limits (403/429 with
     retry-after), and jittered retries of 5xx and network errors."""
 
-    def __init__(self, session: aiohttp.ClientSession, *args: Any, time_scale: float = 1.0, **kwargs: Any):
+    def __init__(self, session: aiohttp.ClientSession, *args: Any, time_scale: float = 1.0, metrics=None,
+                 **kwargs: Any):
         super().__init__(session, *args, **kwargs)
         self.time_scale = time_scale
+        self.metrics = metrics
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds * self.time_scale)
@@ -38,7 +40,10 @@ class RetryingGitHubAPI(GitHubAPI):
     async def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""):
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return await super()._request(method, url, headers, body)
+                answer = await super()._request(method, url, headers, body)
+                if self.metrics is not None:
+                    self.metrics.observe_api(method, answer[0], answer[1])
+                return answer
             except (aiohttp.ClientConnectionError, aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
                 if _creates(method, url) and not isinstance(exc, aiohttp.ClientConnectorError):
                     # it may have reached GitHub: the caller looks before creating again (publish.py)
@@ -92,7 +97,8 @@ class GitHubApp:
     """One per process: the shared session, the app's JWT, and a client per installation."""
 
     def __init__(self, *, app_id: str, private_key: str, api_url: str, session: aiohttp.ClientSession,
-                 time_scale: float = 1.0):
+                 time_scale: float = 1.0, metrics=None):
+        self.metrics = metrics
         self.app_id = app_id
         self.private_key = private_key
         self.api_url = api_url
@@ -103,7 +109,15 @@ class GitHubApp:
         self._caches: dict[int, LRUCache] = {}
 
     def _api(self, **kw) -> RetryingGitHubAPI:
-        return RetryingGitHubAPI(self.session, REQUESTER, base_url=self.api_url, time_scale=self.time_scale, **kw)
+        return RetryingGitHubAPI(self.session, REQUESTER, base_url=self.api_url, time_scale=self.time_scale,
+                                 metrics=self.metrics, **kw)
+
+    async def identity(self) -> dict:
+        """The app as GitHub knows it (name, slug, owner), asked once with the app's JWT."""
+        if getattr(self, "_identity", None) is None:
+            jwt_token = apps.get_jwt(app_id=self.app_id, private_key=self.private_key)
+            self._identity = await self._api().getitem("/app", jwt=jwt_token)
+        return self._identity
 
     async def token(self, installation_id: int) -> str:
         cached = self._tokens.get(installation_id)
