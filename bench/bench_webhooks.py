@@ -242,13 +242,14 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--sizes", default="20,100,400")
-    ap.add_argument("--flood", action="store_true", help="only the unsigned-flood memory bench")
+    ap.add_argument("--only", choices=("flood", "latency", "requests"), help="run one of the benches")
     a = ap.parse_args()
-    asyncio.run(unsigned_flood(40, 24))
-    if a.flood:
-        return 0
-    asyncio.run(latency(a.rate, a.seconds))
-    asyncio.run(requests_per_event([int(x) for x in a.sizes.split(",")]))
+    if a.only in (None, "flood"):
+        asyncio.run(unsigned_flood(40, 24))
+    if a.only in (None, "latency"):
+        asyncio.run(latency(a.rate, a.seconds))
+    if a.only in (None, "requests"):
+        asyncio.run(requests_per_event([int(x) for x in a.sizes.split(",")]))
     return 0
 
 

@@ -450,6 +450,9 @@ def cmd_serve(args) -> int:
     except ValueError as exc:  # e.g. an unsupported DRIFTBOT_STORE
         return _fail(str(exc))
     logging.getLogger("bot").info("driftbot listening on %s:%d (GitHub API %s)", args.host, port, settings.api_url)
+    # analyses run on a thread beside the event loop: switch threads often, so webhooks are answered
+    # within a millisecond or two even while an analysis runs
+    sys.setswitchinterval(0.0005)
     web.run_app(app, host=args.host, port=port, print=None, shutdown_timeout=25)
     return EXIT_OK
 

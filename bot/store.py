@@ -140,6 +140,9 @@ class SQLiteStore(Store):
         with self._lock:
             if path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
+                # a commit survives a crash of the process (kill -9) without an fsync each time; only
+                # a power cut can lose the last commits, and GitHub keeps those deliveries to redeliver
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
 
     def _x(self, sql: str, args=()):
