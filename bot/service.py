@@ -21,7 +21,8 @@ from gidgethub import BadRequest, GitHubException
 
 from .engine import ConfigError, Engine
 from .engine.errors import Stopped
-from .engine.config import Config, Waiver, find_config_path, parse_config
+from .engine.config import CONFIG_PATHS, Config, Waiver, find_config_path, parse_config, with_waiver, \
+    without_waiver
 from .engine.delta import diff
 from .engine.model import Gap, GapKind
 from .engine.snapshot import Snapshot, changed_paths, decode
@@ -43,6 +44,7 @@ WRITE_PERMISSIONS = {"admin", "maintain", "write"}
 LIST_FILES_LIMIT = 3000
 MAX_NEW_ISSUES = 25  # a push that opens more gaps files the rest on later pushes, never a flood
 REPLIES_PER_HOUR = 10  # per collaborator and thread
+WAIVER_BRANCH = "driftbot/waivers"
 
 
 class CouldNotAnalyse(Exception):
@@ -371,7 +373,7 @@ class DriftService:
         if cfg.policy.issues_enabled:
             await self._sync_issues(gh, repo, sha, findings, cfg, first=first)
         if cfg.policy.dashboard:
-            await self._dashboard(gh, repo, sha)
+            await self._dashboard(gh, repo, sha, cfg)
         return True
 
     async def scan(self, job: dict) -> None:
@@ -563,14 +565,17 @@ class DriftService:
                 return item["number"]
         return None
 
-    async def _dashboard(self, gh, repo: str, sha: str) -> None:
+    async def _dashboard(self, gh, repo: str, sha: str, cfg: Config | None = None) -> None:
         features = self.store.baseline(repo)
-        waived = {w.fingerprint for w in self.store.waivers(repo)}
+        config_waivers = [(w.fingerprint, w.reason, w.until.isoformat() if w.until else None)
+                          for w in (cfg.waivers if cfg else ()) if w.line]  # those written in the config
+        waived = {w.fingerprint for w in self.store.waivers(repo)} | {fp for fp, _r, _u in config_waivers}
         for f in features.values():  # waivers set since a feature was last evaluated count now
             for fp, g in f["gaps"].items():
                 g["waived"] = g["waived"] or fp in waived
         issues = {fp: rec.number for fp, rec in self.store.gap_issues(repo).items() if rec.number and rec.state == "open"}
-        waivers = [(w.fingerprint, w.reason, w.until) for w in self.store.waivers(repo)]
+        waivers = config_waivers + [(w.fingerprint, w.reason, w.until) for w in self.store.waivers(repo)
+                                    if w.fingerprint not in {fp for fp, _r, _u in config_waivers}]
         body = issue_text.dashboard_body(features, self.store.history(repo), issues, waivers, sha)
         number = self.store.get_value(repo, "dashboard")
         if number is not None and not number.isdigit():
@@ -623,6 +628,79 @@ class DriftService:
         self.store.set_value(repo, key, json.dumps(recent + [now]))
         return True
 
+    async def _waiver_pr(self, gh, job: dict, fingerprint: str, reason: str | None, until: str | None) -> str:
+        """Add (reason given) or remove a waiver in the config, through one pull request from the
+        branch driftbot/waivers that collects them: the repository stays the one source of truth, so
+        `driftbot check` in CI agrees with the App, and the change takes effect once merged."""
+        repo, user = job["repo"], job["user"]
+        owner, branch = repo.split("/")[0], WAIVER_BRANCH
+        info = await gh.getitem("/repos/{+repo}", {"repo": repo})
+        base = info["default_branch"]
+        open_pr = None
+        async for pr in gh.getiter("/repos/{+repo}/pulls{?state,head}",
+                                   {"repo": repo, "state": "open", "head": f"{owner}:{branch}"}):
+            open_pr = pr
+            break
+        if open_pr is None:  # start the branch afresh from the default branch
+            head = (await gh.getitem("/repos/{+repo}/branches/{branch}", {"repo": repo, "branch": base}))["commit"]["sha"]
+            try:
+                await gh.post("/repos/{+repo}/git/refs", {"repo": repo}, data={"ref": f"refs/heads/{branch}", "sha": head})
+            except BadRequest as exc:
+                if exc.status_code != 422:
+                    raise
+                await gh.patch("/repos/{+repo}/git/refs/{+ref}", {"repo": repo, "ref": f"heads/{branch}"},
+                               data={"sha": head, "force": True})
+        path, text, sha = ".github/driftbot.yml", "version: 1\n", None
+        for candidate in CONFIG_PATHS:
+            try:
+                found = await gh.getitem("/repos/{+repo}/contents/{+path}{?ref}",
+                                         {"repo": repo, "path": candidate, "ref": branch})
+            except BadRequest as exc:
+                if exc.status_code != 404:
+                    raise
+                continue
+            path, sha = candidate, found["sha"]
+            text = base64.b64decode(found.get("content") or "").decode("utf-8", "replace")
+            break
+        new = with_waiver(text, fingerprint, reason, until) if reason is not None else without_waiver(text, fingerprint)
+        if new == text:
+            if reason is None:
+                return (f"There is no waiver for `{fingerprint}` in `{path}`"
+                        + (f" (nor in the open pull request #{open_pr['number']})" if open_pr else "") + ".")
+            return f"`{path}` already waives `{fingerprint}` with that reason."
+        try:
+            parse_config(new, path)
+        except ConfigError as exc:
+            return f"driftbot could not edit `{path}` safely ({exc.first.message}); edit it by hand."
+        verb = "waive" if reason is not None else "stop waiving"
+        put = {"message": f"driftbot: {verb} {fingerprint} (asked by @{user} in #{job['issue_number']})",
+               "content": base64.b64encode(new.encode("utf-8")).decode("ascii"), "branch": branch}
+        if sha:
+            put["sha"] = sha
+        await gh.put("/repos/{+repo}/contents/{+path}", {"repo": repo, "path": path}, data=put)
+        line = (f"- {'Waive' if reason is not None else 'Stop waiving'} `{fingerprint}`"
+                + (f": {reason}" if reason else "") + (f" (until {until})" if until else "")
+                + f" — asked by @{user} in #{job['issue_number']}")
+        if open_pr is not None:
+            await gh.patch("/repos/{+repo}/pulls/{number}", {"repo": repo, "number": open_pr["number"]},
+                           data={"body": ((open_pr.get("body") or "").rstrip() + "\n" + line)})
+            number = open_pr["number"]
+        else:
+            async def find():
+                async for pr in gh.getiter("/repos/{+repo}/pulls{?state,head}",
+                                           {"repo": repo, "state": "open", "head": f"{owner}:{branch}"}):
+                    return pr
+                return None
+
+            made = await create_once(lambda: gh.post("/repos/{+repo}/pulls", {"repo": repo}, data={
+                "title": "driftbot: waivers", "head": branch, "base": base,
+                "body": f"Waivers asked for in comments, written into `{path}` so that the App and "
+                        f"`driftbot check` agree. They take effect when this is merged.\n\n{line}"}),
+                find, what="waiver pull request")
+            number = made["number"]
+        return (f"Opened #{number}" if open_pr is None else f"Added to #{number}") + \
+            f" to {verb} `{fingerprint}` in `{path}`; it takes effect once that pull request is merged."
+
     async def _collaborator(self, gh, repo: str, user: str) -> bool:
         hit = self._permissions.get((repo, user.lower()))
         if hit is None:
@@ -643,20 +721,13 @@ class DriftService:
                         "maintain or admin access to this repository. Anyone can use `/drift report`, "
                         "`/drift explain` and `/drift help`.")
         if cmd.name == "waive":
-            self.store.add_waiver(repo, StoredWaiver(cmd.gap, cmd.reason, cmd.until, user))
-            rec = self.store.gap_issues(repo).get(cmd.gap)
-            if rec and rec.number and rec.state == "open":
-                await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
-                              data={"body": f"Waived by @{user}: {cmd.reason}" + (f" (until {cmd.until})" if cmd.until else "")})
-                await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
-                               data={"state": "closed", "state_reason": "not_planned"})
-                self.store.set_gap_issue(repo, cmd.gap, rec.number, "closed")
-            return (f"Waived gap `{cmd.gap}`: {cmd.reason}" + (f" (until {cmd.until})" if cmd.until else "") +
-                    ". It no longer counts as open; `/drift unwaive " + cmd.gap + "` undoes this.")
+            return await self._waiver_pr(gh, job, cmd.gap, cmd.reason, cmd.until)
         if cmd.name == "unwaive":
-            if self.store.remove_waiver(repo, cmd.gap):
+            legacy = self.store.remove_waiver(repo, cmd.gap)  # set by command before waivers lived in the config
+            reply = await self._waiver_pr(gh, job, cmd.gap, None, None)
+            if legacy and reply.startswith("There is no waiver"):
                 return f"Gap `{cmd.gap}` counts again from the next analysis."
-            return f"There is no waiver for `{cmd.gap}` set by command (waivers in the config file stay there)."
+            return reply
         if cmd.name == "recheck":
             if job.get("is_pull_request"):
                 pr = await gh.getitem("/repos/{+repo}/pulls/{number}", {"repo": repo, "number": job["issue_number"]})

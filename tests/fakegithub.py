@@ -466,6 +466,12 @@ class FakeGitHub:
         return 201, {"ref": ref, "node_id": "REF_x", "url": self._url(repo, "/git/" + ref),
                      "object": {"sha": body["sha"], "type": "commit", "url": ""}}, {}
 
+    def op_git_update_ref(self, repo, params, query, body):
+        ref = "refs/" + params["ref"]
+        git(repo.git.path, "update-ref", ref, body["sha"])
+        return {"ref": ref, "node_id": "REF_x", "url": self._url(repo, "/git/" + ref),
+                "object": {"sha": body["sha"], "type": "commit", "url": ""}}
+
     def op_git_delete_ref(self, repo, params, query, body):
         ref = "refs/" + params["ref"]
         if subprocess.run(["git", "-C", str(repo.git.path), "rev-parse", "--verify", "-q", ref],

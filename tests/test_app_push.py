@@ -5,6 +5,7 @@ from bot import service
 from bot.report.issues import DASHBOARD_MARKER, gap_fingerprint
 from tests.apphelpers import comment_event, deliver, for_repo, payload, push_event
 from tests.conftest import settle
+from tests.fakegithub import git
 from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, base_files
 
 BILLING = "# Billing\n\n`POST /api/invoices`\n"
@@ -133,11 +134,19 @@ async def test_waive_by_command_closes_the_issue_and_is_respected(bot, github, r
     await deliver(bot, "issue_comment", comment_event(repo, issue["number"], f"/drift waive {fp} billing moves to "
                                                       "the ERP until 2099-01-01", "alice", on_pr=False))
     await settle(bot)
+    # the waiver goes into the config, through a pull request: the repository is the source of truth
+    ((number, pr),) = [(n, p) for n, p in repo.pulls.items() if p["head_ref"] == "driftbot/waivers"]
+    assert f"Opened #{number}" in [c["body"] for c in repo.comments.values()][-1]
+    assert store.waivers(repo.full_name) == [] and issue["state"] == "open"  # not before it is merged
+    text = git(repo.git.path, "show", "driftbot/waivers:.github/driftbot.yml")
+    assert f"fingerprint: {fp}" in text and "until: 2099-01-01" in text and "billing moves to the ERP" in text
+    merged = github.merge_pull(repo, number)
+    await deliver(bot, "push", push_event(repo, second, merged))
+    await settle(bot)
     assert issue["state"] == "closed" and issue["state_reason"] == "not_planned"
-    assert store.waivers(repo.full_name)[0].until == "2099-01-01"
     # a later push keeps it closed and the dashboard lists the waiver
     again = g.commit({"README.md": "hi\n"}, "docs")
-    await deliver(bot, "push", push_event(repo, second, again))
+    await deliver(bot, "push", push_event(repo, merged, again))
     await settle(bot)
     assert issue["state"] == "closed"
     assert f"`{fp}` — billing moves to the ERP (until 2099-01-01)" in dashboard(repo)["body"]

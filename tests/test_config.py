@@ -344,3 +344,21 @@ def test_a_pattern_glob_misspelt_before_its_name_gets_the_spelling_that_matches(
         ("patterns[0].code[0]", "did you mean `src/{name}/**`?"),
         ("patterns[0].code[1]", "did you mean `src/{name}/`?"),
     ]
+
+
+def test_waivers_are_added_and_removed_in_the_text_keeping_comments():
+    from bot.engine.config import parse_config, with_waiver, without_waiver
+    text = "# ours\nversion: 1\nfeatures:\n  - id: a\n    spec: docs/a.md  # the spec\n"
+    one = with_waiver(text, "0123456789ab", 'served by the "gateway"', "2031-01-01")
+    assert one.startswith(text) and "# the spec" in one
+    two = with_waiver(one, "ba9876543210", "later")
+    cfg = parse_config(two, ".github/driftbot.yml")
+    assert [(w.fingerprint, w.reason) for w in cfg.waivers] == [("0123456789ab", 'served by the "gateway"'),
+                                                                ("ba9876543210", "later")]
+    assert str(cfg.waivers[0].until) == "2031-01-01"
+    assert with_waiver(two, "0123456789ab", "new reason").count("0123456789ab") == 1  # replaced, not doubled
+    back = without_waiver(without_waiver(two, "0123456789ab"), "ba9876543210")
+    assert back == text  # nothing left behind, not even an empty key
+    flow = with_waiver("version: 1\nwaivers: []\nexclude: [x]\n", "0123456789ab", "r")
+    assert [w.fingerprint for w in parse_config(flow, "c.yml").waivers] == ["0123456789ab"]
+    assert without_waiver(text, "0123456789ab") == text

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import json
+import re
 from dataclasses import dataclass, field
+
+import yaml
 
 from . import globs, rules as rules_mod, yamlsrc
 from .errors import ConfigError, Problem
@@ -238,3 +242,82 @@ def _closest_pack(name: str, known: list[str]) -> list[str]:
     low = name.lower()
     prefixed = sorted((k for k in known if low.startswith(k) or k.startswith(low)), key=lambda k: -len(k))
     return prefixed[:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+
+
+# ---- editing waivers in the config's text (comments and layout kept) ---------------------------
+
+_TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)\s*:")
+
+
+def _waiver_item(fingerprint: str, reason: str, until: str | None, indent: str) -> list[str]:
+    lines = [f"{indent}- fingerprint: {fingerprint}", f"{indent}  reason: {json.dumps(reason, ensure_ascii=False)}"]
+    if until:
+        lines.append(f"{indent}  until: {until}")
+    return lines
+
+
+def _block(lines: list[str], key: str) -> tuple[int, int] | None:
+    """(first, end) line indexes of a top-level key's block: its own line to the next top-level key."""
+    start = next((i for i, ln in enumerate(lines) if (m := _TOP_KEY.match(ln)) and m.group("key") == key), None)
+    if start is None:
+        return None
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][:1] in " \t#-"):
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    return start, end
+
+
+def with_waiver(text: str, fingerprint: str, reason: str, until: str | None = None) -> str:
+    """The config's text with one more waiver (replacing one with the same fingerprint)."""
+    text = without_waiver(text, fingerprint)
+    lines = text.splitlines()
+    found = _block(lines, "waivers")
+    if found is None:
+        out = lines + ([""] if lines and lines[-1].strip() else []) + ["waivers:"] + _waiver_item(
+            fingerprint, reason, until, "  ")
+    else:
+        start, end = found
+        head = lines[start].split("#", 1)[0]
+        if "[" in head:  # flow style (waivers: []): rewrite as a block
+            try:
+                current = yaml.safe_load(head.split(":", 1)[1]) or []
+            except yaml.YAMLError:
+                current = []
+            items = [ln for w in current for ln in _waiver_item(w["fingerprint"], w["reason"], w.get("until"), "  ")]
+            lines[start:end] = ["waivers:"] + items
+            start, end = start, start + 1 + len(items)
+        item_line = next((ln for ln in lines[start + 1:end] if ln.lstrip().startswith("- ")), "  - ")
+        indent = item_line[:len(item_line) - len(item_line.lstrip())]
+        lines[end:end] = _waiver_item(fingerprint, reason, until, indent)
+        out = lines
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def without_waiver(text: str, fingerprint: str) -> str:
+    """The config's text without the waiver of that fingerprint (unchanged when there is none)."""
+    lines = text.splitlines()
+    found = _block(lines, "waivers")
+    if found is None:
+        return text
+    start, end = found
+    i = start + 1
+    while i < end:
+        ln = lines[i]
+        if ln.lstrip().startswith("- "):
+            j = i + 1
+            indent = len(ln) - len(ln.lstrip())
+            while j < end and lines[j].strip() and not lines[j].lstrip().startswith("- ") and \
+                    len(lines[j]) - len(lines[j].lstrip()) > indent:
+                j += 1
+            if re.search(rf"fingerprint:\s*['\"]?{re.escape(fingerprint)}\b", "\n".join(lines[i:j])):
+                del lines[i:j]
+                end -= j - i
+                continue
+            i = j
+        else:
+            i += 1
+    if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines[start + 1:end]):
+        del lines[start:end]  # no waiver left: no empty key
+    return "\n".join(lines).rstrip("\n") + "\n"
