@@ -1,0 +1,77 @@
+"""What every Store backend must do. A new backend adds a factory to STORES and passes all of it."""
+import threading
+
+import pytest
+
+from bot.store import SQLiteStore, StoredWaiver
+
+STORES = {
+    "sqlite-memory": lambda tmp: SQLiteStore(":memory:"),
+    "sqlite-file": lambda tmp: SQLiteStore(str(tmp / "s.db")),
+}
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request, tmp_path):
+    return STORES[request.param](tmp_path)
+
+
+def test_a_delivery_is_seen_once_its_jobs_are_done(store):
+    ids = store.accept_delivery("d1", [("pr:a/b:1", {"kind": "pull_request", "n": 1}), ("push:a/b", {"kind": "push"})])
+    assert len(ids) == 2
+    assert store.accept_delivery("d1", [("pr:a/b:1", {"kind": "pull_request"})]) == []  # stored, not done
+    assert [(k, j["kind"]) for _i, k, j in store.unfinished_jobs()] == [("pr:a/b:1", "pull_request"),
+                                                                        ("push:a/b", "push")]
+    store.finish_job(ids[0])
+    assert store.accept_delivery("d1", []) == []  # one job left
+    store.finish_job(ids[1])
+    assert store.unfinished_jobs() == []
+    assert store.accept_delivery("d1", [("x", {})]) is None  # done: a duplicate
+    assert store.accept_delivery("ping", []) == [] and store.accept_delivery("ping", []) is None
+
+
+def test_accepting_is_atomic_under_concurrency(store):
+    results = []
+
+    def accept():
+        results.append(store.accept_delivery("same", [("k", {"kind": "push"})]))
+    threads = [threading.Thread(target=accept) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(1 for r in results if r) == 1 and len(store.unfinished_jobs()) == 1
+
+
+def test_baselines_advance_only_from_where_they_were(store):
+    feats = {"a": {"alignment": 80, "gaps": {}}}
+    assert store.save_baseline("o/r", "c1", feats, expected=None)
+    assert not store.save_baseline("o/r", "c2", feats, expected=None)  # someone else moved it first
+    assert store.get_value("o/r", "baseline-sha") == "c1"
+    assert store.save_baseline("o/r", "c2", {"a": {"alignment": 60, "gaps": {}}}, expected="c1")
+    assert store.baseline("o/r")["a"]["alignment"] == 60
+    assert [h["sha"] for h in store.history("o/r")] == ["c2", "c1"]
+    assert store.save_baseline("o/r", "c3", {}, ["a"], expected="c2") and store.baseline("o/r") == {}
+
+
+def test_claims_are_compare_and_set(store):
+    assert store.claim_value("o/r", "dashboard", "pending")
+    assert not store.claim_value("o/r", "dashboard", "pending")
+    store.release_value("o/r", "dashboard", "other")  # only the value it holds is released
+    assert store.get_value("o/r", "dashboard") == "pending"
+    store.release_value("o/r", "dashboard", "pending")
+    assert store.get_value("o/r", "dashboard") is None
+    assert store.claim_gap_issue("o/r", "fp1", "a") and not store.claim_gap_issue("o/r", "fp1", "a")
+    store.release_gap_issue("o/r", "fp1")
+    assert store.claim_gap_issue("o/r", "fp1", "a")
+    store.set_gap_issue("o/r", "fp1", 7, "open")
+    store.release_gap_issue("o/r", "fp1")  # a claim with an issue number is kept
+    assert store.gap_issues("o/r")["fp1"].number == 7
+
+
+def test_waivers_and_values_are_per_repository(store):
+    store.add_waiver("o/r", StoredWaiver("0123456789ab", "because", None, "alice"))
+    assert [w.fingerprint for w in store.waivers("o/r")] == ["0123456789ab"] and store.waivers("o/x") == []
+    assert store.remove_waiver("o/r", "0123456789ab") and not store.remove_waiver("o/r", "0123456789ab")
+    store.set_value("o/r", "k", "1")
+    assert store.get_value("o/r", "k") == "1" and store.get_value("o/x", "k") is None
