@@ -35,7 +35,7 @@ from .report.common import neutralise
 from .report import onboarding as onboarding_text
 from .report import pr as pr_text
 from .report.commands import HELP, Command, explain_feature, parse_command, quote_command, summary_table
-from .store import StoredWaiver, Store
+from .store import AsyncStore, StoredWaiver, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ class DriftService:
                  blobs: fetch.BlobCache | None = None, today=lambda: dt.date.today(), onboarding: bool = True,
                  budget: float = 300.0):
         self.app = app
-        self.store = store
+        # every store call runs on a thread of its own, never on the event loop: a slow or locked
+        # database delays the job that waits for it, not the webhooks being answered
+        self.store = store if isinstance(store, AsyncStore) else AsyncStore(store)
         self.engine = engine or Engine()
         self.blobs = blobs or fetch.BlobCache()
         self.today = today
@@ -72,6 +74,7 @@ class DriftService:
 
     def close(self) -> None:
         self._engine_thread.shutdown(wait=False, cancel_futures=True)
+        self.store._thread.shutdown(wait=True)  # let the last writes land
 
     async def run(self, job: dict) -> None:
         handler = {"pull_request": self.pull_request, "push": self.push, "scan": self.scan,
@@ -94,7 +97,7 @@ class DriftService:
                 await fetch.fill(gh, repo, installation, snap, packs, self.blobs)
             cfg = parse_config(text, path, snap)
         extra = [Waiver(w.fingerprint, w.reason, dt.date.fromisoformat(w.until) if w.until else None)
-                 for w in self.store.waivers(repo)]
+                 for w in (await self.store.waivers(repo))]
         if extra:
             cfg = replace(cfg, waivers=list(cfg.waivers) + extra)
         await self._documents(gh, repo, installation, cfg, snap)
@@ -140,13 +143,13 @@ class DriftService:
     async def pull_request(self, job: dict) -> None:
         repo, head_sha = job["repo"], job["head_sha"]
         key = f"checked:{head_sha}:{job.get('number') or ''}"
-        check_id, _, state = (self.store.get_value(repo, key) or "").partition(":")
+        check_id, _, state = ((await self.store.get_value(repo, key)) or "").partition(":")
         if state == "done" and not job.get("force"):
             return  # GitHub announces one push as pull_request and check_suite: analyse it once
         gh = await self.app.installation(job["installation"])
         if state != "started" or job.get("force"):
             check_id = await self._start_check(gh, repo, head_sha)
-            self.store.set_value(repo, key, f"{check_id}:started")
+            await self.store.set_value(repo, key, f"{check_id}:started")
         # else: a job handed back at shutdown resumes, and finishes the check run it started
         try:
             await self._analyse_pr(gh, job, int(check_id))
@@ -159,7 +162,7 @@ class DriftService:
             log.exception("pull request analysis failed", extra={"repo": repo})
             await self._could_not_analyse(gh, repo, int(check_id), CouldNotAnalyse(
                 f"an internal error ({exc.__class__.__name__}); the server log has the details"))
-        self.store.set_value(repo, key, f"{check_id}:done")
+        await self.store.set_value(repo, key, f"{check_id}:done")
 
     async def commit_check(self, job: dict) -> None:
         """A check suite with no pull request: compare the commit with the default branch."""
@@ -274,7 +277,7 @@ class DriftService:
         if mode == "off":
             return
         key = f"pr-comment:{number}"
-        stored = self.store.get_value(repo, key)
+        stored = await self.store.get_value(repo, key)
         changed = any(d.changed for d in deltas)
         if mode == "on-change" and not changed and stored is None:
             return
@@ -292,7 +295,7 @@ class DriftService:
             try:
                 await gh.patch("/repos/{+repo}/issues/comments/{id}", {"repo": repo, "id": comment_id},
                                data={"body": body})
-                self.store.set_value(repo, key, f"{comment_id}:{digest}")
+                await self.store.set_value(repo, key, f"{comment_id}:{digest}")
                 return
             except BadRequest as exc:
                 if exc.status_code != 404:
@@ -304,7 +307,7 @@ class DriftService:
         made = await create_once(lambda: gh.post("/repos/{+repo}/issues/{number}/comments",
                                                  {"repo": repo, "number": number}, data={"body": body}),
                                  find, what="PR comment")
-        self.store.set_value(repo, key, f"{made['id']}:{digest}")
+        await self.store.set_value(repo, key, f"{made['id']}:{digest}")
 
     async def _find_comment(self, gh, repo: str, number: int) -> str | None:
         async for c in gh.getiter("/repos/{+repo}/issues/{number}/comments{?per_page}",
@@ -331,8 +334,8 @@ class DriftService:
 
     async def _push_once(self, gh, job: dict) -> bool:
         repo, inst, sha = job["repo"], job["installation"], job["after"]
-        last = self.store.get_value(repo, "baseline-sha")
-        baseline = self.store.baseline(repo)
+        last = await self.store.get_value(repo, "baseline-sha")
+        baseline = await self.store.baseline(repo)
         first = not baseline or not last
         everything = first or bool(job.get("full"))
         files = None  # the changed files compare listed; None: compare the trees
@@ -368,7 +371,7 @@ class DriftService:
         current = {f.id for f in fmap.features}
         removed = [fid for fid in baseline if fid not in current]
         summaries = {f.id: issue_text.feature_summary(f) for f in findings.features}
-        if not self.store.save_baseline(repo, sha, summaries, removed, expected=last):
+        if not await self.store.save_baseline(repo, sha, summaries, removed, expected=last):
             return False  # another job moved the baseline meanwhile: start over from it
         if cfg.policy.issues_enabled:
             await self._sync_issues(gh, repo, sha, findings, cfg, first=first)
@@ -390,20 +393,20 @@ class DriftService:
         """Open one pull request that adds the config driftbot proposes, unless the repository has a
         config or was offered one before (the pull request is never opened twice, whatever became
         of it: merged, closed or still open)."""
-        if self.store.get_value(repo, "onboarding") is not None:
+        if (await self.store.get_value(repo, "onboarding")) is not None:
             return
         snap = await self._snapshot(gh, repo, sha)
         if find_config_path(snap.paths()) is not None:
-            self.store.claim_value(repo, "onboarding", "configured")
+            await self.store.claim_value(repo, "onboarding", "configured")
             return
-        if not self.store.claim_value(repo, "onboarding", "pending"):
+        if not await self.store.claim_value(repo, "onboarding", "pending"):
             return  # another job is at it
         try:
             state = await self._open_onboarding(gh, repo, inst, sha, snap)
         except Exception:
-            self.store.release_value(repo, "onboarding", "pending")  # a later scan tries again
+            await self.store.release_value(repo, "onboarding", "pending")  # a later scan tries again
             raise
-        self.store.set_value(repo, "onboarding", state)
+        await self.store.set_value(repo, "onboarding", state)
 
     async def _open_onboarding(self, gh, repo: str, inst: int, sha: str, snap: Snapshot) -> str:
         owner = repo.split("/")[0]
@@ -456,7 +459,7 @@ class DriftService:
         """A config is on the default branch: the onboarding pull request, if one is open, has served.
         Merged: its branch is deleted. Still open (the config came another way): it is closed with a
         word of explanation, and its branch deleted."""
-        state = self.store.get_value(repo, "onboarding") or ""
+        state = (await self.store.get_value(repo, "onboarding")) or ""
         if not state.startswith("open:"):
             return
         number = int(state.removeprefix("open:"))
@@ -476,7 +479,7 @@ class DriftService:
             except BadRequest as exc:
                 if exc.status_code not in (404, 422):
                     raise  # 422: already deleted (GitHub's "delete head branches" setting)
-        self.store.set_value(repo, "onboarding", new)
+        await self.store.set_value(repo, "onboarding", new)
 
     async def _compare(self, gh, repo: str, last: str, sha: str) -> dict | None:
         """GitHub's comparison of two commits; None when the old one is gone (a force push)."""
@@ -494,22 +497,22 @@ class DriftService:
         results = {f.id: f for f in findings.features}
         link = self._link(repo, sha)
         open_now: dict[str, tuple[str, dict]] = {}
-        for fid, summary in self.store.baseline(repo).items():
+        for fid, summary in (await self.store.baseline(repo)).items():
             for fp, gd in summary["gaps"].items():
                 if gd["kind"] in kinds and not gd["waived"] and fp not in waived and \
                         gd.get("confidence", "high") == "high":
                     open_now[fp] = (fid, gd)
-        known = self.store.gap_issues(repo)
+        known = await self.store.gap_issues(repo)
         if first:
             for fp, (fid, _) in open_now.items():
-                if fp not in known and self.store.claim_gap_issue(repo, fp, fid):
-                    self.store.set_gap_issue(repo, fp, None, "baseline")
+                if fp not in known and (await self.store.claim_gap_issue(repo, fp, fid)):
+                    await self.store.set_gap_issue(repo, fp, None, "baseline")
             return
         created = 0
         for fp, (fid, gd) in sorted(open_now.items(), key=lambda kv: -kv[1][1]["severity"]):
             rec = known.get(fp)
             if rec is None:
-                if created >= MAX_NEW_ISSUES or not self.store.claim_gap_issue(repo, fp, fid):
+                if created >= MAX_NEW_ISSUES or not (await self.store.claim_gap_issue(repo, fp, fid)):
                     continue  # over the cap (next push), or another delivery is filing it
                 gap = Gap(fp, GapKind(gd["kind"]), fid, gd["message"], gd.get("requirement"), gd["path"], gd["line"])
                 try:
@@ -524,28 +527,28 @@ class DriftService:
                             "labels": list(cfg.policy.issue_labels)}), find, what="gap issue")
                         number = made["number"]
                         created += 1
-                    self.store.set_gap_issue(repo, fp, number, "open")
+                    await self.store.set_gap_issue(repo, fp, number, "open")
                 except Exception:
-                    self.store.release_gap_issue(repo, fp)
+                    await self.store.release_gap_issue(repo, fp)
                     raise
             elif rec.state == "closed" and rec.number:
                 await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
                                data={"state": "open"})
                 await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
                               data={"body": f"The gap is back at {sha[:12]}: {gd['message']}"})
-                self.store.set_gap_issue(repo, fp, rec.number, "open")
+                await self.store.set_gap_issue(repo, fp, rec.number, "open")
         for fp, rec in known.items():
             if fp in open_now:
                 continue
             if rec.state == "baseline":
-                self.store.release_gap_issue(repo, fp)  # a pre-existing gap was fixed; if it returns, it is new
+                await self.store.release_gap_issue(repo, fp)  # a pre-existing gap was fixed; if it returns, it is new
             elif rec.state == "open" and rec.number:
                 note = "waived" if fp in waived else f"resolved in {sha[:12]}"
                 await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
                               data={"body": f"driftbot: this gap is {note}. Closing."})
                 await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
                                data={"state": "closed", "state_reason": "not_planned" if fp in waived else "completed"})
-                self.store.set_gap_issue(repo, fp, rec.number, "closed")
+                await self.store.set_gap_issue(repo, fp, rec.number, "closed")
 
     async def _existing_issue(self, gh, repo: str, fingerprint: str) -> int | None:
         """An issue for this gap filed earlier (the store was lost, or another replica raced)."""
@@ -566,22 +569,22 @@ class DriftService:
         return None
 
     async def _dashboard(self, gh, repo: str, sha: str, cfg: Config | None = None) -> None:
-        features = self.store.baseline(repo)
+        features = await self.store.baseline(repo)
         config_waivers = [(w.fingerprint, w.reason, w.until.isoformat() if w.until else None)
                           for w in (cfg.waivers if cfg else ()) if w.line]  # those written in the config
-        waived = {w.fingerprint for w in self.store.waivers(repo)} | {fp for fp, _r, _u in config_waivers}
+        waived = {w.fingerprint for w in (await self.store.waivers(repo))} | {fp for fp, _r, _u in config_waivers}
         for f in features.values():  # waivers set since a feature was last evaluated count now
             for fp, g in f["gaps"].items():
                 g["waived"] = g["waived"] or fp in waived
-        issues = {fp: rec.number for fp, rec in self.store.gap_issues(repo).items() if rec.number and rec.state == "open"}
-        waivers = config_waivers + [(w.fingerprint, w.reason, w.until) for w in self.store.waivers(repo)
+        issues = {fp: rec.number for fp, rec in (await self.store.gap_issues(repo)).items() if rec.number and rec.state == "open"}
+        waivers = config_waivers + [(w.fingerprint, w.reason, w.until) for w in (await self.store.waivers(repo))
                                     if w.fingerprint not in {fp for fp, _r, _u in config_waivers}]
-        body = issue_text.dashboard_body(features, self.store.history(repo), issues, waivers, sha)
-        number = self.store.get_value(repo, "dashboard")
+        body = issue_text.dashboard_body(features, (await self.store.history(repo)), issues, waivers, sha)
+        number = await self.store.get_value(repo, "dashboard")
         if number is not None and not number.isdigit():
             return  # another job is creating it
         if number is None:
-            if not self.store.claim_value(repo, "dashboard", "pending"):
+            if not await self.store.claim_value(repo, "dashboard", "pending"):
                 return  # another job is creating it
             try:
                 found = await self._find_dashboard(gh, repo)  # opened before the store was lost
@@ -593,12 +596,12 @@ class DriftService:
                     made = await create_once(lambda: gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
                         "title": issue_text.DASHBOARD_TITLE, "body": body, "labels": ["drift"]}), find,
                         what="dashboard")
-                    self.store.set_value(repo, "dashboard", str(made["number"]))
+                    await self.store.set_value(repo, "dashboard", str(made["number"]))
                     return
             except Exception:
-                self.store.release_value(repo, "dashboard", "pending")  # the next push tries again
+                await self.store.release_value(repo, "dashboard", "pending")  # the next push tries again
                 raise
-            self.store.set_value(repo, "dashboard", str(found))
+            await self.store.set_value(repo, "dashboard", str(found))
             number = str(found)
         await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": int(number)}, data={"body": body})
 
@@ -619,13 +622,16 @@ class DriftService:
     async def _may_reply(self, gh, repo: str, user: str, thread: int) -> bool:
         """Someone without write access is answered once per thread; a collaborator at most
         REPLIES_PER_HOUR times an hour per thread. A flood of commands costs one reply, not a hundred."""
-        key = f"replies:{thread}:{user.lower()}"
         now = time.time()
-        recent = [t for t in json.loads(self.store.get_value(repo, key) or "[]") if now - t < 3600]
-        if recent:
-            if not await self._collaborator(gh, repo, user) or len(recent) >= REPLIES_PER_HOUR:
-                return False
-        self.store.set_value(repo, key, json.dumps(recent + [now]))
+        if await self.store.claim_value(repo, f"answered:{thread}:{user.lower()}", str(now)):
+            return True  # the first reply in this thread: claimed atomically, so a burst gets one
+        if not await self._collaborator(gh, repo, user):
+            return False
+        key = f"replies:{thread}:{user.lower()}"
+        recent = [t for t in json.loads((await self.store.get_value(repo, key)) or "[]") if now - t < 3600]
+        if len(recent) + 1 >= REPLIES_PER_HOUR:
+            return False
+        await self.store.set_value(repo, key, json.dumps(recent + [now]))
         return True
 
     async def _waiver_pr(self, gh, job: dict, fingerprint: str, reason: str | None, until: str | None) -> str:
@@ -723,7 +729,7 @@ class DriftService:
         if cmd.name == "waive":
             return await self._waiver_pr(gh, job, cmd.gap, cmd.reason, cmd.until)
         if cmd.name == "unwaive":
-            legacy = self.store.remove_waiver(repo, cmd.gap)  # set by command before waivers lived in the config
+            legacy = await self.store.remove_waiver(repo, cmd.gap)  # set by command before waivers lived in the config
             reply = await self._waiver_pr(gh, job, cmd.gap, None, None)
             if legacy and reply.startswith("There is no waiver"):
                 return f"Gap `{cmd.gap}` counts again from the next analysis."
@@ -738,14 +744,14 @@ class DriftService:
                 return f"Rechecked `{pr['head']['sha'][:7]}`; the check run and the summary comment are up to date."
             await self.scan({**job, "kind": "scan"})
             return "Rescanned the default branch; the dashboard is up to date."
-        baseline = self.store.baseline(repo)
+        baseline = await self.store.baseline(repo)
         if cmd.name == "report" and not cmd.feature:
-            return summary_table(baseline, self.store.history(repo))
+            return summary_table(baseline, (await self.store.history(repo)))
         fid = cmd.feature
         if fid not in baseline:
             known = ", ".join(sorted(baseline)[:20]) or "none yet"
             return f"No feature `{fid}` in the last analysis of the default branch. Known features: {known}."
-        commit = self.store.get_value(repo, "baseline-sha") or "HEAD"
+        commit = (await self.store.get_value(repo, "baseline-sha")) or "HEAD"
         head = await self._snapshot(gh, repo, commit)
         cfg = await self._config(gh, repo, job["installation"], head)
         findings = await self._evaluate(gh, repo, job["installation"], head, cfg, [fid])

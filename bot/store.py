@@ -9,11 +9,14 @@ replicas race — they must be compare-and-set there too.
 from __future__ import annotations
 
 import abc
+import asyncio
 import json
 import os
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from dataclasses import dataclass
 
 
@@ -283,6 +286,23 @@ class SQLiteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class AsyncStore:
+    """A Store whose methods are awaited: each call runs on one thread of the store's own, in the
+    order made, so the event loop never waits on the database."""
+
+    def __init__(self, store: Store):
+        self.sync = store
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftbot-store")
+
+    def __getattr__(self, name: str):
+        method = getattr(self.sync, name)
+
+        async def call(*args, **kwargs):
+            return await asyncio.get_running_loop().run_in_executor(self._thread, partial(method, *args, **kwargs))
+        call.__name__ = name
+        return call
 
 
 class StoreError(ValueError):
