@@ -21,7 +21,7 @@ from gidgethub import BadRequest, GitHubException
 
 from .engine import ConfigError, Engine
 from .engine.errors import Stopped
-from .engine.config import CONFIG_PATHS, Config, Waiver, find_config_path, parse_config, with_waiver, \
+from .engine.config import CONFIG_PATHS, MAX_CUSTOM_PACKS, Config, Waiver, find_config_path, parse_config, with_waiver, \
     without_waiver
 from .engine.delta import diff
 from .engine.model import Gap, GapKind
@@ -85,17 +85,19 @@ class DriftService:
     async def _snapshot(self, gh, repo: str, sha: str) -> Snapshot:
         return fetch.snapshot_from_tree(await fetch.tree(gh, repo, sha), sha)
 
-    async def _config(self, gh, repo: str, installation: int, snap: Snapshot) -> Config:
+    async def _config(self, gh, repo: str, installation: int, snap: Snapshot, *, trusted: bool = True) -> Config:
+        """The config of a snapshot. An untrusted one (a pull request's) is checked, never run: the rule
+        packs it names are neither fetched nor loaded."""
         path = find_config_path(snap.paths())
         if path is None:
             cfg = Config()
         else:
             await fetch.fill(gh, repo, installation, snap, [path], self.blobs)
             text = decode(snap.read(path)).text
-            packs = _custom_pack_paths(text, path, snap)
-            if packs:  # custom rule packs live in the repository: fetch them before the config reads them
+            packs = _custom_pack_paths(text, path, snap) if trusted else []
+            if packs and len(packs) <= MAX_CUSTOM_PACKS:  # packs live in the repository: fetch them first
                 await fetch.fill(gh, repo, installation, snap, packs, self.blobs)
-            cfg = parse_config(text, path, snap)
+            cfg = await self._cpu(parse_config, text, path, snap, packs=trusted)
         extra = [Waiver(w.fingerprint, w.reason, dt.date.fromisoformat(w.until) if w.until else None)
                  for w in (await self.store.waivers(repo))]
         if extra:
@@ -193,16 +195,15 @@ class DriftService:
         merge_base = compare["merge_base_commit"]["sha"]
         head = await self._snapshot(gh, repo, head_sha)
         base = await self._snapshot(gh, repo, merge_base)
-        proposed = await self._config(gh, repo, inst, head)  # checked: an invalid one fails the check
+        # A pull request is judged by the base branch's config: what is measured, and how. Its own
+        # config is checked (an invalid one fails the check) and its changes are named; they apply
+        # once merged, so no pull request can weaken the judgement of itself.
+        proposed = await self._config(gh, repo, inst, head, trusted=False)
         try:
-            trusted = await self._config(gh, repo, inst, base)
+            cfg = await self._config(gh, repo, inst, base)
         except ConfigError:
-            trusted = Config()  # the base branch's own config is broken: the defaults judge
-        # The pull request may change what driftbot measures (its feature map), not how it is judged:
-        # policy, waivers, exclusions, rule packs and weights come from the base branch until merged.
-        cfg = replace(proposed, exclude=trusted.exclude, packs=trusted.packs, custom_packs=trusted.custom_packs,
-                      weights=trusted.weights, marker_cost=trusted.marker_cost, waivers=trusted.waivers,
-                      policy=trusted.policy)
+            cfg = Config()  # the base branch's own config is broken: the defaults judge
+        trusted = cfg
         await self._documents(gh, repo, inst, cfg, head, base)
         changed, notes = await self._changed_files(gh, job, base, head)
         notes = _policy_changes(trusted, proposed) + notes
@@ -627,12 +628,11 @@ class DriftService:
             return True  # the first reply in this thread: claimed atomically, so a burst gets one
         if not await self._collaborator(gh, repo, user):
             return False
-        key = f"replies:{thread}:{user.lower()}"
-        recent = [t for t in json.loads((await self.store.get_value(repo, key)) or "[]") if now - t < 3600]
-        if len(recent) + 1 >= REPLIES_PER_HOUR:
-            return False
-        await self.store.set_value(repo, key, json.dumps(recent + [now]))
-        return True
+        hour = int(now // 3600)
+        for slot in range(REPLIES_PER_HOUR - 1):  # each reply claims a slot of this hour, atomically
+            if await self.store.claim_value(repo, f"reply:{thread}:{user.lower()}:{hour}:{slot}", "1"):
+                return True
+        return False
 
     async def _waiver_pr(self, gh, job: dict, fingerprint: str, reason: str | None, until: str | None) -> str:
         """Add (reason given) or remove a waiver in the config, through one pull request from the
@@ -675,7 +675,7 @@ class DriftService:
                         + (f" (nor in the open pull request #{open_pr['number']})" if open_pr else "") + ".")
             return f"`{path}` already waives `{fingerprint}` with that reason."
         try:
-            parse_config(new, path)
+            parse_config(new, path, packs=False)  # checked, not run
         except ConfigError as exc:
             return f"driftbot could not edit `{path}` safely ({exc.first.message}); edit it by hand."
         verb = "waive" if reason is not None else "stop waiving"
@@ -770,8 +770,10 @@ def _custom_pack_paths(text: str, path: str, snap: Snapshot) -> list[str]:
     return [p for p in snap.paths() if any(globs.match(g, p) for g in pats)]
 
 
-_POLICY_KEYS = (("checks", "when the check fails"), ("comment", "the PR comment"), ("issues", "gap issues"),
-                ("waivers", "waivers"), ("exclude", "exclusions"), ("rules", "rule packs"), ("scoring", "scoring"))
+_POLICY_KEYS = (("features", "the features"), ("patterns", "feature patterns"), ("documents", "documents read"),
+                ("discover", "discovery"), ("checks", "when the check fails"), ("comment", "the PR comment"),
+                ("issues", "gap issues"), ("waivers", "waivers"), ("exclude", "exclusions"), ("rules", "rule packs"),
+                ("scoring", "scoring"))
 
 
 def _policy_changes(trusted: Config, proposed: Config) -> list[str]:
@@ -780,8 +782,8 @@ def _policy_changes(trusted: Config, proposed: Config) -> list[str]:
     changed = [f"`{key}` ({what})" for key, what in _POLICY_KEYS if trusted.raw.get(key) != proposed.raw.get(key)]
     if not changed:
         return []
-    return [f"This pull request changes driftbot's policy: {', '.join(changed)}. It is judged by the base "
-            "branch's policy; the change applies once it is merged."]
+    return [f"This pull request changes driftbot's config: {', '.join(changed)}. It is judged by the base "
+            "branch's config; the change applies once it is merged."]
 
 
 def _file_names(files: list[dict]) -> list[str]:

@@ -216,7 +216,7 @@ async def test_a_pull_request_that_changes_the_policy_is_judged_by_the_base_poli
     files[".github/driftbot.yml"] = "version: 1\nchecks:\n  fail_on: [regressions]\n"
     repo, g, base = repo_factory(files)
     # the PR removes the heartbeat route, and tries to make that pass: no fail_on, and a waiver
-    weak = ("version: 1\nexclude: [\"docs/**\"]\nwaivers:\n  - fingerprint: 0123456789ab\n"
+    weak = ("version: 1\ndiscover: false\nexclude: [\"docs/**\"]\nwaivers:\n  - fingerprint: 0123456789ab\n"
             "    reason: not needed\n")
     head = g.commit({"internal/agents/routes.go": ROUTES_GET, ".github/driftbot.yml": weak}, "weaken",
                     branch="feature")
@@ -227,6 +227,6 @@ async def test_a_pull_request_that_changes_the_policy_is_judged_by_the_base_poli
     assert run["conclusion"] == "failure"  # the base branch's fail_on: [regressions]
     assert run["output"]["title"].startswith("1 regression")
     summary = run["output"]["summary"]
-    assert "This pull request changes driftbot's policy: `checks` (when the check fails), `waivers` (waivers), " \
-           "`exclude` (exclusions)" in summary
+    assert "This pull request changes driftbot's config: `discover` (discovery), `checks` (when the check fails), " \
+           "`waivers` (waivers), `exclude` (exclusions)" in summary
     assert "the change applies once it is merged" in summary

@@ -125,7 +125,9 @@ def load_from_snapshot(snapshot: Snapshot, explicit_path: str | None = None) -> 
     return parse_config(dec.text, path, snapshot)
 
 
-def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> Config:
+def parse_config(text: str, filename: str, snapshot: Snapshot | None = None, *, packs: bool = True) -> Config:
+    """The config in ``text``. With ``packs=False`` the rule packs the repository brings are not loaded
+    (nor their names checked): a config that is only being checked, or edited, runs nothing it names."""
     data, marks = yamlsrc.parse(text, filename)
     if data is None:
         raise ConfigError(Problem(filename, 1, 1, "", "config is empty", "start with `version: 1`"))
@@ -201,7 +203,13 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> 
         issues_enabled=issues.get("enabled", True), issue_labels=tuple(issues.get("labels", ("drift",))),
         issue_kinds=tuple(issues.get("kinds", DEFAULT_ISSUE_KINDS)), dashboard=issues.get("dashboard", True))
     rules_cfg = data.get("rules", {})
-    for i, pattern in enumerate(_list(rules_cfg.get("custom"))):
+    every = [p for pattern in _list(rules_cfg.get("custom")) for p in (snapshot.paths() if snapshot else [])
+             if globs.match(pattern, p)] if packs else []
+    if len(set(every)) > MAX_CUSTOM_PACKS:  # refused before any of them is read
+        problems.append(Problem(filename, *at(("rules", "custom")), "rules.custom",
+                                f"{len(set(every))} rule packs; a repository may bring at most {MAX_CUSTOM_PACKS}"))
+    for i, pattern in enumerate(_list(rules_cfg.get("custom")) if packs and len(set(every)) <= MAX_CUSTOM_PACKS
+                                else ()):
         matched = [p for p in (snapshot.paths() if snapshot else []) if globs.match(pattern, p)]
         if not matched:
             p = ("rules", "custom", i) if not isinstance(rules_cfg.get("custom"), str) else ("rules", "custom")
@@ -212,9 +220,6 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> 
                 cfg.custom_packs.append(rules_mod.load_pack(dec.text, path, trusted=False))
             except ConfigError as exc:
                 problems.extend(exc.problems)
-    if len(cfg.custom_packs) > MAX_CUSTOM_PACKS:
-        problems.append(Problem(filename, *at(("rules", "custom")), "rules.custom",
-                                f"{len(cfg.custom_packs)} rule packs; a repository may bring at most {MAX_CUSTOM_PACKS}"))
     known = sorted(set(rules_mod.builtin_packs()) | {p.name for p in cfg.custom_packs})
     for pack in cfg.custom_packs:
         for parent in pack.extends:
@@ -224,7 +229,7 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None) -> 
                                         f"did you mean '{close[0]}'?" if close else "known packs: " + ", ".join(known)))
     if "packs" in rules_cfg:
         for i, name in enumerate(rules_cfg["packs"]):
-            if name not in known:
+            if name not in known and (packs or not rules_cfg.get("custom")):
                 close = _closest_pack(name, known)
                 p = ("rules", "packs", i)
                 problems.append(Problem(filename, *at(p), yamlsrc.format_path(p), f"unknown rule pack '{name}'",
