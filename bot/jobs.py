@@ -17,10 +17,10 @@ from typing import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 Runner = Callable[[dict], Awaitable[None]]
-Finished = Callable[[int], Awaitable[None]]
+Finished = Callable[..., Awaitable[None]]
 
 
-async def _nothing(_job_id: int) -> None:
+async def _nothing(_job_id: int, done: bool = True) -> None:
     return None
 
 
@@ -80,11 +80,11 @@ class JobQueue:
         if entry is not None and entry[0] is not None:
             asyncio.get_running_loop().create_task(self._finish(entry[0]))
 
-    async def _finish(self, job_id: int | None) -> None:
+    async def _finish(self, job_id: int | None, done: bool = True) -> None:
         if job_id is None:
             return
         try:
-            await self.finished(job_id)
+            await self.finished(job_id, done)
         except Exception as exc:  # the job stays stored and runs again at the next start
             _log_safely("could not record a finished job", exc)
 
@@ -124,7 +124,7 @@ class JobQueue:
             except Exception as exc:  # a job's failure must not stop the worker
                 self.failed += 1
                 _log_safely(f"job failed ({job.get('kind')} for {job.get('repo')})", exc)
-                await self._finish(job_id)
+                await self._finish(job_id, done=False)  # its delivery stays unseen: Redeliver runs it again
             finally:
                 self._running.pop(key, None)
                 again = self._rerun.pop(key, None)

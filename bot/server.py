@@ -14,6 +14,7 @@ import collections
 import html
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import aiohttp
 from aiohttp import web
@@ -39,6 +40,8 @@ READ_GATE = web.AppKey("read_gate", asyncio.Semaphore)
 METRICS = web.AppKey("metrics", metrics_mod.Metrics)
 RECENT = web.AppKey("recent", collections.deque)
 READ_STATS = web.AppKey("read_stats", dict)
+MAX_ATTEMPTS = 3  # starts a job may be resumed at
+READ_TIMEOUT = 10.0  # seconds to wait for a reading slot and read a body (GitHub gives up after 10)
 READERS = 4  # bodies read at once, before their signature is known (4 × 25 MB at worst)
 
 
@@ -69,7 +72,7 @@ async def _read_signed(request: web.Request, secret: str, signature: str) -> byt
     most READERS bodies at once: before the signature is checked nobody is trusted, so unsigned
     floods cost a bounded amount of memory."""
     gate: asyncio.Semaphore = request.app[READ_GATE]
-    async with gate:
+    async with asyncio.timeout(READ_TIMEOUT), gate:  # a slow sender holds a slot 10 s at most
         mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
         buf = bytearray()
         stats = request.app[READ_STATS]
@@ -96,8 +99,12 @@ async def _webhook(request: web.Request) -> web.Response:
         return _problem(401, "missing or invalid X-Hub-Signature-256")
     if (request.content_length or 0) > MAX_PAYLOAD:
         return _problem(413, "payload larger than 25 MB")
+    if not signature.isascii():
+        return _problem(401, "missing or invalid X-Hub-Signature-256")
     try:
         body = await _read_signed(request, settings.webhook_secret, signature)
+    except TimeoutError:
+        return _problem(408, "the body did not arrive in time")
     except web.HTTPRequestEntityTooLarge:
         return _problem(413, "payload larger than 25 MB")
     except _Unsigned:
@@ -145,14 +152,18 @@ async def _webhook(request: web.Request) -> web.Response:
 
 
 _OUTCOMES = {202: "accepted", 200: "duplicate", 401: "refused", 400: "invalid", 413: "too large",
-             503: "not stored"}
+             408: "too slow", 503: "not stored"}
+KNOWN_EVENTS = frozenset({"check_run", "check_suite", "installation", "installation_repositories", "issue_comment",
+                          "ping", "pull_request", "push"})
 
 
 async def webhook(request: web.Request) -> web.Response:
     """POST /webhook: every delivery, counted by outcome and kept in the list of recent ones."""
     response = await _webhook(request)
-    event = (request.headers.get("X-GitHub-Event") or "unknown")[:40]
-    outcome = _OUTCOMES.get(response.status, str(response.status))
+    outcome = _OUTCOMES.get(response.status, "other")
+    event = request.headers.get("X-GitHub-Event") or "none"
+    if outcome in ("refused", "other", "too large") or event not in KNOWN_EVENTS:
+        event = "other"  # labels come only from signed deliveries of known events: a bounded set
     request.app[METRICS].deliveries.labels(event, outcome).inc()
     request.app[RECENT].appendleft((time.time(), event, (request.headers.get("X-GitHub-Delivery") or "")[:40],
                                     outcome))
@@ -257,12 +268,14 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
         queue.runner = run
         store_ = app[STORE]
 
-        async def finished(job_id: int) -> None:
-            await asyncio.get_running_loop().run_in_executor(None, store_.finish_job, job_id)
+        async def finished(job_id: int, done: bool = True) -> None:
+            await asyncio.get_running_loop().run_in_executor(None, partial(store_.finish_job, job_id, done=done))
 
         queue.finished = finished
         queue.start()
-        resumed = await asyncio.get_running_loop().run_in_executor(None, store_.unfinished_jobs)
+        # a job that took the process down MAX_ATTEMPTS times is given up, not resumed for ever
+        resumed = await asyncio.get_running_loop().run_in_executor(
+            None, partial(store_.unfinished_jobs, max_attempts=MAX_ATTEMPTS))
         for job_id, key, job in resumed:  # accepted before a stop or a crash, never finished
             queue.submit(job, key, job_id)
         if resumed:

@@ -101,13 +101,16 @@ class Store(abc.ABC):
         else the ids of its jobs, now stored. A delivery with no jobs is handled at once."""
 
     @abc.abstractmethod
-    def finish_job(self, job_id: int) -> None:
-        """A job ran (or failed for good, or a newer job for the same key replaced it): forget it; its
-        delivery is handled once it has no other job left."""
+    def finish_job(self, job_id: int, *, done: bool = True) -> None:
+        """A job ran (or a newer job for the same key replaced it): forget it; its delivery is handled
+        once it has no other job left. ``done=False``: it failed for good; forget it, but leave its
+        delivery unseen, so GitHub's Redeliver runs it again."""
 
     @abc.abstractmethod
-    def unfinished_jobs(self) -> list[tuple[int, str, dict]]:
-        """(id, key, job) of every job not finished, oldest first: what to resume at start."""
+    def unfinished_jobs(self, *, max_attempts: int | None = None) -> list[tuple[int, str, dict]]:
+        """(id, key, job) of every job not finished, oldest first: what to resume at start. With
+        ``max_attempts``, each is counted as attempted once more, and those resumed that often already
+        are given up (forgotten, their delivery left unseen) instead of returned."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources need nothing
         """Release connections; the default store closes its database."""
@@ -125,7 +128,7 @@ CREATE TABLE IF NOT EXISTS gap_issues (repo TEXT, fingerprint TEXT, number INTEG
                                        PRIMARY KEY (repo, fingerprint));
 CREATE TABLE IF NOT EXISTS kv (repo TEXT, key TEXT, value TEXT, PRIMARY KEY (repo, key));
 CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, job TEXT NOT NULL,
-                                 delivery TEXT NOT NULL, at REAL NOT NULL);
+                                 delivery TEXT NOT NULL, at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS jobs_delivery ON jobs (delivery);
 """
 
@@ -147,6 +150,9 @@ class SQLiteStore(Store):
                 # a power cut can lose the last commits, and GitHub keeps those deliveries to redeliver
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)")}
+            if "attempts" not in cols:  # a store made by an earlier version
+                self._db.execute("ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
 
     def _x(self, sql: str, args=()):
         with self._lock:
@@ -266,21 +272,27 @@ class SQLiteStore(Store):
         if self._claims % PRUNE_EVERY == 0:  # GitHub redelivers within days: older ids can go
             self._db.execute("DELETE FROM deliveries WHERE seen < ?", (now - DELIVERY_TTL,))
 
-    def finish_job(self, job_id: int) -> None:
+    def finish_job(self, job_id: int, *, done: bool = True) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute("SELECT delivery FROM jobs WHERE id = ?", (job_id,)).fetchone()
                 self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-                if row and not self._db.execute("SELECT 1 FROM jobs WHERE delivery = ?", (row[0],)).fetchone():
+                if done and row and not self._db.execute("SELECT 1 FROM jobs WHERE delivery = ?", (row[0],)).fetchone():
                     self._seen(row[0], time.time())
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def unfinished_jobs(self) -> list[tuple[int, str, dict]]:
-        rows = self._x("SELECT id, key, job FROM jobs ORDER BY id").fetchall()
+    def unfinished_jobs(self, *, max_attempts: int | None = None) -> list[tuple[int, str, dict]]:
+        with self._lock:
+            if max_attempts is not None:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("DELETE FROM jobs WHERE attempts >= ?", (max_attempts,))
+                self._db.execute("UPDATE jobs SET attempts = attempts + 1")
+                self._db.execute("COMMIT")
+            rows = self._db.execute("SELECT id, key, job FROM jobs ORDER BY id").fetchall()
         return [(i, k, json.loads(j)) for i, k, j in rows]
 
     def close(self) -> None:

@@ -80,7 +80,7 @@ async def test_queue_coalesces_bursts_finishes_replaced_jobs_and_leaves_the_rest
         seen.append(job["n"])
         await gate.wait()
 
-    async def done(job_id):
+    async def done(job_id, done=True):
         finished.append(job_id)
 
     q = JobQueue(runner, workers=1, finished=done)
@@ -210,7 +210,7 @@ async def test_status_page_and_metrics(bot, github):
     m = await (await bot.get("/metrics")).text()
     assert 'driftbot_deliveries_total{event="ping",outcome="accepted"} 1.0' in m
     assert 'driftbot_deliveries_total{event="ping",outcome="duplicate"} 1.0' in m
-    assert 'driftbot_deliveries_total{event="ping",outcome="refused"} 1.0' in m
+    assert 'driftbot_deliveries_total{event="other",outcome="refused"} 1.0' in m  # unsigned: no label of theirs
     assert "driftbot_workers_alive 4.0" in m and "driftbot_queue_jobs 0.0" in m
     assert 'driftbot_github_requests_total{method="GET",status="200"}' in m  # asking GitHub who we are
 
@@ -258,3 +258,47 @@ async def test_setup_mode_registers_the_app_and_writes_its_credentials(github, a
     assert again.status == 502 and "register again" in await again.text()
     bad = await client.get("/setup/callback", params={"code": "../../x"})
     assert bad.status == 400
+
+
+
+async def test_slow_senders_cannot_hold_the_door(bot, monkeypatch):
+    import socket as socket_mod
+    from urllib.parse import urlparse
+
+    from bot import server
+    monkeypatch.setattr(server, "READ_TIMEOUT", 0.5)
+    host = urlparse(str(bot.make_url("/"))).hostname
+    port = bot.server.port
+    stalled = []
+    for i in range(server.READERS + 2):  # more slow senders than reading slots
+        sock = socket_mod.create_connection((host, port))
+        sock.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-Hub-Signature-256: sha256=00\r\n"
+                     b"X-GitHub-Event: ping\r\nX-GitHub-Delivery: slow%d\r\nContent-Length: 1000\r\n\r\nab" % i)
+        stalled.append(sock)
+    await asyncio.sleep(0.05)
+    t = asyncio.get_running_loop().time()
+    r = await deliver(bot, "ping", payload("ping.json"))
+    assert r.status == 202 and asyncio.get_running_loop().time() - t < 5
+    for sock in stalled:
+        sock.close()
+    odd = await bot.post("/webhook", data=b"{}", headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": "u",
+                                                          "X-Hub-Signature-256": "sha256=\u00e9\u00e9".encode().decode("latin-1")})
+    assert odd.status == 401
+
+
+def test_a_job_that_keeps_taking_the_process_down_is_given_up(tmp_path):
+    from bot.store import SQLiteStore
+    s = SQLiteStore(str(tmp_path / "s.db"))
+    s.accept_delivery("d", [("k", {"kind": "push"})])
+    for _ in range(3):
+        assert len(s.unfinished_jobs(max_attempts=3)) == 1  # three starts, three tries
+    assert s.unfinished_jobs(max_attempts=3) == []  # the fourth start gives it up
+    assert s.accept_delivery("d", [("k", {"kind": "push"})]) != None  # and Redeliver can try again  # noqa: E711
+
+
+def test_a_failed_job_leaves_its_delivery_open_to_redelivery():
+    from bot.store import SQLiteStore
+    s = SQLiteStore(":memory:")
+    (job_id,) = s.accept_delivery("d", [("k", {"kind": "push"})])
+    s.finish_job(job_id, done=False)
+    assert s.unfinished_jobs() == [] and len(s.accept_delivery("d", [("k", {"kind": "push"})])) == 1
