@@ -34,7 +34,8 @@ from .report import issues as issue_text
 from .report.common import neutralise
 from .report import onboarding as onboarding_text
 from .report import pr as pr_text
-from .report.commands import HELP, Command, explain_feature, parse_command, quote_command, summary_table
+from .report.commands import HELP, Command, code_span, explain_feature, parse_command, quote_command, \
+    summary_table
 from .store import AsyncStore, StoredWaiver, Store
 
 log = logging.getLogger(__name__)
@@ -750,7 +751,8 @@ class DriftService:
         fid = cmd.feature
         if fid not in baseline:
             known = ", ".join(sorted(baseline)[:20]) or "none yet"
-            return f"No feature `{fid}` in the last analysis of the default branch. Known features: {known}."
+            return (f"No feature {code_span(fid)} in the last analysis of the default branch. "
+                    f"Known features: {known}.")
         commit = (await self.store.get_value(repo, "baseline-sha")) or "HEAD"
         head = await self._snapshot(gh, repo, commit)
         cfg = await self._config(gh, repo, job["installation"], head)

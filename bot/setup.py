@@ -8,10 +8,12 @@ secret, and writes to a `.env` file (permissions 0600) that `serve` reads at its
 """
 from __future__ import annotations
 
+import hmac
 import html
 import json
 import logging
 import os
+import secrets
 from pathlib import Path
 
 import aiohttp
@@ -26,7 +28,7 @@ ENV_KEYS = ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET")
 
 
 def manifest_page(base: str, *, name: str | None = None, org: str | None = None,
-                  github: str = "https://github.com", redirect: str | None = None) -> str:
+                  github: str = "https://github.com", redirect: str | None = None, state: str | None = None) -> str:
     """An HTML page whose button registers driftbot as a GitHub App whose webhooks go to base/webhook."""
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     base = base.rstrip("/")
@@ -37,6 +39,8 @@ def manifest_page(base: str, *, name: str | None = None, org: str | None = None,
         manifest["name"] = name
     host = github.rstrip("/")
     target = f"{host}/organizations/{org}/settings/apps/new" if org else f"{host}/settings/apps/new"
+    if state:
+        target += f"?state={state}"  # GitHub hands it back with the code: only this page's flow completes
     return f"""<!doctype html>
 <meta charset="utf-8"><title>Register {html.escape(manifest["name"])}</title>
 <p>This registers a GitHub App named <b>{html.escape(manifest["name"])}</b> whose webhooks go to
@@ -99,18 +103,27 @@ def unconfigured(env) -> bool:
 def make_setup_app(*, api_url: str, github: str, env_file: Path, public_url: str | None = None) -> web.Application:
     """The app `serve` runs before driftbot is registered: the register button, and the callback."""
     app = web.Application()
+    flow = {"state": secrets.token_urlsafe(24), "done": False}
 
     def base_of(request: web.Request) -> str:
         return (public_url or f"{request.scheme}://{request.host}").rstrip("/")
 
     async def front(request: web.Request) -> web.Response:
-        page = manifest_page(base_of(request), github=github)
+        if flow["done"]:
+            return web.Response(content_type="text/html", text="<p>driftbot is registered; restart "
+                                "<code>driftbot serve</code> to use it.</p>")
+        page = manifest_page(base_of(request), github=github, state=flow["state"])
         note = ("<p>driftbot is not registered yet. Press the button, confirm on GitHub, and driftbot saves the "
                 f"app's credentials to <code>{html.escape(str(env_file))}</code>.</p>")
         return web.Response(text=page.replace("<form", note + "<form", 1), content_type="text/html")
 
     async def callback(request: web.Request) -> web.Response:
         code = request.query.get("code", "")
+        if flow["done"]:
+            return web.Response(status=409, text="driftbot is already registered; restart driftbot serve to use it")
+        if not hmac.compare_digest(request.query.get("state", ""), flow["state"]):
+            return web.Response(status=403, text="this registration was not started from this server's front page; "
+                                                 "start it there")
         if not code or len(code) > 200 or not all(c.isalnum() or c in "-_" for c in code):
             return web.Response(status=400, text="missing or malformed ?code= from GitHub")
         try:
@@ -126,6 +139,7 @@ def make_setup_app(*, api_url: str, github: str, env_file: Path, public_url: str
                                                  "expires after an hour: register again from the front page")
         write_env_file(env_file, {"APP_ID": str(data["id"]), "PRIVATE_KEY": data["pem"],
                                   "WEBHOOK_SECRET": data["webhook_secret"]})
+        flow["done"] = True  # one registration per setup run
         log.info("app registered", extra={"app": data.get("slug"), "env_file": str(env_file)})
         install = html.escape((data.get("html_url") or "").rstrip("/") + "/installations/new")
         return web.Response(content_type="text/html", text=f"""<!doctype html>

@@ -122,3 +122,19 @@ async def test_replies_never_render_or_notify_what_the_command_quoted(bot, githu
     assert first_line.count("`") == 2  # one code span: nothing inside it renders
     assert "@octocat" not in reply and "![" not in reply  # and no mention or image survives anywhere
     assert replies(repo, 4) == []
+
+
+
+async def test_what_a_user_typed_is_echoed_as_inert_text(bot, github, repo_factory):
+    repo, g, first = repo_factory(base_files())
+    hostile = "/drift explain 'x` <img src=\"https://evil.example/t.png\"> [Re-authorize](https://evil.example/l) `y'"
+    await deliver(bot, "issue_comment", comment_event(repo, 3, hostile, "bob", comment_id=7))
+    await deliver(bot, "issue_comment", comment_event(repo, 4, "/drift da`nce <b>x</b>", "bob", comment_id=8))
+    await settle(bot)
+    for thread in (3, 4):
+        (reply,) = replies(repo, thread)
+        for line in reply.split("\n"):
+            # every backtick pair is balanced, so the HTML and the link stay inside code spans
+            assert line.count("`") % 2 == 0, line
+        outside = "".join(reply.split("`")[0::2])
+        assert "<img" not in outside and "](https://evil" not in outside and "<b>" not in outside

@@ -241,11 +241,14 @@ async def test_setup_mode_registers_the_app_and_writes_its_credentials(github, a
                          public_url="https://drift.example.com")
     client = await aiohttp_client(app)
     front = await (await client.get("/")).text()
-    assert 'action="https://github.test/settings/apps/new"' in front
+    assert 'action="https://github.test/settings/apps/new?state=' in front
     assert "https://drift.example.com/setup/callback" in front and "https://drift.example.com/webhook" in front
     github.manifest_codes["c0de"] = {"id": 99, "slug": "drift-acme", "name": "drift acme", "pem": keypair()[0],
                                      "webhook_secret": "s3cr3t", "html_url": "https://github.test/apps/drift-acme"}
-    done = await client.get("/setup/callback", params={"code": "c0de"})
+    state = front.split("?state=", 1)[1].split('"', 1)[0]
+    forged = await client.get("/setup/callback", params={"code": "c0de"})  # not started from this page
+    assert forged.status == 403 and not env_file.exists()
+    done = await client.get("/setup/callback", params={"code": "c0de", "state": state})
     text = await done.text()
     assert done.status == 200 and "Registered as <b>drift acme</b>" in text
     assert "https://github.test/apps/drift-acme/installations/new" in text
@@ -254,10 +257,8 @@ async def test_setup_mode_registers_the_app_and_writes_its_credentials(github, a
     assert values["APP_ID"] == "99" and values["WEBHOOK_SECRET"] == "s3cr3t"
     settings = Settings.from_env(values)  # what serve reads at its next start
     assert settings.app_id == "99" and settings.private_key.startswith("-----BEGIN RSA PRIVATE KEY-----\n")
-    again = await client.get("/setup/callback", params={"code": "c0de"})  # a code works once
-    assert again.status == 502 and "register again" in await again.text()
-    bad = await client.get("/setup/callback", params={"code": "../../x"})
-    assert bad.status == 400
+    again = await client.get("/setup/callback", params={"code": "other", "state": state})  # one registration
+    assert again.status == 409 and read_env_file(env_file)["APP_ID"] == "99"
 
 
 

@@ -47,6 +47,15 @@ def is_command(body: str | None) -> bool:
     return bool(_COMMAND.match(first))
 
 
+def code_span(text: str, limit: int = 80) -> str:
+    """Something a user typed, shown as one code span: nothing in it can close the span, render or
+    link, whatever it holds."""
+    text = re.sub(r"[`\x00-\x1f\u202a-\u202e\u2066-\u2069]", "", text or "").strip()
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return f"`{text}`" if text else "(nothing)"
+
+
 def quote_command(body: str) -> str:
     """The command as a code span for the reply: whatever it holds (mentions, images, HTML, backticks)
     is shown, never rendered or notified."""
@@ -91,7 +100,7 @@ def parse_command(body: str, today: dt.date | None = None) -> Command:
             try:
                 until_date = dt.date.fromisoformat(rest_words[-1])
             except ValueError:
-                return Command(name, error=f"`{rest_words[-1]}` is not a date; write `until YYYY-MM-DD`.")
+                return Command(name, error=f"{code_span(rest_words[-1])} is not a date; write `until YYYY-MM-DD`.")
             if today and until_date < today:
                 return Command(name, error=f"{until_date} is in the past; a waiver must end in the future.")
             until = until_date.isoformat()
@@ -100,7 +109,7 @@ def parse_command(body: str, today: dt.date | None = None) -> Command:
         if not reason:
             return Command(name, error="A waiver needs a reason: `/drift waive <gap> <reason> [until YYYY-MM-DD]`.")
         return Command(name, gap=gap, reason=reason[:500], until=until)
-    return Command(name, error=f"Unknown command `{inline(name[:40])}`.")
+    return Command(name, error=f"Unknown command {code_span(name, 40)}.")
 
 
 def summary_table(baseline: dict[str, dict], history: list[dict]) -> str:
