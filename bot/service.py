@@ -65,6 +65,7 @@ class DriftService:
         self.today = today
         self.onboarding = onboarding  # open a pull request proposing a config where there is none
         self.budget = budget  # seconds of engine time one analysis may take
+        self._waiver_locks: dict[str, asyncio.Lock] = {}
         self._permissions: TTLCache = TTLCache(maxsize=4096, ttl=600)  # (repo, user) → has write access
         # The engine is CPU work: it runs on one thread of its own, so the event loop keeps
         # answering webhooks at once, and the engine's caches see one caller at a time.
@@ -118,10 +119,13 @@ class DriftService:
             need = await self._cpu(self.engine.needed_paths, snap, cfg, features)
             if not await fetch.fill(gh, repo, installation, snap, need, self.blobs):
                 break
-        deadline = time.monotonic() + self.budget
+        started: list[float] = []  # set by the engine thread when the work begins, not while it waits its turn
 
         def stop():
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if not started:
+                started.append(now)
+            elif now - started[0] > self.budget:
                 return f"the analysis took longer than its {self.budget:g} s budget"
             return None
         try:
@@ -329,10 +333,21 @@ class DriftService:
         may move it first: then this one starts over from the new baseline, and stops there if its
         commit is not newer."""
         gh = await self.app.installation(job["installation"])
+        await self._drop_stale_claims(job["repo"])
         for _ in range(3):
             if await self._push_once(gh, job):
                 return
         log.warning("baseline kept moving under this push; the next push catches up", extra={"repo": job["repo"]})
+
+    async def _drop_stale_claims(self, repo: str) -> None:
+        """Claims a crashed job left behind (kill -9 between claiming and creating). Jobs for one
+        repository's default branch run one at a time (their queue key), so at the start of one, any
+        claim still pending belongs to a job that is gone."""
+        for key in ("dashboard", "onboarding"):
+            await self.store.release_value(repo, key, "pending")
+        for fp, rec in (await self.store.gap_issues(repo)).items():
+            if rec.state == "claimed" and rec.number is None:
+                await self.store.release_gap_issue(repo, fp)
 
     async def _push_once(self, gh, job: dict) -> bool:
         repo, inst, sha = job["repo"], job["installation"], job["after"]
@@ -405,8 +420,8 @@ class DriftService:
             return  # another job is at it
         try:
             state = await self._open_onboarding(gh, repo, inst, sha, snap)
-        except Exception:
-            await self.store.release_value(repo, "onboarding", "pending")  # a later scan tries again
+        except BaseException:  # cancelled at shutdown too: never leave the claim behind
+            await asyncio.shield(self.store.release_value(repo, "onboarding", "pending"))  # a later scan retries
             raise
         await self.store.set_value(repo, "onboarding", state)
 
@@ -530,8 +545,8 @@ class DriftService:
                         number = made["number"]
                         created += 1
                     await self.store.set_gap_issue(repo, fp, number, "open")
-                except Exception:
-                    await self.store.release_gap_issue(repo, fp)
+                except BaseException:  # cancelled at shutdown too: never leave the claim behind
+                    await asyncio.shield(self.store.release_gap_issue(repo, fp))
                     raise
             elif rec.state == "closed" and rec.number:
                 await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
@@ -600,8 +615,8 @@ class DriftService:
                         what="dashboard")
                     await self.store.set_value(repo, "dashboard", str(made["number"]))
                     return
-            except Exception:
-                await self.store.release_value(repo, "dashboard", "pending")  # the next push tries again
+            except BaseException:  # cancelled at shutdown too: never leave the claim behind
+                await asyncio.shield(self.store.release_value(repo, "dashboard", "pending"))  # the next push retries
                 raise
             await self.store.set_value(repo, "dashboard", str(found))
             number = str(found)
@@ -639,6 +654,10 @@ class DriftService:
         """Add (reason given) or remove a waiver in the config, through one pull request from the
         branch driftbot/waivers that collects them: the repository stays the one source of truth, so
         `driftbot check` in CI agrees with the App, and the change takes effect once merged."""
+        async with self._waiver_locks.setdefault(job["repo"], asyncio.Lock()):  # one edit of the branch at a time
+            return await self._edit_waivers(gh, job, fingerprint, reason, until)
+
+    async def _edit_waivers(self, gh, job: dict, fingerprint: str, reason: str | None, until: str | None) -> str:
         repo, user = job["repo"], job["user"]
         owner, branch = repo.split("/")[0], WAIVER_BRANCH
         info = await gh.getitem("/repos/{+repo}", {"repo": repo})

@@ -60,3 +60,15 @@ def test_hostile_spec_text_cannot_break_tables():
 def load_config_default():
     from bot.engine.config import AppPolicy
     return AppPolicy()
+
+
+def test_neutralised_bodies_stay_within_githubs_limits_and_keep_links_and_code():
+    from bot.engine.model import Gap, GapKind
+    from bot.report.common import neutralise
+    from bot.report.issues import MAX_BODY, gap_body
+    text = "see https://npmjs.com/package/@acme/x and `@GetMapping(\"/x\")`, ask @octocat ![i](https://e/p.png)"
+    out = neutralise(text)
+    assert "https://npmjs.com/package/@acme/x" in out and '`@GetMapping("/x")`' in out
+    assert "@octocat" not in out and "![" not in out and "mail@example.com" in neutralise("mail@example.com")
+    g = Gap("0123456789ab", GapKind.MISSING, "auth", "`X` is missing: " + "@a " * 30000, "R1", "docs/a.md", 1)
+    assert len(gap_body(g, None, "a" * 40)) <= MAX_BODY

@@ -405,13 +405,20 @@ def matrix_rows(f: FeatureResult) -> list[MatrixRow]:
     return list(rows.values())
 
 
-_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+_MENTION = re.compile(r"(?<![\w/.@+-])@(?=[A-Za-z0-9])")  # not in e-mail addresses or URL paths
 _IMAGE = re.compile(r"!(?=\[)")
+_CODE_OR_URL = re.compile(r"(`+)[^`]*?\1|https?://\S+")
 
 
 def neutralise(markdown: str) -> str:
     """Text bound for GitHub that quotes what others wrote (spec lines, commands): nobody is
     @mentioned and no outside image is fetched. A word joiner after "@" and "!" leaves the text
-    looking the same, in code spans too, but GitHub no longer links, notifies or renders it."""
-    return _IMAGE.sub("!\u2060", _MENTION.sub("@\u2060", markdown))
-
+    looking the same, but GitHub no longer notifies or renders it. Code spans and URLs are left as
+    they are: GitHub mentions nobody there, and a link must keep working."""
+    out, last = [], 0
+    for m in _CODE_OR_URL.finditer(markdown):
+        out.append(_IMAGE.sub("!\u2060", _MENTION.sub("@\u2060", markdown[last:m.start()])))
+        out.append(m.group(0))
+        last = m.end()
+    out.append(_IMAGE.sub("!\u2060", _MENTION.sub("@\u2060", markdown[last:])))
+    return "".join(out)

@@ -47,7 +47,7 @@ def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | No
     lines += ["", f"driftbot closes this issue when the gap is resolved on the default branch. To accept the gap, "
               f"comment `/drift waive {g.fingerprint} <reason> [until YYYY-MM-DD]`.", "",
               f"<sub>Gap fingerprint `{g.fingerprint}` (feature + kind + anchor; it survives line moves).</sub>"]
-    return neutralise(_fit("\n".join(lines), MAX_BODY))
+    return _fit(neutralise("\n".join(lines)), MAX_BODY)
 
 
 def feature_summary(f: FeatureResult) -> dict:
@@ -102,5 +102,5 @@ def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[
             body.append(f"- `{fp}` — {inline(reason)}" + (f" (until {until})" if until else ""))
     body += ["", "<sub>Updated by driftbot on every push to the default branch. Comment `/drift report` on any "
              "issue for the summary, `/drift explain <feature>` for one feature.</sub>"]
-    return neutralise(fit_lines("\n".join(head) + "\n", body, "", MAX_BODY,
-                                "- _… {n} more lines not shown (body limit)._"))
+    return fit_lines(neutralise("\n".join(head)) + "\n", [neutralise(b) for b in body], "", MAX_BODY,
+                     "- _… {n} more lines not shown (body limit)._")

@@ -137,13 +137,13 @@ def check_output(deltas: list[FeatureDelta], policy: AppPolicy, *, total_feature
     else:
         lines.append("The changed files belong to no feature in the feature map, so nothing was recomputed.")
     lines += [""] + [f"> {n}" for n in notes]
-    summary = _fit("\n".join(lines), MAX_TEXT)
+    summary = _fit(neutralise("\n".join(lines)), MAX_TEXT)  # neutralised first: it may lengthen the text
     ann = annotations(deltas, link)
     cap = policy.annotations
     omitted = max(0, len(ann) - cap)
     text = _details(deltas, link, omitted)
     ann = [{**a, "message": neutralise(a["message"]), "title": neutralise(a.get("title", ""))} for a in ann]
-    return CheckOutput(title=neutralise(title[:255]), summary=neutralise(summary), text=neutralise(text),
+    return CheckOutput(title=neutralise(title)[:255], summary=summary, text=text,
                        conclusion=concl, annotations=ann[:cap],
                        omitted=omitted)
 
@@ -178,7 +178,7 @@ def _details(deltas: list[FeatureDelta], link, omitted: int) -> str:
     if omitted:
         lines.append(f"_{plural(omitted, 'annotation')} not shown (the check shows the most severe first)._")
     lines.append("Waive a gap with `/drift waive <fingerprint> <reason>` in a comment; `/drift help` lists the commands.")
-    return _fit("\n".join(lines), MAX_TEXT)
+    return _fit(neutralise("\n".join(lines)), MAX_TEXT)
 
 
 def _fit(text: str, limit: int) -> str:
@@ -233,5 +233,5 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
         tail = ["", "#### Gaps", ""] + tail
     footer = ["", "<sub>Commands: `/drift recheck` · `/drift explain <feature>` · `/drift waive <gap> <reason>` · "
               "`/drift help`</sub>"]
-    return neutralise(fit_lines("\n".join(head), tail, "\n".join(footer) + "\n", MAX_BODY,
-                                "- _… and {n} more: see the check._"))
+    return fit_lines(neutralise("\n".join(head)), [neutralise(t) for t in tail], "\n".join(footer) + "\n", MAX_BODY,
+                     "- _… and {n} more: see the check._")
