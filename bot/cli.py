@@ -453,7 +453,10 @@ def cmd_serve(args) -> int:
     # analyses run on a thread beside the event loop: switch threads often, so webhooks are answered
     # within a millisecond or two even while an analysis runs
     sys.setswitchinterval(0.0005)
-    web.run_app(app, host=args.host, port=port, print=None, shutdown_timeout=25)
+    try:
+        web.run_app(app, host=args.host, port=port, print=None, shutdown_timeout=25)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        return _fail(f"cannot listen on {args.host}:{port}: {exc.strerror or exc} (set PORT or --port)")
     return EXIT_OK
 
 

@@ -25,10 +25,12 @@ async def _nothing(_job_id: int, done: bool = True) -> None:
 
 
 class JobQueue:
-    def __init__(self, runner: Runner, *, workers: int = 4, finished: Finished = _nothing):
+    def __init__(self, runner: Runner, *, workers: int = 4, finished: Finished = _nothing,
+                 started: Callable[[int], Awaitable[None]] | None = None):
         self.runner = runner
         self.workers = workers
         self.finished = finished
+        self.started = started  # told before a stored job runs (attempts are counted)
         self._pending: "OrderedDict[str, tuple[int | None, dict, float]]" = OrderedDict()
         self._running: dict[str, tuple[int | None, dict, float]] = {}
         self._rerun: dict[str, tuple[int | None, dict, float]] = {}
@@ -116,6 +118,8 @@ class JobQueue:
             self._running[key] = entry
             job_id, job, _at = entry
             try:
+                if self.started is not None and job_id is not None:
+                    await self.started(job_id)
                 await self.runner(job)
                 self.done += 1
                 await self._finish(job_id)

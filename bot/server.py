@@ -223,6 +223,14 @@ async def status_page(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html")
 
 
+async def already_registered(request: web.Request) -> web.Response:
+    """GitHub sends a manifest registration back here; this server is registered already."""
+    return web.Response(status=409, content_type="text/html", text=(
+        "<p>This driftbot already runs as a registered app, so it did not take the new one's "
+        "credentials. To switch, stop it, move its <code>.env</code> aside (or unset APP_ID, PRIVATE_KEY and "
+        "WEBHOOK_SECRET), start it again and register from its front page.</p>"))
+
+
 async def healthz(request: web.Request) -> web.Response:
     """ok while every worker runs; 503 when any has died and not come back, so a supervisor restarts
     the process. Queue age is how long the oldest waiting job has waited."""
@@ -271,9 +279,14 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
         async def finished(job_id: int, done: bool = True) -> None:
             await asyncio.get_running_loop().run_in_executor(None, partial(store_.finish_job, job_id, done=done))
 
+        async def started(job_id: int) -> None:
+            await asyncio.get_running_loop().run_in_executor(None, store_.start_job, job_id)
+
         queue.finished = finished
+        queue.started = started
         queue.start()
-        # a job that took the process down MAX_ATTEMPTS times is given up, not resumed for ever
+        # a job that was running when the process went down MAX_ATTEMPTS times is given up, not resumed
+        # for ever; jobs that only waited their turn are not counted
         resumed = await asyncio.get_running_loop().run_in_executor(
             None, partial(store_.unfinished_jobs, max_attempts=MAX_ATTEMPTS))
         for job_id, key, job in resumed:  # accepted before a stop or a crash, never finished
@@ -295,6 +308,7 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/", status_page)
+    app.router.add_get("/setup/callback", already_registered)
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app

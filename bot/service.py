@@ -315,6 +315,20 @@ class DriftService:
                                  find, what="PR comment")
         await self.store.set_value(repo, key, f"{made['id']}:{digest}")
 
+    async def _post_comment(self, gh, repo: str, number: int, body: str) -> dict:
+        """A comment posted once, even when GitHub's answer is lost: it is looked for (same text, by
+        this app) before being posted again."""
+        async def find():
+            async for c in gh.getiter("/repos/{+repo}/issues/{number}/comments{?per_page}",
+                                      {"repo": repo, "number": number, "per_page": 100}):
+                if (c.get("body") or "") == body and self._ours(c):
+                    return c
+            return None
+
+        return await create_once(lambda: gh.post("/repos/{+repo}/issues/{number}/comments",
+                                                 {"repo": repo, "number": number}, data={"body": body}),
+                                 find, what="comment")
+
     async def _find_comment(self, gh, repo: str, number: int) -> str | None:
         async for c in gh.getiter("/repos/{+repo}/issues/{number}/comments{?per_page}",
                                   {"repo": repo, "number": number, "per_page": 100}):
@@ -323,9 +337,16 @@ class DriftService:
         return None
 
     def _ours(self, item: dict) -> bool:
+        """Did this app write it? By the app GitHub says performed it, else by the app's bot login
+        (known once GitHub has said which app this is), else by a bot account at least."""
         app = item.get("performed_via_github_app") or {}
         user = item.get("user") or {}
-        return user.get("type") == "Bot" and (not app or str(app.get("id")) == str(self.app.app_id))
+        if app:
+            return str(app.get("id")) == str(self.app.app_id)
+        ident = getattr(self.app, "_identity", None)
+        if ident and ident.get("slug"):
+            return user.get("login") == f"{ident['slug']}[bot]"
+        return user.get("type") == "Bot" and str(user.get("login", "")).endswith("[bot]")
 
     # ---- default branch -----------------------------------------------------------------
     async def push(self, job: dict) -> None:
@@ -484,8 +505,7 @@ class DriftService:
         if pr.get("merged"):
             new = "merged"
         elif pr.get("state") == "open":
-            await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": number},
-                          data={"body": onboarding_text.superseded_comment(sha)})
+            await self._post_comment(gh, repo, number, onboarding_text.superseded_comment(sha))
             await gh.patch("/repos/{+repo}/pulls/{number}", {"repo": repo, "number": number}, data={"state": "closed"})
             new = "superseded"
         else:
@@ -536,7 +556,7 @@ class DriftService:
                     number = await self._existing_issue(gh, repo, fp)
                     if number is None:
                         async def find(fp=fp):
-                            n = await self._existing_issue(gh, repo, fp)
+                            n = await self._existing_issue(gh, repo, fp, recent=True)
                             return {"number": n} if n else None
 
                         made = await create_once(lambda gap=gap, fid=fid: gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
@@ -551,8 +571,7 @@ class DriftService:
             elif rec.state == "closed" and rec.number:
                 await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
                                data={"state": "open"})
-                await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
-                              data={"body": f"The gap is back at {sha[:12]}: {gd['message']}"})
+                await self._post_comment(gh, repo, rec.number, f"The gap is back at {sha[:12]}: {gd['message']}")
                 await self.store.set_gap_issue(repo, fp, rec.number, "open")
         for fp, rec in known.items():
             if fp in open_now:
@@ -561,14 +580,17 @@ class DriftService:
                 await self.store.release_gap_issue(repo, fp)  # a pre-existing gap was fixed; if it returns, it is new
             elif rec.state == "open" and rec.number:
                 note = "waived" if fp in waived else f"resolved in {sha[:12]}"
-                await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": rec.number},
-                              data={"body": f"driftbot: this gap is {note}. Closing."})
+                await self._post_comment(gh, repo, rec.number, f"driftbot: this gap is {note}. Closing.")
                 await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
                                data={"state": "closed", "state_reason": "not_planned" if fp in waived else "completed"})
                 await self.store.set_gap_issue(repo, fp, rec.number, "closed")
 
-    async def _existing_issue(self, gh, repo: str, fingerprint: str) -> int | None:
-        """An issue for this gap filed earlier (the store was lost, or another replica raced)."""
+    async def _existing_issue(self, gh, repo: str, fingerprint: str, *, recent: bool = False) -> int | None:
+        """An issue for this gap filed earlier (the store was lost, or another replica raced). ``recent``:
+        one made a moment ago (a lost answer), which search does not see yet: the issue list does."""
+        if recent:
+            return await self._own_issue(gh, repo, lambda body: issue_text.gap_fingerprint(body) == fingerprint,
+                                         pages=1)
         # the fingerprint is also in the issue's visible text; the hidden marker in the body confirms it
         found = await gh.getitem("/search/issues{?q}", {"q": f"repo:{repo} is:issue in:body {fingerprint}"})
         for item in found.get("items", []):
@@ -579,10 +601,24 @@ class DriftService:
 
     async def _find_dashboard(self, gh, repo: str) -> int | None:
         """The dashboard issue this app opened, found by its marker and its author."""
-        found = await gh.getitem("/search/issues{?q}", {"q": f'repo:{repo} is:issue in:title "{issue_text.DASHBOARD_TITLE}"'})
-        for item in found.get("items", []):
-            if issue_text.DASHBOARD_MARKER in (item.get("body") or "") and self._ours(item) and "pull_request" not in item:
+        return await self._own_issue(gh, repo, lambda body: issue_text.DASHBOARD_MARKER in body)
+
+    async def _own_issue(self, gh, repo: str, match, pages: int = 3) -> int | None:
+        """The newest issue this app opened whose body ``match``es, from the repository's issue list
+        (up to date the moment an issue is made, unlike search)."""
+        try:
+            login = f"{(await self.app.identity())['slug']}[bot]"
+        except Exception:  # noqa: BLE001 - without its name the list cannot be narrowed: search instead
+            return None
+        seen = 0
+        async for item in gh.getiter("/repos/{+repo}/issues{?creator,state,sort,direction,per_page}",
+                                     {"repo": repo, "creator": login, "state": "all", "sort": "created",
+                                      "direction": "desc", "per_page": 100}):
+            seen += 1
+            if "pull_request" not in item and self._ours(item) and match(item.get("body") or ""):
                 return item["number"]
+            if seen >= 100 * pages:
+                break
         return None
 
     async def _dashboard(self, gh, repo: str, sha: str, cfg: Config | None = None) -> None:
@@ -633,8 +669,7 @@ class DriftService:
         await gh.post("/repos/{+repo}/issues/comments/{id}/reactions", {"repo": repo, "id": job["comment_id"]},
                       data={"content": "eyes"})
         reply = await self._command_reply(gh, job, cmd)
-        await gh.post("/repos/{+repo}/issues/{number}/comments", {"repo": repo, "number": job["issue_number"]},
-                      data={"body": neutralise(f"{quote_command(job['text'])}\n\n{reply}")})
+        await self._post_comment(gh, repo, job["issue_number"], neutralise(f"{quote_command(job['text'])}\n\n{reply}"))
 
     async def _may_reply(self, gh, repo: str, user: str, thread: int) -> bool:
         """Someone without write access is answered once per thread; a collaborator at most

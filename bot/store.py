@@ -107,10 +107,14 @@ class Store(abc.ABC):
         delivery unseen, so GitHub's Redeliver runs it again."""
 
     @abc.abstractmethod
+    def start_job(self, job_id: int) -> None:
+        """A job is about to run: count the attempt."""
+
+    @abc.abstractmethod
     def unfinished_jobs(self, *, max_attempts: int | None = None) -> list[tuple[int, str, dict]]:
         """(id, key, job) of every job not finished, oldest first: what to resume at start. With
-        ``max_attempts``, each is counted as attempted once more, and those resumed that often already
-        are given up (forgotten, their delivery left unseen) instead of returned."""
+        ``max_attempts``, those started that often already (each start ended by a crash) are given up
+        — forgotten, their delivery left unseen — instead of returned."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources need nothing
         """Release connections; the default store closes its database."""
@@ -285,13 +289,13 @@ class SQLiteStore(Store):
                 self._db.execute("ROLLBACK")
                 raise
 
+    def start_job(self, job_id: int) -> None:
+        self._x("UPDATE jobs SET attempts = attempts + 1 WHERE id = ?", (job_id,))
+
     def unfinished_jobs(self, *, max_attempts: int | None = None) -> list[tuple[int, str, dict]]:
         with self._lock:
             if max_attempts is not None:
-                self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute("DELETE FROM jobs WHERE attempts >= ?", (max_attempts,))
-                self._db.execute("UPDATE jobs SET attempts = attempts + 1")
-                self._db.execute("COMMIT")
             rows = self._db.execute("SELECT id, key, job FROM jobs ORDER BY id").fetchall()
         return [(i, k, json.loads(j)) for i, k, j in rows]
 

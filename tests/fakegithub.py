@@ -212,7 +212,7 @@ class FakeGitHub:
         if op.id == "apps/get-authenticated":
             if not self._jwt_ok(auth):
                 return web.json_response({"message": "A JSON web token could not be decoded"}, status=401)
-            return web.json_response({"id": int(self.app_id), "slug": "driftbot-test", "name": "driftbot test",
+            return web.json_response({"id": int(self.app_id), "slug": "driftbot", "name": "driftbot test",
                                       "owner": self._user("acme"), "html_url": "https://github.test/apps/driftbot-test"})
         if op.id == "apps/create-from-manifest":
             made = self.manifest_codes.pop(params["code"], None)  # a code works once
@@ -595,8 +595,12 @@ class FakeGitHub:
     def op_issues_list_for_repo(self, repo, params, query, body):
         state = query.get("state", "open")
         labels = set(filter(None, query.get("labels", "").split(",")))
+        creator = query.get("creator")
         items = [self._issue_view(repo, i) for i in repo.issues.values()
-                 if (state == "all" or i["state"] == state) and labels <= set(i["labels"])]
+                 if (state == "all" or i["state"] == state) and labels <= set(i["labels"])
+                 and (creator is None or i.get("author", self.BOT_LOGIN) == creator)]
+        if query.get("sort") == "created" and query.get("direction", "desc") == "desc":
+            items.reverse()
         return self._page(items, query, f"/repos/{repo.full_name}/issues")
 
     def op_search_issues_and_pull_requests(self, repo, params, query, body):

@@ -82,10 +82,15 @@ class RetryingGitHubAPI(GitHubAPI):
         return False
 
 
+_IDEMPOTENT_POSTS = ("/access_tokens", "/reactions", "/git/refs")
+
+
 def _creates(method: str, url: str) -> bool:
-    """A request that makes something new each time it is sent (installation tokens excepted: a spare
-    one does no harm)."""
-    return method.upper() == "POST" and "/access_tokens" not in url
+    """A request that makes something new each time it is sent. Some POSTs do not: a spare
+    installation token does no harm, GitHub answers a repeated reaction with the existing one, and a
+    repeated ref is refused (422), which the caller reads as "it exists"."""
+    path = url.split("?")[0]
+    return method.upper() == "POST" and not path.endswith(_IDEMPOTENT_POSTS) and "/access_tokens" not in path
 
 
 def _backoff(attempt: int) -> float:
