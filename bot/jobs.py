@@ -67,10 +67,16 @@ class JobQueue:
         entry = (job_id, job, time.monotonic())
         if key in self._running:
             replaced = self._rerun.get(key)
+            if _older(entry, replaced):  # two deliveries resumed out of order: the newer one stays
+                self._forget(entry)
+                return "coalesced"
             self._rerun[key] = entry
             self._forget(replaced)
             return "deferred"
         replaced = self._pending.get(key)
+        if _older(entry, replaced):
+            self._forget(entry)
+            return "coalesced"
         self._pending[key] = entry
         self._pending.move_to_end(key)
         self._forget(replaced)
@@ -162,6 +168,11 @@ class JobQueue:
     async def _idle_running(self) -> None:
         while self._running:
             await asyncio.sleep(0.01)
+
+
+def _older(entry, other) -> bool:
+    """Was ``entry`` stored before ``other`` (by store id, the order deliveries were accepted in)?"""
+    return other is not None and entry[0] is not None and other[0] is not None and entry[0] < other[0]
 
 
 def _log_safely(message: str, exc: BaseException | None) -> None:

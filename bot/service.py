@@ -21,8 +21,8 @@ from gidgethub import BadRequest, GitHubException
 
 from .engine import ConfigError, Engine
 from .engine.errors import Stopped
-from .engine.config import CONFIG_PATHS, MAX_CUSTOM_PACKS, Config, Waiver, find_config_path, parse_config, with_waiver, \
-    without_waiver
+from .engine.config import CONFIG_PATHS, MAX_CUSTOM_PACKS, Config, Waiver, find_config_path, parse_config, waivers_kept, \
+    with_waiver, without_waiver
 from .engine.delta import diff
 from .engine.model import Gap, GapKind
 from .engine.snapshot import Snapshot, changed_paths, decode
@@ -733,6 +733,8 @@ class DriftService:
             parse_config(new, path, packs=False)  # checked, not run
         except ConfigError as exc:
             return f"driftbot could not edit `{path}` safely ({exc.first.message}); edit it by hand."
+        if not waivers_kept(text, new, fingerprint):
+            return f"driftbot could not edit `{path}` without touching its other waivers; edit it by hand."
         verb = "waive" if reason is not None else "stop waiving"
         put = {"message": f"driftbot: {verb} {fingerprint} (asked by @{user} in #{job['issue_number']})",
                "content": base64.b64encode(new.encode("utf-8")).decode("ascii"), "branch": branch}

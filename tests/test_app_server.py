@@ -106,6 +106,21 @@ async def test_queue_coalesces_bursts_finishes_replaced_jobs_and_leaves_the_rest
     assert 200 not in finished and 201 not in finished  # so both resume at the next start
 
 
+async def test_an_older_job_never_replaces_a_newer_one():
+    seen = []
+
+    async def runner(job):
+        seen.append(job["n"])
+
+    q = JobQueue(runner, workers=1)
+    q.submit({"n": 2}, "pr:1", job_id=2)
+    q.submit({"n": 1}, "pr:1", job_id=1)  # accepted first, resumed second
+    q.start()
+    await q.join(5)
+    assert seen == [2]
+    await q.stop(0.1)
+
+
 async def test_a_worker_that_dies_is_replaced_and_a_failure_that_cannot_be_logged_is_survived():
     class Hostile(Exception):
         def __str__(self):

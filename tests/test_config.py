@@ -362,3 +362,18 @@ def test_waivers_are_added_and_removed_in_the_text_keeping_comments():
     flow = with_waiver("version: 1\nwaivers: []\nexclude: [x]\n", "0123456789ab", "r")
     assert [w.fingerprint for w in parse_config(flow, "c.yml").waivers] == ["0123456789ab"]
     assert without_waiver(text, "0123456789ab") == text
+
+
+
+def test_a_flow_style_waivers_list_keeps_every_waiver_it_held():
+    from bot.engine.config import parse_config, waivers_kept, with_waiver, without_waiver
+    text = ("version: 1\nwaivers: [{fingerprint: 0123456789ab, reason: r1}, "
+            "{fingerprint: ba9876543210, reason: r2, until: 2031-01-01}]\n")
+    added = with_waiver(text, "aaaaaaaaaaaa", "r3")
+    assert [w.fingerprint for w in parse_config(added, "c.yml").waivers] == ["0123456789ab", "ba9876543210",
+                                                                            "aaaaaaaaaaaa"]
+    assert waivers_kept(text, added, "aaaaaaaaaaaa")
+    removed = without_waiver(text, "0123456789ab")
+    assert [w.fingerprint for w in parse_config(removed, "c.yml").waivers] == ["ba9876543210"]
+    assert str(parse_config(removed, "c.yml").waivers[0].until) == "2031-01-01"
+    assert waivers_kept(text, removed, "0123456789ab")

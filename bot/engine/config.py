@@ -274,9 +274,37 @@ def _block(lines: list[str], key: str) -> tuple[int, int] | None:
     return start, end
 
 
+def _as_block(text: str) -> str:
+    """The text with a flow-style waivers list (`waivers: [{...}, {...}]`, on one line or several)
+    rewritten as a block list, so that items can be added and removed line by line."""
+    lines = text.splitlines()
+    found = _block(lines, "waivers")
+    if found is None or "[" not in lines[found[0]].split("#", 1)[0]:
+        return text
+    start, end = found
+    try:
+        current = (yaml.safe_load(text) or {}).get("waivers") or []
+    except yaml.YAMLError:
+        return text
+    if not isinstance(current, list):
+        return text
+    items = [ln for w in current if isinstance(w, dict)
+             for ln in _waiver_item(str(w.get("fingerprint", "")), str(w.get("reason", "")),
+                                    str(w["until"]) if w.get("until") else None, "  ")]
+    lines[start:end] = ["waivers:"] + items
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _waivers_of(text: str) -> list:
+    try:
+        return list((yaml.safe_load(text) or {}).get("waivers") or [])
+    except (yaml.YAMLError, AttributeError):
+        return []
+
+
 def with_waiver(text: str, fingerprint: str, reason: str, until: str | None = None) -> str:
     """The config's text with one more waiver (replacing one with the same fingerprint)."""
-    text = without_waiver(text, fingerprint)
+    text = _as_block(without_waiver(text, fingerprint))
     lines = text.splitlines()
     found = _block(lines, "waivers")
     if found is None:
@@ -302,6 +330,9 @@ def with_waiver(text: str, fingerprint: str, reason: str, until: str | None = No
 
 def without_waiver(text: str, fingerprint: str) -> str:
     """The config's text without the waiver of that fingerprint (unchanged when there is none)."""
+    if not any(isinstance(w, dict) and str(w.get("fingerprint")) == fingerprint for w in _waivers_of(text)):
+        return text
+    text = _as_block(text)
     lines = text.splitlines()
     found = _block(lines, "waivers")
     if found is None:
@@ -326,3 +357,11 @@ def without_waiver(text: str, fingerprint: str) -> str:
     if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines[start + 1:end]):
         del lines[start:end]  # no waiver left: no empty key
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def waivers_kept(before: str, after: str, fingerprint: str) -> bool:
+    """Did an edit leave every other waiver exactly as it was?"""
+    def others(text):
+        return sorted(json.dumps(w, sort_keys=True, default=str) for w in _waivers_of(text)
+                      if not (isinstance(w, dict) and str(w.get("fingerprint")) == fingerprint))
+    return others(before) == others(after)
