@@ -29,6 +29,7 @@ from .engine.snapshot import Snapshot, changed_paths, decode
 from .github import fetch
 from .github.publish import create_once
 from .github.client import GitHubApp
+from . import plans
 from .engine.proposal import CONFIG_PATH as CONFIG_PROPOSAL_PATH, annotate, config_of, propose
 from .report import issues as issue_text
 from .report.common import neutralise
@@ -526,31 +527,22 @@ class DriftService:
             return None
 
     async def _sync_issues(self, gh, repo: str, sha: str, findings, cfg: Config, *, first: bool) -> None:
-        """One issue per gap that appeared after the first analysis (at most MAX_NEW_ISSUES a push;
-        the rest follow on later pushes); close issues whose gap is gone; reopen on regression.
-        Gaps found by the first analysis are the baseline: the dashboard lists them, no issue is filed."""
-        kinds = set(cfg.policy.issue_kinds)
+        """Carry out plans.plan_issue_sync: one issue per gap that appeared after the first analysis
+        (at most MAX_NEW_ISSUES a push), reopened on regression, closed when resolved or waived."""
         waived = {w.fingerprint for w in cfg.waivers}
         results = {f.id: f for f in findings.features}
         link = self._link(repo, sha)
-        open_now: dict[str, tuple[str, dict]] = {}
-        for fid, summary in (await self.store.baseline(repo)).items():
-            for fp, gd in summary["gaps"].items():
-                if gd["kind"] in kinds and not gd["waived"] and fp not in waived and \
-                        gd.get("confidence", "high") == "high":
-                    open_now[fp] = (fid, gd)
+        now = plans.open_gaps(await self.store.baseline(repo), set(cfg.policy.issue_kinds), waived)
         known = await self.store.gap_issues(repo)
-        if first:
-            for fp, (fid, _) in open_now.items():
-                if fp not in known and (await self.store.claim_gap_issue(repo, fp, fid)):
+        for action in plans.plan_issue_sync(now, known, waived, first=first, cap=MAX_NEW_ISSUES):
+            fp = action.fingerprint
+            if isinstance(action, plans.Record):
+                if await self.store.claim_gap_issue(repo, fp, action.feature):
                     await self.store.set_gap_issue(repo, fp, None, "baseline")
-            return
-        created = 0
-        for fp, (fid, gd) in sorted(open_now.items(), key=lambda kv: -kv[1][1]["severity"]):
-            rec = known.get(fp)
-            if rec is None:
-                if created >= MAX_NEW_ISSUES or not (await self.store.claim_gap_issue(repo, fp, fid)):
-                    continue  # over the cap (next push), or another delivery is filing it
+            elif isinstance(action, plans.File):
+                if not await self.store.claim_gap_issue(repo, fp, action.feature):
+                    continue  # another delivery is filing it
+                gd, fid = action.gap, action.feature
                 gap = Gap(fp, GapKind(gd["kind"]), fid, gd["message"], gd.get("requirement"), gd["path"], gd["line"])
                 try:
                     number = await self._existing_issue(gh, repo, fp)
@@ -563,27 +555,23 @@ class DriftService:
                             "title": issue_text.gap_title(gap), "body": issue_text.gap_body(gap, results.get(fid), sha, link),
                             "labels": list(cfg.policy.issue_labels)}), find, what="gap issue")
                         number = made["number"]
-                        created += 1
                     await self.store.set_gap_issue(repo, fp, number, "open")
                 except BaseException:  # cancelled at shutdown too: never leave the claim behind
                     await asyncio.shield(self.store.release_gap_issue(repo, fp))
                     raise
-            elif rec.state == "closed" and rec.number:
-                await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
+            elif isinstance(action, plans.Reopen):
+                await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": action.number},
                                data={"state": "open"})
-                await self._post_comment(gh, repo, rec.number, f"The gap is back at {sha[:12]}: {gd['message']}")
-                await self.store.set_gap_issue(repo, fp, rec.number, "open")
-        for fp, rec in known.items():
-            if fp in open_now:
-                continue
-            if rec.state == "baseline":
-                await self.store.release_gap_issue(repo, fp)  # a pre-existing gap was fixed; if it returns, it is new
-            elif rec.state == "open" and rec.number:
-                note = "waived" if fp in waived else f"resolved in {sha[:12]}"
-                await self._post_comment(gh, repo, rec.number, f"driftbot: this gap is {note}. Closing.")
-                await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": rec.number},
-                               data={"state": "closed", "state_reason": "not_planned" if fp in waived else "completed"})
-                await self.store.set_gap_issue(repo, fp, rec.number, "closed")
+                await self._post_comment(gh, repo, action.number, f"The gap is back at {sha[:12]}: {action.message}")
+                await self.store.set_gap_issue(repo, fp, action.number, "open")
+            elif isinstance(action, plans.Forget):
+                await self.store.release_gap_issue(repo, fp)
+            elif isinstance(action, plans.Close):
+                note = "waived" if action.waived else f"resolved in {sha[:12]}"
+                await self._post_comment(gh, repo, action.number, f"driftbot: this gap is {note}. Closing.")
+                await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": action.number},
+                               data={"state": "closed", "state_reason": "not_planned" if action.waived else "completed"})
+                await self.store.set_gap_issue(repo, fp, action.number, "closed")
 
     async def _existing_issue(self, gh, repo: str, fingerprint: str, *, recent: bool = False) -> int | None:
         """An issue for this gap filed earlier (the store was lost, or another replica raced). ``recent``:

@@ -1,0 +1,39 @@
+"""The App's decisions, without HTTP."""
+from bot import plans
+from bot.store import GapIssue
+
+
+def gap(kind="missing", severity=3, waived=False, confidence="high", message="`X` is not implemented"):
+    return {"kind": kind, "severity": severity, "waived": waived, "confidence": confidence, "message": message}
+
+
+BASELINE = {"auth": {"gaps": {"a1": gap(severity=5), "a2": gap(kind="partial"), "a3": gap(confidence="low"),
+                              "a4": gap(waived=True)}},
+            "billing": {"gaps": {"b1": gap(severity=1), "b2": gap(severity=4)}}}
+
+
+def test_only_issue_worthy_gaps_are_open():
+    now = plans.open_gaps(BASELINE, {"missing"}, waived={"b2"})
+    assert sorted(now) == ["a1", "b1"]  # not partial, not low confidence, not waived either way
+
+
+def test_the_first_analysis_records_its_gaps_without_issues():
+    now = plans.open_gaps(BASELINE, {"missing"}, set())
+    actions = plans.plan_issue_sync(now, {"b1": GapIssue("b1", None, "baseline", "billing")}, set(), first=True, cap=25)
+    assert actions == [plans.Record("a1", "auth"), plans.Record("b2", "billing")]
+
+
+def test_new_gaps_are_filed_most_severe_first_up_to_the_cap():
+    now = plans.open_gaps(BASELINE, {"missing"}, set())
+    actions = plans.plan_issue_sync(now, {}, set(), first=False, cap=2)
+    assert [(type(a), a.fingerprint) for a in actions] == [(plans.File, "a1"), (plans.File, "b2")]
+
+
+def test_back_gone_and_waived():
+    now = {"a1": ("auth", gap())}
+    known = {"a1": GapIssue("a1", 7, "closed", "auth"), "b1": GapIssue("b1", 8, "open", "billing"),
+             "b2": GapIssue("b2", 9, "open", "billing"), "c1": GapIssue("c1", None, "baseline", "x"),
+             "c2": GapIssue("c2", None, "claimed", "x")}
+    actions = plans.plan_issue_sync(now, known, {"b2"}, first=False, cap=25)
+    assert actions == [plans.Reopen("a1", 7, "`X` is not implemented"), plans.Close("b1", 8, False),
+                       plans.Close("b2", 9, True), plans.Forget("c1")]
