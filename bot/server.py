@@ -39,6 +39,7 @@ SESSION = web.AppKey("session", aiohttp.ClientSession)
 READ_GATE = web.AppKey("read_gate", asyncio.Semaphore)
 METRICS = web.AppKey("metrics", metrics_mod.Metrics)
 RECENT = web.AppKey("recent", collections.deque)
+ACCEPTOR = web.AppKey("acceptor", object)
 READ_STATS = web.AppKey("read_stats", dict)
 MAX_ATTEMPTS = 3  # starts a job may be resumed at
 READ_TIMEOUT = 10.0  # seconds to wait for a reading slot and read a body (GitHub gives up after 10)
@@ -135,9 +136,9 @@ async def _webhook(request: web.Request) -> web.Response:
     except Exception:  # a bug in a handler: say so, but never as a 500 that makes GitHub retry forever
         log.exception("handler failed", extra=extra)
         return _problem(400, "driftbot could not handle this delivery")
-    store, queue = request.app[STORE], request.app[QUEUE]
-    try:  # stored before the answer, in one transaction with the delivery id, off the event loop
-        ids = await asyncio.get_running_loop().run_in_executor(None, store.accept_delivery, delivery, ctx.jobs)
+    queue = request.app[QUEUE]
+    try:  # stored before the answer, with the delivery id, off the event loop, committed in groups
+        ids = await request.app[ACCEPTOR].accept(delivery, ctx.jobs)
     except Exception:
         log.exception("could not store a delivery", extra=extra)
         return _problem(503, "driftbot could not store this delivery; GitHub will let you redeliver it")
@@ -168,6 +169,44 @@ async def webhook(request: web.Request) -> web.Response:
     request.app[RECENT].appendleft((time.time(), event, (request.headers.get("X-GitHub-Delivery") or "")[:40],
                                     outcome))
     return response
+
+
+class Acceptor:
+    """Stores deliveries and their jobs in groups: while one commit runs, the deliveries that arrive
+    wait for the next, which stores them all in one transaction. Each delivery is still answered only
+    once its own jobs are stored."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._waiting: list[tuple[str, list, asyncio.Future]] = []
+        self._busy = False
+
+    async def accept(self, delivery: str, jobs: list) -> list[int] | None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((delivery, jobs, future))
+        if not self._busy:
+            self._busy = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    results = await loop.run_in_executor(None, self.store.accept_deliveries,
+                                                         [(d, jobs) for d, jobs, _f in batch])
+                except Exception as exc:
+                    for _d, _j, f in batch:
+                        if not f.done():
+                            f.set_exception(exc)
+                    continue
+                for (_d, _j, f), result in zip(batch, results):
+                    if not f.done():
+                        f.set_result(result)
+        finally:
+            self._busy = False
 
 
 def _deeper_than(data, limit: int) -> bool:
@@ -252,6 +291,7 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
     app[READ_STATS] = {"inflight": 0, "peak": 0}
     app[SETTINGS] = settings
     app[STORE] = store or open_store(settings.store)
+    app[ACCEPTOR] = Acceptor(app[STORE])
 
     async def on_startup(app: web.Application) -> None:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=http_timeout, sock_connect=10))

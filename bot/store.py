@@ -100,6 +100,10 @@ class Store(abc.ABC):
         jobs are stored and not finished yet (a redelivery: they run, or resume at the next start);
         else the ids of its jobs, now stored. A delivery with no jobs is handled at once."""
 
+    def accept_deliveries(self, batch: list[tuple[str, list[tuple[str, dict]]]]) -> list[list[int] | None]:
+        """accept_delivery for several deliveries, each as if alone (a backend may commit them together)."""
+        return [self.accept_delivery(d, jobs) for d, jobs in batch]
+
     @abc.abstractmethod
     def finish_job(self, job_id: int, *, done: bool = True) -> None:
         """A job ran (or a newer job for the same key replaced it): forget it; its delivery is handled
@@ -251,24 +255,31 @@ class SQLiteStore(Store):
         self._x("DELETE FROM kv WHERE repo = ? AND key = ? AND value = ?", (repo, key, value))
 
     def accept_delivery(self, delivery_id: str, jobs: list[tuple[str, dict]]) -> list[int] | None:
+        return self.accept_deliveries([(delivery_id, jobs)])[0]
+
+    def accept_deliveries(self, batch: list[tuple[str, list[tuple[str, dict]]]]) -> list[list[int] | None]:
         now = time.time()
+        out: list[list[int] | None] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                if self._db.execute("SELECT 1 FROM deliveries WHERE id = ?", (delivery_id,)).fetchone():
-                    ids = None
-                elif self._db.execute("SELECT 1 FROM jobs WHERE delivery = ?", (delivery_id,)).fetchone():
-                    ids = []
-                else:
-                    ids = [self._db.execute("INSERT INTO jobs (key, job, delivery, at) VALUES (?, ?, ?, ?)",
-                                            (key, json.dumps(job), delivery_id, now)).lastrowid for key, job in jobs]
-                    if not ids:
-                        self._seen(delivery_id, now)
+                for delivery_id, jobs in batch:
+                    if self._db.execute("SELECT 1 FROM deliveries WHERE id = ?", (delivery_id,)).fetchone():
+                        ids = None
+                    elif self._db.execute("SELECT 1 FROM jobs WHERE delivery = ?", (delivery_id,)).fetchone():
+                        ids = []
+                    else:
+                        ids = [self._db.execute("INSERT INTO jobs (key, job, delivery, at) VALUES (?, ?, ?, ?)",
+                                                (key, json.dumps(job), delivery_id, now)).lastrowid
+                               for key, job in jobs]
+                        if not ids:
+                            self._seen(delivery_id, now)
+                    out.append(ids)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return ids
+        return out
 
     def _seen(self, delivery_id: str, now: float) -> None:
         self._db.execute("INSERT OR IGNORE INTO deliveries (id, seen) VALUES (?, ?)", (delivery_id, now))

@@ -75,3 +75,11 @@ def test_waivers_and_values_are_per_repository(store):
     assert store.remove_waiver("o/r", "0123456789ab") and not store.remove_waiver("o/r", "0123456789ab")
     store.set_value("o/r", "k", "1")
     assert store.get_value("o/r", "k") == "1" and store.get_value("o/x", "k") is None
+
+
+def test_deliveries_accepted_together_are_each_judged_alone(store):
+    store.accept_delivery("old", [])
+    results = store.accept_deliveries([("a", [("k", {"kind": "push"})]), ("old", [("k", {})]), ("b", []),
+                                       ("a", [("k", {"kind": "push"})])])
+    assert len(results[0]) == 1 and results[1] is None and results[2] == [] and results[3] == []
+    assert [k for _i, k, _j in store.unfinished_jobs()] == ["k"]
