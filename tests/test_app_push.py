@@ -1,7 +1,7 @@
 """Default branch: baseline, one issue per new gap (never a duplicate), close/reopen, dashboard."""
 import asyncio
 
-from bot import service
+from bot.flows import baseline as baseline_flow
 from bot.report.issues import DASHBOARD_MARKER, gap_fingerprint
 from tests.apphelpers import comment_event, deliver, for_repo, payload, push_event
 from tests.conftest import settle
@@ -87,7 +87,7 @@ async def test_a_fixed_baseline_gap_that_returns_is_new(bot, github, repo_factor
 
 
 async def test_a_flood_of_new_gaps_is_filed_a_few_at_a_time(bot, github, repo_factory, monkeypatch):
-    monkeypatch.setattr(service, "MAX_NEW_ISSUES", 2)
+    monkeypatch.setattr(baseline_flow, "MAX_NEW_ISSUES", 2)
     repo, g, first = repo_factory(clean_files())
     await deliver(bot, "push", push_event(repo, "0" * 40, first))
     await settle(bot)

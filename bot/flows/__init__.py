@@ -1,0 +1,1 @@
+"""The App's job flows, one module per concern, composed into DriftService (bot/service.py)."""

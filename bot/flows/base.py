@@ -1,0 +1,203 @@
+"""What every job flow shares: the engine on its own thread, the store off the event loop,
+snapshots and configs fetched from GitHub, evaluation under a time budget, links, and comments
+posted once."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
+
+from cachetools import TTLCache
+from gidgethub import GitHubException
+
+from ..engine import ConfigError, Engine
+from ..engine.config import MAX_CUSTOM_PACKS, Config, Waiver, find_config_path, parse_config
+from ..engine.errors import Stopped
+from ..engine.snapshot import Snapshot, decode
+from ..github import fetch
+from ..github.client import GitHubApp
+from ..github.publish import create_once
+from ..store import AsyncStore, Store
+
+log = logging.getLogger(__name__)
+
+STATE_CHANGING = {"waive", "unwaive", "recheck"}
+WRITE_PERMISSIONS = {"admin", "maintain", "write"}
+LIST_FILES_LIMIT = 3000
+MAX_NEW_ISSUES = 25  # a push that opens more gaps files the rest on later pushes, never a flood
+REPLIES_PER_HOUR = 10  # per collaborator and thread
+WAIVER_BRANCH = "driftbot/waivers"
+
+
+class CouldNotAnalyse(Exception):
+    """GitHub did not give us what we needed; the check must say so rather than guess."""
+
+
+class ServiceBase:
+    def __init__(self, app: GitHubApp, store: Store, *, engine: Engine | None = None,
+                 blobs: fetch.BlobCache | None = None, today=lambda: dt.date.today(), onboarding: bool = True,
+                 budget: float = 300.0):
+        self.app = app
+        # every store call runs on a thread of its own, never on the event loop: a slow or locked
+        # database delays the job that waits for it, not the webhooks being answered
+        self.store = store if isinstance(store, AsyncStore) else AsyncStore(store)
+        self.engine = engine or Engine()
+        self.blobs = blobs or fetch.BlobCache()
+        self.today = today
+        self.onboarding = onboarding  # open a pull request proposing a config where there is none
+        self.budget = budget  # seconds of engine time one analysis may take
+        self._waiver_locks: dict[str, asyncio.Lock] = {}
+        self._permissions: TTLCache = TTLCache(maxsize=4096, ttl=600)  # (repo, user) → has write access
+        # The engine is CPU work: it runs on one thread of its own, so the event loop keeps
+        # answering webhooks at once, and the engine's caches see one caller at a time.
+        self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftbot-engine")
+
+    async def _cpu(self, fn, *args, **kw):
+        return await asyncio.get_running_loop().run_in_executor(self._engine_thread, partial(fn, *args, **kw))
+
+    def close(self) -> None:
+        self._engine_thread.shutdown(wait=False, cancel_futures=True)
+        self.store._thread.shutdown(wait=True)  # let the last writes land
+
+    async def run(self, job: dict) -> None:
+        handler = {"pull_request": self.pull_request, "push": self.push, "scan": self.scan,
+                   "command": self.command, "commit_check": self.commit_check}[job["kind"]]
+        await handler(job)
+
+    # ---- shared pieces ------------------------------------------------------------------
+    async def _snapshot(self, gh, repo: str, sha: str) -> Snapshot:
+        return fetch.snapshot_from_tree(await fetch.tree(gh, repo, sha), sha)
+
+    async def _config(self, gh, repo: str, installation: int, snap: Snapshot, *, trusted: bool = True) -> Config:
+        """The config of a snapshot. An untrusted one (a pull request's) is checked, never run: the rule
+        packs it names are neither fetched nor loaded."""
+        path = find_config_path(snap.paths())
+        if path is None:
+            cfg = Config()
+        else:
+            await fetch.fill(gh, repo, installation, snap, [path], self.blobs)
+            text = decode(snap.read(path)).text
+            packs = _custom_pack_paths(text, path, snap) if trusted else []
+            if packs and len(packs) <= MAX_CUSTOM_PACKS:  # packs live in the repository: fetch them first
+                await fetch.fill(gh, repo, installation, snap, packs, self.blobs)
+            cfg = await self._cpu(parse_config, text, path, snap, packs=trusted)
+        extra = [Waiver(w.fingerprint, w.reason, dt.date.fromisoformat(w.until) if w.until else None)
+                 for w in (await self.store.waivers(repo))]
+        if extra:
+            cfg = replace(cfg, waivers=list(cfg.waivers) + extra)
+        await self._documents(gh, repo, installation, cfg, snap)
+        return cfg
+
+    async def _documents(self, gh, repo: str, installation: int, cfg: Config, *snaps: Snapshot) -> None:
+        """Fetch the documents the feature map reads (titles, status lines, sections) before it is made."""
+        for snap in snaps:
+            need = await self._cpu(self.engine.discovery_paths, snap, cfg)
+            if need:
+                await fetch.fill(gh, repo, installation, snap, need, self.blobs)
+
+    async def _evaluate(self, gh, repo: str, installation: int, snap: Snapshot, cfg: Config, features: list[str]):
+        for _ in range(2):  # twice: specs can name more files (spec-kit tasks) once they are read
+            need = await self._cpu(self.engine.needed_paths, snap, cfg, features)
+            if not await fetch.fill(gh, repo, installation, snap, need, self.blobs):
+                break
+        started: list[float] = []  # set by the engine thread when the work begins, not while it waits its turn
+
+        def stop():
+            now = time.monotonic()
+            if not started:
+                started.append(now)
+            elif now - started[0] > self.budget:
+                return f"the analysis took longer than its {self.budget:g} s budget"
+            return None
+        try:
+            return await self._cpu(self.engine.evaluate, snap, cfg, features=features, today=self.today(),
+                                   stop=stop)
+        except Stopped as exc:  # one slow repository must not hold the others' analyses
+            raise CouldNotAnalyse(f"too slow, gave up: {exc} (a rule pack this repository brings, or a very "
+                                  "large change, can cause this)") from None
+
+    async def _feature_map(self, snap: Snapshot, cfg: Config):
+        return await self._cpu(self.engine.feature_map, snap, cfg)
+
+    def _web(self, repo: str) -> str:
+        """The repository's web address (github.com, or the Enterprise Server host)."""
+        return self.app.api_url.replace("://api.", "://", 1).replace("/api/v3", "") + "/" + repo
+
+    def _link(self, repo: str, sha: str):
+        web = self._web(repo)
+        return lambda path, line: f"{web}/blob/{sha}/{path}" + (f"#L{line}" if line else "")
+
+    async def _post_comment(self, gh, repo: str, number: int, body: str) -> dict:
+        """A comment posted once, even when GitHub's answer is lost: it is looked for (same text, by
+        this app) before being posted again."""
+        async def find():
+            async for c in gh.getiter("/repos/{+repo}/issues/{number}/comments{?per_page}",
+                                      {"repo": repo, "number": number, "per_page": 100}):
+                if (c.get("body") or "") == body and self._ours(c):
+                    return c
+            return None
+
+        return await create_once(lambda: gh.post("/repos/{+repo}/issues/{number}/comments",
+                                                 {"repo": repo, "number": number}, data={"body": body}),
+                                 find, what="comment")
+
+    def _ours(self, item: dict) -> bool:
+        """Did this app write it? By the app GitHub says performed it, else by the app's bot login
+        (known once GitHub has said which app this is), else by a bot account at least."""
+        app = item.get("performed_via_github_app") or {}
+        user = item.get("user") or {}
+        if app:
+            return str(app.get("id")) == str(self.app.app_id)
+        ident = getattr(self.app, "_identity", None)
+        if ident and ident.get("slug"):
+            return user.get("login") == f"{ident['slug']}[bot]"
+        return user.get("type") == "Bot" and str(user.get("login", "")).endswith("[bot]")
+
+
+def _custom_pack_paths(text: str, path: str, snap: Snapshot) -> list[str]:
+    """Files that `rules.custom` names, read from the raw YAML (errors are left to parse_config)."""
+    from ..engine import globs, yamlsrc
+    try:
+        data, _ = yamlsrc.parse(text, path)
+    except ConfigError:
+        return []
+    custom = data.get("rules", {}).get("custom") if isinstance(data, dict) and isinstance(data.get("rules"), dict) else None
+    pats = [custom] if isinstance(custom, str) else [c for c in custom or [] if isinstance(c, str)]
+    return [p for p in snap.paths() if any(globs.match(g, p) for g in pats)]
+
+
+_POLICY_KEYS = (("features", "the features"), ("patterns", "feature patterns"), ("documents", "documents read"),
+                ("discover", "discovery"), ("checks", "when the check fails"), ("comment", "the PR comment"),
+                ("issues", "gap issues"), ("waivers", "waivers"), ("exclude", "exclusions"), ("rules", "rule packs"),
+                ("scoring", "scoring"))
+
+
+def _policy_changes(trusted: Config, proposed: Config) -> list[str]:
+    """A note for the check when the pull request changes how driftbot judges: the change is shown,
+    and applies once merged."""
+    changed = [f"`{key}` ({what})" for key, what in _POLICY_KEYS if trusted.raw.get(key) != proposed.raw.get(key)]
+    if not changed:
+        return []
+    return [f"This pull request changes driftbot's config: {', '.join(changed)}. It is judged by the base "
+            "branch's config; the change applies once it is merged."]
+
+
+def _file_names(files: list[dict]) -> list[str]:
+    """Paths from GitHub's file listings; a rename touches its old path too."""
+    return [f["filename"] for f in files] + [f["previous_filename"] for f in files if f.get("previous_filename")]
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, GitHubException) and getattr(exc, "status_code", None):
+        return f"GitHub answered {int(exc.status_code)} ({exc.__class__.__name__}) after retries"
+    if isinstance(exc, TimeoutError):
+        return "GitHub did not answer in time"
+    return str(exc) or exc.__class__.__name__
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
