@@ -23,6 +23,7 @@ from gidgethub import sansio
 from .github.client import GitHubApp
 from .handlers import router
 from . import metrics as metrics_mod
+from .jobkinds import Job
 from .jobs import JobQueue
 from .service import DriftService
 from .settings import Settings
@@ -56,8 +57,8 @@ class HandlerContext:
 
     jobs: list[tuple[str, dict]] = field(default_factory=list)
 
-    def submit(self, job: dict, key: str) -> None:
-        self.jobs.append((key, job))
+    def submit(self, job: Job) -> None:
+        self.jobs.append((job.key, job.record()))
 
 
 def _problem(status: int, message: str) -> web.Response:

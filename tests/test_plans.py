@@ -37,3 +37,15 @@ def test_back_gone_and_waived():
     actions = plans.plan_issue_sync(now, known, {"b2"}, first=False, cap=25)
     assert actions == [plans.Reopen("a1", 7, "`X` is not implemented"), plans.Close("b1", 8, False),
                        plans.Close("b2", 9, True), plans.Forget("c1")]
+
+
+def test_jobs_own_their_keys():
+    from bot.jobkinds import CommandJob, CommitCheckJob, PullRequestJob, PushJob, ScanJob
+    assert PushJob(1, "o/r", "abc").key == ScanJob(1, "o/r").key == "push:o/r"  # one baseline job at a time
+    pr = PullRequestJob(1, "o/r", 7, "h1", "b1")
+    assert pr.key == PullRequestJob(1, "o/r", 7, "h2", "b1", force=True).key == "pr:o/r:7"  # the newest head wins
+    assert CommitCheckJob(1, "o/r", "h1", "main").key == "commit:o/r:h1"
+    assert CommandJob(1, "o/r", 3, 11, "bob", True, "/drift help").key != CommandJob(1, "o/r", 3, 12, "bob", True,
+                                                                                    "/drift help").key
+    assert pr.record() == {"kind": "pull_request", "installation": 1, "repo": "o/r", "number": 7, "head_sha": "h1",
+                           "base_sha": "b1", "force": False}

@@ -1,5 +1,7 @@
 from gidgethub import routing
 
+from ..jobkinds import CommitCheckJob, PullRequestJob
+
 router = routing.Router()
 
 
@@ -8,12 +10,10 @@ def _jobs(data: dict, head_sha: str, pulls: list[dict], force: bool):
     inst = data["installation"]["id"]
     if not pulls:
         # no pull request (a branch push, or a fork): compare the commit with the default branch
-        yield ({"kind": "commit_check", "installation": inst, "repo": repo, "head_sha": head_sha,
-                "base_ref": data["repository"]["default_branch"], "force": force}, f"commit:{repo}:{head_sha}")
+        yield CommitCheckJob(inst, repo, head_sha, data["repository"]["default_branch"], force)
         return
     for pr in pulls:
-        yield ({"kind": "pull_request", "installation": inst, "repo": repo, "number": pr["number"],
-                "head_sha": head_sha, "base_sha": pr["base"]["sha"], "force": force}, f"pr:{repo}:{pr['number']}")
+        yield PullRequestJob(inst, repo, pr["number"], head_sha, pr["base"]["sha"], force=force)
 
 
 @router.register("check_suite", action="requested")
@@ -21,8 +21,8 @@ def _jobs(data: dict, head_sha: str, pulls: list[dict], force: bool):
 async def on_check_suite_requested(event, ctx) -> None:
     suite = event.data["check_suite"]
     rerun = event.data["action"] == "rerequested"
-    for job, key in _jobs(event.data, suite["head_sha"], suite.get("pull_requests") or [], rerun):
-        ctx.submit(job, key)
+    for job in _jobs(event.data, suite["head_sha"], suite.get("pull_requests") or [], rerun):
+        ctx.submit(job)
 
 
 @router.register("check_run", action="rerequested")
@@ -30,8 +30,8 @@ async def on_check_run_rerequested(event, ctx) -> None:
     run = event.data["check_run"]
     if run.get("name") != "driftbot":
         return
-    for job, key in _jobs(event.data, run["head_sha"], run.get("pull_requests") or [], True):
-        ctx.submit(job, key)
+    for job in _jobs(event.data, run["head_sha"], run.get("pull_requests") or [], True):
+        ctx.submit(job)
 
 
 @router.register("check_run", action="requested_action")

@@ -1,5 +1,6 @@
 from gidgethub import routing
 
+from ..jobkinds import CommandJob
 from ..report.commands import is_command
 
 router = routing.Router()
@@ -14,7 +15,5 @@ async def on_comment_created(event, ctx) -> None:
     if not is_command(comment.get("body")) or "installation" not in data:
         return
     issue = data["issue"]
-    job = {"kind": "command", "installation": data["installation"]["id"], "repo": data["repository"]["full_name"],
-           "issue_number": issue["number"], "comment_id": comment["id"], "user": comment["user"]["login"],
-           "is_pull_request": "pull_request" in issue, "text": comment["body"][:2000]}
-    ctx.submit(job, f"command:{comment['id']}")
+    ctx.submit(CommandJob(data["installation"]["id"], data["repository"]["full_name"], issue["number"], comment["id"],
+                          comment["user"]["login"], "pull_request" in issue, comment["body"][:2000]))

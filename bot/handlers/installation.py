@@ -1,5 +1,7 @@
 from gidgethub import routing
 
+from ..jobkinds import ScanJob
+
 router = routing.Router()
 
 
@@ -7,11 +9,11 @@ router = routing.Router()
 async def on_installation_created(event, ctx) -> None:
     inst = event.data["installation"]["id"]
     for r in event.data.get("repositories") or []:
-        ctx.submit({"kind": "scan", "installation": inst, "repo": r["full_name"]}, f"push:{r['full_name']}")
+        ctx.submit(ScanJob(inst, r["full_name"]))
 
 
 @router.register("installation_repositories", action="added")
 async def on_repositories_added(event, ctx) -> None:
     inst = event.data["installation"]["id"]
     for r in event.data.get("repositories_added") or []:
-        ctx.submit({"kind": "scan", "installation": inst, "repo": r["full_name"]}, f"push:{r['full_name']}")
+        ctx.submit(ScanJob(inst, r["full_name"]))

@@ -1,5 +1,7 @@
 from gidgethub import routing
 
+from ..jobkinds import PullRequestJob
+
 router = routing.Router()
 
 
@@ -10,7 +12,5 @@ router = routing.Router()
 async def on_pull_request_changed(event, ctx) -> None:
     pr = event.data["pull_request"]
     repo = event.data["repository"]["full_name"]
-    job = {"kind": "pull_request", "installation": event.data["installation"]["id"], "repo": repo,
-           "number": pr["number"], "head_sha": pr["head"]["sha"], "base_sha": pr["base"]["sha"],
-           "changed_files": pr.get("changed_files")}
-    ctx.submit(job, f"pr:{repo}:{pr['number']}")
+    ctx.submit(PullRequestJob(event.data["installation"]["id"], repo, pr["number"], pr["head"]["sha"],
+                              pr["base"]["sha"], pr.get("changed_files")))

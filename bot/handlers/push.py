@@ -1,5 +1,7 @@
 from gidgethub import routing
 
+from ..jobkinds import PushJob
+
 router = routing.Router()
 
 
@@ -9,6 +11,4 @@ async def on_push(event, ctx) -> None:
     repo = data["repository"]
     if data.get("deleted") or data.get("ref") != f"refs/heads/{repo['default_branch']}" or "installation" not in data:
         return  # only the default branch moves the baseline
-    job = {"kind": "push", "installation": data["installation"]["id"], "repo": repo["full_name"],
-           "after": data["after"]}
-    ctx.submit(job, f"push:{repo['full_name']}")
+    ctx.submit(PushJob(data["installation"]["id"], repo["full_name"], data["after"]))
