@@ -300,7 +300,7 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
         gh_app = GitHubApp(app_id=settings.app_id, private_key=settings.private_key, api_url=settings.api_url,
                            session=session, time_scale=time_scale, metrics=app[METRICS])
         service = DriftService(gh_app, app[STORE], onboarding=settings.onboarding,
-                               budget=settings.analysis_seconds)
+                               budget=settings.analysis_seconds, engine_processes=settings.engine_processes)
         app[SERVICE] = service
         queue = app[QUEUE]
         measured = app[METRICS]

@@ -26,6 +26,7 @@ class Settings:
     onboarding: bool = True  # a pull request proposing a config, for repositories that have none
     analysis_seconds: float = 300.0  # the longest one analysis may run before it gives up
     log_format: str = "text"  # text | json
+    engine_processes: int = 0  # worker processes for analyses (0: one thread in this process)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -74,6 +75,13 @@ class Settings:
         if not 1 <= budget <= 86400:
             raise SettingsError("DRIFTBOT_ANALYSIS_SECONDS must be a number of seconds from 1 to 86400, got "
                                 f"{env.get('DRIFTBOT_ANALYSIS_SECONDS')!r}")
+        try:
+            processes = int(env.get("DRIFTBOT_ENGINE_PROCESSES", str(min(2, os.cpu_count() or 1))))
+        except ValueError:
+            processes = -1
+        if not 0 <= processes <= 64:
+            raise SettingsError("DRIFTBOT_ENGINE_PROCESSES must be a whole number from 0 to 64 (0: analyses run on a "
+                                f"thread of the server), got {env.get('DRIFTBOT_ENGINE_PROCESSES')!r}")
         log_format = env.get("DRIFTBOT_LOG_FORMAT", "text").strip().lower()
         if log_format not in ("text", "json"):
             raise SettingsError(f"DRIFTBOT_LOG_FORMAT must be text or json, got {log_format!r}")
@@ -83,4 +91,4 @@ class Settings:
         return cls(app_id=app_id, private_key=key, webhook_secret=secret, api_url=api, port=port,
                    store=env.get("DRIFTBOT_STORE", "driftbot.sqlite3"), log_level=level, workers=max(1, workers),
                    onboarding=onboarding in ("on", "true", "1", "yes"), analysis_seconds=budget,
-                   log_format=log_format)
+                   log_format=log_format, engine_processes=processes)

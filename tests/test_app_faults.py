@@ -153,3 +153,27 @@ async def test_an_analysis_over_its_time_budget_gives_up_and_says_so(github, rep
     assert "too slow, gave up" in run["output"]["summary"]
     assert app[QUEUE].failed == 0  # it is an outcome, not a crash
     await client.close()
+
+
+async def test_analyses_in_worker_processes_give_the_same_verdicts_and_keep_their_budget(github, repo_factory,
+                                                                                       aiohttp_client):
+    from bot.server import QUEUE, make_app
+    from tests import apphelpers
+    repo, g, base = repo_factory(base_files())
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
+    app = make_app(apphelpers.settings(github.url, engine_processes=1), time_scale=0.001)
+    client = await aiohttp_client(app)
+    await deliver(client, "pull_request", pr_event(repo, number, base, head))
+    await app[QUEUE].join(60)
+    (run,) = repo.check_runs.values()
+    assert run["conclusion"] == "success" and run["output"]["title"] == "0 new gaps, 1 resolved"
+    await client.close()
+    slow = make_app(apphelpers.settings(github.url, engine_processes=1, analysis_seconds=1e-6), time_scale=0.001)
+    client = await aiohttp_client(slow)
+    head2 = g.commit({"internal/agents/more.go": "package agents\n"}, "more", branch="feature")
+    await deliver(client, "pull_request", pr_event(repo, number, base, head2, action="synchronize"))
+    await slow[QUEUE].join(60)
+    last = max(repo.check_runs.values(), key=lambda r: r["id"])
+    assert last["conclusion"] == "neutral" and "too slow, gave up" in last["output"]["summary"]
+    await client.close()

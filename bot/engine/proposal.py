@@ -480,9 +480,9 @@ def config_of(proposal: Proposal, snapshot: Snapshot) -> Config:
     return parse_config(proposal.render(), CONFIG_PATH, snapshot)
 
 
-def annotate(proposal: Proposal, findings) -> None:
+def annotate(proposal: Proposal, findings) -> Proposal:
     """Add to each entry what the report found with it: where a located feature's code is, how many
-    features a split document gave and how many have something to check."""
+    features a split document gave and how many have something to check. Returns the proposal."""
     by_doc: dict[str, list] = {}
     by_id = {f.id: f for f in findings.features}
     for f in findings.features:
@@ -516,6 +516,7 @@ def annotate(proposal: Proposal, findings) -> None:
             elif feats and feats[0].scope == "located":
                 e.why = e.why + [f"→ {_located(feats[0])}"]
         e.ids = tuple(new_ids) or e.ids
+    return proposal
 
 
 def _located(f) -> str:

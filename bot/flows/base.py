@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from functools import partial
 
 from cachetools import TTLCache
 from gidgethub import GitHubException
@@ -22,6 +19,8 @@ from ..github import fetch
 from ..github.client import GitHubApp
 from ..github.publish import create_once
 from ..store import AsyncStore, Store
+
+from .cpu import Runner
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class CouldNotAnalyse(Exception):
 class ServiceBase:
     def __init__(self, app: GitHubApp, store: Store, *, engine: Engine | None = None,
                  blobs: fetch.BlobCache | None = None, today=lambda: dt.date.today(), onboarding: bool = True,
-                 budget: float = 300.0):
+                 budget: float = 300.0, engine_processes: int = 0):
         self.app = app
         # every store call runs on a thread of its own, never on the event loop: a slow or locked
         # database delays the job that waits for it, not the webhooks being answered
@@ -52,15 +51,15 @@ class ServiceBase:
         self.budget = budget  # seconds of engine time one analysis may take
         self._waiver_locks: dict[str, asyncio.Lock] = {}
         self._permissions: TTLCache = TTLCache(maxsize=4096, ttl=600)  # (repo, user) → has write access
-        # The engine is CPU work: it runs on one thread of its own, so the event loop keeps
-        # answering webhooks at once, and the engine's caches see one caller at a time.
-        self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftbot-engine")
+        # The engine is CPU work: it runs in worker processes (or on one thread of its own), so the
+        # event loop keeps answering webhooks at once.
+        self.cpu = Runner(self.engine, engine_processes)
 
     async def _cpu(self, fn, *args, **kw):
-        return await asyncio.get_running_loop().run_in_executor(self._engine_thread, partial(fn, *args, **kw))
+        return await self.cpu.call(fn, *args, **kw)
 
     def close(self) -> None:
-        self._engine_thread.shutdown(wait=False, cancel_futures=True)
+        self.cpu.close()
         self.store._thread.shutdown(wait=True)  # let the last writes land
 
     async def run(self, job: dict) -> None:
@@ -95,33 +94,24 @@ class ServiceBase:
     async def _documents(self, gh, repo: str, installation: int, cfg: Config, *snaps: Snapshot) -> None:
         """Fetch the documents the feature map reads (titles, status lines, sections) before it is made."""
         for snap in snaps:
-            need = await self._cpu(self.engine.discovery_paths, snap, cfg)
+            need = await self.cpu.engine_call("discovery_paths", snap, cfg)
             if need:
                 await fetch.fill(gh, repo, installation, snap, need, self.blobs)
 
     async def _evaluate(self, gh, repo: str, installation: int, snap: Snapshot, cfg: Config, features: list[str]):
         for _ in range(2):  # twice: specs can name more files (spec-kit tasks) once they are read
-            need = await self._cpu(self.engine.needed_paths, snap, cfg, features)
+            need = await self.cpu.engine_call("needed_paths", snap, cfg, features)
             if not await fetch.fill(gh, repo, installation, snap, need, self.blobs):
                 break
-        started: list[float] = []  # set by the engine thread when the work begins, not while it waits its turn
-
-        def stop():
-            now = time.monotonic()
-            if not started:
-                started.append(now)
-            elif now - started[0] > self.budget:
-                return f"the analysis took longer than its {self.budget:g} s budget"
-            return None
         try:
-            return await self._cpu(self.engine.evaluate, snap, cfg, features=features, today=self.today(),
-                                   stop=stop)
+            return await self.cpu.engine_call("evaluate", snap, cfg, features=features, today=self.today(),
+                                              budget=self.budget)
         except Stopped as exc:  # one slow repository must not hold the others' analyses
             raise CouldNotAnalyse(f"too slow, gave up: {exc} (a rule pack this repository brings, or a very "
                                   "large change, can cause this)") from None
 
     async def _feature_map(self, snap: Snapshot, cfg: Config):
-        return await self._cpu(self.engine.feature_map, snap, cfg)
+        return await self.cpu.engine_call("feature_map", snap, cfg)
 
     def _web(self, repo: str) -> str:
         """The repository's web address (github.com, or the Enterprise Server host)."""

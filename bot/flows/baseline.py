@@ -73,9 +73,9 @@ class Baseline:
         else:
             paths = _file_names(files) if files is not None else \
                 changed_paths(await self._snapshot(gh, repo, last), head)
-            await fetch.fill(gh, repo, inst, head, await self._cpu(self.engine.touch_paths, cfg, paths, head),
+            await fetch.fill(gh, repo, inst, head, await self.cpu.engine_call("touch_paths", cfg, paths, head),
                              self.blobs)
-            touched = await self._cpu(self.engine.touched, cfg, paths, head)
+            touched = await self.cpu.engine_call("touched", cfg, paths, head)
         findings = await self._evaluate(gh, repo, inst, head, cfg, touched)
         current = {f.id for f in fmap.features}
         removed = [fid for fid in baseline if fid not in current]

@@ -48,13 +48,13 @@ class Onboarding:
         await self._documents(gh, repo, inst, cfg0, snap)
         if ".gitattributes" in snap:
             await fetch.fill(gh, repo, inst, snap, [".gitattributes"], self.blobs)
-        proposal = await self._cpu(propose, self.engine, snap, repo.split("/")[-1])
+        proposal = await self.cpu.with_engine(propose, snap, repo.split("/")[-1])
         if not any(e.section in ("features", "documents") for e in proposal.entries):
             return "nothing"  # no spec or design document: nothing to write down
         cfg = await self._cpu(config_of, proposal, snap)
         fmap = await self._feature_map(snap, cfg)
         findings = await self._evaluate(gh, repo, inst, snap, cfg, [f.id for f in fmap.features])
-        await self._cpu(annotate, proposal, findings)
+        proposal = await self._cpu(annotate, proposal, findings)
         content = base64.b64encode(proposal.render().encode("utf-8")).decode("ascii")
         info = await gh.getitem("/repos/{+repo}", {"repo": repo})
         branch = onboarding_text.BRANCH

@@ -87,9 +87,9 @@ class PullRequests:
         changed, notes = await self._changed_files(gh, job, base, head)
         notes = _policy_changes(trusted, proposed) + notes
         for snap in (head, base):  # located features are touched by what a change names: read it first
-            await fetch.fill(gh, repo, inst, snap, await self._cpu(self.engine.touch_paths, cfg, changed, snap),
+            await fetch.fill(gh, repo, inst, snap, await self.cpu.engine_call("touch_paths", cfg, changed, snap),
                              self.blobs)
-        touched = await self._cpu(self.engine.touched, cfg, changed, head, base)
+        touched = await self.cpu.engine_call("touched", cfg, changed, head, base)
         after = await self._evaluate(gh, repo, inst, head, cfg, touched)
         before = await self._evaluate(gh, repo, inst, base, cfg, touched)
         deltas = diff(before, after)
