@@ -49,3 +49,24 @@ def test_jobs_own_their_keys():
                                                                                     "/drift help").key
     assert pr.record() == {"kind": "pull_request", "installation": 1, "repo": "o/r", "number": 7, "head_sha": "h1",
                            "base_sha": "b1", "force": False}
+
+
+async def test_engine_slots_go_round_the_installations():
+    """One installation's burst of analyses cannot keep another waiting behind all of it."""
+    import asyncio
+
+    from bot.flows.cpu import FairSlots
+    slots = FairSlots(1)
+    order = []
+
+    async def analysis(tenant, n):
+        await slots.acquire(tenant)
+        order.append((tenant, n))
+        await asyncio.sleep(0.01)
+        slots.release()
+    busy = [asyncio.ensure_future(analysis("busy", n)) for n in range(6)]
+    await asyncio.sleep(0.001)  # the busy installation has queued six
+    other = asyncio.ensure_future(analysis("other", 0))
+    await asyncio.gather(*busy, other)
+    assert order.index(("other", 0)) <= 2  # served within one turn, not after all six
+    assert [n for t, n in order if t == "busy"] == list(range(6))  # each keeps its own order

@@ -20,7 +20,7 @@ from ..github.client import GitHubApp
 from ..github.publish import create_once
 from ..store import AsyncStore, Store
 
-from .cpu import Runner
+from .cpu import TENANT, Runner
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class ServiceBase:
         self.store._thread.shutdown(wait=True)  # let the last writes land
 
     async def run(self, job: dict) -> None:
+        TENANT.set(job.get("installation"))  # engine work is shared out by installation, in turn
         handler = {"pull_request": self.pull_request, "push": self.push, "scan": self.scan,
                    "command": self.command, "commit_check": self.commit_check}[job["kind"]]
         await handler(job)
