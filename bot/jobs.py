@@ -120,7 +120,12 @@ class JobQueue:
                 if not self._running and not self._pending:
                     self._idle.set()
                 await self._wake.wait()
-            key, entry = self._pending.popitem(last=False)
+            key = self._next_key()
+            if key is None:  # every waiting job's installation is at its cap: wait for one to finish
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            entry = self._pending.pop(key)
             self._running[key] = entry
             job_id, job, _at = entry
             try:
@@ -137,11 +142,31 @@ class JobQueue:
                 await self._finish(job_id, done=False)  # its delivery stays unseen: Redeliver runs it again
             finally:
                 self._running.pop(key, None)
+                self._wake.set()  # a cap may have lifted for a waiting job
                 again = self._rerun.pop(key, None)
                 if again is not None and not self._closing:
                     self.submit(again[1], key, again[0])
                 if not self._pending and not self._running:
                     self._idle.set()
+
+    def _next_key(self) -> str | None:
+        """The waiting job to run next: the oldest of the installation with the fewest jobs running,
+        and never one whose installation already runs all workers but one. A burst from one
+        installation then never keeps another's jobs waiting behind all of it."""
+        running: dict = {}
+        for _i, job, _a in self._running.values():
+            running[job.get("installation")] = running.get(job.get("installation"), 0) + 1
+        cap = max(1, self.workers - 1)
+        best, best_load = None, None
+        for key, (_i, job, _a) in self._pending.items():
+            load = running.get(job.get("installation"), 0)
+            if load >= cap:
+                continue
+            if best is None or load < best_load:
+                best, best_load = key, load
+                if load == 0:
+                    break
+        return best
 
     async def join(self, timeout: float | None = None) -> None:
         """Wait until nothing is queued or running."""

@@ -63,10 +63,33 @@ async def test_engine_slots_go_round_the_installations():
         await slots.acquire(tenant)
         order.append((tenant, n))
         await asyncio.sleep(0.01)
-        slots.release()
+        slots.release(tenant)
     busy = [asyncio.ensure_future(analysis("busy", n)) for n in range(6)]
     await asyncio.sleep(0.001)  # the busy installation has queued six
     other = asyncio.ensure_future(analysis("other", 0))
     await asyncio.gather(*busy, other)
     assert order.index(("other", 0)) <= 2  # served within one turn, not after all six
     assert [n for t, n in order if t == "busy"] == list(range(6))  # each keeps its own order
+
+
+
+async def test_one_installation_never_holds_every_worker():
+    import asyncio
+
+    from bot.flows.cpu import FairSlots
+    slots = FairSlots(2)
+    started = []
+
+    async def analysis(tenant, n, seconds):
+        await slots.acquire(tenant)
+        started.append((tenant, n, asyncio.get_running_loop().time()))
+        await asyncio.sleep(seconds)
+        slots.release(tenant)
+    t0 = asyncio.get_running_loop().time()
+    busy = [asyncio.ensure_future(analysis("busy", n, 0.3)) for n in range(4)]
+    await asyncio.sleep(0.01)
+    await analysis("other", 0, 0.01)
+    other_start = next(at for t, _n, at in started if t == "other")
+    assert other_start - t0 < 0.1  # a worker was free for it at once: busy holds one of the two
+    await asyncio.gather(*busy)
+    assert slots.held == {} and not slots._waiting

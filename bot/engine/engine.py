@@ -78,7 +78,10 @@ class _SnapshotView:
 
 
 class Engine:
-    def __init__(self, *, cache_size: int = 250_000):
+    def __init__(self, *, cache_size: int = 250_000, shared: bool = False):
+        """``shared``: one of several engines that take turns on the same jobs (worker processes). What
+        to fetch is then never decided from this engine's own caches, which the next call may not see."""
+        self._shared = shared
         self._file_cache: LRUCache = LRUCache(maxsize=cache_size)
         self._spec_cache: LRUCache = LRUCache(maxsize=20_000)
         self._views: "weakref.WeakKeyDictionary[Snapshot, dict]" = weakref.WeakKeyDictionary()
@@ -121,6 +124,10 @@ class Engine:
     def has_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> bool:
         entry = snapshot.entry(path)
         return entry is not None and self._index_key(snapshot, path, ruleset) in self._file_cache
+
+    def _spared(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> bool:
+        """Need this file's bytes not be fetched, its index being held? Never for a shared engine."""
+        return not self._shared and self.has_index(snapshot, path, ruleset)
 
     def spec(self, snapshot: Snapshot, path: str) -> ParsedSpec:
         entry = snapshot.entry(path)
@@ -391,7 +398,7 @@ class Engine:
         want = {p for p in changed if ruleset.is_code(p) and not ruleset.is_test(p)}
         want |= {s for f in fmap.features if f.scope == "located" for s in f.spec}
         return sorted(p for p in want if snapshot.entry(p) is not None and not snapshot.available(p)
-                      and not self.has_index(snapshot, p, ruleset))
+                      and not self._spared(snapshot, p, ruleset))
 
     def _names_touch(self, f: fm_mod.FeatureDef, changed: list[str], snapshots, ruleset) -> bool:
         names: set[str] = set()
@@ -482,7 +489,7 @@ class Engine:
         if wanted >= {f.id for f in fmap.features}:  # a full run re-checks the claims documents too
             need.update(fmap.claims)
             specs.update(fmap.claims)
-        return {p for p in need if snapshot.entry(p) is not None and not self.has_index(snapshot, p, ruleset)
+        return {p for p in need if snapshot.entry(p) is not None and not self._spared(snapshot, p, ruleset)
                 and (ruleset.is_code(p) or p in specs or dataindex.is_data(p))}
 
     # ---- one feature ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ TENANT: contextvars.ContextVar = contextvars.ContextVar("driftbot_tenant", defau
 def _engine() -> Engine:
     global _ENGINE
     if _ENGINE is None:
-        _ENGINE = Engine()
+        _ENGINE = Engine(shared=True)  # calls of one job may land on different workers
     return _ENGINE
 
 
@@ -63,16 +63,22 @@ def call_with_engine(engine: Engine | None, fn, args: tuple, kwargs: dict):
 class FairSlots:
     """``size`` slots shared by tenants (installations), handed out in turn: when a slot frees, the
     tenant that has waited since its last turn longest gets it, however many calls another has queued.
-    One installation's burst of analyses cannot keep the others waiting behind all of it."""
+    With two slots or more, one tenant holds at most all but one, so another tenant's analysis always
+    finds a worker soon, whatever the first one runs."""
 
     def __init__(self, size: int):
-        self.free = size
+        self.size = size
+        self.cap = max(1, size - 1)  # slots one tenant may hold at once
+        self.held: dict[object, int] = {}
         self._waiting: dict[object, deque] = {}  # tenant → futures, in arrival order
         self._turns: deque = deque()  # tenants with waiters, in the order they get their turn
 
+    def _in_use(self) -> int:
+        return sum(self.held.values())
+
     async def acquire(self, tenant) -> None:
-        if self.free and not self._turns:
-            self.free -= 1
+        if self._in_use() < self.size and self.held.get(tenant, 0) < self.cap and tenant not in self._waiting:
+            self.held[tenant] = self.held.get(tenant, 0) + 1
             return
         future = asyncio.get_running_loop().create_future()
         if tenant not in self._waiting:
@@ -83,15 +89,24 @@ class FairSlots:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self.release()  # granted as it was cancelled: pass the slot on
+                self.release(tenant)  # granted as it was cancelled: pass the slot on
             else:
                 queue = self._waiting.get(tenant)
                 if queue and future in queue:
                     queue.remove(future)
             raise
 
-    def release(self) -> None:
-        while self._turns:
+    def release(self, tenant) -> None:
+        self.held[tenant] = self.held.get(tenant, 1) - 1
+        if self.held[tenant] <= 0:
+            del self.held[tenant]
+        self._grant()
+
+    def _grant(self) -> None:
+        """Give free slots to waiting tenants, in turn, within each one's cap."""
+        for _ in range(len(self._turns)):
+            if self._in_use() >= self.size:
+                return
             tenant = self._turns.popleft()
             queue = self._waiting.get(tenant)
             while queue and queue[0].done():
@@ -99,14 +114,16 @@ class FairSlots:
             if not queue:
                 self._waiting.pop(tenant, None)
                 continue
+            if self.held.get(tenant, 0) >= self.cap:
+                self._turns.append(tenant)  # at its cap: it waits for one of its own to finish
+                continue
             future = queue.popleft()
+            self.held[tenant] = self.held.get(tenant, 0) + 1
+            future.set_result(None)
             if queue:
                 self._turns.append(tenant)  # its next call waits for the others' turns
             else:
                 self._waiting.pop(tenant, None)
-            future.set_result(None)
-            return
-        self.free += 1
 
 
 class Runner:
@@ -124,11 +141,12 @@ class Runner:
         self.slots = FairSlots(processes or 1)
 
     async def _run(self, tenant, fn):
-        await self.slots.acquire(tenant if tenant is not None else TENANT.get())
+        tenant = tenant if tenant is not None else TENANT.get()
+        await self.slots.acquire(tenant)
         try:
             return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
         finally:
-            self.slots.release()
+            self.slots.release(tenant)
 
     async def engine_call(self, method: str, *args, budget: float | None = None, tenant=None, **kwargs):
         return await self._run(tenant, partial(call_engine, self.engine, method, args, kwargs, budget))
