@@ -376,7 +376,7 @@ def cmd_init(args) -> int:
 
 def _init_summary(proposal, findings, existing) -> list[str]:
     from .engine.scoring import band
-    from .report.common import plural
+    from .report.common import band_spread, plural
 
     paired, unpaired = proposal.paired(), proposal.unpaired()
     read = sum(proposal.documents_read().values())
@@ -403,11 +403,7 @@ def _init_summary(proposal, findings, existing) -> list[str]:
     if overall is None:
         out.append(f"With it, the report would find {plural(n, 'feature')}, none with anything checkable.")
     else:
-        bands: dict[str, int] = {}
-        for f in findings.features:
-            bands[f.band] = bands.get(f.band, 0) + 1
-        order = ("Critical", "High", "Medium", "Low", "Excellent", "Unknown")
-        spread = ", ".join(f"{bands[b]} {b}" for b in order if bands.get(b))
+        spread = band_spread(findings.features)
         out.append(f"With it, the report would say: overall alignment {overall}/100, drift {100 - overall} % "
                    f"(band {band(overall)}), across {plural(n, 'feature')} ({spread}).")
     return out

@@ -252,15 +252,14 @@ def classify(path: str, text: str | None, *, code_dirs: frozenset[str] | set[str
                                                                          "build output or generated files")), None)
     if skip:
         return DocRole("skipped", f"in {skip}/: {_SKIP_DIRS[skip]}", title)
-    if stem in _META_NAMES or stem.replace("-", "_") in _META_NAMES:
-        if stem == "readme" and dirs and (in_docs or "/".join(parts[:-1]) in code_dirs):
-            pass  # a folder's README describes the folder
-        elif stem == "security" and in_docs:
-            pass  # docs/SECURITY.md describes security features; a root SECURITY.md is the disclosure policy
-        else:
-            if stem == "readme" and dirs:
-                return DocRole("skipped", f"the README of {'/'.join(parts[:-1])}/, which holds no code", title)
-            return DocRole("meta", "a project file (README, licence, contribution or policy), not a spec", title)
+    # a folder's README describes the folder; docs/SECURITY.md describes security features (a root
+    # SECURITY.md is the disclosure policy): neither is a project file
+    describes = (stem == "readme" and dirs and (in_docs or "/".join(parts[:-1]) in code_dirs)) or \
+        (stem == "security" and in_docs)
+    if (stem in _META_NAMES or stem.replace("-", "_") in _META_NAMES) and not describes:
+        if stem == "readme" and dirs:
+            return DocRole("skipped", f"the README of {'/'.join(parts[:-1])}/, which holds no code", title)
+        return DocRole("meta", "a project file (README, licence, contribution or policy), not a spec", title)
     if in_docs and len(dirs) == root_at + 1 and stem in ("readme", "index", "_index", "home", "contents", "toc", "summary"):
         return DocRole("index", f"the front page of {parts[0]}/: it introduces and links the other documents", title)
     claim_dir = next((d for d in dirs if d in _CLAIM_DIRS), None)

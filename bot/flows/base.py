@@ -136,6 +136,13 @@ class ServiceBase:
                                                  {"repo": repo, "number": number}, data={"body": body}),
                                  find, what="comment")
 
+    async def _pull_from(self, gh, repo: str, branch: str, state: str = "all") -> dict | None:
+        """The newest pull request from one of the repository's own branches (``state``: open, all)."""
+        async for pr in gh.getiter("/repos/{+repo}/pulls{?state,head}",
+                                   {"repo": repo, "state": state, "head": f"{repo.split('/')[0]}:{branch}"}):
+            return pr
+        return None
+
     def _ours(self, item: dict) -> bool:
         """Did this app write it? By the app GitHub says performed it, else by the app's bot login
         (known once GitHub has said which app this is), else by a bot account at least."""

@@ -54,14 +54,10 @@ class Commands:
 
     async def _edit_waivers(self, gh, job: dict, fingerprint: str, reason: str | None, until: str | None) -> str:
         repo, user = job["repo"], job["user"]
-        owner, branch = repo.split("/")[0], WAIVER_BRANCH
+        branch = WAIVER_BRANCH
         info = await gh.getitem("/repos/{+repo}", {"repo": repo})
         base = info["default_branch"]
-        open_pr = None
-        async for pr in gh.getiter("/repos/{+repo}/pulls{?state,head}",
-                                   {"repo": repo, "state": "open", "head": f"{owner}:{branch}"}):
-            open_pr = pr
-            break
+        open_pr = await self._pull_from(gh, repo, branch, "open")
         if open_pr is None:  # start the branch afresh from the default branch
             head = (await gh.getitem("/repos/{+repo}/branches/{branch}", {"repo": repo, "branch": base}))["commit"]["sha"]
             try:
@@ -109,17 +105,11 @@ class Commands:
                            data={"body": ((open_pr.get("body") or "").rstrip() + "\n" + line)})
             number = open_pr["number"]
         else:
-            async def find():
-                async for pr in gh.getiter("/repos/{+repo}/pulls{?state,head}",
-                                           {"repo": repo, "state": "open", "head": f"{owner}:{branch}"}):
-                    return pr
-                return None
-
             made = await create_once(lambda: gh.post("/repos/{+repo}/pulls", {"repo": repo}, data={
                 "title": "driftbot: waivers", "head": branch, "base": base,
                 "body": f"Waivers asked for in comments, written into `{path}` so that the App and "
                         f"`driftbot check` agree. They take effect when this is merged.\n\n{line}"}),
-                find, what="waiver pull request")
+                lambda: self._pull_from(gh, repo, branch, "open"), what="waiver pull request")
             number = made["number"]
         return (f"Opened #{number}" if open_pr is None else f"Added to #{number}") + \
             f" to {verb} `{fingerprint}` in `{path}`; it takes effect once that pull request is merged."

@@ -39,11 +39,9 @@ class Onboarding:
         await self.store.set_value(repo, "onboarding", state)
 
     async def _open_onboarding(self, gh, repo: str, inst: int, sha: str, snap: Snapshot) -> str:
-        owner = repo.split("/")[0]
-        async for pr in gh.getiter("/repos/{+repo}/pulls{?state,head}",
-                                   {"repo": repo, "state": "all", "head": f"{owner}:{onboarding_text.BRANCH}"}):
-            # offered before (the store was lost): never a second one
-            return f"open:{pr['number']}" if pr.get("state") == "open" else "closed"
+        earlier = await self._pull_from(gh, repo, onboarding_text.BRANCH)
+        if earlier is not None:  # offered before (the store was lost): never a second one
+            return f"open:{earlier['number']}" if earlier.get("state") == "open" else "closed"
         cfg0 = Config()
         await self._documents(gh, repo, inst, cfg0, snap)
         if ".gitattributes" in snap:
@@ -73,15 +71,10 @@ class Onboarding:
             if exc.status_code != 404:
                 raise
         await gh.put("/repos/{+repo}/contents/{+path}", {"repo": repo, "path": CONFIG_PROPOSAL_PATH}, data=put)
-        async def find():
-            async for pr in gh.getiter("/repos/{+repo}/pulls{?state,head}",
-                                       {"repo": repo, "state": "all", "head": f"{owner}:{branch}"}):
-                return pr
-            return None
-
         made = await create_once(lambda: gh.post("/repos/{+repo}/pulls", {"repo": repo}, data={
             "title": onboarding_text.TITLE, "head": branch, "base": info["default_branch"],
-            "body": onboarding_text.pr_body(proposal, findings, sha)}), find, what="onboarding pull request")
+            "body": onboarding_text.pr_body(proposal, findings, sha)}),
+            lambda: self._pull_from(gh, repo, branch), what="onboarding pull request")
         log.info("onboarding pull request opened", extra={"repo": repo, "number": made["number"]})
         return f"open:{made['number']}"
 

@@ -422,3 +422,12 @@ def neutralise(markdown: str) -> str:
         last = m.end()
     out.append(_IMAGE.sub("!\u2060", _MENTION.sub("@\u2060", markdown[last:])))
     return "".join(out)
+
+
+def band_spread(features) -> str:
+    """“1 Critical, 5 High, 12 Excellent”: how many features fall in each band, worst first."""
+    bands: dict[str, int] = {}
+    for f in features:
+        bands[f.band] = bands.get(f.band, 0) + 1
+    return ", ".join(f"{bands[b]} {b}" for b in [*BAND_ORDER, UNKNOWN] if bands.get(b))
+

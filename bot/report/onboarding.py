@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..engine.model import Findings
 from ..engine.proposal import CONFIG_PATH, Proposal
 from ..engine.scoring import band
-from .common import neutralise, plural
+from .common import band_spread, neutralise, plural
 
 BRANCH = "driftbot/onboarding"
 TITLE = "Add a driftbot config (.github/driftbot.yml)"
@@ -24,11 +24,7 @@ def pr_body(proposal: Proposal, findings: Findings, sha: str) -> str:
     if overall is None:
         lines.append(f"**With it:** {plural(n, 'feature')}, none yet with anything driftbot can check.")
     else:
-        bands: dict[str, int] = {}
-        for f in findings.features:
-            bands[f.band] = bands.get(f.band, 0) + 1
-        spread = ", ".join(f"{bands[b]} {b}" for b in ("Critical", "High", "Medium", "Low", "Excellent", "Unknown")
-                           if bands.get(b))
+        spread = band_spread(findings.features)
         lines.append(f"**With it:** overall alignment **{overall}/100**, drift {100 - overall} % (band {band(overall)}), "
                      f"across {plural(n, 'feature')} ({spread}), measured at `{sha[:12]}`.")
     lines += ["", "### What the file holds", ""]
