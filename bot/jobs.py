@@ -121,7 +121,7 @@ class JobQueue:
                     self._idle.set()
                 await self._wake.wait()
             key = self._next_key()
-            if key is None:  # every waiting job's installation is at its cap: wait for one to finish
+            if key is None:  # every waiting job's installation runs all workers but one: wait for one to end
                 self._wake.clear()
                 await self._wake.wait()
                 continue
@@ -151,8 +151,9 @@ class JobQueue:
 
     def _next_key(self) -> str | None:
         """The waiting job to run next: the oldest of the installation with the fewest jobs running,
-        and never one whose installation already runs all workers but one. A burst from one
-        installation then never keeps another's jobs waiting behind all of it."""
+        never one whose installation already runs all workers but one: a worker is always there for
+        another installation's job, however big the first one's burst. (Jobs mostly wait on GitHub;
+        the CPU they share is handed out by FairSlots, which lends idle workers.)"""
         running: dict = {}
         for _i, job, _a in self._running.values():
             running[job.get("installation")] = running.get(job.get("installation"), 0) + 1

@@ -76,7 +76,9 @@ class Settings:
             raise SettingsError("DRIFTBOT_ANALYSIS_SECONDS must be a number of seconds from 1 to 86400, got "
                                 f"{env.get('DRIFTBOT_ANALYSIS_SECONDS')!r}")
         try:
-            processes = int(env.get("DRIFTBOT_ENGINE_PROCESSES", str(min(2, os.cpu_count() or 1))))
+            # one per core, at least 2: one installation uses all but one, so another's analysis finds a
+            # core of its own at once (a lone installation leaves one idle: the price of that promise)
+            processes = int(env.get("DRIFTBOT_ENGINE_PROCESSES", str(min(8, max(2, os.cpu_count() or 1)))))
         except ValueError:
             processes = -1
         if not 0 <= processes <= 64:

@@ -93,3 +93,22 @@ async def test_one_installation_never_holds_every_worker():
     assert other_start - t0 < 0.1  # a worker was free for it at once: busy holds one of the two
     await asyncio.gather(*busy)
     assert slots.held == {} and not slots._waiting
+
+
+def test_a_shared_engine_judges_only_what_it_was_sent():
+    """Engines in worker processes take turns on one job: a file one of them indexed earlier must not
+    change a verdict when this call was not sent it."""
+    from bot.engine import Engine, Snapshot, load_config
+    from tests.test_app_pr import ROUTES_BOTH, base_files
+    files = {**base_files(), "internal/agents/routes.go": ROUTES_BOTH}
+    full = Snapshot.from_texts(files)
+    warm = Engine(shared=True)
+    warm.evaluate(full, load_config(full))  # this worker has seen every file
+    entries = Snapshot.from_texts(files)
+    partial = Snapshot(list(entries), contents={p: files[p].encode() for p in files if p != "internal/agents/routes.go"},
+                       partial=True)
+
+    def verdicts(engine):
+        return {(r.requirement.line, r.status) for f in engine.evaluate(partial, load_config(partial)).features
+                for r in f.requirements}
+    assert verdicts(warm) == verdicts(Engine(shared=True))  # as a cold worker would judge it

@@ -74,7 +74,8 @@ class _SnapshotView:
         self.index = globs.PathIndex(paths)
         self.has_data = any(dataindex.is_data(p) for p in paths)
         self.docs = [p for p in paths if docs_mod.is_doc(p)]
-        self.resolved: dict[tuple, tuple[Config, rules_mod.RuleSet, fm_mod.FeatureMap]] = {}
+        # per config and document versions; bounded: a worker process sees a new config object each call
+        self.resolved: LRUCache = LRUCache(maxsize=16)
 
 
 class Engine:
@@ -126,7 +127,8 @@ class Engine:
         return entry is not None and self._index_key(snapshot, path, ruleset) in self._file_cache
 
     def _spared(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> bool:
-        """Need this file's bytes not be fetched, its index being held? Never for a shared engine."""
+        """May a file that is not in the snapshot be used from the index this engine holds? Never for
+        a shared engine: what it holds depends on which calls came to it, and a verdict must not."""
         return not self._shared and self.has_index(snapshot, path, ruleset)
 
     def spec(self, snapshot: Snapshot, path: str) -> ParsedSpec:
@@ -250,7 +252,7 @@ class Engine:
             if stop is not None and (why := stop()):
                 raise Stopped(why)
             if ruleset.is_code(p) or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS or p in data_files:
-                if not snapshot.available(p) and not self.has_index(snapshot, p, ruleset):
+                if not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
                     continue  # partial snapshot: not fetched, and never seen before
                 fi = self.file_index(snapshot, p, ruleset)
                 indexes[p] = fi
@@ -431,7 +433,7 @@ class Engine:
             for p in changed:
                 if snap.entry(p) is None or not ruleset.is_code(p) or ruleset.is_test(p):
                     continue
-                if not snap.available(p) and not self.has_index(snap, p, ruleset):
+                if not snap.available(p) and not self._spared(snap, p, ruleset):
                     return True
                 fi = self.file_index(snap, p, ruleset)
                 if names & (fi.tokens | set(fi.strings) | set(fi.defs)):

@@ -14,6 +14,7 @@ import multiprocessing
 import time
 from collections import deque
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 from ..engine import Engine
@@ -64,7 +65,7 @@ class FairSlots:
     """``size`` slots shared by tenants (installations), handed out in turn: when a slot frees, the
     tenant that has waited since its last turn longest gets it, however many calls another has queued.
     With two slots or more, one tenant holds at most all but one, so another tenant's analysis always
-    finds a worker soon, whatever the first one runs."""
+    finds a worker at once, whatever the first one runs."""
 
     def __init__(self, size: int):
         self.size = size
@@ -77,7 +78,7 @@ class FairSlots:
         return sum(self.held.values())
 
     async def acquire(self, tenant) -> None:
-        if self._in_use() < self.size and self.held.get(tenant, 0) < self.cap and tenant not in self._waiting:
+        if self._in_use() < self.size and tenant not in self._waiting and self.held.get(tenant, 0) < self.cap:
             self.held[tenant] = self.held.get(tenant, 0) + 1
             return
         future = asyncio.get_running_loop().create_future()
@@ -97,8 +98,10 @@ class FairSlots:
             raise
 
     def release(self, tenant) -> None:
-        self.held[tenant] = self.held.get(tenant, 1) - 1
-        if self.held[tenant] <= 0:
+        if not self.held.get(tenant):
+            raise RuntimeError(f"slot released by {tenant!r}, which holds none")
+        self.held[tenant] -= 1
+        if not self.held[tenant]:
             del self.held[tenant]
         self._grant()
 
@@ -115,7 +118,7 @@ class FairSlots:
                 self._waiting.pop(tenant, None)
                 continue
             if self.held.get(tenant, 0) >= self.cap:
-                self._turns.append(tenant)  # at its cap: it waits for one of its own to finish
+                self._turns.append(tenant)  # at its cap: one of its own must finish first
                 continue
             future = queue.popleft()
             self.held[tenant] = self.held.get(tenant, 0) + 1
@@ -134,19 +137,33 @@ class Runner:
         self.processes = processes
         self.engine = engine if not processes else None
         self.pool: Executor
-        if processes:
-            self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
-        else:
-            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftbot-engine")
+        self.pool = self._new_pool()
         self.slots = FairSlots(processes or 1)
+
+    def _new_pool(self) -> Executor:
+        if self.processes:
+            return ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_worker_start)
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftbot-engine")
 
     async def _run(self, tenant, fn):
         tenant = tenant if tenant is not None else TENANT.get()
         await self.slots.acquire(tenant)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
-        finally:
+            future = asyncio.get_running_loop().run_in_executor(self.pool, fn)
+        except BaseException:
             self.slots.release(tenant)
+            raise
+        # the slot is the worker's: it is free when the work ends, not when a caller stops waiting
+        future.add_done_callback(lambda _f: self.slots.release(tenant))
+        try:
+            return await asyncio.shield(future)
+        except BrokenProcessPool:
+            # a worker died (out of memory, a crash): this call fails, the next ones get new workers
+            if self.pool is not None and getattr(self.pool, "_broken", False):
+                old, self.pool = self.pool, self._new_pool()
+                old.shutdown(wait=False, cancel_futures=True)
+            raise RuntimeError("an analysis worker stopped unexpectedly; the next analysis starts a new one") from None
 
     async def engine_call(self, method: str, *args, budget: float | None = None, tenant=None, **kwargs):
         return await self._run(tenant, partial(call_engine, self.engine, method, args, kwargs, budget))
@@ -158,4 +175,16 @@ class Runner:
         return await self._run(tenant, partial(fn, *args, **kwargs))
 
     def close(self) -> None:
+        """Stop at once: work in progress is abandoned (its job stays stored and runs again at the
+        next start), so a long analysis never holds up a shutdown."""
+        processes = list(getattr(self.pool, "_processes", {}).values())
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            if proc.is_alive():
+                proc.terminate()
+
+
+def _worker_start() -> None:
+    """In each worker process: Ctrl-C and SIGTERM are the server's to handle, not the workers'."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
