@@ -112,3 +112,20 @@ def test_a_shared_engine_judges_only_what_it_was_sent():
         return {(r.requirement.line, r.status) for f in engine.evaluate(partial, load_config(partial)).features
                 for r in f.requirements}
     assert verdicts(warm) == verdicts(Engine(shared=True))  # as a cold worker would judge it
+
+
+async def test_a_worker_that_dies_fails_only_its_call():
+    import os
+
+    import pytest
+
+    from bot.engine import Engine
+    from bot.flows.cpu import Runner
+    runner = Runner(Engine(), processes=1)
+    try:
+        with pytest.raises(RuntimeError, match="analysis worker stopped unexpectedly"):
+            await runner.call(os._exit, 3)  # the worker process dies mid-call
+        assert await runner.call(sum, [1, 2, 3]) == 6  # a new worker takes the next call
+        assert runner.slots.held == {}
+    finally:
+        runner.close()
