@@ -375,8 +375,7 @@ def cmd_init(args) -> int:
 
 
 def _init_summary(proposal, findings, existing) -> list[str]:
-    from .engine.scoring import band
-    from .report.common import band_spread, plural
+    from .report.common import alignment_headline, plural
 
     paired, unpaired = proposal.paired(), proposal.unpaired()
     read = sum(proposal.documents_read().values())
@@ -398,14 +397,8 @@ def _init_summary(proposal, findings, existing) -> list[str]:
               "reason)" if proposal.not_read else "") + "."]
     if existing:
         out.append(f"{existing} exists already; this proposal ignores it.")
-    overall = findings.overall_alignment
-    n = len(findings.features)
-    if overall is None:
-        out.append(f"With it, the report would find {plural(n, 'feature')}, none with anything checkable.")
-    else:
-        spread = band_spread(findings.features)
-        out.append(f"With it, the report would say: overall alignment {overall}/100, drift {100 - overall} % "
-                   f"(band {band(overall)}), across {plural(n, 'feature')} ({spread}).")
+    verb = "find" if findings.overall_alignment is None else "say:"
+    out.append(f"With it, the report would {verb} {alignment_headline(findings)}.")
     return out
 
 

@@ -431,3 +431,14 @@ def band_spread(features) -> str:
         bands[f.band] = bands.get(f.band, 0) + 1
     return ", ".join(f"{bands[b]} {b}" for b in [*BAND_ORDER, UNKNOWN] if bands.get(b))
 
+
+def alignment_headline(findings, strong: bool = False) -> str:
+    """“overall alignment 73/100, drift 27 % (band Medium), across 48 features (1 Critical, …)”;
+    “48 features, none with anything checkable” when nothing can be scored. ``strong``: the figure in bold."""
+    overall, n = findings.overall_alignment, len(findings.features)
+    if overall is None:
+        return f"{plural(n, 'feature')}, none with anything checkable"
+    figure = f"**{overall}/100**" if strong else f"{overall}/100"
+    return (f"overall alignment {figure}, drift {100 - overall} % (band {band(overall)}), across "
+            f"{plural(n, 'feature')} ({band_spread(findings.features)})")
+

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from ..engine.model import Findings
 from ..engine.proposal import CONFIG_PATH, Proposal
-from ..engine.scoring import band
-from .common import band_spread, neutralise, plural
+from .common import alignment_headline, neutralise, plural
 
 BRANCH = "driftbot/onboarding"
 TITLE = "Add a driftbot config (.github/driftbot.yml)"
@@ -17,16 +16,9 @@ def pr_body(proposal: Proposal, findings: Findings, sha: str) -> str:
     paired, unpaired = proposal.paired(), proposal.unpaired()
     read = sum(proposal.documents_read().values())
     excl = proposal.count("exclude")
-    n = len(findings.features)
-    overall = findings.overall_alignment
     lines = [MARKER, "driftbot looked at this repository with no config and found what it would check. This pull "
              f"request writes that down as `{CONFIG_PATH}`, so that you can see it, correct it and keep it.", ""]
-    if overall is None:
-        lines.append(f"**With it:** {plural(n, 'feature')}, none yet with anything driftbot can check.")
-    else:
-        spread = band_spread(findings.features)
-        lines.append(f"**With it:** overall alignment **{overall}/100**, drift {100 - overall} % (band {band(overall)}), "
-                     f"across {plural(n, 'feature')} ({spread}), measured at `{sha[:12]}`.")
+    lines.append(f"**With it:** {alignment_headline(findings, strong=True)}, measured at `{sha[:12]}`.")
     lines += ["", "### What the file holds", ""]
     if paired:
         lines.append(f"- **{plural(paired, 'feature')} paired with code**: a spec and the folder of the same name.")
