@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .records import FeatureRecord, GapIssue, GapRecord
+
 
 @dataclass(frozen=True)
 class File:
     """Open an issue for a gap that appeared."""
     fingerprint: str
     feature: str
-    gap: dict
+    gap: GapRecord
 
 
 @dataclass(frozen=True)
@@ -45,18 +47,19 @@ class Forget:
 Action = File | Record | Reopen | Close | Forget
 
 
-def open_gaps(baseline: dict[str, dict], kinds: set[str], waived: set[str]) -> dict[str, tuple[str, dict]]:
+def open_gaps(baseline: dict[str, FeatureRecord], kinds: set[str],
+              waived: set[str]) -> dict[str, tuple[str, GapRecord]]:
     """fingerprint → (feature, gap) for every gap that may have an issue: of a kind that gets one, not
     waived, and judged with high confidence."""
-    out: dict[str, tuple[str, dict]] = {}
-    for fid, summary in baseline.items():
-        for fp, gd in summary["gaps"].items():
-            if gd["kind"] in kinds and not gd["waived"] and fp not in waived and gd.get("confidence", "high") == "high":
-                out[fp] = (fid, gd)
+    out: dict[str, tuple[str, GapRecord]] = {}
+    for fid, rec in baseline.items():
+        for fp, g in rec.gaps.items():
+            if g.kind in kinds and not g.waived and fp not in waived and g.confidence == "high":
+                out[fp] = (fid, g)
     return out
 
 
-def plan_issue_sync(now: dict[str, tuple[str, dict]], known: dict, waived: set[str], *, first: bool,
+def plan_issue_sync(now: dict[str, tuple[str, GapRecord]], known: dict[str, GapIssue], waived: set[str], *, first: bool,
                     cap: int) -> list[Action]:
     """What to do with gap issues after an analysis of the default branch.
 
@@ -69,14 +72,14 @@ def plan_issue_sync(now: dict[str, tuple[str, dict]], known: dict, waived: set[s
         return [Record(fp, fid) for fp, (fid, _gd) in now.items() if fp not in known]
     actions: list[Action] = []
     filed = 0
-    for fp, (fid, gd) in sorted(now.items(), key=lambda kv: (-kv[1][1]["severity"], kv[0])):
+    for fp, (fid, gd) in sorted(now.items(), key=lambda kv: (-kv[1][1].severity, kv[0])):
         rec = known.get(fp)
         if rec is None:
             if filed < cap:
                 actions.append(File(fp, fid, gd))
                 filed += 1
         elif rec.state == "closed" and rec.number:
-            actions.append(Reopen(fp, rec.number, gd["message"]))
+            actions.append(Reopen(fp, rec.number, gd.message))
     for fp, rec in known.items():
         if fp in now:
             continue

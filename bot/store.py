@@ -17,40 +17,27 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from dataclasses import dataclass
 
+from .records import FeatureRecord, GapIssue, HistoryPoint, StoredWaiver
 
-@dataclass(frozen=True)
-class StoredWaiver:
-    fingerprint: str
-    reason: str
-    until: str | None  # YYYY-MM-DD
-    by: str
-
-
-@dataclass(frozen=True)
-class GapIssue:
-    fingerprint: str
-    number: int | None  # None while the issue is being created
-    state: str  # claimed | open | closed
-    feature: str
+__all__ = ["AsyncStore", "GapIssue", "SQLiteStore", "Store", "StoreError", "StoredWaiver", "open_store"]
 
 
 class Store(abc.ABC):
     # baselines and history
     @abc.abstractmethod
-    def baseline(self, repo: str) -> dict[str, dict]:
-        """feature id → {"sha", "alignment", "gaps": {fingerprint: gap dict}}"""
+    def baseline(self, repo: str) -> dict[str, FeatureRecord]:
+        """feature id → its record, ``sha`` set to the commit it was last evaluated at"""
 
     @abc.abstractmethod
-    def save_baseline(self, repo: str, sha: str, features: dict[str, dict], removed: list[str] = (), *,
+    def save_baseline(self, repo: str, sha: str, features: dict[str, FeatureRecord], removed: list[str] = (), *,
                       expected: str | None = None) -> bool:
         """Record ``sha`` as the repository's baseline with these features, atomically, only if the
         baseline is still at ``expected`` (None: none yet). False when another job moved it first."""
 
     @abc.abstractmethod
-    def history(self, repo: str, limit: int = 30) -> list[dict]:
-        """Overall alignment per analysed commit, newest first: {"sha", "alignment", "at"}."""
+    def history(self, repo: str, limit: int = 30) -> list[HistoryPoint]:
+        """Overall alignment per analysed commit, newest first."""
 
     # waivers set with /drift waive
     @abc.abstractmethod
@@ -91,6 +78,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_value(self, repo: str, key: str, value: str) -> None:
         """Unset key if it still holds ``value`` (give up a claim, so a later run tries again)."""
+
+    @abc.abstractmethod
+    def take_quota(self, repo: str, key: str, limit: int, window: float) -> bool:
+        """Count one use of ``key`` if fewer than ``limit`` were counted in the last ``window`` seconds,
+        atomically; True when counted. Uses older than their window are forgotten."""
 
     # durable jobs: a delivery's jobs are stored before it is acknowledged, and it counts as seen
     # only once they are all finished, so nothing accepted is lost to a crash
@@ -135,6 +127,8 @@ CREATE TABLE IF NOT EXISTS waivers (repo TEXT, fingerprint TEXT, reason TEXT, un
 CREATE TABLE IF NOT EXISTS gap_issues (repo TEXT, fingerprint TEXT, number INTEGER, state TEXT, feature TEXT,
                                        PRIMARY KEY (repo, fingerprint));
 CREATE TABLE IF NOT EXISTS kv (repo TEXT, key TEXT, value TEXT, PRIMARY KEY (repo, key));
+CREATE TABLE IF NOT EXISTS quota (repo TEXT, key TEXT, expires REAL);
+CREATE INDEX IF NOT EXISTS quota_key ON quota (repo, key, expires);
 CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, job TEXT NOT NULL,
                                  delivery TEXT NOT NULL, at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS jobs_delivery ON jobs (delivery);
@@ -151,6 +145,7 @@ class SQLiteStore(Store):
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._lock = threading.Lock()
         self._claims = 0
+        self._quota_uses = 0
         with self._lock:
             if path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -178,11 +173,11 @@ class SQLiteStore(Store):
     def release_delivery(self, delivery_id: str) -> None:
         self._x("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
 
-    def baseline(self, repo: str) -> dict[str, dict]:
+    def baseline(self, repo: str) -> dict[str, FeatureRecord]:
         rows = self._x("SELECT feature, sha, alignment, data FROM baselines WHERE repo = ?", (repo,)).fetchall()
-        return {f: {"sha": sha, "alignment": a, **json.loads(d)} for f, sha, a, d in rows}
+        return {f: FeatureRecord.from_data(json.loads(d), alignment=a, sha=sha) for f, sha, a, d in rows}
 
-    def save_baseline(self, repo: str, sha: str, features: dict[str, dict], removed=(), *,
+    def save_baseline(self, repo: str, sha: str, features: dict[str, FeatureRecord], removed=(), *,
                       expected: str | None = None) -> bool:
         now = time.time()
         with self._lock:
@@ -193,10 +188,9 @@ class SQLiteStore(Store):
                     self._db.execute("ROLLBACK")
                     return False
                 self._db.execute("INSERT OR REPLACE INTO kv VALUES (?, 'baseline-sha', ?)", (repo, sha))
-                for fid, data in features.items():
-                    body = {k: v for k, v in data.items() if k not in ("sha", "alignment")}
+                for fid, rec in features.items():
                     self._db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?)",
-                                     (repo, fid, sha, data["alignment"], json.dumps(body), now))
+                                     (repo, fid, sha, rec.alignment, json.dumps(rec.to_data()), now))
                 for fid in removed:
                     self._db.execute("DELETE FROM baselines WHERE repo = ? AND feature = ?", (repo, fid))
                 rows = self._db.execute("SELECT alignment FROM baselines WHERE repo = ?", (repo,)).fetchall()
@@ -210,10 +204,10 @@ class SQLiteStore(Store):
                 self._db.execute("ROLLBACK")
                 raise
 
-    def history(self, repo: str, limit: int = 30) -> list[dict]:
+    def history(self, repo: str, limit: int = 30) -> list[HistoryPoint]:
         rows = self._x("SELECT sha, alignment, features, at FROM history WHERE repo = ? ORDER BY at DESC, rowid DESC "
                        "LIMIT ?", (repo, limit)).fetchall()
-        return [{"sha": s, "alignment": a, "features": n, "at": at} for s, a, n, at in rows]
+        return [HistoryPoint(*r) for r in rows]
 
     def waivers(self, repo: str) -> list[StoredWaiver]:
         rows = self._x("SELECT fingerprint, reason, until, by FROM waivers WHERE repo = ? ORDER BY at", (repo,))
@@ -253,6 +247,25 @@ class SQLiteStore(Store):
 
     def release_value(self, repo: str, key: str, value: str) -> None:
         self._x("DELETE FROM kv WHERE repo = ? AND key = ? AND value = ?", (repo, key, value))
+
+    def take_quota(self, repo: str, key: str, limit: int, window: float) -> bool:
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._quota_uses += 1
+                if self._quota_uses % PRUNE_EVERY == 0:
+                    self._db.execute("DELETE FROM quota WHERE expires <= ?", (now,))
+                used = self._db.execute("SELECT COUNT(*) FROM quota WHERE repo = ? AND key = ? AND expires > ?",
+                                        (repo, key, now)).fetchone()[0]
+                if used < limit:
+                    self._db.execute("DELETE FROM quota WHERE repo = ? AND key = ? AND expires <= ?", (repo, key, now))
+                    self._db.execute("INSERT INTO quota VALUES (?, ?, ?)", (repo, key, now + window))
+                self._db.execute("COMMIT")
+                return used < limit
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def accept_delivery(self, delivery_id: str, jobs: list[tuple[str, dict]]) -> list[int] | None:
         return self.accept_deliveries([(delivery_id, jobs)])[0]

@@ -6,7 +6,7 @@ from bot.checkout import load_directory
 from bot.engine import Engine, load_config
 from bot.engine.delta import diff
 from bot.report import markdown, pr
-from bot.report.issues import dashboard_body, feature_summary
+from bot.report.issues import dashboard_body, feature_record
 from tests.conftest import FIXTURES, ROOT, analyse
 
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
@@ -54,7 +54,7 @@ def test_hostile_spec_text_cannot_break_tables():
     comment = pr.comment_body(deltas, "a" * 40, None, total_features=1)
     check_tables(comment)
     assert "— `GET /x|y` is not implemented" in comment  # list items keep code spans as written
-    check_tables(dashboard_body({f.id: feature_summary(f) for f in findings.features}, [], {}, [], "a" * 40))
+    check_tables(dashboard_body({f.id: feature_record(f) for f in findings.features}, [], {}, [], "a" * 40))
 
 
 def load_config_default():

@@ -1,15 +1,15 @@
 """The App's decisions, without HTTP."""
 from bot import plans
-from bot.store import GapIssue
+from bot.records import FeatureRecord, GapIssue, GapRecord
 
 
 def gap(kind="missing", severity=3, waived=False, confidence="high", message="`X` is not implemented"):
-    return {"kind": kind, "severity": severity, "waived": waived, "confidence": confidence, "message": message}
+    return GapRecord(kind, message, "docs/x.md", 3, severity=severity, waived=waived, confidence=confidence)
 
 
-BASELINE = {"auth": {"gaps": {"a1": gap(severity=5), "a2": gap(kind="partial"), "a3": gap(confidence="low"),
-                              "a4": gap(waived=True)}},
-            "billing": {"gaps": {"b1": gap(severity=1), "b2": gap(severity=4)}}}
+BASELINE = {"auth": FeatureRecord(50, gaps={"a1": gap(severity=5), "a2": gap(kind="partial"),
+                                            "a3": gap(confidence="low"), "a4": gap(waived=True)}),
+            "billing": FeatureRecord(70, gaps={"b1": gap(severity=1), "b2": gap(severity=4)})}
 
 
 def test_only_issue_worthy_gaps_are_open():

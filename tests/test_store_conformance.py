@@ -3,6 +3,7 @@ import threading
 
 import pytest
 
+from bot.records import FeatureRecord, GapRecord
 from bot.store import SQLiteStore, StoredWaiver
 
 STORES = {
@@ -44,14 +45,26 @@ def test_accepting_is_atomic_under_concurrency(store):
 
 
 def test_baselines_advance_only_from_where_they_were(store):
-    feats = {"a": {"alignment": 80, "gaps": {}}}
+    feats = {"a": FeatureRecord(80)}
     assert store.save_baseline("o/r", "c1", feats, expected=None)
     assert not store.save_baseline("o/r", "c2", feats, expected=None)  # someone else moved it first
     assert store.get_value("o/r", "baseline-sha") == "c1"
-    assert store.save_baseline("o/r", "c2", {"a": {"alignment": 60, "gaps": {}}}, expected="c1")
-    assert store.baseline("o/r")["a"]["alignment"] == 60
-    assert [h["sha"] for h in store.history("o/r")] == ["c2", "c1"]
+    assert store.save_baseline("o/r", "c2", {"a": FeatureRecord(60)}, expected="c1")
+    assert store.baseline("o/r")["a"].alignment == 60
+    assert [h.sha for h in store.history("o/r")] == ["c2", "c1"]
     assert store.save_baseline("o/r", "c3", {}, ["a"], expected="c2") and store.baseline("o/r") == {}
+
+
+def test_a_baseline_record_comes_back_as_it_was_saved(store):
+    gap = GapRecord("missing", "`POST /x` is not implemented", "docs/a.md", 12, "a-r1", severity=5,
+                    confidence="low", marker="")
+    rec = FeatureRecord(40, 60, "red", "no", "1 gap", ("docs/a.md",), {"fp1": gap})
+    assert store.save_baseline("o/r", "c1", {"a": rec}, expected=None)
+    back = store.baseline("o/r")["a"]
+    assert back.sha == "c1" and back.gaps["fp1"] == gap
+    assert back == FeatureRecord(40, 60, "red", "no", "1 gap", ("docs/a.md",), {"fp1": gap}, sha="c1")
+    point = store.history("o/r")[0]
+    assert (point.sha, point.alignment, point.features) == ("c1", 40, 1)
 
 
 def test_claims_are_compare_and_set(store):
@@ -83,3 +96,15 @@ def test_deliveries_accepted_together_are_each_judged_alone(store):
                                        ("a", [("k", {"kind": "push"})])])
     assert len(results[0]) == 1 and results[1] is None and results[2] == [] and results[3] == []
     assert [k for _i, k, _j in store.unfinished_jobs()] == ["k"]
+
+
+def test_a_quota_counts_uses_within_its_window(store, monkeypatch):
+    import bot.store as store_mod
+    clock = [1000.0]
+    monkeypatch.setattr(store_mod.time, "time", lambda: clock[0])
+    assert [store.take_quota("o/r", "reply:7:ann", 3, 60) for _ in range(4)] == [True, True, True, False]
+    assert store.take_quota("o/r", "reply:7:bob", 3, 60)  # another key has its own count
+    clock[0] += 30
+    assert not store.take_quota("o/r", "reply:7:ann", 3, 60)
+    clock[0] += 31  # the first three uses are older than the window now
+    assert [store.take_quota("o/r", "reply:7:ann", 3, 60) for _ in range(4)] == [True, True, True, False]

@@ -112,8 +112,37 @@ def find_config_path(paths) -> str | None:
     return None
 
 
-def load_from_snapshot(snapshot: Snapshot, explicit_path: str | None = None) -> Config:
-    """The config the repository declares, or the default (discovery) when it declares none."""
+def config_inputs(snapshot: Snapshot, explicit_path: str | None = None, *, packs: bool = True) -> list[str]:
+    """The files ``load_from_snapshot`` reads, as far as they are known: the config file and, once its
+    text is at hand, the rule packs it names. A partial snapshot (the App's) is filled with these,
+    then asked again, until nothing new is needed."""
+    path = explicit_path or find_config_path(snapshot.paths())
+    if path is None or snapshot.entry(path) is None:
+        return []
+    if not packs or not snapshot.available(path):
+        return [path]
+    dec = decode(snapshot.read(path))
+    return [path] + ([] if dec.binary else _custom_pack_paths(dec.text, path, snapshot))
+
+
+def _custom_pack_paths(text: str, path: str, snapshot: Snapshot) -> list[str]:
+    """Files that `rules.custom` names, read from the raw YAML (errors are left to parse_config)."""
+    try:
+        data, _ = yamlsrc.parse(text, path)
+    except ConfigError:
+        return []
+    rules_cfg = data.get("rules") if isinstance(data, dict) else None
+    custom = rules_cfg.get("custom") if isinstance(rules_cfg, dict) else None
+    pats = [custom] if isinstance(custom, str) else [c for c in custom or [] if isinstance(c, str)] \
+        if isinstance(custom, list) else []
+    found = [p for p in snapshot.paths() if any(globs.match(g, p) for g in pats)]
+    return found if len(found) <= MAX_CUSTOM_PACKS else []  # too many: parse_config says so
+
+
+def load_from_snapshot(snapshot: Snapshot, explicit_path: str | None = None, *, packs: bool = True) -> Config:
+    """The config the repository declares, or the default (discovery) when it declares none. The
+    CLI and the App both load configs here. ``packs=False``: an untrusted config (a pull request's)
+    is checked, never run — the rule packs it names are not loaded."""
     path = explicit_path or find_config_path(snapshot.paths())
     if path is None:
         return Config()
@@ -122,7 +151,7 @@ def load_from_snapshot(snapshot: Snapshot, explicit_path: str | None = None) -> 
     dec = decode(snapshot.read(path))
     if dec.binary:
         raise ConfigError(Problem(path, 0, 0, "", "config file is binary, expected YAML text"))
-    return parse_config(dec.text, path, snapshot)
+    return parse_config(dec.text, path, snapshot, packs=packs)
 
 
 def parse_config(text: str, filename: str, snapshot: Snapshot | None = None, *, packs: bool = True) -> Config:

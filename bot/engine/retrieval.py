@@ -10,7 +10,6 @@ distinctive each term is — the feature's code covers, and how much of it one r
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from functools import lru_cache

@@ -14,7 +14,6 @@ import hashlib
 import re
 import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import regex
 

@@ -11,10 +11,10 @@ from dataclasses import replace
 from cachetools import TTLCache
 from gidgethub import GitHubException
 
-from ..engine import ConfigError, Engine
-from ..engine.config import MAX_CUSTOM_PACKS, Config, Waiver, find_config_path, parse_config
+from ..engine import Engine
+from ..engine.config import Config, Waiver, config_inputs, load_from_snapshot as load_config
 from ..engine.errors import Stopped
-from ..engine.snapshot import Snapshot, decode
+from ..engine.snapshot import Snapshot
 from ..github import fetch
 from ..github.client import GitHubApp
 from ..github.publish import create_once
@@ -75,22 +75,25 @@ class ServiceBase:
     async def _config(self, gh, repo: str, installation: int, snap: Snapshot, *, trusted: bool = True) -> Config:
         """The config of a snapshot. An untrusted one (a pull request's) is checked, never run: the rule
         packs it names are neither fetched nor loaded."""
-        path = find_config_path(snap.paths())
-        if path is None:
-            cfg = Config()
-        else:
-            await fetch.fill(gh, repo, installation, snap, [path], self.blobs)
-            text = decode(snap.read(path)).text
-            packs = _custom_pack_paths(text, path, snap) if trusted else []
-            if packs and len(packs) <= MAX_CUSTOM_PACKS:  # packs live in the repository: fetch them first
-                await fetch.fill(gh, repo, installation, snap, packs, self.blobs)
-            cfg = await self._cpu(parse_config, text, path, snap, packs=trusted)
+        async def inputs():  # the config file, then the rule packs it names
+            return config_inputs(snap, packs=trusted)
+        await self._gather(gh, repo, installation, snap, inputs)
+        cfg = await self._cpu(load_config, snap, packs=trusted)
         extra = [Waiver(w.fingerprint, w.reason, dt.date.fromisoformat(w.until) if w.until else None)
                  for w in (await self.store.waivers(repo))]
         if extra:
             cfg = replace(cfg, waivers=list(cfg.waivers) + extra)
         await self._documents(gh, repo, installation, cfg, snap)
         return cfg
+
+    async def _gather(self, gh, repo: str, installation: int, snap: Snapshot, inputs, rounds: int = 3) -> None:
+        """Fill a partial snapshot with what ``inputs()`` names, asking again after each fill: files
+        read can name more files. Stops once everything named is at hand."""
+        for _ in range(rounds):
+            missing = [p for p in await inputs() if snap.entry(p) is not None and not snap.available(p)]
+            if not missing:
+                return
+            await fetch.fill(gh, repo, installation, snap, missing, self.blobs)
 
     async def _documents(self, gh, repo: str, installation: int, cfg: Config, *snaps: Snapshot) -> None:
         """Fetch the documents the feature map reads (titles, status lines, sections) before it is made."""
@@ -100,10 +103,9 @@ class ServiceBase:
                 await fetch.fill(gh, repo, installation, snap, need, self.blobs)
 
     async def _evaluate(self, gh, repo: str, installation: int, snap: Snapshot, cfg: Config, features: list[str]):
-        for _ in range(2):  # twice: specs can name more files (spec-kit tasks) once they are read
-            need = await self.cpu.engine_call("needed_paths", snap, cfg, features)
-            if not await fetch.fill(gh, repo, installation, snap, need, self.blobs):
-                break
+        async def inputs():  # specs can name more files (spec-kit tasks) once they are read
+            return await self.cpu.engine_call("needed_paths", snap, cfg, features)
+        await self._gather(gh, repo, installation, snap, inputs)
         try:
             return await self.cpu.engine_call("evaluate", snap, cfg, features=features, today=self.today(),
                                               budget=self.budget)
@@ -154,18 +156,6 @@ class ServiceBase:
         if ident and ident.get("slug"):
             return user.get("login") == f"{ident['slug']}[bot]"
         return user.get("type") == "Bot" and str(user.get("login", "")).endswith("[bot]")
-
-
-def _custom_pack_paths(text: str, path: str, snap: Snapshot) -> list[str]:
-    """Files that `rules.custom` names, read from the raw YAML (errors are left to parse_config)."""
-    from ..engine import globs, yamlsrc
-    try:
-        data, _ = yamlsrc.parse(text, path)
-    except ConfigError:
-        return []
-    custom = data.get("rules", {}).get("custom") if isinstance(data, dict) and isinstance(data.get("rules"), dict) else None
-    pats = [custom] if isinstance(custom, str) else [c for c in custom or [] if isinstance(c, str)]
-    return [p for p in snap.paths() if any(globs.match(g, p) for g in pats)]
 
 
 _POLICY_KEYS = (("features", "the features"), ("patterns", "feature patterns"), ("documents", "documents read"),

@@ -8,10 +8,10 @@ from gidgethub import BadRequest
 from .. import plans
 from ..engine import ConfigError
 from ..engine.config import Config
-from ..engine.model import Gap, GapKind
 from ..engine.snapshot import changed_paths
 from ..github import fetch
 from ..github.publish import create_once
+from ..records import FeatureRecord
 from ..report import issues as issue_text
 from .base import MAX_NEW_ISSUES, _file_names, log
 
@@ -79,7 +79,7 @@ class Baseline:
         findings = await self._evaluate(gh, repo, inst, head, cfg, touched)
         current = {f.id for f in fmap.features}
         removed = [fid for fid in baseline if fid not in current]
-        summaries = {f.id: issue_text.feature_summary(f) for f in findings.features}
+        summaries = {f.id: issue_text.feature_record(f) for f in findings.features}
         if not await self.store.save_baseline(repo, sha, summaries, removed, expected=last):
             return False  # another job moved the baseline meanwhile: start over from it
         if cfg.policy.issues_enabled:
@@ -120,8 +120,8 @@ class Baseline:
             elif isinstance(action, plans.File):
                 if not await self.store.claim_gap_issue(repo, fp, action.feature):
                     continue  # another delivery is filing it
-                gd, fid = action.gap, action.feature
-                gap = Gap(fp, GapKind(gd["kind"]), fid, gd["message"], gd.get("requirement"), gd["path"], gd["line"])
+                fid = action.feature
+                gap = action.gap.gap(fp, fid)
                 try:
                     number = await self._existing_issue(gh, repo, fp)
                     if number is None:
@@ -188,13 +188,12 @@ class Baseline:
         return None
 
     async def _dashboard(self, gh, repo: str, sha: str, cfg: Config | None = None) -> None:
-        features = await self.store.baseline(repo)
         config_waivers = [(w.fingerprint, w.reason, w.until.isoformat() if w.until else None)
                           for w in (cfg.waivers if cfg else ()) if w.line]  # those written in the config
         waived = {w.fingerprint for w in (await self.store.waivers(repo))} | {fp for fp, _r, _u in config_waivers}
-        for f in features.values():  # waivers set since a feature was last evaluated count now
-            for fp, g in f["gaps"].items():
-                g["waived"] = g["waived"] or fp in waived
+        # waivers set since a feature was last evaluated count now
+        features: dict[str, FeatureRecord] = {fid: rec.waiving(waived)
+                                              for fid, rec in (await self.store.baseline(repo)).items()}
         issues = {fp: rec.number for fp, rec in (await self.store.gap_issues(repo)).items() if rec.number and rec.state == "open"}
         waivers = config_waivers + [(w.fingerprint, w.reason, w.until) for w in (await self.store.waivers(repo))
                                     if w.fingerprint not in {fp for fp, _r, _u in config_waivers}]

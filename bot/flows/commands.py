@@ -39,11 +39,8 @@ class Commands:
             return True  # the first reply in this thread: claimed atomically, so a burst gets one
         if not await self._collaborator(gh, repo, user):
             return False
-        hour = int(now // 3600)
-        for slot in range(REPLIES_PER_HOUR - 1):  # each reply claims a slot of this hour, atomically
-            if await self.store.claim_value(repo, f"reply:{thread}:{user.lower()}:{hour}:{slot}", "1"):
-                return True
-        return False
+        # the first reply counts too: REPLIES_PER_HOUR - 1 more within any hour
+        return await self.store.take_quota(repo, f"reply:{thread}:{user.lower()}", REPLIES_PER_HOUR - 1, 3600)
 
     async def _waiver_pr(self, gh, job: dict, fingerprint: str, reason: str | None, until: str | None) -> str:
         """Add (reason given) or remove a waiver in the config, through one pull request from the

@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass
 
 from ..engine.model import FeatureResult
+from ..records import FeatureRecord, HistoryPoint
 from ..engine.scoring import band, mean, sort_key
 from .common import Link, loc, plural, recommendation, score, status_mark
 from .markdown import BAND_ICON, _req_text, esc, inline
@@ -112,20 +113,18 @@ def parse_command(body: str, today: dt.date | None = None) -> Command:
     return Command(name, error=f"Unknown command {code_span(name, 40)}.")
 
 
-def summary_table(baseline: dict[str, dict], history: list[dict]) -> str:
+def summary_table(baseline: dict[str, FeatureRecord], history: list[HistoryPoint]) -> str:
     if not baseline:
         return "driftbot has not analysed the default branch yet; push to it or comment `/drift recheck` on an issue."
-    overall = mean(f["alignment"] for f in baseline.values())
+    overall = mean(f.alignment for f in baseline.values())
     b = band(overall)
     head = f"**Overall alignment {overall}/100 — {BAND_ICON[b]} {b}**" if overall is not None else \
         "**Overall alignment unknown** (no spec names anything checkable)"
     lines = [head + f" ({plural(len(baseline), 'feature')}"
-             + (f", at `{history[0]['sha'][:7]}`" if history else "") + ")", "",
+             + (f", at `{history[0].sha[:7]}`" if history else "") + ")", "",
              "| Feature | Alignment | Drift % | Open gaps |", "|---|---|---|---|"]
-    for fid, f in sorted(baseline.items(), key=lambda kv: (*sort_key(kv[1]["alignment"]), kv[0]))[:60]:
-        open_gaps = sum(1 for g in f["gaps"].values() if not g["waived"])
-        lines.append(f"| {esc(fid)} | {BAND_ICON[f['band']]} {score(f['alignment'])} | {score(f['drift'])} | "
-                     f"{open_gaps} |")
+    for fid, f in sorted(baseline.items(), key=lambda kv: (*sort_key(kv[1].alignment), kv[0]))[:60]:
+        lines.append(f"| {esc(fid)} | {BAND_ICON[f.band]} {score(f.alignment)} | {score(f.drift)} | {f.open_gaps} |")
     if len(baseline) > 60:
         lines.append(f"\n_… and {len(baseline) - 60} more features: see the Drift dashboard issue._")
     lines.append("\n`/drift explain <feature>` shows one feature in detail.")

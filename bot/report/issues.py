@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..engine.model import GAP_TITLES, FeatureResult, Gap
+from ..records import FeatureRecord, GapRecord, HistoryPoint
 from ..engine.scoring import band, mean, sort_key
 from .common import Link, loc, neutralise, plural, remarks, score, sentence
 from .markdown import BAND_ICON, esc, inline
@@ -50,32 +51,28 @@ def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | No
     return _fit(neutralise("\n".join(lines)), MAX_BODY)
 
 
-def feature_summary(f: FeatureResult) -> dict:
+def feature_record(f: FeatureResult) -> FeatureRecord:
     """What the store keeps per feature, and what the dashboard is drawn from."""
-    return {"alignment": f.alignment, "drift": f.drift, "band": f.band, "finished": f.finished,
-            "remarks": remarks(f), "spec": list(f.spec),
-            "gaps": {g.fingerprint: {"kind": g.kind.value, "message": g.message, "path": g.path, "line": g.line,
-                                     "requirement": g.requirement, "waived": g.waived, "severity": g.severity,
-                                     "confidence": g.confidence}
-                     for g in f.gaps}}
+    return FeatureRecord(f.alignment, f.drift, f.band, f.finished, remarks(f), tuple(f.spec),
+                         {g.fingerprint: GapRecord.of(g) for g in f.gaps})
 
 
-def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[str, int],
+def dashboard_body(features: dict[str, FeatureRecord], history: list[HistoryPoint], issues: dict[str, int],
                    waivers: list[tuple[str, str, str | None]], commit: str) -> str:
     """The drift dashboard: score and trend, the feature table, open gaps with their issues, waivers.
-    ``features`` are stored summaries (feature_summary), so untouched features cost nothing."""
+    ``features`` are stored records (feature_record), so untouched features cost nothing."""
     head = [DASHBOARD_MARKER, f"## {DASHBOARD_TITLE}", ""]
     if not features:
         head.append(f"No features found at `{commit[:12]}`. Add specs under `docs/features/` or declare them in "
                     "`.github/driftbot.yml`.")
         return "\n".join(head) + "\n"
-    overall = mean(f["alignment"] for f in features.values())
+    overall = mean(f.alignment for f in features.values())
     b = band(overall)
     trend = ""
-    if len(history) >= 2 and overall is not None and history[1]["alignment"] is not None:
-        delta = overall - history[1]["alignment"]
+    if len(history) >= 2 and overall is not None and history[1].alignment is not None:
+        delta = overall - history[1].alignment
         change = f"▲{delta}" if delta > 0 else f"▼{-delta}" if delta < 0 else "unchanged"
-        trend = f" ({change} since `{history[1]['sha'][:7]}`)"
+        trend = f" ({change} since `{history[1].sha[:7]}`)"
     if overall is None:
         head.append(f"**Overall alignment unknown** (no spec names anything checkable) · "
                     f"{plural(len(features), 'feature')} · at `{commit[:12]}`")
@@ -84,18 +81,17 @@ def dashboard_body(features: dict[str, dict], history: list[dict], issues: dict[
                     f"{plural(len(features), 'feature')} · at `{commit[:12]}`")
     if len(history) >= 2:
         head.append("")
-        head.append("Trend (oldest → newest): " + " → ".join(score(h["alignment"]) for h in reversed(history[:10])))
+        head.append("Trend (oldest → newest): " + " → ".join(score(h.alignment) for h in reversed(history[:10])))
     head += ["", "| Feature | Alignment | Drift % | Finished? | Open gaps | Remarks |", "|---|---|---|---|---|---|"]
-    for fid, f in sorted(features.items(), key=lambda kv: (*sort_key(kv[1]["alignment"]), kv[0])):
-        open_gaps = sum(1 for g in f["gaps"].values() if not g["waived"])
-        head.append(f"| {esc(fid)} | {BAND_ICON[f['band']]} {score(f['alignment'])} | {score(f['drift'])} | "
-                    f"{f['finished'].capitalize()} | {open_gaps} | {esc(f['remarks'])} |")
+    for fid, f in sorted(features.items(), key=lambda kv: (*sort_key(kv[1].alignment), kv[0])):
+        head.append(f"| {esc(fid)} | {BAND_ICON[f.band]} {score(f.alignment)} | {score(f.drift)} | "
+                    f"{f.finished.capitalize()} | {f.open_gaps} | {esc(f.remarks)} |")
     head.append("")
-    gaps = [(fid, fp, g) for fid, f in features.items() for fp, g in f["gaps"].items() if not g["waived"]]
+    gaps = [(fid, fp, g) for fid, f in features.items() for fp, g in f.gaps.items() if not g.waived]
     body = ["### Open gaps", ""] if gaps else []
-    for fid, fp, g in sorted(gaps, key=lambda t: (-t[2]["severity"], t[0], t[1])):
+    for fid, fp, g in sorted(gaps, key=lambda t: (-t[2].severity, t[0], t[1])):
         ref = f" · #{issues[fp]}" if fp in issues else ""
-        body.append(f"- **{inline(fid)}** · {g['kind']} · `{fp}` — {inline(g['message'])}{ref}")
+        body.append(f"- **{inline(fid)}** · {g.kind} · `{fp}` — {inline(g.message)}{ref}")
     if waivers:
         body += ["", "### Waivers", ""]
         for fp, reason, until in waivers:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..engine.model import GAP_TITLES, FeatureResult, Findings, Kind, Status
+from ..engine.model import GAP_TITLES, FeatureResult, Findings, Status
 from ..engine.scoring import BAND_ORDER
 from .common import (CROSS_CUTTING, Link, MatrixRow, band_counts, by_score, sentence, band_range, critical_line,
-                     cross_cutting, finished_word, folder_label, kind_word, loc, located_phrase, matrix_rows,
+                     cross_cutting, finished_word, kind_word, loc, located_phrase, matrix_rows,
                      observations, plural, recommendation, remarks, score, status_mark)
 
 BAND_ICON = {"Critical": "🔴", "High": "🟠", "Medium": "🟡", "Low": "🟢", "Excellent": "✅", "Unknown": "⚪"}
