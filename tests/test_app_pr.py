@@ -165,6 +165,16 @@ async def test_custom_rule_packs_are_fetched_and_used(bot, github, repo_factory)
     await settle(bot)
     run = only_run(repo)
     assert run["conclusion"] == "success" and run["output"]["title"] == "0 new gaps, 1 resolved"
+    # a second pull request finds the config and the pack in the blob cache: the pack is still used
+    g.checkout("main")
+    head2 = g.commit({"internal/agents/beat.go": 'package agents\n\nfunc init() { house.Route("POST /api/agents/{id}/heartbeat") }\n',
+                      "README.md": "again\n"}, "house route again", branch="feature2")
+    number2 = github.open_pull(repo, "main", "feature2")
+    await deliver(bot, "pull_request", pr_event(repo, number2, base, head2))
+    await settle(bot)
+    runs = [r for r in repo.check_runs.values() if r["head_sha"] == head2]
+    assert len(runs) == 1 and runs[0]["conclusion"] == "success", runs
+    assert runs[0]["output"]["title"] == "0 new gaps, 1 resolved"
 
 
 async def test_an_internal_error_still_completes_the_check(bot, github, repo_factory, monkeypatch):
