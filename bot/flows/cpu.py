@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import multiprocessing
+import os
 import time
 from collections import deque
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -20,6 +21,7 @@ from functools import partial
 from ..engine import Engine
 
 _ENGINE: Engine | None = None  # the engine of this worker process
+WORKER_NICENESS = 5  # engine workers run below the server process
 TENANT: contextvars.ContextVar = contextvars.ContextVar("driftbot_tenant", default=None)  # the job's installation
 
 
@@ -142,8 +144,14 @@ class Runner:
 
     def _new_pool(self) -> Executor:
         if self.processes:
-            return ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
+            pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_worker_start)
+            # every worker starts now, not when a call first needs it: a quiet installation's first
+            # call while another's work holds the running workers must not wait for an interpreter
+            # to start and import the engine
+            for _ in range(self.processes):
+                pool.submit(_warm_up)
+            return pool
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftbot-engine")
 
     async def _run(self, tenant, fn):
@@ -184,7 +192,21 @@ class Runner:
                 proc.terminate()
 
 
+def _warm_up() -> None:
+    """Load what every analysis needs: the engine, its parsers and the built-in rule packs."""
+    from ..engine.config import Config
+    from ..engine.snapshot import Snapshot
+    _engine().rule_set(Snapshot.from_texts({}), Config())
+    time.sleep(0.05)  # still busy while the other warm-ups are handed out: each starts its own worker
+
+
 def _worker_start() -> None:
-    """In each worker process: Ctrl-C and SIGTERM are the server's to handle, not the workers'."""
+    """In each worker process: Ctrl-C and SIGTERM are the server's to handle, not the workers'. The
+    workers yield the CPU to the server process: it answers webhooks and feeds every installation's
+    analyses, so busy workers must not slow it (nor, through it, a quiet installation's work)."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(WORKER_NICENESS)
+    except (AttributeError, OSError):  # not on this platform, or not allowed: run at normal priority
+        pass
