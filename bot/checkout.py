@@ -62,18 +62,60 @@ def git_files(root: Path) -> list[str] | None:
     return sorted(set(files))
 
 
-class _Reader:
-    """Reads files into snapshot entries: size cap, unreadable files skipped and counted, progress."""
+def git_clean_blobs(root: Path) -> dict[str, str]:
+    """Blob hashes git already knows for files unchanged in the work tree (path relative to ``root`` →
+    sha), from the index: such a file need not be read to be identified, so a run whose indexes are
+    all cached reads only what changed. Files git reports as changed (or may have changed: its stat
+    cache is stale) are left out and read. Empty when git cannot tell."""
+    try:
+        staged = subprocess.run([*git(root), "ls-files", "-s", "-z", "--full-name", "."], capture_output=True,
+                                timeout=60)
+        changed = subprocess.run([*git(root), "diff-files", "--name-only", "-z", "--ignore-submodules=all",
+                                  "--", "."], capture_output=True, timeout=120)
+        prefix = subprocess.run([*git(root), "rev-parse", "--show-prefix"], capture_output=True, text=True,
+                                timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if staged.returncode != 0 or changed.returncode != 0 or prefix.returncode != 0:
+        return {}
+    pre = prefix.stdout.strip()
+    dirty = {raw.decode("utf-8", errors="surrogateescape") for raw in changed.stdout.split(b"\0") if raw}
+    out: dict[str, str] = {}
+    for rec in staged.stdout.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, raw = rec.partition(b"\t")
+        fields = meta.split()
+        if len(fields) != 3 or fields[0] not in (b"100644", b"100755") or fields[2] != b"0":
+            continue  # links, submodules, and files in a merge conflict (stages 1-3) are read
+        path = raw.decode("utf-8", errors="surrogateescape")
+        if path not in dirty and path.startswith(pre):
+            out[path[len(pre):]] = fields[1].decode()
+    return out
 
-    def __init__(self, root: Path, size_cap: int, progress):
+
+class _Reader:
+    """Reads files into snapshot entries: size cap, unreadable files skipped and counted, progress.
+    A file whose blob hash git already knows (``known``) is listed with it and read only if needed."""
+
+    def __init__(self, root: Path, size_cap: int, progress, known: dict[str, str] | None = None):
         self.root, self.size_cap, self.progress = root, size_cap, progress
         self.entries: list[FileEntry] = []
         self.contents: dict[str, bytes] = {}
         self.skipped: list[Skipped] = []
+        self.known = known or {}
+        self.full: dict[str, str] = {}  # path → file of the entries not read yet
 
     def read(self, rel: str, full: str, size: int) -> None:
         if size > self.size_cap:
             self.skipped.append(Skipped(rel, f"larger than {self.size_cap // 1024} KiB"))
+            return
+        sha = self.known.get(rel)
+        if sha is not None:
+            self.entries.append(FileEntry(rel, sha, size))
+            self.full[rel] = full
+            if self.progress and len(self.entries) % 500 == 0:
+                self.progress(len(self.entries))
             return
         try:
             with open(full, "rb") as fh:
@@ -88,9 +130,17 @@ class _Reader:
         if self.progress and len(self.entries) % 500 == 0:
             self.progress(len(self.entries))
 
+    def load(self, rel: str) -> bytes:
+        """The bytes of an entry listed by its known hash, read when first needed."""
+        try:
+            with open(self.full[rel], "rb") as fh:
+                return fh.read(self.size_cap + 1)
+        except OSError:
+            return b""  # gone or unreadable since it was listed: read as empty
+
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.entries, contents=self.contents, skipped=self.skipped, commit=git_commit(self.root),
-                        root_label=str(self.root))
+        return Snapshot(self.entries, self.load if self.full else None, contents=self.contents, skipped=self.skipped,
+                        commit=git_commit(self.root), root_label=str(self.root))
 
 
 def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,
@@ -140,7 +190,7 @@ def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,
 
 def _load_listed(root: Path, listed: list[str], size_cap: int, progress) -> Snapshot:
     """Read the files git listed. A path whose folder is a symlink is never followed."""
-    reader = _Reader(root, size_cap, progress)
+    reader = _Reader(root, size_cap, progress, git_clean_blobs(root))
     real_root = str(root)
     dir_ok: dict[str, bool] = {"": True}
 

@@ -15,7 +15,8 @@ from .engine.config import CONFIG_PATHS
 from .engine.snapshot import decode
 from .engine.yamlsrc import SCHEMA_DIR
 from .report import jsonout, markdown, text
-from .prewarm import prewarm, quiet_gc
+from .cache import ContentCache
+from .prewarm import quiet_gc, warm
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -132,11 +133,12 @@ def cmd_report(args) -> int:
             close = difflib.get_close_matches(fid, sorted(known), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else (f"; known: {', '.join(sorted(known)[:10])}" if known else "")
             return _fail(f"unknown feature '{fid}'{hint}")
-    with quiet_gc():
-        if not args.feature:
-            prewarm(engine, snapshot, config)  # a large checkout is indexed on every core
+    cache = _cache(args)
+    # indexes come from the content cache; a large checkout's others are built on every core
+    with quiet_gc(), warm(engine, snapshot, config, cache, parallel=not args.feature):
         findings = engine.evaluate(snapshot, config, features=args.feature or None, today=_dt.date.today(),
                                    progress=progress)
+    _close(cache)
     progress.done()
     meta = markdown.Meta(name=root.name, commit=snapshot.commit, generated=_dt.date.today().isoformat(),
                          version=_version())
@@ -196,8 +198,14 @@ def cmd_check(args) -> int:
     changed = changed_paths(base, head)
     touched = engine.touched(config, changed, head, base)
     today = _dt.date.today()
-    deltas = diff(engine.evaluate(base, config, features=touched, today=today),
-                  engine.evaluate(head, config, features=touched, today=today))
+    cache = _cache(args)
+    with quiet_gc():
+        with warm(engine, base, config, cache, parallel=False):  # blobs come through one git process
+            before = engine.evaluate(base, config, features=touched, today=today)
+        with warm(engine, head, config, cache, parallel=False):
+            after = engine.evaluate(head, config, features=touched, today=today)
+    _close(cache)
+    deltas = diff(before, after)
     base.close()
     total = len(engine.feature_map(head, config).features)
     out = pr_text.check_output(deltas, config.policy, total_features=total)
@@ -349,9 +357,10 @@ def cmd_init(args) -> int:
         progress.done()
         _print_config_error(exc)
         return _fail("the proposed config is not valid; please report this with the problems above")
-    with quiet_gc():
-        prewarm(engine, snapshot, config)
+    cache = _cache(args)
+    with quiet_gc(), warm(engine, snapshot, config, cache):
         findings = engine.evaluate(snapshot, config, today=_dt.date.today(), progress=progress)
+    _close(cache)
     progress.done()
     prop_mod.annotate(proposal, findings)
     body = proposal.render()
@@ -465,6 +474,21 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
+def _cache(args) -> ContentCache | None:
+    """The content cache for this run: $DRIFTBOT_CACHE (default: the user's cache folder), unless
+    --no-cache."""
+    return None if getattr(args, "no_cache", False) else ContentCache.open()
+
+
+def _close(cache: ContentCache | None) -> None:
+    if cache is not None:
+        cache.close()
+
+
+CACHE_HELP = ("do not read or write the content cache (per-file results kept between runs in $DRIFTBOT_CACHE, "
+              "default ~/.cache/driftbot; DRIFTBOT_CACHE=off turns it off for good)")
+
+
 def _percent(value: str) -> int:
     try:
         n = int(value)
@@ -494,6 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fail-under", type=_percent, metavar="N",
                    help="exit 1 when overall alignment is below N (0-100)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress or status lines on stderr")
+    r.add_argument("--no-cache", action="store_true", help=CACHE_HELP)
     r.set_defaults(func=cmd_report)
 
     c = sub.add_parser("check", help="report what changed since a git ref (for CI)",
@@ -504,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--base", required=True, metavar="REF", help="the branch or commit to compare with, e.g. origin/main")
     c.add_argument("--config", metavar="FILE", help="config file (default: the checkout's)")
     c.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    c.add_argument("--no-cache", action="store_true", help=CACHE_HELP)
     c.set_defaults(func=cmd_check)
 
     v = sub.add_parser("validate", help="check a config file", description="Check a driftbot config against a "
@@ -524,6 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("path", nargs="?", default=".", metavar="PATH", help="repository checkout (default: .)")
     i.add_argument("--write", action="store_true", help="write .github/driftbot.yml instead of printing it")
     i.add_argument("--force", action="store_true", help="with --write: replace an existing config")
+    i.add_argument("--no-cache", action="store_true", help=CACHE_HELP)
     i.set_defaults(func=cmd_init)
 
     sv = sub.add_parser("serve", help="run the GitHub App's webhook server",

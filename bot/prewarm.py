@@ -86,3 +86,48 @@ def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | N
         if frozen and gc.isenabled():
             gc.unfreeze()
     return len(todo)
+
+
+class warm:
+    """Around an evaluation: indexes and parsed specs come from the content cache when it holds them,
+    the rest is built (in parallel for a large checkout) and, after the evaluation, kept in the cache
+    for the next run.
+
+        with warm(engine, snapshot, config, cache):
+            findings = engine.evaluate(snapshot, config)
+    """
+
+    def __init__(self, engine: Engine, snapshot: Snapshot, config: Config, cache=None, *, parallel: bool = True):
+        self.engine, self.snapshot, self.config, self.cache, self.parallel = engine, snapshot, config, cache, parallel
+        self.ruleset = None
+        self.missing: list[str] = []
+        self.missing_specs: list[str] = []
+
+    def __enter__(self) -> "warm":
+        engine, snap = self.engine, self.snapshot
+        if self.cache is not None:
+            self.ruleset, todo = engine.unindexed(snap, self.config)
+            keys = {engine.content_key(snap, p, self.ruleset): p for p in todo}
+            for key, fi in self.cache.get_many("index", list(keys)).items():
+                engine.adopt(snap, self.ruleset, keys[key], fi)
+            self.missing = [p for p in todo if not engine.has_index(snap, p, self.ruleset)]
+            specs = engine.unparsed_specs(snap, self.config)
+            skeys = {engine.content_key(snap, p): p for p in specs}
+            for key, parsed in self.cache.get_many("spec", list(skeys)).items():
+                engine.adopt_spec(snap, skeys[key], parsed)
+            self.missing_specs = [p for p in specs if engine.peek_spec(snap, p) is None]
+        if self.parallel:
+            prewarm(engine, snap, self.config)
+        return self
+
+    def __exit__(self, exc_type, *exc) -> bool:
+        if self.cache is None or exc_type is not None:
+            return False
+        engine, snap = self.engine, self.snapshot
+        built = {engine.content_key(snap, p, self.ruleset): fi for p in self.missing
+                 if (fi := engine.peek_index(snap, p, self.ruleset)) is not None}
+        self.cache.put_many("index", built)
+        parsed = {engine.content_key(snap, p): ps for p in self.missing_specs
+                  if (ps := engine.peek_spec(snap, p)) is not None}
+        self.cache.put_many("spec", parsed)
+        return False

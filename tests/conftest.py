@@ -27,6 +27,19 @@ def requirement(feat, anchor_value):
                          f"{[a.value for r in feat.requirements for a in r.requirement.anchors]}")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _content_cache(tmp_path_factory):
+    """The tests' runs share one content cache of their own, never the user's."""
+    import os
+    old = os.environ.get("DRIFTBOT_CACHE")
+    os.environ["DRIFTBOT_CACHE"] = str(tmp_path_factory.mktemp("content-cache"))
+    yield
+    if old is None:
+        os.environ.pop("DRIFTBOT_CACHE", None)
+    else:
+        os.environ["DRIFTBOT_CACHE"] = old
+
+
 @pytest.fixture
 def corpus(tmp_path):
     dst = tmp_path / "corpus"

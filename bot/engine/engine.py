@@ -122,6 +122,23 @@ class Engine:
             self._file_cache[self._index_key(snapshot, path, ruleset)] = fi
             self.stats["files_indexed"] += 1
 
+    def content_key(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet | None = None) -> str:
+        """What a file's index (with ``ruleset``) or parsed spec (without) depends on, as text: the
+        key under which a content cache outside the engine keeps it."""
+        entry = snapshot.entry(path)
+        if ruleset is None:
+            return f"{entry.sha}:{path}"
+        return ":".join(self._index_key(snapshot, path, ruleset))
+
+    def peek_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> FileIndex | None:
+        """The index this engine holds for ``path``, without building one."""
+        entry = snapshot.entry(path)
+        return None if entry is None else self._file_cache.get(self._index_key(snapshot, path, ruleset))
+
+    def peek_spec(self, snapshot: Snapshot, path: str) -> ParsedSpec | None:
+        entry = snapshot.entry(path)
+        return None if entry is None else self._spec_cache.get((entry.sha, path))
+
     def has_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> bool:
         entry = snapshot.entry(path)
         return entry is not None and self._index_key(snapshot, path, ruleset) in self._file_cache

@@ -37,8 +37,14 @@ def parse(text: str, filename: str) -> tuple[Any, Marks]:
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
         raise ConfigError(Problem(filename, 0, 0, "", f"file is larger than {MAX_BYTES // 1024} KiB"))
     try:
-        _check_depth(text, filename)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:  # libyaml when present: several times faster; the pure loader words errors better
+            _check_depth(text, filename, _FAST)
+            node = yaml.compose(text, Loader=_FAST)
+        except yaml.YAMLError:
+            if _FAST is yaml.SafeLoader:
+                raise
+            _check_depth(text, filename)
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except RecursionError:
         raise ConfigError(Problem(filename, 0, 0, "", f"nested deeper than {MAX_DEPTH} levels")) from None
     except yaml.MarkedYAMLError as exc:
@@ -61,13 +67,14 @@ def parse(text: str, filename: str) -> tuple[Any, Marks]:
 
 
 MAX_DEPTH = 40  # a driftbot config nests about 5 deep
+_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _check_depth(text: str, filename: str) -> None:
+def _check_depth(text: str, filename: str, loader=yaml.SafeLoader) -> None:
     """Refuse a document nested deeper than MAX_DEPTH before the (recursive) YAML composer sees it;
     the scanner that counts is iterative, so a hostile document cannot exhaust the stack here."""
     depth = 0
-    for tok in yaml.scan(text, Loader=yaml.SafeLoader):
+    for tok in yaml.scan(text, Loader=loader):
         if isinstance(tok, (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockSequenceStartToken,
                             yaml.BlockMappingStartToken)):
             depth += 1

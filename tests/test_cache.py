@@ -1,0 +1,121 @@
+"""The content cache: results kept on disk by content, shared by runs, bounded, never trusted blindly."""
+import logging
+import os
+import sqlite3
+
+from bot.cache import FILE_NAME, ContentCache
+from bot.cli import main
+from bot.engine import Engine, Snapshot, load_config
+from bot.prewarm import warm
+
+FILES = {"docs/features/auth.md": "# Auth\n\n- `POST /api/login` signs a user in\n- `POST /api/logout` signs out\n",
+         "internal/auth/routes.go": 'package auth\n\nfunc Register(r Router) { r.HandleFunc("POST /api/login", login) }\n'}
+
+
+def test_results_come_back_by_kind_and_key(tmp_path):
+    cache = ContentCache(tmp_path)
+    cache.put_many("index", {"a": {"x": (1, 2)}, "b": [3]})
+    again = ContentCache(tmp_path)  # another run
+    assert again.get_many("index", ["a", "b", "c"]) == {"a": {"x": (1, 2)}, "b": [3]}
+    assert again.get_many("spec", ["a"]) == {}  # kinds do not mix
+    assert (again.hits, again.misses) == (2, 2)
+    assert oct((tmp_path / FILE_NAME).stat().st_mode & 0o777) == "0o600"
+
+
+def test_past_its_size_the_least_recently_used_go(tmp_path):
+    cache = ContentCache(tmp_path, max_mb=1)
+    big = os.urandom(300_000)  # does not compress
+    for i in range(6):
+        cache.put_many("index", {f"k{i}": big})
+    assert cache.size_bytes() <= 1024 * 1024
+    kept = cache.get_many("index", [f"k{i}" for i in range(6)])
+    assert "k5" in kept and "k0" not in kept
+
+
+def test_a_cache_others_can_write_is_refused(tmp_path, caplog):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    os.chmod(folder, 0o777)
+    cache = ContentCache(folder)
+    with caplog.at_level(logging.WARNING):
+        cache.put_many("index", {"a": 1})
+        assert cache.get_many("index", ["a"]) == {}
+    assert "writable by others" in caplog.text and caplog.text.count("content cache off") == 1
+    assert not (folder / FILE_NAME).exists()
+
+
+def test_a_damaged_cache_file_turns_the_cache_off_instead_of_failing(tmp_path, caplog):
+    (tmp_path / FILE_NAME).write_bytes(b"this is not a database" * 100)
+    os.chmod(tmp_path / FILE_NAME, 0o600)
+    cache = ContentCache(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        assert cache.get_many("index", ["a"]) == {}
+        cache.put_many("index", {"a": 1})
+    assert "content cache off" in caplog.text
+
+
+def test_a_damaged_entry_is_a_miss(tmp_path):
+    cache = ContentCache(tmp_path)
+    cache.put_many("index", {"a": 1, "b": 2})
+    db = sqlite3.connect(tmp_path / FILE_NAME)
+    with db:
+        db.execute("UPDATE entries SET value = x'00' WHERE key LIKE '%:a'")
+    assert ContentCache(tmp_path).get_many("index", ["a", "b"]) == {"b": 2}
+
+
+def test_turned_off_by_setting(monkeypatch):
+    monkeypatch.setenv("DRIFTBOT_CACHE", "off")
+    assert ContentCache.open() is None
+
+
+def test_a_second_engine_uses_what_the_first_kept_and_judges_the_same(tmp_path, monkeypatch):
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    first = Engine()
+    with warm(first, snap, cfg, ContentCache(tmp_path), parallel=False):
+        before = first.evaluate(snap, cfg)
+    assert first.stats["files_indexed"] >= 2 and first.stats["specs_parsed"] == 1
+    import bot.engine.engine as engine_mod
+
+    def never(*a, **kw):
+        raise AssertionError("built again although the cache holds it")
+    monkeypatch.setattr(engine_mod, "build_index", never)
+    monkeypatch.setattr(engine_mod, "read_spec", never)
+    second = Engine()
+    cache = ContentCache(tmp_path)
+    with warm(second, snap, cfg, cache, parallel=False):
+        after = second.evaluate(snap, cfg)
+    assert cache.misses == 0 and cache.hits >= 3 and cache.written == 0
+    assert [(f.id, f.alignment, [g.fingerprint for g in f.gaps]) for f in after.features] == \
+           [(f.id, f.alignment, [g.fingerprint for g in f.gaps]) for f in before.features]
+
+
+def test_a_changed_file_is_indexed_again(tmp_path):
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    first = Engine()
+    with warm(first, snap, cfg, ContentCache(tmp_path), parallel=False):
+        first.evaluate(snap, cfg)
+    changed = Snapshot.from_texts({**FILES, "internal/auth/routes.go": FILES["internal/auth/routes.go"] +
+                                   'func More(r Router) { r.HandleFunc("POST /api/logout", logout) }\n'})
+    engine, cache = Engine(), ContentCache(tmp_path)
+    with warm(engine, changed, cfg, cache, parallel=False):
+        result = engine.evaluate(changed, cfg)
+    assert cache.misses >= 1 and cache.written >= 1
+    assert not [g for g in result.features[0].gaps if "logout" in g.message]
+
+
+def test_the_cli_reads_the_cache_on_a_second_run_and_prints_the_same(tmp_path, monkeypatch, capsys):
+    repo = tmp_path / "repo"
+    for path, text in FILES.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    monkeypatch.setenv("DRIFTBOT_CACHE", str(tmp_path / "cache"))
+    assert main(["report", str(repo), "--format", "json"]) == 0
+    first = capsys.readouterr().out
+    assert (tmp_path / "cache" / FILE_NAME).exists()
+    assert main(["report", str(repo), "--format", "json"]) == 0
+    assert capsys.readouterr().out == first
+    monkeypatch.setenv("DRIFTBOT_CACHE", str(tmp_path / "unused"))
+    assert main(["report", str(repo), "--no-cache", "--format", "json"]) == 0
+    assert capsys.readouterr().out == first and not (tmp_path / "unused").exists()
