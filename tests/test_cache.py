@@ -119,3 +119,22 @@ def test_the_cli_reads_the_cache_on_a_second_run_and_prints_the_same(tmp_path, m
     monkeypatch.setenv("DRIFTBOT_CACHE", str(tmp_path / "unused"))
     assert main(["report", str(repo), "--no-cache", "--format", "json"]) == 0
     assert capsys.readouterr().out == first and not (tmp_path / "unused").exists()
+
+
+def test_the_apps_engine_calls_keep_and_reuse_indexes_across_a_restart(tmp_path, monkeypatch):
+    from bot.flows import cpu
+    monkeypatch.setenv("DRIFTBOT_CACHE", str(tmp_path / "app-cache"))
+    monkeypatch.setattr(cpu, "_CACHE", [])
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    before = cpu.call_engine(Engine(shared=True), "evaluate", (snap, cfg), {"features": ["auth"]}, 60)
+    assert (tmp_path / "app-cache" / FILE_NAME).exists()
+    import bot.engine.engine as engine_mod
+
+    def never(*a, **kw):
+        raise AssertionError("built again although the cache holds it")
+    monkeypatch.setattr(engine_mod, "build_index", never)
+    monkeypatch.setattr(engine_mod, "read_spec", never)
+    monkeypatch.setattr(cpu, "_CACHE", [])  # a new process: the cache is opened again
+    after = cpu.call_engine(Engine(shared=True), "evaluate", (snap, cfg), {"features": ["auth"]}, 60)
+    assert [(f.id, f.alignment) for f in after.features] == [(f.id, f.alignment) for f in before.features]

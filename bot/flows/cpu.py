@@ -49,12 +49,26 @@ def _budget_stop(budget: float | None):
     return stop
 
 
+_CACHE: list = []  # this process's content cache (opened once; None when turned off)
+
+
+def _content_cache():
+    if not _CACHE:
+        from ..cache import ContentCache
+        _CACHE.append(ContentCache.open())
+    return _CACHE[0]
+
+
 def call_engine(engine: Engine | None, method: str, args: tuple, kwargs: dict, budget: float | None):
     """``engine.method(*args, **kwargs)``, with a time budget for evaluate. In a worker process the
-    engine is the worker's own."""
+    engine is the worker's own. An evaluation reads the indexes it needs from the content cache
+    and keeps those it built there, so a restarted App pays only for files it has never seen."""
     eng = engine or _engine()
     if method == "evaluate":
+        from ..prewarm import warm
         kwargs = {**kwargs, "stop": _budget_stop(budget)}
+        with warm(eng, args[0], args[1], _content_cache(), parallel=False):
+            return eng.evaluate(*args, **kwargs)
     return getattr(eng, method)(*args, **kwargs)
 
 
