@@ -8,6 +8,7 @@ the files that changed, and evaluating a few features costs in proportion to tho
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import posixpath
 import re
 import weakref
@@ -55,6 +56,35 @@ def _registers(routes: set[str], strings) -> bool:
     return False
 
 
+def _config_key(config: Config) -> str:
+    """What in a config decides the rule set and the feature map, as a digest: equal configs share
+    them even as different objects (a worker process receives a new copy with every call)."""
+    key = config.__dict__.get("_shape_key")
+    if key is None:
+        shape = repr((config.source, config.features, config.patterns, config.documents, config.discover,
+                      config.exclude, config.packs, [(p.name, p.digest) for p in config.custom_packs]))
+        key = config.__dict__["_shape_key"] = hashlib.sha1(shape.encode()).hexdigest()
+    return key
+
+
+class _PathKinds:
+    """A view's paths sorted by what a rule set makes of them, worked out once per view and rule set."""
+
+    def __init__(self, paths: list[str], ruleset: rules_mod.RuleSet):
+        self.code = frozenset(p for p in paths if ruleset.is_code(p))
+        self.tests = frozenset(p for p in self.code if ruleset.is_test(p))
+        # what a full evaluation indexes (besides the data files a feature names), in path order
+        self.indexable = [p for p in paths if p in self.code or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS]
+        # code outside tests, the order glue is taken in (shallow first)
+        self.glue_order = sorted((p for p in paths if p in self.code and p not in self.tests),
+                                 key=lambda p: (p.count("/"), p))
+        self.tests_by_name: dict[str, list[str]] = {}  # test files by the names they carry, in path order
+        for p in paths:
+            if p in self.tests:
+                for n in _test_name_keys(p):
+                    self.tests_by_name.setdefault(n, []).append(p)
+
+
 class _SnapshotView:
     """Derived data about one snapshot, computed once and kept while the snapshot lives."""
 
@@ -76,6 +106,13 @@ class _SnapshotView:
         self.docs = [p for p in paths if docs_mod.is_doc(p)]
         # per config and document versions; bounded: a worker process sees a new config object each call
         self.resolved: LRUCache = LRUCache(maxsize=16)
+        self._kinds: dict[str, _PathKinds] = {}
+
+    def kinds(self, ruleset: rules_mod.RuleSet) -> _PathKinds:
+        k = self._kinds.get(ruleset.key)
+        if k is None:
+            k = self._kinds[ruleset.key] = _PathKinds(self.paths, ruleset)
+        return k
 
 
 class Engine:
@@ -110,10 +147,13 @@ class Engine:
         """The files a full evaluation would index that the engine holds no index for yet (so a caller
         with several cores can index them in parallel and hand them over with ``adopt``)."""
         view, ruleset, fmap = self._resolve(snapshot, config)
-        data = {p for f in fmap.features for p in view.index.glob_many(f.code) if dataindex.is_data(p)}
-        todo = [p for p in view.paths
-                if (ruleset.is_code(p) or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS or p in data)
-                and snapshot.available(p) and not self.has_index(snapshot, p, ruleset)]
+        data = {p for f in fmap.features for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
+            if view.has_data else set()
+        kinds = view.kinds(ruleset)
+        todo = [p for p in (kinds.indexable if not data else
+                            [p for p in view.paths if p in data or p in kinds.code or
+                             posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS])
+                if snapshot.available(p) and not self.has_index(snapshot, p, ruleset)]
         return ruleset, todo
 
     def adopt(self, snapshot: Snapshot, ruleset: rules_mod.RuleSet, path: str, fi: FileIndex) -> None:
@@ -192,9 +232,9 @@ class Engine:
         so it is kept per version of them. The feature map is shared, so nothing may change it."""
         view = self._view(snapshot, config)
         docs = tuple((p, e.sha, snapshot.available(p)) for p in view.docs for e in (snapshot.entry(p),) if e)
-        key = (id(config), hash(docs))
+        key = (_config_key(config), hash(docs))
         hit = view.resolved.get(key)
-        if hit is None or hit[0] is not config:  # the config is kept, so its id cannot be reused
+        if hit is None:
             ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
 
             def read(path: str) -> str | None:
@@ -218,10 +258,13 @@ class Engine:
         view = self._view(snapshot, config)
         if not config.discover and not config.documents:
             return []
-        ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
-        by_path = fm_mod.resolve(config, view.paths, ruleset.is_code)  # what paths alone decide
-        known = {s for f in by_path.features if f.source not in docs_mod.READ_ROLES and not f.document
-                 for s in f.spec}
+        key = ("paths alone", _config_key(config))
+        known = view.resolved.get(key)
+        if known is None:
+            ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
+            by_path = fm_mod.resolve(config, view.paths, ruleset.is_code)  # what paths alone decide
+            known = view.resolved[key] = frozenset(s for f in by_path.features if f.source not in docs_mod.READ_ROLES
+                                                   and not f.document for s in f.spec)
         out = []
         for p in view.docs:
             if p in known or snapshot.available(p) or snapshot.entry(p) is None or \
@@ -261,23 +304,25 @@ class Engine:
         # 1. every code and doc file gets a (cached) index: needed for repo-wide lookups and wiring; config
         # and infrastructure files (YAML, Dockerfiles, scripts) where a feature's code globs name them
         indexes: dict[str, FileIndex] = {}
-        total = len(paths)
         bytes_scanned = 0
         data_files = {p for f in selected for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
             if view.has_data else set()
-        for n, p in enumerate(paths, 1):
+        kinds = view.kinds(ruleset)
+        todo = kinds.indexable if not data_files else [p for p in paths if p in data_files or p in kinds.code or
+                                                       posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS]
+        partial, total = snapshot.partial, len(todo)
+        for n, p in enumerate(todo, 1):
             if stop is not None and (why := stop()):
                 raise Stopped(why)
-            if ruleset.is_code(p) or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS or p in data_files:
-                if not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
-                    continue  # partial snapshot: not fetched, and never seen before
-                fi = self.file_index(snapshot, p, ruleset)
-                indexes[p] = fi
-                bytes_scanned += snapshot.entry(p).size
-                if fi.lossy:
-                    warnings.append(f"{p}: invalid UTF-8 (read with replacement characters)")
-                for rid in fi.timeouts:
-                    warnings.append(f"{p}: rule {rid} ran out of time and was skipped for this file")
+            if partial and not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
+                continue  # partial snapshot: not fetched, and never seen before
+            fi = self.file_index(snapshot, p, ruleset)
+            indexes[p] = fi
+            bytes_scanned += snapshot.entry(p).size
+            if fi.lossy:
+                warnings.append(f"{p}: invalid UTF-8 (read with replacement characters)")
+            for rid in fi.timeouts:
+                warnings.append(f"{p}: rule {rid} ran out of time and was skipped for this file")
             if progress and n % 500 == 0:
                 progress("index", n, total)
         skipped = list(snapshot.skipped)
@@ -329,7 +374,7 @@ class Engine:
                             wanted.names.update(command_names(a))
         repo = RepoLookup(wanted, indexes, ruleset.is_test)
         refs = _RefIndex(indexes, ruleset.is_test)
-        named_tests = _named_test_index(indexes, ruleset)
+        named_tests = _NamedTests(kinds.tests_by_name, indexes)
 
         def read_small(path: str) -> str:
             entry = snapshot.entry(path)
@@ -499,17 +544,22 @@ class Engine:
                 claimed |= files
             if f.id in wanted:
                 need |= files | set(view.index.glob_many(f.wired_from))
-        for p in view.paths:
-            if ruleset.is_test(p) and ruleset.is_code(p) and _test_name_keys(p) & name_keys:
+        kinds = view.kinds(ruleset)
+        for key in name_keys:
+            need.update(kinds.tests_by_name.get(key, ()))
+        glue = 0
+        for p in kinds.glue_order:
+            if glue >= glue_cap:
+                break
+            if p not in claimed:
                 need.add(p)
-        glue = [p for p in view.paths if p not in claimed and ruleset.is_code(p) and not ruleset.is_test(p)]
-        need.update(sorted(glue, key=lambda p: (p.count("/"), p))[:glue_cap])
+                glue += 1
         specs = {s for f in fmap.features if f.id in wanted for s in f.spec}
         if wanted >= {f.id for f in fmap.features}:  # a full run re-checks the claims documents too
             need.update(fmap.claims)
             specs.update(fmap.claims)
         return {p for p in need if snapshot.entry(p) is not None and not self._spared(snapshot, p, ruleset)
-                and (ruleset.is_code(p) or p in specs or dataindex.is_data(p))}
+                and (p in kinds.code or p in specs or dataindex.is_data(p))}
 
     # ---- one feature ----------------------------------------------------------------------
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,
@@ -768,15 +818,16 @@ def _split_camel(s: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", s)
 
 
-def _named_test_index(indexes: dict[str, FileIndex], ruleset) -> dict[str, list[str]]:
+class _NamedTests:
     """Test files by the names they carry (tests/test_auth.py and tests/auth/x_test.go → "auth"), so a
-    feature finds the tests named after it in one lookup."""
-    out: dict[str, list[str]] = {}
-    for p, fi in indexes.items():
-        if fi.kind == "code" and ruleset.is_test(p):
-            for n in _test_name_keys(p):
-                out.setdefault(n, []).append(p)
-    return out
+    feature finds the tests named after it in one lookup: those of the view that were indexed as code."""
+
+    def __init__(self, by_name: dict[str, list[str]], indexes: dict[str, FileIndex]):
+        self._by_name, self._indexes = by_name, indexes
+
+    def get(self, name: str, default=()) -> list[str]:
+        found = [p for p in self._by_name.get(name, ()) if (fi := self._indexes.get(p)) is not None and fi.kind == "code"]
+        return found or default
 
 
 def _test_name_keys(path: str) -> set[str]:

@@ -332,6 +332,7 @@ class RuleSet:
                 self.by_name[name] = p
         self.key = hashlib.sha1("|".join(f"{p.name}:{p.digest}" for p in resolved.values()).encode()).hexdigest()[:16]
         self._test_memo: dict[str, bool] = {}
+        self._pack_memo: dict[str, RulePack | None] = {}
         self._code_markers: dict[str, list[PatternRule]] = {}
         self._comment_markers: dict[str, list[PatternRule]] = {}
         test_globs = [r.glob for p in resolved.values() for r in p.tests]
@@ -354,11 +355,18 @@ class RuleSet:
         return rules
 
     def pack_for(self, path: str) -> RulePack | None:
-        if self.by_name:
-            pack = self.by_name.get(path.rsplit("/", 1)[-1])
-            if pack is not None:
-                return pack
-        return self.by_ext.get(os.path.splitext(path)[1].lower())
+        try:
+            return self._pack_memo[path]
+        except KeyError:
+            pass
+        pack = self.by_name.get(path.rsplit("/", 1)[-1]) if self.by_name else None
+        if pack is None:
+            pack = self.by_ext.get(os.path.splitext(path)[1].lower())
+        if len(self._pack_memo) > MEMO_PATHS:  # a long-lived process sees many repositories
+            self._pack_memo.clear()
+            self._test_memo.clear()
+        self._pack_memo[path] = pack
+        return pack
 
     def is_code(self, path: str) -> bool:
         return self.pack_for(path) is not None
@@ -373,6 +381,7 @@ class RuleSet:
         return sorted(self.packs)
 
 
+MEMO_PATHS = 500_000  # paths whose pack and test status a rule set remembers
 _ruleset_cache: dict[tuple, RuleSet] = {}  # by the chosen packs' names and digests
 
 
