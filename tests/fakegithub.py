@@ -18,6 +18,7 @@ import copy
 import itertools
 import json
 import re
+import secrets
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -159,6 +160,8 @@ class FakeGitHub:
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
         self.url = ""  # set by the fixture
         self.manifest_codes: dict[str, dict] = {}  # code → the app GitHub made from a manifest
+        self.archive_tokens: dict[str, tuple[str, str]] = {}  # download token → (repository, commit)
+        self.archive_fault: str | None = None  # "broken" or "refused": the archive download goes wrong
 
     # ---- set-up ------------------------------------------------------------------------
     def add_repo(self, owner: str, name: str, git_repo: GitRepo, installation_id: int = 1) -> FakeRepo:
@@ -189,6 +192,8 @@ class FakeGitHub:
     # ---- the HTTP boundary -------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
+        if path.startswith("/_codeload/"):  # where the archive operation redirects: not the API
+            return self._codeload(request, path)
         op, params = self._match(request.method, path)
         if op is None:
             self.violations.append(f"{request.method} {path}: not an operation in rest-operations.json")
@@ -236,6 +241,8 @@ class FakeGitHub:
                 return web.Response(status=304, headers=headers)
         if status == 204:
             return web.Response(status=204, headers=headers)
+        if status in (301, 302):
+            return web.Response(status=status, headers=headers)
         return web.json_response(data, status=status, headers=headers)
 
     def _match(self, method: str, path: str):
@@ -355,6 +362,30 @@ class FakeGitHub:
             tree.append({"path": path, "mode": mode, "type": typ, "sha": bsha,
                          "size": int(size) if size != "-" else None, "url": self._url(repo, f"/git/blobs/{bsha}")})
         return {"sha": sha, "url": self._url(repo, f"/git/trees/{sha}"), "tree": tree, "truncated": False}
+
+    def op_repos_download_tarball_archive(self, repo, params, query, body):
+        sha = self._sha(repo, params["ref"])
+        token = secrets.token_hex(8)
+        self.archive_tokens[token] = (repo.full_name.lower(), sha)
+        return 302, None, {"Location": f"{self.url}/_codeload/{repo.full_name}/legacy.tar.gz/{sha}?token={token}"}
+
+    def _codeload(self, request: web.Request, path: str) -> web.StreamResponse:
+        """The archive download GitHub redirects to: a short-lived address, no installation token."""
+        self.requests.append(("codeload", request.method, path))
+        if request.headers.get("Authorization"):
+            self.violations.append(f"{path}: an Authorization header was sent to the archive download")
+        hit = self.archive_tokens.get(request.query.get("token", ""))
+        if hit is None:
+            return web.Response(status=404, text="Not Found")
+        repo = self.repos[hit[0]]
+        if self.archive_fault == "broken":
+            return web.Response(status=200, body=b"\x1f\x8b this is not a tar archive")
+        if self.archive_fault == "refused":
+            return web.Response(status=403, text="Forbidden")
+        data = subprocess.run(["git", "-C", str(repo.git.path), "archive", "--format=tar.gz",
+                               f"--prefix={repo.owner}-{repo.name}-{hit[1][:7]}/", hit[1]],
+                              capture_output=True, check=True).stdout
+        return web.Response(status=200, body=data, content_type="application/x-gzip")
 
     def op_git_get_blob(self, repo, params, query, body):
         sha = params["file_sha"]

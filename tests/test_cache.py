@@ -138,3 +138,24 @@ def test_the_apps_engine_calls_keep_and_reuse_indexes_across_a_restart(tmp_path,
     monkeypatch.setattr(cpu, "_CACHE", [])  # a new process: the cache is opened again
     after = cpu.call_engine(Engine(shared=True), "evaluate", (snap, cfg), {"features": ["auth"]}, 60)
     assert [(f.id, f.alignment) for f in after.features] == [(f.id, f.alignment) for f in before.features]
+
+
+def test_a_report_is_the_same_whatever_the_hash_seed(tmp_path):
+    """Ties (two names equally like a missing one) are broken the same way in every process."""
+    import subprocess
+    import sys
+    repo = tmp_path / "repo"
+    files = {"docs/features/store.md": "# Store\n\n- `fetch_items` returns the items\n",
+             "internal/store/store.go": "package store\n\nfunc fetch_itemz() {}\nfunc fetch_itemx() {}\n"
+                                        "func fetch_itemq() {}\nfunc fetch_itemw() {}\n"}
+    for path, text in files.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    outs = set()
+    for seed in ("1", "2", "3", "4", "5"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "DRIFTBOT_CACHE": "off"}
+        out = subprocess.run([sys.executable, "-m", "bot.cli", "report", str(repo), "--format", "json"], env=env,
+                             capture_output=True, text=True, check=True).stdout
+        outs.add(out)
+    assert "did you mean" in next(iter(outs))
+    assert len(outs) == 1

@@ -534,16 +534,39 @@ class Engine:
         view, ruleset, fmap = self._resolve(snapshot, config)
         wanted = set(features)
         need: set[str] = set()
-        claimed: set[str] = set()
         name_keys = {k for fid in wanted for k in _feature_test_keys(fid)}
+
+        def files_of(f: fm_mod.FeatureDef) -> set[str]:
+            return set(f.spec) | set(view.index.glob_many(f.code)) | set(view.index.glob_many(f.tests))
+
+        # code that belongs to a feature: how many features claim each file (a located feature's globs
+        # are where it looks, not code it owns), kept per feature map; the wanted features are then
+        # counted again as they are now (their tasks may name code once their specs are read)
+        hit = view.resolved.get(("claims", id(fmap)))
+        if hit is None or hit[0] is not fmap:
+            counts: dict[str, int] = {}
+            for f in fmap.features:
+                if f.scope != "located":
+                    for p in files_of(f):
+                        counts[p] = counts.get(p, 0) + 1
+            hit = view.resolved[("claims", id(fmap))] = (fmap, counts)
+        counts = hit[1]
+        unclaimed: dict[str, int] = {}  # the wanted features' plain claims, taken back
+        claimed_now: set[str] = set()
         for f in fmap.features:
-            if f.id in wanted:
-                f = self._with_task_code(snapshot, f, view, fmap.source)  # needs the spec: call again once fetched
-            files = set(f.spec) | set(view.index.glob_many(f.code)) | set(view.index.glob_many(f.tests))
-            if f.scope != "located":  # a located feature's globs are where it looks, not code it owns
-                claimed |= files
-            if f.id in wanted:
-                need |= files | set(view.index.glob_many(f.wired_from))
+            if f.id not in wanted:
+                continue
+            if f.scope != "located":
+                for p in files_of(f):
+                    unclaimed[p] = unclaimed.get(p, 0) + 1
+            f = self._with_task_code(snapshot, f, view, fmap.source)  # needs the spec: call again once fetched
+            files = files_of(f)
+            if f.scope != "located":
+                claimed_now |= files
+            need |= files | set(view.index.glob_many(f.wired_from))
+
+        def claimed(p: str) -> bool:
+            return p in claimed_now or counts.get(p, 0) > unclaimed.get(p, 0)
         kinds = view.kinds(ruleset)
         for key in name_keys:
             need.update(kinds.tests_by_name.get(key, ()))
@@ -551,7 +574,7 @@ class Engine:
         for p in kinds.glue_order:
             if glue >= glue_cap:
                 break
-            if p not in claimed:
+            if not claimed(p):
                 need.add(p)
                 glue += 1
         specs = {s for f in fmap.features if f.id in wanted for s in f.spec}

@@ -849,7 +849,7 @@ def _did_you_mean(name: str, scope: Scope):
     best = None
     m = difflib.SequenceMatcher(None, "", low)  # the wanted name is the second sequence: analysed once
     chars = set(low)
-    for d, path, line in cands:
+    for d, path, line in sorted(cands):  # in a fixed order: a tie goes to the same name on every run
         if d == name or d[:1].isupper() != upper or abs(len(d) - len(name)) > max(8, len(name)):
             continue
         d_low = d.lower()

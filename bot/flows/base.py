@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 from dataclasses import replace
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from gidgethub import GitHubException
 
 from ..engine import Engine
@@ -28,6 +28,7 @@ STATE_CHANGING = {"waive", "unwaive", "recheck"}
 WRITE_PERMISSIONS = {"admin", "maintain", "write"}
 LIST_FILES_LIMIT = 3000
 MAX_NEW_ISSUES = 25  # a push that opens more gaps files the rest on later pushes, never a flood
+TREE_CACHE_ENTRIES = 300_000  # tree entries kept, all commits together
 REPLIES_PER_HOUR = 10  # per collaborator and thread
 WAIVER_BRANCH = "driftbot/waivers"
 
@@ -46,6 +47,8 @@ class ServiceBase:
         self.store = store if isinstance(store, AsyncStore) else AsyncStore(store)
         self.engine = engine or Engine()
         self.blobs = blobs or fetch.BlobCache()
+        # trees by commit (a commit's tree never changes): a job that looks at one commit twice asks once
+        self.trees: LRUCache = LRUCache(maxsize=TREE_CACHE_ENTRIES, getsizeof=lambda entries: max(1, len(entries)))
         self.today = today
         self.onboarding = onboarding  # open a pull request proposing a config where there is none
         self.budget = budget  # seconds of engine time one analysis may take
@@ -70,7 +73,12 @@ class ServiceBase:
 
     # ---- shared pieces ------------------------------------------------------------------
     async def _snapshot(self, gh, repo: str, sha: str) -> Snapshot:
-        return fetch.snapshot_from_tree(await fetch.tree(gh, repo, sha), sha)
+        entries = self.trees.get((repo.lower(), sha))
+        if entries is None:
+            entries = await fetch.tree(gh, repo, sha)
+            if len(entries) < self.trees.maxsize:
+                self.trees[(repo.lower(), sha)] = entries
+        return fetch.snapshot_from_tree(entries, sha)
 
     async def _config(self, gh, repo: str, installation: int, snap: Snapshot, *, trusted: bool = True) -> Config:
         """The config of a snapshot. An untrusted one (a pull request's) is checked, never run: the rule

@@ -60,6 +60,8 @@ class Baseline:
             if files is not None and len(files) >= 300:
                 files = None  # compare lists at most 300 files
         head = await self._snapshot(gh, repo, sha)
+        if everything and len(head) > fetch.ARCHIVE_AFTER:
+            await fetch.from_archive(gh, repo, inst, head, self.blobs)  # every file, in one request
         try:
             cfg = await self._config(gh, repo, inst, head)
         except ConfigError as exc:
