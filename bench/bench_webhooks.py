@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import asyncio
 import json
 import os
@@ -157,7 +158,10 @@ async def latency(rate: int, seconds: float) -> None:
 
 
 async def requests_per_event(sizes: list[int]) -> None:
+    """API requests (archive downloads and installation tokens aside) of a pull request that touches
+    one feature, and of a full scan, for repositories of growing size; then per endpoint."""
     print("requests          features | PR event (1 touched) | full scan")
+    per_endpoint: dict[int, tuple[Counter, Counter]] = {}
     for n in sizes:
         tmp = Path(tempfile.mkdtemp())
         fake = FakeGitHub(apphelpers.APP_ID, apphelpers.keypair()[1])
@@ -179,14 +183,19 @@ async def requests_per_event(sizes: list[int]) -> None:
                     assert r.status == 202, await r.text()
             await send("pull_request", apphelpers.pr_event(repo, number, base, head))
             await app[QUEUE].join(600)
-            pr_requests = len(fake.requests) - fake.token_requests
+            pr_ops = [r[0] for r in fake.requests if r[0] not in ("codeload", "apps/create-installation-access-token")]
             before = len(fake.requests)
             await send("push", apphelpers.push_event(repo, "0" * 40, base))
             await app[QUEUE].join(600)
-            scan_requests = len(fake.requests) - before
-        print(f"                  {n:8d} | {pr_requests:20d} | {scan_requests:9d}")
+            scan_ops = [r[0] for r in fake.requests[before:] if r[0] != "codeload"]
+        print(f"                  {n:8d} | {len(pr_ops):20d} | {len(scan_ops):9d}")
+        per_endpoint[n] = (Counter(pr_ops), Counter(scan_ops))
         await bot_runner.cleanup()
         await fake_runner.cleanup()
+    largest = max(per_endpoint)
+    for label, counts in (("PR event", per_endpoint[largest][0]), ("full scan", per_endpoint[largest][1])):
+        print(f"  {label} at {largest} features, per endpoint: " +
+              ", ".join(f"{op} {k}" for op, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 
 def _rss_kb(pid: int, field: str = "VmRSS") -> int:

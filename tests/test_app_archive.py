@@ -103,3 +103,17 @@ def test_a_truncated_archive_raises_a_tar_error_the_fetch_handles():
     data = tar_of([("top/a.go", "file", os.urandom(100_000))]).getvalue()[:50_000]
     with pytest.raises((tarfile.TarError, EOFError, OSError)):
         read_archive(io.BytesIO(data), {"a.go": "0" * 40}, 1_000_000)
+
+
+async def test_a_typical_pull_request_costs_at_most_ten_requests(bot, github, repo_factory):
+    from tests.apphelpers import pr_event
+    from tests.test_app_pr import open_heartbeat_pr
+    repo, g, base = repo_factory(many_files())
+    head, number = open_heartbeat_pr(github, repo, g)
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    (run,) = repo.check_runs.values()
+    assert run["output"]["title"] == "0 new gaps, 1 resolved"
+    api = [r[0] for r in github.requests if r[0] not in ("codeload", "apps/create-installation-access-token")]
+    assert "pulls/list-files" not in api  # the comparison with the merge base lists the changed files
+    assert len(api) <= 10, api

@@ -67,9 +67,11 @@ async def test_annotation_cap_from_config(bot, github, repo_factory):
 
 async def test_huge_pull_requests_fall_back_to_tree_comparison(bot, github, repo_factory):
     repo, g, base = repo_factory(base_files())
-    head, number = open_heartbeat_pr(github, repo, g)
+    many = {f"assets/file{i:03d}.txt": f"{i}\n" for i in range(310)}  # more than a comparison lists
+    head = g.commit({"internal/agents/routes.go": ROUTES_BOTH, **many}, "add", branch="feature")
+    number = github.open_pull(repo, "main", "feature")
     event = pr_event(repo, number, base, head)
-    event["pull_request"]["changed_files"] = 3500
+    event["pull_request"]["changed_files"] = 3500  # and more than the pull request's list holds
     await deliver(bot, "pull_request", event)
     await settle(bot)
     (run,) = repo.check_runs.values()

@@ -28,6 +28,7 @@ STATE_CHANGING = {"waive", "unwaive", "recheck"}
 WRITE_PERMISSIONS = {"admin", "maintain", "write"}
 LIST_FILES_LIMIT = 3000
 MAX_NEW_ISSUES = 25  # a push that opens more gaps files the rest on later pushes, never a flood
+COMPARE_FILES_LIMIT = 300  # GitHub's comparison lists at most this many changed files
 TREE_CACHE_ENTRIES = 300_000  # tree entries kept, all commits together
 REPLIES_PER_HOUR = 10  # per collaborator and thread
 WAIVER_BRANCH = "driftbot/waivers"

@@ -13,7 +13,7 @@ from ..github import fetch
 from ..github.publish import create_once
 from ..records import FeatureRecord
 from ..report import issues as issue_text
-from .base import MAX_NEW_ISSUES, _file_names, log
+from .base import COMPARE_FILES_LIMIT, MAX_NEW_ISSUES, _file_names, log
 
 
 class Baseline:
@@ -57,7 +57,7 @@ class Baseline:
         elif last == sha and not job.get("full"):
             return True  # a repeated push
         if not everything:
-            if files is not None and len(files) >= 300:
+            if files is not None and len(files) >= COMPARE_FILES_LIMIT:
                 files = None  # compare lists at most 300 files
         head = await self._snapshot(gh, repo, sha)
         if everything and len(head) > fetch.ARCHIVE_AFTER:

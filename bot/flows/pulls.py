@@ -14,7 +14,7 @@ from ..engine.snapshot import Snapshot, changed_paths
 from ..github import fetch
 from ..github.publish import create_once
 from ..report import pr as pr_text
-from .base import CouldNotAnalyse, LIST_FILES_LIMIT, _describe, _file_names, _now, _policy_changes, log
+from .base import COMPARE_FILES_LIMIT, CouldNotAnalyse, LIST_FILES_LIMIT, _describe, _file_names, _now, _policy_changes, log
 
 
 class PullRequests:
@@ -84,7 +84,7 @@ class PullRequests:
             cfg = Config()  # the base branch's own config is broken: the defaults judge
         trusted = cfg
         await self._documents(gh, repo, inst, cfg, head, base)
-        changed, notes = await self._changed_files(gh, job, base, head)
+        changed, notes = await self._changed_files(gh, job, base, head, compare)
         notes = _policy_changes(trusted, proposed) + notes
         for snap in (head, base):  # located features are touched by what a change names: read it first
             await fetch.fill(gh, repo, inst, snap, await self.cpu.engine_call("touch_paths", cfg, changed, snap),
@@ -100,8 +100,14 @@ class PullRequests:
             check_url = f"{self._web(repo)}/runs/{check_id}"
             await self._comment(gh, repo, job["number"], deltas, head_sha, check_url, cfg, total)
 
-    async def _changed_files(self, gh, job: dict, base: Snapshot, head: Snapshot) -> tuple[list[str], list[str]]:
-        """The changed paths, and a note for the check when they had to be worked out another way."""
+    async def _changed_files(self, gh, job: dict, base: Snapshot, head: Snapshot,
+                             compare: dict | None = None) -> tuple[list[str], list[str]]:
+        """The changed paths, and a note for the check when they had to be worked out another way.
+        The comparison with the merge base lists them (a pull request's diff is that one) unless
+        there are 300 or more; then the pull request's own list (up to 3,000), then the trees."""
+        files = (compare or {}).get("files")
+        if files is not None and len(files) < COMPARE_FILES_LIMIT:
+            return _file_names(files), []
         number = job.get("number")
         if number and (job.get("changed_files") or 0) < LIST_FILES_LIMIT:
             listed = [f async for f in gh.getiter("/repos/{+repo}/pulls/{number}/files{?per_page}",

@@ -24,6 +24,9 @@ BLOB_CACHE_BYTES = 256 * 1024 * 1024
 # large the repository: a full scan of 3,000 files would otherwise spend 3,000 of the installation's
 # 5,000 requests an hour).
 ARCHIVE_AFTER = 40
+# A small repository's archive is cheap to download: past a few blobs, one request does instead.
+ARCHIVE_SMALL_AFTER = 5
+ARCHIVE_SMALL_BYTES = 16 * 1024 * 1024  # the files of the tree, uncompressed
 ARCHIVE_MAX_BYTES = 512 * 1024 * 1024  # compressed download
 ARCHIVE_MAX_FILES = 300_000
 ARCHIVE_TIMEOUT = 300.0
@@ -100,7 +103,8 @@ async def fill(gh, repo: str, installation: int, snapshot: Snapshot, paths, cach
 
     todo = missing()
     got = 0
-    if len(todo) > archive_after and snapshot.commit and not getattr(snapshot, "archive_read", False):
+    small = len(todo) > ARCHIVE_SMALL_AFTER and sum(e.size for e in snapshot) <= ARCHIVE_SMALL_BYTES
+    if (len(todo) > archive_after or small) and snapshot.commit and not getattr(snapshot, "archive_read", False):
         got = await from_archive(gh, repo, installation, snapshot, cache)
         todo = missing()
     sem = asyncio.Semaphore(FETCH_CONCURRENCY)
