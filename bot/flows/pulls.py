@@ -74,6 +74,7 @@ class PullRequests:
         merge_base = compare["merge_base_commit"]["sha"]
         head = await self._snapshot(gh, repo, head_sha)
         base = await self._snapshot(gh, repo, merge_base)
+        await fetch.prefetch(gh, repo, inst, head, self.blobs)  # a small repository: one archive
         # A pull request is judged by the base branch's config: what is measured, and how. Its own
         # config is checked (an invalid one fails the check) and its changes are named; they apply
         # once merged, so no pull request can weaken the judgement of itself.

@@ -121,6 +121,23 @@ async def fill(gh, repo: str, installation: int, snapshot: Snapshot, paths, cach
     return len(todo) + got
 
 
+async def prefetch(gh, repo: str, installation: int, snapshot: Snapshot, cache: BlobCache) -> int:
+    """Before a job reads a small repository's files in several rounds: when more than a few of them
+    are new to the blob cache, take them all from one archive now. Returns how many were kept."""
+    if getattr(snapshot, "archive_read", False) or not snapshot.commit:
+        return 0
+    total = sum(e.size for e in snapshot)
+    if total > ARCHIVE_SMALL_BYTES:
+        return 0
+    new = 0
+    for e in snapshot:
+        if cache.get(installation, e.sha) is None:
+            new += 1
+            if new > ARCHIVE_SMALL_AFTER:
+                return await from_archive(gh, repo, installation, snapshot, cache)
+    return 0
+
+
 class _TooLarge(Exception):
     pass
 
