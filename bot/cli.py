@@ -559,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "default ./.env) for what the environment does not set: APP_ID, PRIVATE_KEY or "
                                     "PRIVATE_KEY_PATH, WEBHOOK_SECRET, GITHUB_API_URL (GitHub Enterprise Server), PORT, "
                                     "DRIFTBOT_STORE, DRIFTBOT_LOG_LEVEL, DRIFTBOT_LOG_FORMAT (text or json), "
-                                    "DRIFTBOT_WORKERS, DRIFTBOT_ENGINE_PROCESSES, DRIFTBOT_ONBOARDING, DRIFTBOT_ANALYSIS_SECONDS. With none of the "
+                                    "DRIFTBOT_WORKERS, DRIFTBOT_ENGINE_PROCESSES, DRIFTBOT_ONBOARDING, DRIFTBOT_ANALYSIS_SECONDS, DRIFTBOT_CACHE, DRIFTBOT_CACHE_MB. With none of the "
                                     "app's credentials set, it starts in setup mode: open / to register the app on "
                                     "GitHub (DRIFTBOT_URL: its public address), and it writes them to the .env file.")
     sv.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
