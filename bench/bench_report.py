@@ -80,7 +80,8 @@ def fill(snap, full, paths) -> None:
 def measure(repo: Path, cache_dir: Path) -> dict:
     env = {**os.environ, "DRIFTBOT_CACHE": str(cache_dir)}
     report = [sys.executable, "-m", "bot.cli", "report", str(repo), "-q", "-o", os.devnull]
-    grep = run_child(["git", "grep", "-n", "-E", MARKERS], cwd=repo)
+    # git grep's time varies from run to run (the page cache, the machine): its best of three
+    grep = min((run_child(["git", "grep", "-n", "-E", MARKERS], cwd=repo) for _ in range(3)), key=lambda r: r[1])
     cold = run_child(report, cwd=ROOT, env=env)
     warm = run_child(report, cwd=ROOT, env=env)
 
@@ -106,21 +107,29 @@ def measure(repo: Path, cache_dir: Path) -> dict:
     # need, both sides evaluated
     worker = Engine(shared=True)
     worker.evaluate(snap, cfg, today=dt.date.today())
-    t = time.perf_counter()
-    base_p, head_p = partial(snap, []), partial(head, [])
-    for s in (base_p, head_p):
-        fill(s, snap if s is base_p else head, worker.discovery_paths(s, cfg))
-    fill(head_p, head, worker.touch_paths(cfg, [path], head_p))
-    fill(base_p, snap, worker.touch_paths(cfg, [path], base_p))
-    touched = worker.touched(cfg, [path], head_p, base_p)
-    for s, full_snap in ((base_p, snap), (head_p, head)):
-        for _ in range(2):
-            fill(s, full_snap, worker.needed_paths(s, cfg, touched))
-        worker.evaluate(s, cfg, features=touched, today=dt.date.today())
-    pr_job = time.perf_counter() - t
+
+    def pr_job(changed_path: str, text: str) -> float:
+        head = snap.with_changes({changed_path: text})
+        t = time.perf_counter()
+        base_p, head_p = partial(snap, []), partial(head, [])
+        for s in (base_p, head_p):
+            fill(s, snap if s is base_p else head, worker.discovery_paths(s, cfg))
+        fill(head_p, head, worker.touch_paths(cfg, [changed_path], head_p))
+        fill(base_p, snap, worker.touch_paths(cfg, [changed_path], base_p))
+        touched = worker.touched(cfg, [changed_path], head_p, base_p)
+        for s, full_snap in ((base_p, snap), (head_p, head)):
+            for _ in range(2):
+                fill(s, full_snap, worker.needed_paths(s, cfg, touched))
+            worker.evaluate(s, cfg, features=touched, today=dt.date.today())
+        pr_job.touched = len(touched)
+        return time.perf_counter() - t
+
+    first_pr = pr_job(path, snap.read(path).decode() + "\n// TODO: first pull request\n")
+    other = next(p for p in snap.paths() if p.startswith(f"internal/{findings.features[1].id}/") and p.endswith(".go"))
+    next_pr = pr_job(other, snap.read(other).decode() + "\n// TODO: next pull request\n")
     return {"files": len(snap), "mb": sum(e.size for e in snap) / 2**20, "features": len(findings.features),
-            "grep": grep, "cold": cold, "warm": warm, "full": full, "one": one, "pr": pr_job,
-            "touched": len(touched), "cache_mb": sum(f.stat().st_size for f in cache_dir.glob("*")) / 2**20}
+            "grep": grep, "cold": cold, "warm": warm, "full": full, "one": one, "pr": next_pr,
+            "first_pr": first_pr, "touched": pr_job.touched, "cache_mb": sum(f.stat().st_size for f in cache_dir.glob("*")) / 2**20}
 
 
 def main() -> int:
@@ -151,7 +160,8 @@ def main() -> int:
         print(f"  one feature, 1 file     {m['one'] * 1000:6.0f} ms = {100 * m['one'] / m['cold'][0]:.2f} % of the "
               f"cold report (target ≤ 1 %), {100 * m['one'] / m['full']:.1f} % of a warm full evaluate")
         print(f"  App PR job              {m['pr'] * 1000:6.0f} ms = {100 * m['pr'] / m['full']:.2f} % of a warm "
-              f"full evaluate ({m['touched']} touched; target ≤ 2 %)")
+              f"full evaluate ({m['touched']} touched; target ≤ 2 %); the worker's first PR "
+              f"{m['first_pr'] * 1000:.0f} ms (it works out the feature map for fetched documents once)")
     if len(rows) > 1:
         print("\none feature after one changed file, by size: " + ", ".join(
             f"{r['files']:,} files {r['one'] * 1000:.0f} ms ({100 * r['one'] / r['cold'][0]:.2f} % of the cold report)"
