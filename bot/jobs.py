@@ -26,11 +26,16 @@ async def _nothing(_job_id: int, done: bool = True) -> None:
 
 class JobQueue:
     def __init__(self, runner: Runner, *, workers: int = 4, finished: Finished = _nothing,
-                 started: Callable[[int], Awaitable[None]] | None = None):
+                 started: Callable[[int], Awaitable[None]] | None = None,
+                 gate: Callable[[dict], float | None] | None = None):
         self.runner = runner
         self.workers = workers
         self.finished = finished
         self.started = started  # told before a stored job runs (attempts are counted)
+        # asked before a job starts: seconds it should wait (work that can wait, while the API budget
+        # is low), or None to run it now; a held job stays stored and is asked again then
+        self.gate = gate
+        self.held: dict[str, tuple[dict, float]] = {}  # key → (job, when it is asked again, monotonic)
         self._pending: "OrderedDict[str, tuple[int | None, dict, float]]" = OrderedDict()
         self._running: dict[str, tuple[int | None, dict, float]] = {}
         self._rerun: dict[str, tuple[int | None, dict, float]] = {}
@@ -126,8 +131,12 @@ class JobQueue:
                 await self._wake.wait()
                 continue
             entry = self._pending.pop(key)
-            self._running[key] = entry
             job_id, job, _at = entry
+            wait = self._gated(job)
+            if wait:
+                self._hold(key, entry, wait)
+                continue
+            self._running[key] = entry
             try:
                 if self.started is not None and job_id is not None:
                     await self.started(job_id)
@@ -148,6 +157,29 @@ class JobQueue:
                     self.submit(again[1], key, again[0])
                 if not self._pending and not self._running:
                     self._idle.set()
+
+    def _gated(self, job: dict) -> float | None:
+        if self.gate is None:
+            return None
+        try:
+            return self.gate(job)
+        except Exception as exc:  # a gate that fails lets the job run
+            _log_safely("could not ask whether a job should wait", exc)
+            return None
+
+    def _hold(self, key: str, entry, wait: float) -> None:
+        """Put a job back for ``wait`` seconds. It stays stored: a restart meanwhile asks again."""
+        wait = min(max(wait, 1.0), 3600.0)
+        self.held[key] = (entry[1], time.monotonic() + wait)
+        log.info("job held back", extra={"kind": entry[1].get("kind"), "repo": entry[1].get("repo"),
+                                         "seconds": round(wait)})
+
+        def again() -> None:
+            if self.held.pop(key, None) is not None and not self._closing:
+                self.submit(entry[1], key, entry[0])
+        asyncio.get_running_loop().call_later(wait, again)
+        if not self._pending and not self._running:
+            self._idle.set()
 
     def _next_key(self) -> str | None:
         """The waiting job to run next: the oldest of the installation with the fewest jobs running,
@@ -187,8 +219,9 @@ class JobQueue:
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        left += [j for _i, j, _a in self._rerun.values()]
+        left += [j for _i, j, _a in self._rerun.values()] + [j for j, _t in self.held.values()]
         self._rerun.clear()
+        self.held.clear()
         return left
 
     async def _idle_running(self) -> None:

@@ -325,6 +325,7 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
 
         queue.finished = finished
         queue.started = started
+        queue.gate = service.gate
         queue.start()
         # a job that was running when the process went down MAX_ATTEMPTS times is given up, not resumed
         # for ever; jobs that only waited their turn are not counted

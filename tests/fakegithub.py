@@ -161,6 +161,8 @@ class FakeGitHub:
         self.url = ""  # set by the fixture
         self.manifest_codes: dict[str, dict] = {}  # code → the app GitHub made from a manifest
         self.archive_tokens: dict[str, tuple[str, str]] = {}  # download token → (repository, commit)
+        self.rate_left: int | None = None  # set: answers carry X-RateLimit-* headers with this many left
+        self.rate_reset: float = 0.0  # when the hour those headers speak of ends (epoch seconds)
         self.archive_fault: str | None = None  # "broken" or "refused": the archive download goes wrong
 
     # ---- set-up ------------------------------------------------------------------------
@@ -233,6 +235,9 @@ class FakeGitHub:
             return web.json_response({"message": "injected failure after the work was done"}, status=lost.status,
                                      headers=lost.headers)
         status, data, headers = result if isinstance(result, tuple) else (200, result, {})
+        if self.rate_left is not None:  # GitHub's rate-limit headers, as a test sets them
+            headers = {**headers, "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": str(self.rate_left),
+                       "X-RateLimit-Reset": str(int(self.rate_reset)), "X-RateLimit-Resource": "core"}
         if request.method == "GET" and status == 200:
             etag = '"%s"' % abs(hash(json.dumps(data, sort_keys=True, default=str)))
             headers = {**headers, "ETag": etag}

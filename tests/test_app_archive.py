@@ -117,3 +117,47 @@ async def test_a_typical_pull_request_costs_at_most_ten_requests(bot, github, re
     api = [r[0] for r in github.requests if r[0] not in ("codeload", "apps/create-installation-access-token")]
     assert "pulls/list-files" not in api  # the comparison with the merge base lists the changed files
     assert len(api) <= 10, " ".join(api)
+
+
+async def test_scans_wait_while_the_api_budget_is_low_and_the_dashboard_says_so(bot, github, repo_factory):
+    import time
+
+    from bot.server import QUEUE
+    from tests.apphelpers import push_event
+    busy, g1, first = repo_factory(many_files(), name="busy")
+    github.rate_left, github.rate_reset = 120, time.time() + 60
+    await deliver(bot, "push", push_event(busy, "0" * 40, first))  # a push runs: the budget is noted
+    await settle(bot)
+    body = dashboard(busy)["body"]
+    assert "Updates paused until" in body and "120 of its 5,000" in body
+    quiet, g2, _ = repo_factory(many_files(), name="quiet")
+    await scan(bot, quiet)
+    queue = bot.server.app[QUEUE]
+    assert list(queue.held) and not any(i for i in quiet.issues.values())  # held back: nothing spent
+    # a pull request is never held back
+    from tests.apphelpers import pr_event
+    from tests.test_app_pr import open_heartbeat_pr
+    head, number = open_heartbeat_pr(github, busy, g1)
+    await deliver(bot, "pull_request", pr_event(busy, number, first, head))
+    await settle(bot)
+    assert [r for r in busy.check_runs.values() if r["head_sha"] == head][0]["status"] == "completed"
+
+
+async def test_a_held_scan_runs_once_the_hour_it_waited_for_is_over(bot, github, repo_factory):
+    import asyncio
+    import time
+
+    from bot.server import QUEUE
+    from tests.apphelpers import push_event
+    busy, g1, first = repo_factory(many_files(), name="busy")
+    github.rate_left, github.rate_reset = 120, time.time() + 1.5
+    await deliver(bot, "push", push_event(busy, "0" * 40, first))
+    await settle(bot)
+    quiet, g2, _ = repo_factory(many_files(), name="quiet")
+    github.rate_left = None  # the next answers say nothing of the budget: the old hour ends
+    await scan(bot, quiet)
+    assert list(bot.server.app[QUEUE].held)
+    await asyncio.sleep(2.5)
+    await settle(bot)
+    assert not bot.server.app[QUEUE].held
+    assert "Overall alignment" in dashboard(quiet)["body"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from dataclasses import replace
 
 from cachetools import LRUCache, TTLCache
@@ -71,6 +72,14 @@ class ServiceBase:
         handler = {"pull_request": self.pull_request, "push": self.push, "scan": self.scan,
                    "command": self.command, "commit_check": self.commit_check}[job["kind"]]
         await handler(job)
+
+    def gate(self, job: dict) -> float | None:
+        """Seconds a job should wait before it starts: a repository scan can wait while its
+        installation's API budget is low (pull requests and pushes cannot, and run)."""
+        if job.get("kind") != "scan":
+            return None
+        budget = self.app.budget(job.get("installation"))
+        return budget.reset - time.time() if budget is not None and budget.low else None
 
     # ---- shared pieces ------------------------------------------------------------------
     async def _snapshot(self, gh, repo: str, sha: str) -> Snapshot:

@@ -87,7 +87,11 @@ class Baseline:
         if cfg.policy.issues_enabled:
             await self._sync_issues(gh, repo, sha, findings, cfg, first=first)
         if cfg.policy.dashboard:
-            await self._dashboard(gh, repo, sha, cfg)
+            budget = self.app.budget(inst)
+            if budget is None or not budget.low:
+                await self._dashboard(gh, repo, sha, cfg)
+            elif await self.store.take_quota(repo, "dashboard-while-budget-low", 1, 3600):
+                await self._dashboard(gh, repo, sha, cfg, budget=budget)  # once an hour: says why it waits
         return True
 
     async def scan(self, job: dict) -> None:
@@ -189,7 +193,7 @@ class Baseline:
                 break
         return None
 
-    async def _dashboard(self, gh, repo: str, sha: str, cfg: Config | None = None) -> None:
+    async def _dashboard(self, gh, repo: str, sha: str, cfg: Config | None = None, budget=None) -> None:
         config_waivers = [(w.fingerprint, w.reason, w.until.isoformat() if w.until else None)
                           for w in (cfg.waivers if cfg else ()) if w.line]  # those written in the config
         waived = {w.fingerprint for w in (await self.store.waivers(repo))} | {fp for fp, _r, _u in config_waivers}
@@ -199,7 +203,8 @@ class Baseline:
         issues = {fp: rec.number for fp, rec in (await self.store.gap_issues(repo)).items() if rec.number and rec.state == "open"}
         waivers = config_waivers + [(w.fingerprint, w.reason, w.until) for w in (await self.store.waivers(repo))
                                     if w.fingerprint not in {fp for fp, _r, _u in config_waivers}]
-        body = issue_text.dashboard_body(features, (await self.store.history(repo)), issues, waivers, sha)
+        body = issue_text.dashboard_body(features, (await self.store.history(repo)), issues, waivers, sha,
+                                         budget=budget)
         number = await self.store.get_value(repo, "dashboard")
         if number is not None and not number.isdigit():
             return  # another job is creating it

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import random
 import time
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import aiohttp
@@ -29,10 +30,11 @@ class RetryingGitHubAPI(GitHubAPI):
     retry-after), and jittered retries of 5xx and network errors."""
 
     def __init__(self, session: aiohttp.ClientSession, *args: Any, time_scale: float = 1.0, metrics=None,
-                 **kwargs: Any):
+                 on_headers=None, **kwargs: Any):
         super().__init__(session, *args, **kwargs)
         self.time_scale = time_scale
         self.metrics = metrics
+        self.on_headers = on_headers  # told every answer's headers (the rate limit left)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds * self.time_scale)
@@ -43,6 +45,8 @@ class RetryingGitHubAPI(GitHubAPI):
                 answer = await super()._request(method, url, headers, body)
                 if self.metrics is not None:
                     self.metrics.observe_api(method, answer[0], answer[1])
+                if self.on_headers is not None:
+                    self.on_headers(answer[1])
                 return answer
             except (aiohttp.ClientConnectionError, aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
                 if _creates(method, url) and not isinstance(exc, aiohttp.ClientConnectorError):
@@ -112,6 +116,7 @@ class GitHubApp:
         self._tokens: dict[int, tuple[str, float]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._caches: dict[int, LRUCache] = {}
+        self.budgets: dict[int, Budget] = {}  # the core rate limit per installation, as last answered
 
     def _api(self, **kw) -> RetryingGitHubAPI:
         return RetryingGitHubAPI(self.session, REQUESTER, base_url=self.api_url, time_scale=self.time_scale,
@@ -143,7 +148,38 @@ class GitHubApp:
         """A client for one installation. Its ETag cache is that installation's own."""
         token = await self.token(installation_id)
         cache = self._caches.setdefault(installation_id, LRUCache(maxsize=2000))
-        return self._api(oauth_token=token, cache=cache)
+        return self._api(oauth_token=token, cache=cache,
+                         on_headers=lambda headers: self._note_budget(installation_id, headers))
+
+    def _note_budget(self, installation_id: int, headers) -> None:
+        if not headers or headers.get("x-ratelimit-resource", "core") != "core":
+            return
+        try:
+            left, limit = int(headers["x-ratelimit-remaining"]), int(headers["x-ratelimit-limit"])
+            reset = float(headers.get("x-ratelimit-reset", time.time() + 3600))
+        except (KeyError, TypeError, ValueError):
+            return
+        self.budgets[installation_id] = Budget(left, limit, reset)
+
+    def budget(self, installation_id: int) -> "Budget | None":
+        """What GitHub last said of the installation's hourly requests; None before it said anything,
+        or once the hour it spoke of is over."""
+        b = self.budgets.get(installation_id)
+        return b if b is not None and b.reset > time.time() else None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An installation's hourly API requests: how many are left of ``limit`` until ``reset`` (epoch s)."""
+    left: int
+    limit: int
+    reset: float
+
+    @property
+    def low(self) -> bool:
+        """Too few left for work that can wait: a tenth of the hour's requests (at least 100) stay for
+        pull requests and pushes."""
+        return self.left < max(100, self.limit // 10)
 
 
 def _parse_time(value: str | None) -> float | None:

@@ -1,6 +1,7 @@
 """Gap issues and the drift dashboard (pure renderers)."""
 from __future__ import annotations
 
+import datetime as _dt
 import re
 
 from ..engine.model import GAP_TITLES, FeatureResult, Gap
@@ -58,10 +59,15 @@ def feature_record(f: FeatureResult) -> FeatureRecord:
 
 
 def dashboard_body(features: dict[str, FeatureRecord], history: list[HistoryPoint], issues: dict[str, int],
-                   waivers: list[tuple[str, str, str | None]], commit: str) -> str:
+                   waivers: list[tuple[str, str, str | None]], commit: str, budget=None) -> str:
     """The drift dashboard: score and trend, the feature table, open gaps with their issues, waivers.
     ``features`` are stored records (feature_record), so untouched features cost nothing."""
     head = [DASHBOARD_MARKER, f"## {DASHBOARD_TITLE}", ""]
+    if budget is not None:
+        until = _dt.datetime.fromtimestamp(budget.reset, _dt.timezone.utc).strftime("%H:%M UTC")
+        head += [f"> ⏸ **Updates paused until {until}.** This installation has {budget.left:,} of its "
+                 f"{budget.limit:,} GitHub API requests left this hour; driftbot keeps them for pull requests "
+                 "and pushes. This dashboard and repository scans resume then.", ""]
     if not features:
         head.append(f"No features found at `{commit[:12]}`. Add specs under `docs/features/` or declare them in "
                     "`.github/driftbot.yml`.")
