@@ -350,10 +350,14 @@ class StoreError(ValueError):
 
 
 def open_store(location: str) -> Store:
-    """DRIFTBOT_STORE: a file path or sqlite:///path (the embedded store)."""
+    """DRIFTBOT_STORE: a file path or sqlite:///path (the embedded store), or postgresql://… (a database
+    several replicas share)."""
+    if location.startswith(("postgresql://", "postgres://")):
+        from .store_pg import PostgresStore
+        return PostgresStore(location)
     if "://" in location and not location.startswith("sqlite:///"):
-        raise StoreError(f"DRIFTBOT_STORE={location!r}: only the embedded store (a path or sqlite:///path) ships "
-                         "with driftbot; a shared store implements bot.store.Store")
+        raise StoreError(f"DRIFTBOT_STORE={location.split('://')[0]}://…: not a store driftbot knows; use a file path "
+                         "(or sqlite:///path) for the embedded store, or postgresql://user:password@host/db")
     path = location[len("sqlite:///"):] if location.startswith("sqlite:///") else location
     if path != ":memory:":
         folder = os.path.dirname(os.path.abspath(path))

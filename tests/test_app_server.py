@@ -209,8 +209,12 @@ def test_a_store_that_cannot_be_used_is_named_with_the_fix(tmp_path):
     corrupt.write_bytes(b"not sqlite at all " * 100)
     with pytest.raises(StoreError, match=r"not a driftbot store, or damaged .* move it aside"):
         open_store(str(corrupt))
-    with pytest.raises(StoreError, match="only the embedded store"):
-        open_store("postgresql://db/driftbot")
+    with pytest.raises(StoreError, match="not a store driftbot knows"):
+        open_store("mysql://db/driftbot")
+    pytest.importorskip("psycopg_pool")
+    with pytest.raises(StoreError, match=r"cannot connect to PostgreSQL") as failed:
+        open_store("postgresql://driftbot:s3cret@127.0.0.1:1/driftbot")
+    assert "s3cret" not in str(failed.value)
     assert open_store(str(tmp_path / "fine.db")).unfinished_jobs() == []
 
 

@@ -1,4 +1,9 @@
-"""What every Store backend must do. A new backend adds a factory to STORES and passes all of it."""
+"""What every Store backend must do. A new backend adds a factory to STORES and passes all of it.
+
+The PostgreSQL store runs against a real server: $DRIFTBOT_TEST_POSTGRES (an address whose user may
+create databases), else one started from the pgserver wheel the test extra installs."""
+import itertools
+import os
 import threading
 
 import pytest
@@ -6,15 +11,61 @@ import pytest
 from bot.records import FeatureRecord, GapRecord
 from bot.store import SQLiteStore, StoredWaiver
 
+_databases = itertools.count(1)
+
+
+def _postgres(request, tmp):
+    """A new database on the test server, and a store on it (``tmp / "location"`` says where)."""
+    psycopg = pytest.importorskip("psycopg")
+    from bot.store_pg import PostgresStore
+    server = request.getfixturevalue("postgres_server")
+    name = f"driftbot_test_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    location = _with_database(server, name)
+    (tmp / "location").write_text(location)
+    return PostgresStore(location)
+
+
+def _with_database(uri: str, name: str) -> str:
+    head, sep, query = uri.partition("?")
+    base = head.rsplit("/", 1)[0] if head.count("/") > 2 else head
+    return f"{base}/{name}{sep}{query}"
+
+
 STORES = {
-    "sqlite-memory": lambda tmp: SQLiteStore(":memory:"),
-    "sqlite-file": lambda tmp: SQLiteStore(str(tmp / "s.db")),
+    "sqlite-memory": lambda request, tmp: SQLiteStore(":memory:"),
+    "sqlite-file": lambda request, tmp: SQLiteStore(str(tmp / "s.db")),
+    "postgres": _postgres,
 }
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    if os.environ.get("DRIFTBOT_TEST_POSTGRES"):
+        yield os.environ["DRIFTBOT_TEST_POSTGRES"]
+        return
+    pgserver = pytest.importorskip("pgserver", reason="no PostgreSQL: set DRIFTBOT_TEST_POSTGRES or install pgserver")
+    server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
 
 
 @pytest.fixture(params=sorted(STORES))
 def store(request, tmp_path):
-    return STORES[request.param](tmp_path)
+    made = STORES[request.param](request, tmp_path)
+    yield made
+    made.close()
+
+
+def another(store, tmp_path):
+    """A second store on the same database, as another replica would open it (None: not shareable)."""
+    if isinstance(store, SQLiteStore):
+        path = tmp_path / "s.db"
+        return SQLiteStore(str(path)) if path.exists() else None
+    from bot.store_pg import PostgresStore
+    return PostgresStore((tmp_path / "location").read_text())
 
 
 def test_a_delivery_is_seen_once_its_jobs_are_done(store):
@@ -108,3 +159,49 @@ def test_a_quota_counts_uses_within_its_window(store, monkeypatch):
     assert not store.take_quota("o/r", "reply:7:ann", 3, 60)
     clock[0] += 31  # the first three uses are older than the window now
     assert [store.take_quota("o/r", "reply:7:ann", 3, 60) for _ in range(4)] == [True, True, True, False]
+
+
+def test_two_replicas_accept_a_delivery_once_and_finish_it_once(store, tmp_path):
+    other = another(store, tmp_path)
+    if other is None:
+        pytest.skip("an in-memory store has no second replica")
+    results: list = []
+    barrier = threading.Barrier(8)
+
+    def accept(s):
+        barrier.wait()
+        results.append(s.accept_delivery("shared", [("pr:a/b:1", {"kind": "pull_request"}),
+                                                    ("push:a/b", {"kind": "push"})]))
+    threads = [threading.Thread(target=accept, args=(store if i % 2 else other,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (ids,) = [r for r in results if r]
+    assert len(other.unfinished_jobs()) == 2
+    finishing = [threading.Thread(target=s.finish_job, args=(i,)) for s, i in zip((store, other), ids)]
+    for t in finishing:
+        t.start()
+    for t in finishing:
+        t.join()
+    assert store.accept_delivery("shared", [("x", {})]) is None  # seen, by whichever finished last
+    other.close()
+
+
+def test_two_replicas_move_a_baseline_once(store, tmp_path):
+    other = another(store, tmp_path)
+    if other is None:
+        pytest.skip("an in-memory store has no second replica")
+    won: list = []
+    barrier = threading.Barrier(2)
+
+    def save(s, sha):
+        barrier.wait()
+        won.append(s.save_baseline("o/r", sha, {"a": FeatureRecord(50)}, expected=None))
+    threads = [threading.Thread(target=save, args=(s, sha)) for s, sha in ((store, "c1"), (other, "c2"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(won) == [False, True] and len(store.history("o/r")) == 1
+    other.close()
