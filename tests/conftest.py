@@ -40,6 +40,20 @@ def _content_cache(tmp_path_factory):
         os.environ["DRIFTBOT_CACHE"] = old
 
 
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A PostgreSQL server's address: $DRIFTBOT_TEST_POSTGRES (its user may create databases), else one
+    started from the pgserver wheel the test extra installs."""
+    import os
+    if os.environ.get("DRIFTBOT_TEST_POSTGRES"):
+        yield os.environ["DRIFTBOT_TEST_POSTGRES"]
+        return
+    pgserver = pytest.importorskip("pgserver", reason="no PostgreSQL: set DRIFTBOT_TEST_POSTGRES or install pgserver")
+    server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
 @pytest.fixture
 def corpus(tmp_path):
     dst = tmp_path / "corpus"

@@ -41,17 +41,6 @@ STORES = {
 }
 
 
-@pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    if os.environ.get("DRIFTBOT_TEST_POSTGRES"):
-        yield os.environ["DRIFTBOT_TEST_POSTGRES"]
-        return
-    pgserver = pytest.importorskip("pgserver", reason="no PostgreSQL: set DRIFTBOT_TEST_POSTGRES or install pgserver")
-    server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
-    yield server.get_uri()
-    server.cleanup()
-
-
 @pytest.fixture(params=sorted(STORES))
 def store(request, tmp_path):
     made = STORES[request.param](request, tmp_path)
@@ -205,3 +194,32 @@ def test_two_replicas_move_a_baseline_once(store, tmp_path):
         t.join()
     assert sorted(won) == [False, True] and len(store.history("o/r")) == 1
     other.close()
+
+
+def test_replicas_starting_together_migrate_the_schema_once(request, tmp_path):
+    psycopg = pytest.importorskip("psycopg")
+    from bot.store_pg import MIGRATIONS, PostgresStore
+    first = _postgres(request, tmp_path)  # a new database, migrated by its first store
+    location = (tmp_path / "location").read_text()
+    with psycopg.connect(location, autocommit=True) as db:
+        db.execute("DROP TABLE driftbot_schema, deliveries, baselines, history, waivers, gap_issues, kv, quota, jobs")
+    first.close()
+    opened, errors = [], []
+    barrier = threading.Barrier(4)
+
+    def start():
+        barrier.wait()
+        try:
+            opened.append(PostgresStore(location))
+        except Exception as exc:  # noqa: BLE001 - collected, then asserted absent
+            errors.append(exc)
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(opened) == 4
+    with psycopg.connect(location) as db:
+        assert db.execute("SELECT version FROM driftbot_schema").fetchall() == [(len(MIGRATIONS),)]
+    for s in opened:
+        s.close()
