@@ -291,7 +291,28 @@ def load_git_commit(root: str | os.PathLike, ref: str, *, size_cap: int = DEFAUL
 
 
 def merge_base(root: str | os.PathLike, ref: str) -> str:
-    out = subprocess.run([*git(root), "merge-base", ref, "HEAD"], capture_output=True, text=True, timeout=30)
-    if out.returncode != 0:
-        raise ValueError(f"{ref!r} and HEAD share no history")
-    return out.stdout.strip()
+    """The commit where HEAD branched from ``ref``. Raises ValueError saying what went wrong: not a
+    git checkout, a ref git does not know, a shallow clone without the shared history, or two
+    histories that never met."""
+    def run(*args: str) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run([*git(root), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ValueError(f"git is not available: {exc}") from None
+
+    if run("rev-parse", "--git-dir").returncode != 0:
+        raise ValueError(f"{root} is not a git checkout: `driftbot check` compares commits (use `driftbot report` "
+                         "for a folder)")
+    if run("rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode != 0:
+        raise ValueError("the checkout has no commit yet: commit first, then compare")
+    if run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
+        hint = f" (fetch it first: git fetch {ref.split('/', 1)[0]} {ref.split('/', 1)[1]})" if ref.startswith("origin/") \
+            and "/" in ref else ""
+        raise ValueError(f"unknown ref {ref!r}: git knows no branch, tag or commit by that name{hint}")
+    out = run("merge-base", ref, "HEAD")
+    if out.returncode == 0:
+        return out.stdout.strip()
+    if run("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+        raise ValueError(f"{ref!r} and HEAD share no history in this shallow clone: fetch the whole history "
+                         "(actions/checkout: `fetch-depth: 0`) or deepen it (git fetch --deepen=200)")
+    raise ValueError(f"{ref!r} and HEAD share no history (they were never branched from one another)")

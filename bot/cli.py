@@ -5,6 +5,7 @@ import argparse
 import datetime as _dt
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -219,10 +220,24 @@ def cmd_check(args) -> int:
                                          "regressions": [r.gap.fingerprint for r in d.regressions]} for d in deltas],
                            "annotations": out.annotations}, indent=2) + "\n"
     else:
-        body = (f"# driftbot check: {out.title}\n\nSince `{args.base}` (merge base `{base_sha[:12]}`): "
-                f"{len(changed)} changed files.\n\n{out.summary}\n\n{out.text}\n")
+        from .report.common import plural
+        where = "the working tree (HEAD and uncommitted changes)" if _dirty(root) else \
+            f"HEAD `{(head.commit or '')[:12]}`"
+        body = (f"# driftbot check: {out.title}\n\nSince `{args.base}` (merge base `{base_sha[:12]}`), in {where}: "
+                f"{plural(len(changed), 'changed file')}.\n\n{out.summary}\n\n{out.text}\n")
     sys.stdout.write(body)
     return EXIT_FINDINGS if out.conclusion == "failure" else EXIT_OK
+
+
+def _dirty(root: Path) -> bool:
+    """Does the work tree differ from HEAD (changed, staged or new files)?"""
+    from .checkout import git
+    try:
+        out = subprocess.run([*git(root), "status", "--porcelain", "--untracked-files=normal"], capture_output=True,
+                             text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and bool(out.stdout.strip())
 
 
 def cmd_validate(args) -> int:

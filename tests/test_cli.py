@@ -216,3 +216,41 @@ def test_validate_help_documents_strict(capsys):
     assert main(["validate", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--strict" in out and "exit 1 when there are warnings" in out
+
+
+def test_check_says_what_went_wrong_with_git(tmp_path, capsys):
+    from tests.fakegithub import GitRepo, git
+    assert main(["check", str(tmp_path), "--base", "main"]) == 2
+    assert "is not a git checkout" in capsys.readouterr().err
+    g = GitRepo(tmp_path / "r")
+    g.commit({"a.md": "# a\n"}, "one")
+    g.commit({"b.md": "# b\n"}, "two")
+    g.commit({"c.md": "# c\n"}, "three")
+    assert main(["check", str(tmp_path / "r"), "--base", "origin/main"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown ref 'origin/main'" in err and "git fetch origin main" in err
+    # a shallow clone: the base branch is there, the history that joins it is not
+    git(tmp_path / "r", "branch", "old", "HEAD~2")
+    git(tmp_path, "clone", "-q", "--depth", "1", "--single-branch", "--branch", "main", (tmp_path / "r").as_uri(),
+        "shallow")
+    git(tmp_path / "shallow", "fetch", "-q", "--depth", "1", "origin", "old:refs/remotes/origin/old")
+    assert main(["check", str(tmp_path / "shallow"), "--base", "origin/old"]) == 2
+    assert "fetch-depth: 0" in capsys.readouterr().err
+    other = GitRepo(tmp_path / "other")
+    other.commit({"x.md": "# x\n"}, "unrelated")
+    git(tmp_path / "r", "fetch", "-q", str(tmp_path / "other"), "main:unrelated")
+    assert main(["check", str(tmp_path / "r"), "--base", "unrelated"]) == 2
+    assert "share no history (they were never branched" in capsys.readouterr().err
+
+
+def test_check_names_the_working_tree_when_it_has_changes(tmp_path, capsys):
+    from tests.fakegithub import GitRepo
+    g = GitRepo(tmp_path / "r")
+    g.commit({"docs/features/a.md": "# A\n\n- `POST /a` works\n"}, "one")
+    g.commit({"docs/features/a.md": "# A\n\n- `POST /a` works\n- `POST /b` too\n"}, "two", branch="feature")
+    assert main(["check", str(tmp_path / "r"), "--base", "main"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "in HEAD `" in out and "1 changed file." in out
+    (tmp_path / "r" / "notes.md").write_text("draft\n")
+    assert main(["check", str(tmp_path / "r"), "--base", "main"]) in (0, 1)
+    assert "in the working tree (HEAD and uncommitted changes): 2 changed files." in capsys.readouterr().out
