@@ -79,7 +79,7 @@ class ContentCache:
     working logs once and behaves as empty."""
 
     def __init__(self, directory: str | os.PathLike, max_mb: int = DEFAULT_MB):
-        self.directory = Path(directory).expanduser()
+        self.directory = Path(os.path.expanduser(str(directory)))  # never raises, unlike Path.expanduser
         self.max_bytes = max(1, max_mb) * 1024 * 1024
         self.prefix = engine_digest() + ":"
         self.hits = self.misses = self.written = 0

@@ -68,7 +68,7 @@ def git_clean_blobs(root: Path) -> dict[str, str]:
     all cached reads only what changed. Files git reports as changed (or may have changed: its stat
     cache is stale) are left out and read. Empty when git cannot tell."""
     try:
-        staged = subprocess.run([*git(root), "ls-files", "-s", "-z", "--full-name", "."], capture_output=True,
+        staged = subprocess.run([*git(root), "ls-files", "-s", "-v", "-z", "--full-name", "."], capture_output=True,
                                 timeout=60)
         changed = subprocess.run([*git(root), "diff-files", "--name-only", "-z", "--ignore-submodules=all",
                                   "--", "."], capture_output=True, timeout=120)
@@ -86,11 +86,13 @@ def git_clean_blobs(root: Path) -> dict[str, str]:
             continue
         meta, _, raw = rec.partition(b"\t")
         fields = meta.split()
-        if len(fields) != 3 or fields[0] not in (b"100644", b"100755") or fields[2] != b"0":
-            continue  # links, submodules, and files in a merge conflict (stages 1-3) are read
+        if len(fields) != 4 or fields[0] != b"H" or fields[1] not in (b"100644", b"100755") or fields[3] != b"0":
+            # read: links, submodules, files in a merge conflict (stages 1-3), and files git is told not
+            # to look at (skip-worktree "S", assume-unchanged in lower case): their bytes may differ
+            continue
         path = raw.decode("utf-8", errors="surrogateescape")
         if path not in dirty and path.startswith(pre):
-            out[path[len(pre):]] = fields[1].decode()
+            out[path[len(pre):]] = fields[2].decode()
     return out
 
 
@@ -105,6 +107,9 @@ class _Reader:
         self.skipped: list[Skipped] = []
         self.known = known or {}
         self.full: dict[str, str] = {}  # path → file of the entries not read yet
+        # entries whose bytes, once read, did not match the hash they were listed with (line endings
+        # or filters git applies, a file changed or gone since): nothing derived from them is kept
+        self.unverified: set[str] = set()
 
     def read(self, rel: str, full: str, size: int) -> None:
         if size > self.size_cap:
@@ -134,13 +139,19 @@ class _Reader:
         """The bytes of an entry listed by its known hash, read when first needed."""
         try:
             with open(self.full[rel], "rb") as fh:
-                return fh.read(self.size_cap + 1)
+                data = fh.read(self.size_cap + 1)
         except OSError:
+            self.unverified.add(rel)
             return b""  # gone or unreadable since it was listed: read as empty
+        if blob_sha(data) != self.known.get(rel):
+            self.unverified.add(rel)
+        return data
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.entries, self.load if self.full else None, contents=self.contents, skipped=self.skipped,
+        snap = Snapshot(self.entries, self.load if self.full else None, contents=self.contents, skipped=self.skipped,
                         commit=git_commit(self.root), root_label=str(self.root))
+        snap.unverified = self.unverified  # type: ignore[attr-defined] - filled as files are read
+        return snap
 
 
 def load_directory(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP,

@@ -35,7 +35,7 @@ class JobQueue:
         # asked before a job starts: seconds it should wait (work that can wait, while the API budget
         # is low), or None to run it now; a held job stays stored and is asked again then
         self.gate = gate
-        self.held: dict[str, tuple[dict, float]] = {}  # key → (job, when it is asked again, monotonic)
+        self.held: dict[str, tuple] = {}  # key → (entry, when it is asked again (monotonic), timer)
         self._pending: "OrderedDict[str, tuple[int | None, dict, float]]" = OrderedDict()
         self._running: dict[str, tuple[int | None, dict, float]] = {}
         self._rerun: dict[str, tuple[int | None, dict, float]] = {}
@@ -70,6 +70,14 @@ class JobQueue:
             return "left for the next start"  # stored, so resumed at the next start
         self._idle.clear()
         entry = (job_id, job, time.monotonic())
+        held = self.held.get(key)
+        if held is not None:  # a job for this key waits for its gate: the newer of the two stays
+            if _older(entry, held[0]):
+                self._forget(entry)
+                return "coalesced"
+            del self.held[key]
+            held[2].cancel()
+            self._forget(held[0])
         if key in self._running:
             replaced = self._rerun.get(key)
             if _older(entry, replaced):  # two deliveries resumed out of order: the newer one stays
@@ -168,16 +176,24 @@ class JobQueue:
             return None
 
     def _hold(self, key: str, entry, wait: float) -> None:
-        """Put a job back for ``wait`` seconds. It stays stored: a restart meanwhile asks again."""
+        """Put a job back for ``wait`` seconds. It stays stored: a restart meanwhile asks again. A job
+        for the same key that arrives meanwhile replaces it (the newer one stays), as in the queue."""
         wait = min(max(wait, 1.0), 3600.0)
-        self.held[key] = (entry[1], time.monotonic() + wait)
-        log.info("job held back", extra={"kind": entry[1].get("kind"), "repo": entry[1].get("repo"),
-                                         "seconds": round(wait)})
+        earlier = self.held.pop(key, None)
+        if earlier is not None:
+            earlier[2].cancel()
+            if _older(entry, earlier[0]):
+                entry, earlier = earlier[0], (entry, None, None)
+            self._forget(earlier[0])
 
         def again() -> None:
-            if self.held.pop(key, None) is not None and not self._closing:
-                self.submit(entry[1], key, entry[0])
-        asyncio.get_running_loop().call_later(wait, again)
+            held = self.held.pop(key, None)
+            if held is not None and not self._closing:
+                self.submit(held[0][1], key, held[0][0])
+        timer = asyncio.get_running_loop().call_later(wait, again)
+        self.held[key] = (entry, time.monotonic() + wait, timer)
+        log.info("job held back", extra={"kind": entry[1].get("kind"), "repo": entry[1].get("repo"),
+                                         "seconds": round(wait)})
         if not self._pending and not self._running:
             self._idle.set()
 
@@ -219,8 +235,10 @@ class JobQueue:
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        left += [j for _i, j, _a in self._rerun.values()] + [j for j, _t in self.held.values()]
+        left += [j for _i, j, _a in self._rerun.values()] + [h[0][1] for h in self.held.values()]
         self._rerun.clear()
+        for h in self.held.values():
+            h[2].cancel()
         self.held.clear()
         return left
 

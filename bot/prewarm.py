@@ -124,10 +124,14 @@ class warm:
         if self.cache is None or exc_type is not None:
             return False
         engine, snap = self.engine, self.snapshot
+        # kept: what was built from bytes that match their hash, and not cut short by a rule's time limit
+        # (that depends on the machine's load at the time, not on the file)
+        unverified = getattr(snap, "unverified", ())
         built = {engine.content_key(snap, p, self.ruleset): fi for p in self.missing
-                 if (fi := engine.peek_index(snap, p, self.ruleset)) is not None}
+                 if p not in unverified and (fi := engine.peek_index(snap, p, self.ruleset)) is not None
+                 and not fi.timeouts}
         self.cache.put_many("index", built)
         parsed = {engine.content_key(snap, p): ps for p in self.missing_specs
-                  if (ps := engine.peek_spec(snap, p)) is not None}
+                  if p not in unverified and (ps := engine.peek_spec(snap, p)) is not None}
         self.cache.put_many("spec", parsed)
         return False

@@ -161,3 +161,12 @@ async def test_a_held_scan_runs_once_the_hour_it_waited_for_is_over(bot, github,
     await settle(bot)
     assert not bot.server.app[QUEUE].held
     assert "Overall alignment" in dashboard(quiet)["body"]
+
+
+async def test_a_large_repository_is_never_downloaded_whole(bot, github, repo_factory, monkeypatch):
+    from bot.github import fetch
+    monkeypatch.setattr(fetch, "ARCHIVE_MAX_TREE_BYTES", 1000)  # the tree's files add up to more
+    repo, g, _ = repo_factory(many_files())
+    await scan(bot, repo)
+    assert github.count("repos/download-tarball-archive") == 0 and github.count("git/get-blob") > 40
+    assert "Overall alignment" in dashboard(repo)["body"]

@@ -325,3 +325,29 @@ def test_a_failed_job_leaves_its_delivery_open_to_redelivery():
     (job_id,) = s.accept_delivery("d", [("k", {"kind": "push"})])
     s.finish_job(job_id, done=False)
     assert s.unfinished_jobs() == [] and len(s.accept_delivery("d", [("k", {"kind": "push"})])) == 1
+
+
+async def test_a_held_job_is_replaced_by_a_newer_one_for_its_key_and_runs_once():
+    seen, finished = [], []
+    hold = {"on": True}
+
+    async def runner(job):
+        seen.append(job["n"])
+
+    async def done(job_id, done=True):
+        finished.append(job_id)
+
+    q = JobQueue(runner, workers=1, finished=done, gate=lambda job: 0.2 if hold["on"] else None)
+    q.start()
+    q.submit({"n": 1}, "scan:a", job_id=1)
+    await asyncio.sleep(0.05)
+    assert list(q.held) == ["scan:a"] and seen == []
+    q.submit({"n": 2}, "scan:a", job_id=2)  # the same scan again, while the first waits
+    await asyncio.sleep(0.05)
+    assert list(q.held) == ["scan:a"] and finished == [1]  # one held: the newer; the older counts as done
+    hold["on"] = False
+    await asyncio.sleep(1.2)  # the hold is at least a second
+    await q.join(5)
+    assert seen == [2] and sorted(finished) == [1, 2] and not q.held
+    left = await q.stop(grace=0.1)
+    assert left == []

@@ -159,3 +159,64 @@ def test_a_report_is_the_same_whatever_the_hash_seed(tmp_path):
         outs.add(out)
     assert "did you mean" in next(iter(outs))
     assert len(outs) == 1
+
+
+def test_an_index_is_kept_per_path_not_only_per_content(tmp_path):
+    """Two files with the same bytes at different paths index differently (a file's own region holds
+    its name and folders; the parser goes by extension): neither may be served for the other."""
+    text = "def helper():\n    return 1\n"
+    a = Snapshot.from_texts({"auth/session.py": text})
+    b = Snapshot.from_texts({"billing/invoice.py": text})
+    cfg = load_config(a)
+    first = Engine()
+    with warm(first, a, cfg, ContentCache(tmp_path), parallel=False):
+        first.evaluate(a, cfg)
+    second = Engine()
+    with warm(second, b, cfg, ContentCache(tmp_path), parallel=False):
+        second.evaluate(b, cfg)
+    fi = second.peek_index(b, "billing/invoice.py", second.rule_set(b, cfg))
+    module = next(r for r in fi.regions if r.kind == "module")
+    assert module.name == "invoice.py" and "billing" in module.words and "auth" not in module.words
+
+
+def test_what_a_rule_ran_out_of_time_on_is_not_kept(tmp_path, monkeypatch):
+    import dataclasses
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    engine = Engine()
+    import bot.engine.engine as engine_mod
+    real = engine_mod.build_index
+    monkeypatch.setattr(engine_mod, "build_index",
+                        lambda *a, **kw: dataclasses.replace(real(*a, **kw), timeouts=("slow-rule",)))
+    cache = ContentCache(tmp_path)
+    with warm(engine, snap, cfg, cache, parallel=False):
+        engine.evaluate(snap, cfg)
+    assert cache.written == 1  # the spec only: every index was cut short by the clock
+
+
+def test_a_file_whose_bytes_do_not_match_its_listed_hash_is_not_kept(tmp_path):
+    from bot.checkout import load_directory
+    from tests.fakegithub import GitRepo
+    g = GitRepo(tmp_path / "r")
+    g.commit(FILES, "one")
+    snap = load_directory(tmp_path / "r")
+    # changed after it was listed (by its hash in git's index), before it was read
+    (tmp_path / "r" / "internal/auth/routes.go").write_text("package auth\n")
+    cfg = load_config(snap)
+    engine, cache = Engine(), ContentCache(tmp_path / "cache")
+    with warm(engine, snap, cfg, cache, parallel=False):
+        engine.evaluate(snap, cfg)
+    assert "internal/auth/routes.go" in snap.unverified
+    kept = cache.get_many("index", [engine.content_key(snap, "internal/auth/routes.go", engine.rule_set(snap, cfg))])
+    assert kept == {}
+
+
+def test_an_unusable_cache_folder_never_stops_a_run(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DRIFTBOT_CACHE", "~nosuchuser-driftbot/cache")
+    repo = tmp_path / "repo"
+    for path, text in FILES.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", str(repo), "--format", "json"]) == 0
+    assert '"features"' in capsys.readouterr().out

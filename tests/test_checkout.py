@@ -54,3 +54,15 @@ def test_outside_git_every_file_is_read(tmp_path):
     assert git_clean_blobs(tmp_path) == {}
     snap = load_directory(tmp_path)
     assert snap.entry("x.md").sha == blob_sha(b"# x\n") and "x.md" in snap._contents
+
+
+def test_files_git_is_told_not_to_look_at_are_read(tmp_path):
+    make_repo(tmp_path)
+    git(tmp_path, "update-index", "--skip-worktree", "src/a.go")
+    git(tmp_path, "update-index", "--assume-unchanged", "src/b.go")
+    (tmp_path / "src" / "a.go").write_text("package a // edited locally\n")
+    (tmp_path / "src" / "b.go").write_text("package b // edited locally\n")
+    assert sorted(git_clean_blobs(tmp_path)) == ["README.md"]
+    snap = load_directory(tmp_path)
+    assert snap.entry("src/a.go").sha == blob_sha(b"package a // edited locally\n")
+    assert snap.entry("src/b.go").sha == blob_sha(b"package b // edited locally\n")

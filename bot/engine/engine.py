@@ -139,9 +139,9 @@ class Engine:
         return fi
 
     def _index_key(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet):
-        entry = snapshot.entry(path)
-        pack = ruleset.pack_for(path)
-        return (entry.sha, ruleset.key, pack.name if pack else posixpath.splitext(path)[1].lower())
+        """An index depends on the bytes, the rule packs, and the path (its parser goes by the file's
+        extension; the file's own region carries its name and folders)."""
+        return (snapshot.entry(path).sha, ruleset.key, path)
 
     def unindexed(self, snapshot: Snapshot, config: Config) -> tuple[rules_mod.RuleSet, list[str]]:
         """The files a full evaluation would index that the engine holds no index for yet (so a caller

@@ -55,7 +55,12 @@ _CACHE: list = []  # this process's content cache (opened once; None when turned
 def _content_cache():
     if not _CACHE:
         from ..cache import ContentCache
-        _CACHE.append(ContentCache.open())
+        try:
+            _CACHE.append(ContentCache.open())
+        except Exception as exc:  # noqa: BLE001 - analyses run without a cache rather than not at all
+            import logging
+            logging.getLogger(__name__).warning("content cache off: %s", exc)
+            _CACHE.append(None)
     return _CACHE[0]
 
 

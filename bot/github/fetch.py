@@ -8,6 +8,7 @@ import base64
 import logging
 import tarfile
 import tempfile
+import time
 import zlib
 
 import aiohttp
@@ -27,7 +28,9 @@ ARCHIVE_AFTER = 40
 # A small repository's archive is cheap to download: past a few blobs, one request does instead.
 ARCHIVE_SMALL_AFTER = 5
 ARCHIVE_SMALL_BYTES = 16 * 1024 * 1024  # the files of the tree, uncompressed
-ARCHIVE_MAX_BYTES = 512 * 1024 * 1024  # compressed download
+ARCHIVE_MAX_TREE_BYTES = 64 * 1024 * 1024  # a larger tree is fetched blob by blob (and never fills the cache)
+ARCHIVE_MAX_BYTES = 512 * 1024 * 1024  # compressed download, at most
+ARCHIVE_RETRY_AFTER = 600.0  # an archive that could not be had is not asked for again this soon
 ARCHIVE_MAX_FILES = 300_000
 ARCHIVE_TIMEOUT = 300.0
 
@@ -35,6 +38,7 @@ ARCHIVE_TIMEOUT = 300.0
 class BlobCache:
     def __init__(self, max_bytes: int = BLOB_CACHE_BYTES):
         self._cache: LRUCache = LRUCache(maxsize=max_bytes, getsizeof=lambda b: len(b) + 64)
+        self.archive_failed: LRUCache = LRUCache(maxsize=1024)  # (repository, commit) → when its archive failed
 
     def get(self, installation: int, sha: str) -> bytes | None:
         return self._cache.get((installation, sha))
@@ -103,8 +107,10 @@ async def fill(gh, repo: str, installation: int, snapshot: Snapshot, paths, cach
 
     todo = missing()
     got = 0
-    small = len(todo) > ARCHIVE_SMALL_AFTER and sum(e.size for e in snapshot) <= ARCHIVE_SMALL_BYTES
-    if (len(todo) > archive_after or small) and snapshot.commit and not getattr(snapshot, "archive_read", False):
+    size = _tree_bytes(snapshot) if len(todo) > ARCHIVE_SMALL_AFTER else 0
+    small = len(todo) > ARCHIVE_SMALL_AFTER and size <= ARCHIVE_SMALL_BYTES
+    if (len(todo) > archive_after or small) and size <= ARCHIVE_MAX_TREE_BYTES and snapshot.commit \
+            and not getattr(snapshot, "archive_read", False):
         got = await from_archive(gh, repo, installation, snapshot, cache)
         todo = missing()
     sem = asyncio.Semaphore(FETCH_CONCURRENCY)
@@ -126,8 +132,7 @@ async def prefetch(gh, repo: str, installation: int, snapshot: Snapshot, cache: 
     are new to the blob cache, take them all from one archive now. Returns how many were kept."""
     if getattr(snapshot, "archive_read", False) or not snapshot.commit:
         return 0
-    total = sum(e.size for e in snapshot)
-    if total > ARCHIVE_SMALL_BYTES:
+    if _tree_bytes(snapshot) > ARCHIVE_SMALL_BYTES:
         return 0
     new = 0
     for e in snapshot:
@@ -142,6 +147,14 @@ class _TooLarge(Exception):
     pass
 
 
+def _tree_bytes(snapshot: Snapshot) -> int:
+    """The size of the commit's files; files over the size cap (listed as skipped, sizes unknown)
+    count as the whole archive budget, so a tree with many of them is not archived."""
+    return sum(e.size for e in snapshot) + ARCHIVE_SMALL_BYTES * sum(1 for s in snapshot.skipped
+                                                                      if s.reason.startswith("larger than"))
+
+
+
 async def from_archive(gh, repo: str, installation: int, snapshot: Snapshot, cache: BlobCache) -> int:
     """Download the archive of the snapshot's commit (GitHub's tarball: one API request, then the
     download it redirects to) and keep every file in it that matches the tree — same path, same
@@ -149,6 +162,12 @@ async def from_archive(gh, repo: str, installation: int, snapshot: Snapshot, cac
     (the caller fetches blob by blob then). Symlinks, links and special files are never read; sizes
     are capped like a checkout's."""
     snapshot.archive_read = True  # once per snapshot, whatever comes of it
+    failed_at = cache.archive_failed.get((repo, snapshot.commit))
+    if failed_at is not None and time.monotonic() - failed_at < ARCHIVE_RETRY_AFTER:
+        return 0
+    tree = _tree_bytes(snapshot)
+    if tree > ARCHIVE_MAX_TREE_BYTES:
+        return 0
     wanted = {e.path: e.sha for e in snapshot if not snapshot.available(e.path)}
     url = f"{gh.base_url}/repos/{repo}/tarball/{snapshot.commit}"
     headers = {"Authorization": f"token {gh.oauth_token}", "User-Agent": gh.requester,
@@ -169,17 +188,21 @@ async def from_archive(gh, repo: str, installation: int, snapshot: Snapshot, cac
                 if r.status != 200:
                     log.info("archive download refused", extra={"repo": repo, "status": r.status})
                     return 0
-                size = 0
+                size, cap = 0, min(ARCHIVE_MAX_BYTES, tree + 16 * 1024 * 1024)  # gzip only makes it smaller
                 async for chunk in r.content.iter_chunked(1 << 16):
                     size += len(chunk)
-                    if size > ARCHIVE_MAX_BYTES:
-                        raise _TooLarge(f"larger than {ARCHIVE_MAX_BYTES // 2**20} MB")
+                    if size > cap:
+                        raise _TooLarge(f"larger than the files it holds ({cap // 2**20} MB)")
                     spool.write(chunk)
             spool.seek(0)
-            found = await asyncio.to_thread(read_archive, spool, wanted, max(_size_cap(snapshot), 1))
+            found = await asyncio.to_thread(read_archive, spool, wanted, max(_size_cap(snapshot), 1),
+                                            2 * tree + 16 * 1024 * 1024)
     except (aiohttp.ClientError, asyncio.TimeoutError, tarfile.TarError, zlib.error, OSError, EOFError, _TooLarge) as exc:
-        log.warning("archive download failed; fetching files one by one",
-                    extra={"repo": repo, "error": str(exc) or exc.__class__.__name__})
+        cache.archive_failed[(repo, snapshot.commit)] = time.monotonic()
+        # the class and status only: an aiohttp error's text can hold the signed download address
+        why = str(exc) if isinstance(exc, (_TooLarge, tarfile.TarError)) else \
+            f"{exc.__class__.__name__}{' ' + str(exc.status) if hasattr(exc, 'status') else ''}"
+        log.warning("archive download failed; fetching files one by one", extra={"repo": repo, "error": why})
         return 0
     for path, data in found.items():
         cache.put(installation, wanted[path], data)
@@ -190,15 +213,17 @@ def _size_cap(snapshot: Snapshot) -> int:
     return max((e.size for e in snapshot), default=0)
 
 
-def read_archive(fileobj, wanted: dict[str, str], size_cap: int) -> dict[str, bytes]:
+def read_archive(fileobj, wanted: dict[str, str], size_cap: int, max_bytes: int = 2**62) -> dict[str, bytes]:
     """path → bytes for the regular files of a (gzipped) tar archive that ``wanted`` lists with the
     same blob hash. GitHub's archives put every path under one top folder, which is dropped. Read as
-    a stream: nothing is extracted to disk, and no member's name is trusted as a path."""
+    a stream: nothing is extracted to disk, and no member's name is trusted as a path. Reading stops
+    past ``max_bytes`` of members (an archive that unpacks to far more than its tree is not one)."""
     out: dict[str, bytes] = {}
-    total = 0
+    total = scanned = 0
     with tarfile.open(fileobj=fileobj, mode="r|*") as tar:
         for n, member in enumerate(tar):
-            if n >= ARCHIVE_MAX_FILES:
+            scanned += member.size
+            if n >= ARCHIVE_MAX_FILES or scanned > max_bytes:
                 break
             if not member.isreg() or "/" not in member.name:
                 continue
