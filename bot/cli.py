@@ -43,7 +43,8 @@ examples:
   driftbot report                          # the current checkout, Markdown on stdout
   driftbot report ../api --format text     # a glance in the terminal
   driftbot report --feature auth --format json --output drift.json
-  driftbot report --fail-under 70          # for CI: fail when alignment drops below 70"""
+  driftbot report --fail-under 70          # for CI: fail when alignment drops below 70
+  driftbot report --format sarif -o drift.sarif   # for GitHub code scanning"""
 
 
 def _version() -> str:
@@ -148,6 +149,9 @@ def cmd_report(args) -> int:
         body = markdown.render(findings, meta)
     elif fmt == "json":
         body = jsonout.render(findings, meta)
+    elif fmt == "sarif":
+        from .report import sarif
+        body = sarif.render(findings, meta, packs=engine.rule_set(snapshot, config).packs.values())
     else:
         tty = args.output is None and sys.stdout.isatty()
         width = shutil.get_terminal_size((100, 24)).columns if tty else 100
@@ -210,7 +214,12 @@ def cmd_check(args) -> int:
     base.close()
     total = len(engine.feature_map(head, config).features)
     out = pr_text.check_output(deltas, config.policy, total_features=total)
-    if args.format == "json":
+    if args.format == "sarif":
+        from .report import markdown as md_text, sarif
+        new = {g.fingerprint for d in deltas for g in d.new_gaps}
+        body = sarif.render(after, md_text.Meta(name=root.name, commit=head.commit, version=_version()),
+                            packs=engine.rule_set(head, config).packs.values(), only=new)
+    elif args.format == "json":
         import json
         body = json.dumps({"base": base_sha, "changed_files": len(changed), "touched": touched,
                            "conclusion": out.conclusion, "title": out.title,
@@ -527,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", metavar="FILE", help="config file (default: .github/driftbot.yml or .driftbot.yml "
                                                     "in PATH; none: discover features from the layout)")
     r.add_argument("--feature", action="append", metavar="ID", help="report only this feature (repeatable)")
-    r.add_argument("--format", choices=("markdown", "json", "text"), default="markdown",
+    r.add_argument("--format", choices=("markdown", "json", "text", "sarif"), default="markdown",
                    help="output format (default: markdown)")
     r.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     r.add_argument("--fail-under", type=_percent, metavar="N",
@@ -543,7 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("path", nargs="?", default=".", metavar="PATH", help="git checkout (default: .)")
     c.add_argument("--base", required=True, metavar="REF", help="the branch or commit to compare with, e.g. origin/main")
     c.add_argument("--config", metavar="FILE", help="config file (default: the checkout's)")
-    c.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    c.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown",
+                   help="markdown (default), json, or sarif (the new gaps, for code scanning)")
     c.add_argument("--no-cache", action="store_true", help=CACHE_HELP)
     c.set_defaults(func=cmd_check)
 

@@ -1,0 +1,136 @@
+"""Findings → SARIF 2.1.0, for GitHub code scanning and every tool that reads static-analysis results.
+
+One rule per kind of gap, its help written for the person who will fix it (with the fix guidance of
+the rule packs in use for the kinds their rules decide); one result per gap at its spec line, with
+the code the verdict rests on as related locations; the gap's fingerprint as its partial fingerprint,
+so code scanning follows a gap across commits; waived gaps as suppressed results with the reason.
+"""
+from __future__ import annotations
+
+import json
+
+from ..engine.model import GAP_SEVERITY, GAP_TITLES, Findings, GapKind
+from .markdown import Meta
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+FINGERPRINT_KEY = "driftbotGap/v1"
+MAX_RELATED = 10
+
+_HELP = {
+    GapKind.MISSING: ("The spec names something — an endpoint, a file, a class or member, a setting, a command — "
+                      "that the feature's code does not define or register anywhere driftbot looked.",
+                      "Implement it where the feature's code lives, or, if the spec is ahead of the plan, mark the "
+                      "requirement as planned (an open checkbox, a status column, a \"Planned\" section)."),
+    GapKind.PARTIAL: ("The requirement is met only in part: the name exists but not where the spec says, or not "
+                      "with the method, parameters or value it states.",
+                      "Compare the evidence with the spec line and complete the implementation, or correct the "
+                      "spec if the code is right."),
+    GapKind.CLAIMED_DONE: ("The spec marks this as done (a checked box, a \"Done\" status), but nothing in the code "
+                           "implements it.",
+                           "Implement it, or uncheck it in the spec so the status tells the truth."),
+    GapKind.STALE_SPEC: ("The spec still lists this as open or planned, but the code already implements it.",
+                         "Check the box or update the status in the spec."),
+    GapKind.NO_CODE: ("No code implements this spec at all: no folder of the feature's name, no file or name the "
+                      "spec mentions.",
+                      "Implement the feature, pair the spec with its code in `.github/driftbot.yml`, or mark the "
+                      "spec as future work."),
+    GapKind.NO_TESTS: ("The feature's code has no tests: no test file in or beside it, and none named after it.",
+                       "Add tests for the feature's code."),
+    GapKind.MARKER: ("The feature's code holds an unfinished-work note (TODO, FIXME, WIP) or a stub that raises "
+                     "\"not implemented\".",
+                     "Finish the work the note describes, or remove the stale note."),
+    GapKind.NOT_WIRED: ("The feature's code is defined, but nothing outside the feature references it: no route, "
+                        "import or call reaches it, so it may never run.",
+                        "Register it (a route, a command, a job) or import it where the program starts."),
+}
+# the rule-pack rules whose verdicts each gap kind rests on, for their fix guidance
+_PACK_RULES = {GapKind.MISSING: ("routes", "definitions"), GapKind.PARTIAL: ("routes",),
+               GapKind.NO_TESTS: ("tests",), GapKind.MARKER: ("markers",), GapKind.NOT_WIRED: ("references",)}
+
+
+def _rule(kind: GapKind, packs) -> dict:
+    what, fix = _HELP[kind]
+    guidance = []
+    for pack in packs:
+        for group in _PACK_RULES.get(kind, ()):
+            for r in getattr(pack, group, ()):
+                if r.fix and not r.fix.startswith("Nothing to fix"):
+                    guidance.append(f"- {pack.name} (`{r.id}`): {r.fix}")
+    guidance = list(dict.fromkeys(guidance))[:12]
+    markdown = f"{what}\n\n**How to fix:** {fix}"
+    if guidance:
+        markdown += "\n\n**What the rule packs look for:**\n" + "\n".join(guidance)
+    title = GAP_TITLES[kind]
+    return {
+        "id": f"drift/{kind.value}",
+        "name": "".join(w.capitalize() for w in kind.value.split("-")),
+        "shortDescription": {"text": title[:1].upper() + title[1:]},
+        "fullDescription": {"text": what},
+        "help": {"text": f"{what} How to fix: {fix}", "markdown": markdown},
+        "defaultConfiguration": {"level": _level(kind, "high")},
+        "properties": {"tags": ["drift", "design"], "precision": "high" if kind is not GapKind.PARTIAL else "medium"},
+    }
+
+
+def _level(kind: GapKind, confidence: str) -> str:
+    if confidence != "high":
+        return "note"
+    return "warning" if GAP_SEVERITY[kind] >= 4 else "note"
+
+
+def _location(path: str, line: int | None, message: str | None = None) -> dict:
+    physical: dict = {"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"}}
+    if line and line > 0:
+        physical["region"] = {"startLine": line}
+    loc: dict = {"physicalLocation": physical}
+    if message:
+        loc["message"] = {"text": message}
+    return loc
+
+
+def render(findings: Findings, meta: Meta, packs=(), only: set[str] | None = None) -> str:
+    """The SARIF log of ``findings``; ``only``: just the gaps with these fingerprints (the new gaps of
+    a change, for `driftbot check`)."""
+    kinds = [k for k in GapKind]
+    index = {k: i for i, k in enumerate(kinds)}
+    results = []
+    for f in findings.features:
+        evidence = {r.requirement.id: r.evidence for r in f.requirements}
+        for g in f.gaps:
+            if only is not None and g.fingerprint not in only:
+                continue
+            text = f"{f.id}: {g.message}"
+            result: dict = {
+                "ruleId": f"drift/{g.kind.value}",
+                "ruleIndex": index[g.kind],
+                "level": _level(g.kind, g.confidence),
+                "message": {"text": text},
+                "locations": [_location(g.path, g.line)] if g.path else [],
+                "partialFingerprints": {FINGERPRINT_KEY: g.fingerprint},
+                "properties": {"feature": f.id, "confidence": g.confidence, "alignment": f.alignment},
+            }
+            if not g.path:  # a result needs a place: the feature's first spec
+                result["locations"] = [_location(f.spec[0], None)] if f.spec else []
+            related = [_location(e.path, e.line, e.note) for e in evidence.get(g.requirement or "", ())
+                       if e.path and e.path != g.path][:MAX_RELATED]
+            if related:
+                for i, loc in enumerate(related):
+                    loc["id"] = i + 1
+                result["relatedLocations"] = related
+            if g.waived:
+                result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                           "justification": g.waiver_reason or "waived in the driftbot config"}]
+            results.append(result)
+    run: dict = {
+        "tool": {"driver": {"name": "driftbot", "version": meta.version or "0.0.0",
+                            "semanticVersion": meta.version or "0.0.0",
+                            "rules": [_rule(k, packs) for k in kinds]}},
+        "automationDetails": {"id": "driftbot/"},
+        "columnKind": "unicodeCodePoints",
+        "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The root of the repository checkout."}}},
+        "results": results,
+        "properties": {"overallAlignment": findings.overall_alignment, "features": len(findings.features)},
+    }
+    if meta.commit:
+        run["properties"]["commit"] = meta.commit
+    return json.dumps({"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
