@@ -214,7 +214,20 @@ def cmd_check(args) -> int:
     base.close()
     total = len(engine.feature_map(head, config).features)
     out = pr_text.check_output(deltas, config.policy, total_features=total)
-    if args.format == "sarif":
+    if args.format == "github":
+        from .report import actions
+        summary = pr_text.comment_body(deltas, head.commit or "working tree", None, total_features=total)
+        target = os.environ.get("GITHUB_STEP_SUMMARY")
+        if target:
+            try:
+                with open(target, "a", encoding="utf-8") as fh:
+                    fh.write(summary + "\n")
+            except OSError as exc:
+                sys.stderr.write(f"driftbot: cannot write the job summary to {target}: {exc.strerror or exc}\n")
+        body = "\n".join(actions.workflow_commands(out) + [f"driftbot: {out.title} ({out.conclusion})"]) + "\n"
+        if not target:
+            body = summary + "\n\n" + body
+    elif args.format == "sarif":
         from .report import markdown as md_text, sarif
         new = {g.fingerprint for d in deltas for g in d.new_gaps}
         body = sarif.render(after, md_text.Meta(name=root.name, commit=head.commit, version=_version()),
@@ -552,8 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("path", nargs="?", default=".", metavar="PATH", help="git checkout (default: .)")
     c.add_argument("--base", required=True, metavar="REF", help="the branch or commit to compare with, e.g. origin/main")
     c.add_argument("--config", metavar="FILE", help="config file (default: the checkout's)")
-    c.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown",
-                   help="markdown (default), json, or sarif (the new gaps, for code scanning)")
+    c.add_argument("--format", choices=("markdown", "json", "sarif", "github"), default="markdown",
+                   help="markdown (default), json, sarif (the new gaps, for code scanning), or github (in "
+                        "GitHub Actions: the job summary and annotations)")
     c.add_argument("--no-cache", action="store_true", help=CACHE_HELP)
     c.set_defaults(func=cmd_check)
 

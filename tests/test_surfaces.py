@@ -1,0 +1,63 @@
+"""The surfaces around the CLI: pre-commit hooks and the container image's recipe."""
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+from tests.fakegithub import GitRepo, git
+from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, base_files
+
+
+def hook(hook_id: str) -> dict:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    return next(h for h in hooks if h["id"] == hook_id)
+
+
+def run_hook(hook_id: str, cwd: Path) -> subprocess.CompletedProcess:
+    h = hook(hook_id)
+    assert h["language"] == "python" and h["pass_filenames"] is False
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(shlex.split(h["entry"]), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_check_hook_refuses_a_staged_change_that_adds_a_gap(tmp_path):
+    repo = GitRepo(tmp_path / "r")
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    files[".github/driftbot.yml"] = "version: 1\nchecks:\n  fail_on: [regressions]\n"
+    repo.commit(files, "base")
+    assert run_hook("driftbot-check", repo.path).returncode == 0  # nothing staged: nothing added
+    (repo.path / "internal/agents/routes.go").write_text(ROUTES_GET)
+    git(repo.path, "add", "internal/agents/routes.go")
+    refused = run_hook("driftbot-check", repo.path)
+    assert refused.returncode == 1 and "heartbeat" in refused.stdout
+
+
+def test_the_validate_hook_runs_on_the_config_and_fails_on_a_broken_one(tmp_path):
+    import re
+    pattern = re.compile(hook("driftbot-validate")["files"])
+    assert pattern.search(".github/driftbot.yml") and pattern.search(".driftbot.yaml") and not pattern.search("a.yml")
+    repo = GitRepo(tmp_path / "r")
+    repo.commit({".github/driftbot.yml": "version: 1\nfeatures:\n  - id: x\n    spec: docs/x.md\n", "docs/x.md": "# x\n"}, "ok")
+    assert run_hook("driftbot-validate", repo.path).returncode == 0
+    (repo.path / ".github/driftbot.yml").write_text("version: 1\nfeaturez: []\n")
+    broken = run_hook("driftbot-validate", repo.path)
+    assert broken.returncode == 2 and "featurez" in broken.stderr
+
+
+def test_the_image_runs_as_a_user_and_reports_its_health():
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    instructions = [line.split(None, 1) for line in lines if line and not line.startswith("#")]
+    words = [i[0] for i in instructions]
+    user = words.index("USER")
+    assert user < words.index("CMD") and instructions[user][1] != "root"
+    health = next(line for line in lines if "/healthz" in line)
+    assert "urlopen" in health and any(w == "HEALTHCHECK" for w in words)
+    assert 'CMD ["driftbot", "serve"]' in lines
+    copied = " ".join(i[1] for i in instructions if i[0] == "COPY")
+    for needed in ("pyproject.toml", "bot", "rules", "schema", "app.yml"):  # what the wheel carries
+        assert needed in copied, needed
