@@ -44,7 +44,8 @@ examples:
   driftbot report ../api --format text     # a glance in the terminal
   driftbot report --feature auth --format json --output drift.json
   driftbot report --fail-under 70          # for CI: fail when alignment drops below 70
-  driftbot report --format sarif -o drift.sarif   # for GitHub code scanning"""
+  driftbot report --format sarif -o drift.sarif   # for GitHub code scanning
+  driftbot report --format badge -o badge.json    # a shields.io endpoint badge"""
 
 
 def _version() -> str:
@@ -152,6 +153,10 @@ def cmd_report(args) -> int:
     elif fmt == "sarif":
         from .report import sarif
         body = sarif.render(findings, meta, packs=engine.rule_set(snapshot, config).packs.values())
+    elif fmt == "badge":
+        import json
+        from .report import badge
+        body = json.dumps(badge.endpoint(findings.overall_alignment)) + "\n"
     else:
         tty = args.output is None and sys.stdout.isatty()
         width = shutil.get_terminal_size((100, 24)).columns if tty else 100
@@ -549,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", metavar="FILE", help="config file (default: .github/driftbot.yml or .driftbot.yml "
                                                     "in PATH; none: discover features from the layout)")
     r.add_argument("--feature", action="append", metavar="ID", help="report only this feature (repeatable)")
-    r.add_argument("--format", choices=("markdown", "json", "text", "sarif"), default="markdown",
+    r.add_argument("--format", choices=("markdown", "json", "text", "sarif", "badge"), default="markdown",
                    help="output format (default: markdown)")
     r.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     r.add_argument("--fail-under", type=_percent, metavar="N",

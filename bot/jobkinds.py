@@ -56,6 +56,7 @@ class PushJob(Job):
     """Move the default branch's baseline. Shares its key with scans: one at a time per repository."""
     kind = "push"
     after: str
+    public: bool | None = None  # the repository's visibility, as the event said (badges are public-only)
 
     @property
     def key(self) -> str:
@@ -66,6 +67,7 @@ class PushJob(Job):
 class ScanJob(Job):
     """Look at a whole repository (installation), and onboard it."""
     kind = "scan"
+    public: bool | None = None
 
     @property
     def key(self) -> str:

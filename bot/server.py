@@ -283,6 +283,26 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if healthy else 503)
 
 
+async def badge(request: web.Request) -> web.Response:
+    """/badge/<owner>/<repo>.svg (or .json, shields.io's endpoint document): the default branch's overall
+    alignment. Public repositories only; for any other the answer is the same 404 as for one unknown."""
+    from .engine.scoring import mean
+    from .report import badge as badge_text
+    owner, name, fmt = request.match_info["owner"], request.match_info["repo"], request.match_info["fmt"]
+    repo = f"{owner}/{name}"
+    store = request.app[SERVICE].store
+    if await store.get_value(repo, "visibility") != "public":
+        return web.Response(status=404, text="no badge for this repository\n")
+    baseline = await store.baseline(repo)
+    if not baseline:
+        return web.Response(status=404, text="no badge for this repository\n")
+    overall = mean(f.alignment for f in baseline.values())
+    headers = {"Cache-Control": "max-age=300"}
+    if fmt == "json":
+        return web.json_response(badge_text.endpoint(overall), headers=headers)
+    return web.Response(text=badge_text.svg(overall), content_type="image/svg+xml", headers=headers)
+
+
 def make_app(settings: Settings, *, store: Store | None = None, time_scale: float = 1.0,
              shutdown_grace: float = 20.0, http_timeout: float = 60.0) -> web.Application:
     app = web.Application(client_max_size=MAX_PAYLOAD)
@@ -350,6 +370,7 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/", status_page)
+    app.router.add_get(r"/badge/{owner:[A-Za-z0-9_.-]+}/{repo:[A-Za-z0-9_.-]+}.{fmt:svg|json}", badge)
     app.router.add_get("/setup/callback", already_registered)
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)

@@ -168,3 +168,24 @@ async def test_an_issue_filed_before_the_store_was_lost_is_found_not_duplicated(
     await settle(bot)
     assert gap_issues(repo).keys() == filed.keys() and len(repo.issues) == len(filed) + 1
     assert github.count("search/issues-and-pull-requests") >= len(filed)
+
+
+async def test_a_public_repository_gets_a_badge_and_a_private_one_does_not(bot, github, repo_factory):
+    import xml.etree.ElementTree as ET
+    repo, g, first = repo_factory(base_files())
+    event = push_event(repo, "0" * 40, first)
+    event["repository"]["private"] = False
+    await deliver(bot, "push", event)
+    await settle(bot)
+    svg = await bot.get(f"/badge/{repo.full_name}.svg")
+    assert svg.status == 200 and svg.headers["Content-Type"].startswith("image/svg+xml")
+    root = ET.fromstring(await svg.text())  # well-formed
+    assert root.tag.endswith("svg") and "design alignment" in root.attrib["aria-label"]
+    doc = await (await bot.get(f"/badge/{repo.full_name}.json")).json()
+    assert doc["schemaVersion"] == 1 and doc["label"] == "design alignment" and doc["message"].endswith("/100")
+    assert (await bot.get("/badge/acme/unknown.svg")).status == 404
+    event = push_event(repo, first, g.commit({"README.md": "x\n"}, "more"))
+    event["repository"]["private"] = True  # made private: the badge goes
+    await deliver(bot, "push", event)
+    await settle(bot)
+    assert (await bot.get(f"/badge/{repo.full_name}.svg")).status == 404

@@ -254,3 +254,10 @@ def test_check_names_the_working_tree_when_it_has_changes(tmp_path, capsys):
     (tmp_path / "r" / "notes.md").write_text("draft\n")
     assert main(["check", str(tmp_path / "r"), "--base", "main"]) in (0, 1)
     assert "in the working tree (HEAD and uncommitted changes): 2 changed files." in capsys.readouterr().out
+
+
+def test_report_as_a_badge(capsys):
+    assert main(["report", str(ROOT / "examples" / "demo-repo"), "--format", "badge"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schemaVersion"] == 1 and doc["label"] == "design alignment"
+    assert doc["message"].endswith("/100") and doc["color"] in ("brightgreen", "green", "yellow", "orange", "red")

@@ -25,6 +25,8 @@ class Baseline:
         may move it first: then this one starts over from the new baseline, and stops there if its
         commit is not newer."""
         gh = await self.app.installation(job["installation"])
+        if job.get("public") is not None:  # a badge is served for public repositories only
+            await self.store.set_value(job["repo"], "visibility", "public" if job["public"] else "private")
         await self._drop_stale_claims(job["repo"])
         for _ in range(3):
             if await self._push_once(gh, job):
