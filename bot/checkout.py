@@ -327,3 +327,24 @@ def merge_base(root: str | os.PathLike, ref: str) -> str:
         raise ValueError(f"{ref!r} and HEAD share no history in this shallow clone: fetch the whole history "
                          "(actions/checkout: `fetch-depth: 0`) or deepen it (git fetch --deepen=200)")
     raise ValueError(f"{ref!r} and HEAD share no history (they were never branched from one another)")
+
+
+def web_link(root: str | os.PathLike, commit: str | None):
+    """A link maker for files at ``commit`` on the repository's GitHub page (from the ``origin`` remote),
+    or None when there is no GitHub remote or no commit."""
+    if not commit:
+        return None
+    try:
+        out = subprocess.run([*git(Path(root)), "remote", "get-url", "origin"], capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    url = out.stdout.strip() if out.returncode == 0 else ""
+    for prefix in ("git@github.com:", "ssh://git@github.com/", "https://github.com/", "http://github.com/"):
+        if url.startswith(prefix):
+            slug = url[len(prefix):].removesuffix("/").removesuffix(".git")
+            if slug.count("/") == 1 and all(part and part not in (".", "..") for part in slug.split("/")):
+                web = f"https://github.com/{slug}"
+                from urllib.parse import quote
+                return lambda path, line: f"{web}/blob/{commit}/{quote(path)}" + (f"#L{line}" if line else "")
+    return None

@@ -45,7 +45,8 @@ examples:
   driftbot report --feature auth --format json --output drift.json
   driftbot report --fail-under 70          # for CI: fail when alignment drops below 70
   driftbot report --format sarif -o drift.sarif   # for GitHub code scanning
-  driftbot report --format badge -o badge.json    # a shields.io endpoint badge"""
+  driftbot report --format badge -o badge.json    # a shields.io endpoint badge
+  driftbot report --format html --history 20 -o drift.html   # one page, with the trend"""
 
 
 def _version() -> str:
@@ -67,7 +68,8 @@ class _Progress:
     def __call__(self, stage: str, done: int, total: int = 0) -> None:
         if not self.enabled or time.monotonic() - self.start < 0.5:
             return
-        label = {"read": "Reading files", "index": "Indexing", "features": "Evaluating features"}.get(stage, stage)
+        label = {"read": "Reading files", "index": "Indexing", "features": "Evaluating features",
+                 "commit": "Evaluating commits"}.get(stage, stage)
         tail = f"{done:,}/{total:,}" if total else f"{done:,}"
         sys.stderr.write(f"\r\033[K{label} … {tail}")
         sys.stderr.flush()
@@ -153,6 +155,17 @@ def cmd_report(args) -> int:
     elif fmt == "sarif":
         from .report import sarif
         body = sarif.render(findings, meta, packs=engine.rule_set(snapshot, config).packs.values())
+    elif fmt == "html":
+        from .checkout import web_link
+        from .report import html
+        points = None
+        if args.history:
+            from . import history as history_mod
+            try:
+                points = history_mod.walk(root, args.history, cache=cache)
+            except ValueError as exc:
+                sys.stderr.write(f"driftbot: no trend: {exc}\n")
+        body = html.render(findings, meta, link=web_link(root, snapshot.commit), history=points)
     elif fmt == "badge":
         import json
         from .report import badge
@@ -265,6 +278,48 @@ def _dirty(root: Path) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return out.returncode == 0 and bool(out.stdout.strip())
+
+
+def cmd_history(args) -> int:
+    """Overall and per-feature alignment over the branch's last commits."""
+    from . import history as history_mod
+    root = Path(args.path).resolve()
+    if not root.is_dir():
+        return _fail(f"{args.path} is not a directory (give the path of a git checkout)")
+    progress = _Progress(sys.stderr.isatty() and not args.quiet)
+    cache = _cache(args)
+    try:
+        points = history_mod.walk(root, args.commits, args.since, cache=cache,
+                                  progress=lambda n, total: progress("commit", n, total))
+    except ValueError as exc:
+        progress.done()
+        return _fail(str(exc))
+    _close(cache)
+    progress.done()
+    if args.format == "json":
+        import json
+        body = json.dumps([{"sha": p.sha, "date": p.date, "subject": p.subject, "overall": p.overall,
+                            "features": p.features, **({"error": p.error} if p.error else {})} for p in points],
+                          indent=2) + "\n"
+    elif args.format == "csv":
+        import csv
+        import io
+        features = sorted({f for p in points for f in p.features})
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["sha", "date", "overall", *features])
+        for p in points:
+            writer.writerow([p.sha, p.date, "" if p.overall is None else p.overall,
+                             *["" if p.features.get(f) is None else p.features[f] for f in features]])
+        body = buf.getvalue()
+    else:
+        lines = []
+        for p in points:
+            figure = p.error or ("unknown" if p.overall is None else f"{p.overall}/100")
+            lines.append(f"{p.sha[:7]}  {p.date[:10]}  {figure:>9}  {p.subject[:60]}")
+        body = "\n".join(lines) + ("\n" if lines else "no commits\n")
+    sys.stdout.write(body)
+    return EXIT_OK
 
 
 def cmd_validate(args) -> int:
@@ -554,7 +609,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", metavar="FILE", help="config file (default: .github/driftbot.yml or .driftbot.yml "
                                                     "in PATH; none: discover features from the layout)")
     r.add_argument("--feature", action="append", metavar="ID", help="report only this feature (repeatable)")
-    r.add_argument("--format", choices=("markdown", "json", "text", "sarif", "badge"), default="markdown",
+    r.add_argument("--history", type=int, default=0, metavar="N",
+                   help="with --format html: draw the trend over the last N commits of the branch")
+    r.add_argument("--format", choices=("markdown", "json", "text", "sarif", "badge", "html"), default="markdown",
                    help="output format (default: markdown)")
     r.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     r.add_argument("--fail-under", type=_percent, metavar="N",
@@ -575,6 +632,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "GitHub Actions: the job summary and annotations)")
     c.add_argument("--no-cache", action="store_true", help=CACHE_HELP)
     c.set_defaults(func=cmd_check)
+
+    h = sub.add_parser("history", help="alignment over the branch's last commits",
+                       description="Evaluate each of the branch's last commits (first parents) with its own config "
+                                   "and print the overall and per-feature alignment, oldest first. Files that did "
+                                   "not change come from the content cache.")
+    h.add_argument("path", nargs="?", default=".", metavar="PATH", help="git checkout (default: .)")
+    h.add_argument("--commits", type=int, default=20, metavar="N", help="how many commits (default 20)")
+    h.add_argument("--since", metavar="WHEN", help="only commits after this date (git's format: 2026-11-01, "
+                                                   "\"4 weeks ago\")")
+    h.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    h.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    h.add_argument("--no-cache", action="store_true", help=CACHE_HELP)
+    h.set_defaults(func=cmd_history)
 
     v = sub.add_parser("validate", help="check a config file", description="Check a driftbot config against a "
                        "checkout. Errors are reported with file:line:column and exit 2. Then it warns, at the line "
