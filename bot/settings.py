@@ -51,7 +51,7 @@ class Settings:
         if not key:
             missing.append("PRIVATE_KEY (PEM text) or PRIVATE_KEY_PATH (a .pem file)")
         if missing:
-            raise SettingsError("driftbot cannot start; set " + "; ".join(missing) + ".")
+            raise SettingsError("cannot start without its settings; set " + "; ".join(missing) + ".")
         key = key.replace("\\n", "\n").strip() + "\n"
         if "-----BEGIN" not in key or "PRIVATE KEY-----" not in key:
             raise SettingsError("PRIVATE_KEY is not a PEM private key (it should start with "

@@ -51,7 +51,8 @@ async def test_pr_that_adds_the_endpoint_resolves_a_gap(bot, github, repo_factor
     assert run["actions"][0]["identifier"] == "recheck"
     (comment,) = repo.comments.values()
     assert comment["body"].startswith("<!-- driftbot:pr-comment -->")
-    assert "✅ resolved" in comment["body"] and "POST /api/agents/{id}/heartbeat" in comment["body"]
+    (line,) = [ln for ln in comment["body"].splitlines() if "✅ resolved" in ln]
+    assert "✅ resolved (was: `POST /api/agents/{id}/heartbeat` is not implemented" in line  # said in the past
 
 
 async def test_pr_that_deletes_an_endpoint_gets_a_regression_annotation(bot, github, repo_factory):

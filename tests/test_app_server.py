@@ -60,6 +60,7 @@ def test_settings_refuse_to_start_without_secret_or_key(tmp_path):
     with pytest.raises(SettingsError) as e:
         Settings.from_env({"APP_ID": "1"})
     assert "WEBHOOK_SECRET" in str(e.value) and "PRIVATE_KEY" in str(e.value)
+    assert not str(e.value).startswith("driftbot")  # the CLI puts "driftbot: " before it
     with pytest.raises(SettingsError, match="PEM"):
         Settings.from_env({"APP_ID": "1", "WEBHOOK_SECRET": "x", "PRIVATE_KEY": "nope"})
     key = tmp_path / "app.pem"

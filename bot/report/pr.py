@@ -107,6 +107,13 @@ def _gap_line(d_id: str, g, link) -> str:
     return f"- **{inline(d_id)}** · {g.kind.value} · `{g.fingerprint}` — {inline(g.message)}" + (f" ({where})" if where else "")
 
 
+def _resolved_line(d_id: str, g, link) -> str:
+    """A gap this change closes, said in the past: what it was, not what is wrong now."""
+    where = loc(g.path, g.line, link)
+    return (f"- **{inline(d_id)}** · {g.kind.value} · `{g.fingerprint}` — ✅ resolved (was: {inline(g.message)})"
+            + (f" ({where})" if where else ""))
+
+
 def _table(deltas: list[FeatureDelta]) -> list[str]:
     rows = ["| Feature | Drift (base → head) | Band | New gaps | Resolved |", "|---|---|---|---|---|"]
     for d in sorted(deltas, key=lambda d: (-d.drift_change, d.id)):
@@ -227,8 +234,7 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
     tail = []
     if new or resolved:
         tail += [_gap_line(fid, g, link) for fid, g in ((d.id, g) for d in deltas for g in d.new_gaps)]
-        tail += [_gap_line(fid, g, link).replace(" — ", " — ✅ resolved: ", 1)
-                 for fid, g in ((d.id, g) for d in deltas for g in d.resolved_gaps)]
+        tail += [_resolved_line(fid, g, link) for fid, g in ((d.id, g) for d in deltas for g in d.resolved_gaps)]
     if tail:
         tail = ["", "#### Gaps", ""] + tail
     footer = ["", "<sub>Commands: `/drift recheck` · `/drift explain <feature>` · `/drift waive <gap> <reason>` · "
