@@ -128,12 +128,7 @@ class ContentCache:
             log.warning("content cache off for this run: %s (set DRIFTBOT_CACHE to another folder, or to "
                         "'off')", why)
         self._broken = True
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                pass
-        self._db = None
+        self.close()
         return None
 
     # ---- reads and writes ---------------------------------------------------------------------

@@ -153,3 +153,11 @@ def materialise(github, tmp_path, data: dict, files: dict) -> dict:
     if isinstance(d.get("number"), int) and "pull_request" in d:
         github.open_pull(fake, "main", "feature", number=d["number"])
     return d
+
+
+def venv_env(extra: dict | None = None) -> dict:
+    """The environment for a command run as a user would: this interpreter's scripts (driftbot) on PATH."""
+    import os
+    import sys
+    from pathlib import Path
+    return {**os.environ, **(extra or {}), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}

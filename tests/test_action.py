@@ -1,17 +1,16 @@
 """The GitHub Action (action.yml), run end to end the way a runner runs its shell steps: in a shallow
 clone of a local "origin", on a pull request whose branch drops a route the spec lists."""
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
+from tests.apphelpers import venv_env
 from tests.conftest import ROOT
 from tests.fakegithub import GitRepo, git
-from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, base_files
+from tests.test_app_pr import ROUTES_GET, base_files, guarded_files
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 
@@ -40,9 +39,8 @@ def run_action(workspace: Path, tmp: Path, inputs: dict, env: dict) -> tuple[int
             continue
         out_file = tmp / f"output-{step.get('id', 'step')}"
         out_file.write_text("")
-        step_env = {**os.environ, **env, "GITHUB_OUTPUT": str(out_file),
-                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-                    **{k: expr(v) for k, v in step.get("env", {}).items()}}
+        step_env = venv_env({**env, "GITHUB_OUTPUT": str(out_file),
+                             **{k: expr(v) for k, v in step.get("env", {}).items()}})
         cwd = workspace / expr(step.get("working-directory", "."))
         proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=cwd,
                               env=step_env, capture_output=True, text=True, timeout=300)
@@ -55,9 +53,7 @@ def run_action(workspace: Path, tmp: Path, inputs: dict, env: dict) -> tuple[int
 
 def test_the_action_on_a_pull_request_in_a_shallow_clone(tmp_path):
     origin = GitRepo(tmp_path / "origin")
-    files = base_files()
-    files["internal/agents/routes.go"] = ROUTES_BOTH
-    files[".github/driftbot.yml"] = "version: 1\nchecks:\n  fail_on: [regressions]\n"
+    files = guarded_files()
     origin.commit(files, "base")
     for i in range(3):
         origin.commit({f"notes/{i}.txt": f"{i}\n"}, f"main moves on {i}")

@@ -24,6 +24,14 @@ def base_files():
             "cmd/fleet/main.go": MAIN, "docs/ideas/billing.md": "# Billing\n\n`POST /api/invoices`\n"}
 
 
+def guarded_files() -> dict:
+    """The base files with both routes implemented, and a config that fails a check on a regression."""
+    files = base_files()
+    files["internal/agents/routes.go"] = ROUTES_BOTH
+    files[".github/driftbot.yml"] = "version: 1\nchecks:\n  fail_on: [regressions]\n"
+    return files
+
+
 def open_heartbeat_pr(github, repo, g) -> tuple[str, int]:
     """A pull request that adds the heartbeat route the spec lists: (head sha, PR number)."""
     head = g.commit({"internal/agents/routes.go": ROUTES_BOTH}, "add", branch="feature")

@@ -109,11 +109,9 @@ def test_manifest_page(capsys):
 
 def test_check_against_a_base_ref(tmp_path, capsys):
     from tests.fakegithub import GitRepo
-    from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, base_files
+    from tests.test_app_pr import ROUTES_GET, guarded_files
     g = GitRepo(tmp_path / "r")
-    files = base_files()
-    files["internal/agents/routes.go"] = ROUTES_BOTH
-    files[".github/driftbot.yml"] = "version: 1\nchecks:\n  fail_on: [regressions]\n"
+    files = guarded_files()
     g.commit(files, "base")
     g.commit({}, "work", branch="feature")
     (tmp_path / "r" / "internal" / "agents" / "routes.go").write_text(ROUTES_GET)  # uncommitted edit counts

@@ -48,6 +48,15 @@ def store(request, tmp_path):
     made.close()
 
 
+def together(*calls) -> None:
+    """Run each (function, args) on a thread of its own, all at once, and wait for them."""
+    threads = [threading.Thread(target=fn, args=args) for fn, args in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def another(store, tmp_path):
     """A second store on the same database, as another replica would open it (None: not shareable)."""
     if isinstance(store, SQLiteStore):
@@ -150,10 +159,17 @@ def test_a_quota_counts_uses_within_its_window(store, monkeypatch):
     assert [store.take_quota("o/r", "reply:7:ann", 3, 60) for _ in range(4)] == [True, True, True, False]
 
 
-def test_two_replicas_accept_a_delivery_once_and_finish_it_once(store, tmp_path):
-    other = another(store, tmp_path)
-    if other is None:
+@pytest.fixture
+def other(store, tmp_path):
+    """A second store on the store's database: another replica."""
+    made = another(store, tmp_path)
+    if made is None:
         pytest.skip("an in-memory store has no second replica")
+    yield made
+    made.close()
+
+
+def test_two_replicas_accept_a_delivery_once_and_finish_it_once(store, other):
     results: list = []
     barrier = threading.Barrier(8)
 
@@ -161,39 +177,22 @@ def test_two_replicas_accept_a_delivery_once_and_finish_it_once(store, tmp_path)
         barrier.wait()
         results.append(s.accept_delivery("shared", [("pr:a/b:1", {"kind": "pull_request"}),
                                                     ("push:a/b", {"kind": "push"})]))
-    threads = [threading.Thread(target=accept, args=(store if i % 2 else other,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    together(*[(accept, (store if i % 2 else other,)) for i in range(8)])
     (ids,) = [r for r in results if r]
     assert len(other.unfinished_jobs()) == 2
-    finishing = [threading.Thread(target=s.finish_job, args=(i,)) for s, i in zip((store, other), ids)]
-    for t in finishing:
-        t.start()
-    for t in finishing:
-        t.join()
+    together(*[(s.finish_job, (i,)) for s, i in zip((store, other), ids)])
     assert store.accept_delivery("shared", [("x", {})]) is None  # seen, by whichever finished last
-    other.close()
 
 
-def test_two_replicas_move_a_baseline_once(store, tmp_path):
-    other = another(store, tmp_path)
-    if other is None:
-        pytest.skip("an in-memory store has no second replica")
+def test_two_replicas_move_a_baseline_once(store, other):
     won: list = []
     barrier = threading.Barrier(2)
 
     def save(s, sha):
         barrier.wait()
         won.append(s.save_baseline("o/r", sha, {"a": FeatureRecord(50)}, expected=None))
-    threads = [threading.Thread(target=save, args=(s, sha)) for s, sha in ((store, "c1"), (other, "c2"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    together((save, (store, "c1")), (save, (other, "c2")))
     assert sorted(won) == [False, True] and len(store.history("o/r")) == 1
-    other.close()
 
 
 def test_replicas_starting_together_migrate_the_schema_once(request, tmp_path):
@@ -213,11 +212,7 @@ def test_replicas_starting_together_migrate_the_schema_once(request, tmp_path):
             opened.append(PostgresStore(location))
         except Exception as exc:  # noqa: BLE001 - collected, then asserted absent
             errors.append(exc)
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    together(*[(start, ()) for _ in range(4)])
     assert errors == [] and len(opened) == 4
     with psycopg.connect(location) as db:
         assert db.execute("SELECT version FROM driftbot_schema").fetchall() == [(len(MIGRATIONS),)]

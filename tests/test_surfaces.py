@@ -1,15 +1,14 @@
 """The surfaces around the CLI: pre-commit hooks and the container image's recipe."""
-import os
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
+from tests.apphelpers import venv_env
 from tests.conftest import ROOT
 from tests.fakegithub import GitRepo, git
-from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, base_files
+from tests.test_app_pr import ROUTES_GET, guarded_files
 
 
 def hook(hook_id: str) -> dict:
@@ -20,15 +19,13 @@ def hook(hook_id: str) -> dict:
 def run_hook(hook_id: str, cwd: Path) -> subprocess.CompletedProcess:
     h = hook(hook_id)
     assert h["language"] == "python" and h["pass_filenames"] is False
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(shlex.split(h["entry"]), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(shlex.split(h["entry"]), cwd=cwd, env=venv_env(), capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_the_check_hook_refuses_a_staged_change_that_adds_a_gap(tmp_path):
     repo = GitRepo(tmp_path / "r")
-    files = base_files()
-    files["internal/agents/routes.go"] = ROUTES_BOTH
-    files[".github/driftbot.yml"] = "version: 1\nchecks:\n  fail_on: [regressions]\n"
+    files = guarded_files()
     repo.commit(files, "base")
     assert run_hook("driftbot-check", repo.path).returncode == 0  # nothing staged: nothing added
     (repo.path / "internal/agents/routes.go").write_text(ROUTES_GET)
