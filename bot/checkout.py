@@ -329,6 +329,17 @@ def merge_base(root: str | os.PathLike, ref: str) -> str:
     raise ValueError(f"{ref!r} and HEAD share no history (they were never branched from one another)")
 
 
+def repo_prefix(root: str | os.PathLike) -> str:
+    """The checked folder's path inside its git repository ("" at the top, "services/api/" below it):
+    what tools that read the repository's paths (code scanning, annotations, links) need before ours."""
+    try:
+        out = subprocess.run([*git(Path(root)), "rev-parse", "--show-prefix"], capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
 def web_link(root: str | os.PathLike, commit: str | None):
     """A link maker for files at ``commit`` on the repository's GitHub page (from the ``origin`` remote),
     or None when there is no GitHub remote or no commit."""
@@ -345,6 +356,7 @@ def web_link(root: str | os.PathLike, commit: str | None):
             slug = url[len(prefix):].removesuffix("/").removesuffix(".git")
             if slug.count("/") == 1 and all(part and part not in (".", "..") for part in slug.split("/")):
                 web = f"https://github.com/{slug}"
+                prefix = repo_prefix(root)
                 from urllib.parse import quote
-                return lambda path, line: f"{web}/blob/{commit}/{quote(path)}" + (f"#L{line}" if line else "")
+                return lambda path, line: f"{web}/blob/{commit}/{quote(prefix + path)}" + (f"#L{line}" if line else "")
     return None

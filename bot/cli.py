@@ -17,6 +17,7 @@ from .engine.snapshot import decode
 from .engine.yamlsrc import SCHEMA_DIR
 from .report import jsonout, markdown, text
 from .cache import ContentCache
+from .report.common import plural
 from .prewarm import quiet_gc, warm
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -153,8 +154,10 @@ def cmd_report(args) -> int:
     elif fmt == "json":
         body = jsonout.render(findings, meta)
     elif fmt == "sarif":
+        from .checkout import repo_prefix
         from .report import sarif
-        body = sarif.render(findings, meta, packs=engine.rule_set(snapshot, config).packs.values())
+        body = sarif.render(findings, meta, packs=engine.rule_set(snapshot, config).packs.values(),
+                            prefix=repo_prefix(root))
     elif fmt == "html":
         from .checkout import web_link
         from .report import html
@@ -165,6 +168,9 @@ def cmd_report(args) -> int:
                 points = history_mod.walk(root, args.history, cache=cache)
             except ValueError as exc:
                 sys.stderr.write(f"driftbot: no trend: {exc}\n")
+            if points is not None and len(points) < 2:
+                sys.stderr.write(f"driftbot: no trend: the branch has {plural(len(points), 'commit')} here (a shallow "
+                                 "clone? fetch more history, e.g. fetch-depth: 0)\n")
         body = html.render(findings, meta, link=web_link(root, snapshot.commit), history=points)
     elif fmt == "badge":
         import json
@@ -234,7 +240,7 @@ def cmd_check(args) -> int:
     out = pr_text.check_output(deltas, config.policy, total_features=total)
     if args.format == "github":
         from .report import actions
-        summary = pr_text.comment_body(deltas, head.commit or "working tree", None, total_features=total)
+        summary = pr_text.comment_body(deltas, head.commit or "working tree", None, total_features=total, app=False)
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
             try:
@@ -242,14 +248,17 @@ def cmd_check(args) -> int:
                     fh.write(summary + "\n")
             except OSError as exc:
                 sys.stderr.write(f"driftbot: cannot write the job summary to {target}: {exc.strerror or exc}\n")
-        body = "\n".join(actions.workflow_commands(out) + [f"driftbot: {out.title} ({out.conclusion})"]) + "\n"
+        from .checkout import repo_prefix
+        body = "\n".join(actions.workflow_commands(out, repo_prefix(root))
+                         + [f"driftbot: {out.title} ({out.conclusion})"]) + "\n"
         if not target:
             body = summary + "\n\n" + body
     elif args.format == "sarif":
         from .report import markdown as md_text, sarif
         new = {g.fingerprint for d in deltas for g in d.new_gaps}
+        from .checkout import repo_prefix
         body = sarif.render(after, md_text.Meta(name=root.name, commit=head.commit, version=_version()),
-                            packs=engine.rule_set(head, config).packs.values(), only=new)
+                            packs=engine.rule_set(head, config).packs.values(), only=new, prefix=repo_prefix(root))
     elif args.format == "json":
         import json
         body = json.dumps({"base": base_sha, "changed_files": len(changed), "touched": touched,
@@ -260,7 +269,6 @@ def cmd_check(args) -> int:
                                          "regressions": [r.gap.fingerprint for r in d.regressions]} for d in deltas],
                            "annotations": out.annotations}, indent=2) + "\n"
     else:
-        from .report.common import plural
         where = "the working tree (HEAD and uncommitted changes)" if _dirty(root) else \
             f"HEAD `{(head.commit or '')[:12]}`"
         body = (f"# driftbot check: {out.title}\n\nSince `{args.base}` (merge base `{base_sha[:12]}`), in {where}: "

@@ -87,3 +87,14 @@ class CommandJob(Job):
     @property
     def key(self) -> str:
         return f"command:{self.repo}:{self.comment_id}"
+
+
+@dataclass(frozen=True)
+class VisibilityJob(Job):
+    """A repository became public or private, or the App lost access to it: whether its badge is served."""
+    kind = "visibility"
+    public: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"visibility:{self.repo}"

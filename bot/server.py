@@ -156,7 +156,7 @@ async def _webhook(request: web.Request) -> web.Response:
 _OUTCOMES = {202: "accepted", 200: "duplicate", 401: "refused", 400: "invalid", 413: "too large",
              408: "too slow", 503: "not stored"}
 KNOWN_EVENTS = frozenset({"check_run", "check_suite", "installation", "installation_repositories", "issue_comment",
-                          "ping", "pull_request", "push"})
+                          "ping", "pull_request", "push", "repository"})
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -289,9 +289,9 @@ async def badge(request: web.Request) -> web.Response:
     from .engine.scoring import mean
     from .report import badge as badge_text
     owner, name, fmt = request.match_info["owner"], request.match_info["repo"], request.match_info["fmt"]
-    repo = f"{owner}/{name}"
     store = request.app[SERVICE].store
-    if await store.get_value(repo, "visibility") != "public":
+    repo = await store.get_value("", f"badge:{owner}/{name}".lower())  # public ones only, named as GitHub does
+    if repo is None:
         return web.Response(status=404, text="no badge for this repository\n")
     baseline = await store.baseline(repo)
     if not baseline:

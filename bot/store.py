@@ -12,6 +12,7 @@ import abc
 import asyncio
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -352,7 +353,7 @@ class StoreError(ValueError):
 def open_store(location: str) -> Store:
     """DRIFTBOT_STORE: a file path or sqlite:///path (the embedded store), or postgresql://… (a database
     several replicas share)."""
-    if location.startswith(("postgresql://", "postgres://")):
+    if location.startswith(("postgresql://", "postgres://")) or re.match(r"\s*(host|dbname|user|port)\s*=", location):
         from .store_pg import PostgresStore
         return PostgresStore(location)
     if "://" in location and not location.startswith("sqlite:///"):

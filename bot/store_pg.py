@@ -44,12 +44,34 @@ MIGRATIONS: list[str] = [
 
 
 def _where(location: str) -> str:
-    """The address without its password, for messages."""
-    if "@" in location and "://" in location:
-        scheme, rest = location.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
-    return location
+    """The address without its password (in the URL, its query or keyword form), for messages."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+        parts = conninfo_to_dict(location)
+    except Exception:  # noqa: BLE001 - unparseable: say nothing of it rather than leak it
+        return "(an address that could not be read)"
+    shown = {k: v for k, v in parts.items() if k in ("host", "port", "dbname", "user")}
+    return "postgresql://" + (f"{shown['user']}@" if shown.get("user") else "") + str(shown.get("host", "")) + \
+        (f":{shown['port']}" if shown.get("port") else "") + f"/{shown.get('dbname', '')}"
+
+
+def _secret(location: str) -> str | None:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+        return conninfo_to_dict(location).get("password") or None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _first_line_without(exc: BaseException, location: str) -> str:
+    """An error's first line, with the password taken out wherever the driver repeated it."""
+    text = _first_line(exc)
+    secret = _secret(location)
+    if secret:
+        from urllib.parse import quote
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(form, "***")
+    return text
 
 
 class PostgresStore(Store):
@@ -64,20 +86,25 @@ class PostgresStore(Store):
         self.location = location
         try:
             psycopg.connect(location, connect_timeout=10).close()  # fails at once when it cannot work
+            # every connection is checked before use: after a database restart the next call reconnects
             self._pool = ConnectionPool(location, min_size=1, max_size=pool_size, open=True, timeout=15,
-                                        kwargs={"autocommit": False})
+                                        kwargs={"autocommit": False}, check=ConnectionPool.check_connection)
             self._pool.wait(timeout=15)
         except Exception as exc:  # noqa: BLE001 - bad address, no server, refused: say so plainly
-            raise StoreError(f"DRIFTBOT_STORE={_where(location)}: cannot connect to PostgreSQL ({_first_line(exc)}); "
+            raise StoreError(f"DRIFTBOT_STORE={_where(location)}: cannot connect to PostgreSQL "
+                             f"({_first_line_without(exc, location)}); "
                              "check the address, that the server runs, and the user's password") from None
         self._deliveries = 0
         self._quota_uses = 0
         try:
             self.migrate()
+        except StoreError:
+            self._pool.close()
+            raise
         except self._errors as exc:
             self._pool.close()
             raise StoreError(f"DRIFTBOT_STORE={_where(location)}: could not prepare the database "
-                             f"({_first_line(exc)}); the user needs CREATE on its schema") from None
+                             f"({_first_line_without(exc, location)}); the user needs CREATE on its schema") from None
 
     # ---- plumbing ----------------------------------------------------------------------------
     def _tx(self):
@@ -91,6 +118,9 @@ class PostgresStore(Store):
             db.execute("CREATE TABLE IF NOT EXISTS driftbot_schema (version INTEGER NOT NULL)")
             row = db.execute("SELECT version FROM driftbot_schema").fetchone()
             version = row[0] if row else 0
+            if version > len(MIGRATIONS):
+                raise StoreError(f"DRIFTBOT_STORE={_where(self.location)}: the database was prepared by a newer "
+                                 f"driftbot (schema {version}, this one knows {len(MIGRATIONS)}); upgrade this one")
             if row is None:
                 db.execute("INSERT INTO driftbot_schema VALUES (0)")
             for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -220,8 +250,9 @@ class PostgresStore(Store):
         now = time.time()
         out: list[list[int] | None] = []
         with self._tx() as db:
-            for delivery_id, jobs in batch:
+            for delivery_id in sorted({d for d, _jobs in batch}):  # in one order everywhere: no deadlock
                 self._lock(db, "delivery", delivery_id)  # another replica accepting it waits, then sees it
+            for delivery_id, jobs in batch:
                 if db.execute("SELECT 1 FROM deliveries WHERE id = %s", (delivery_id,)).fetchone():
                     ids = None
                 elif db.execute("SELECT 1 FROM jobs WHERE delivery = %s LIMIT 1", (delivery_id,)).fetchone():

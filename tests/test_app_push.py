@@ -184,8 +184,22 @@ async def test_a_public_repository_gets_a_badge_and_a_private_one_does_not(bot, 
     doc = await (await bot.get(f"/badge/{repo.full_name}.json")).json()
     assert doc["schemaVersion"] == 1 and doc["label"] == "design alignment" and doc["message"].endswith("/100")
     assert (await bot.get("/badge/acme/unknown.svg")).status == 404
+    assert (await bot.get(f"/badge/{repo.full_name.upper()}.svg")).status == 200  # GitHub's names ignore case
     event = push_event(repo, first, g.commit({"README.md": "x\n"}, "more"))
     event["repository"]["private"] = True  # made private: the badge goes
     await deliver(bot, "push", event)
     await settle(bot)
     assert (await bot.get(f"/badge/{repo.full_name}.svg")).status == 404
+    # made public again (a repository event), then the App removed from it
+    shown = {"action": "publicized", "repository": event["repository"] | {"private": False},
+             "installation": {"id": event["installation"]["id"], "node_id": "I"}, "sender": event["sender"]}
+    await deliver(bot, "repository", shown)
+    await settle(bot)
+    assert (await bot.get(f"/badge/{repo.full_name}.json")).status == 200
+    removed = {"action": "removed", "installation": shown["installation"], "sender": event["sender"],
+               "repository_selection": "selected", "repositories_added": [],
+               "repositories_removed": [{"id": repo.id, "name": repo.name, "full_name": repo.full_name,
+                                         "private": False, "node_id": "R"}]}
+    await deliver(bot, "installation_repositories", removed)
+    await settle(bot)
+    assert (await bot.get(f"/badge/{repo.full_name}.json")).status == 404

@@ -213,9 +213,13 @@ def test_a_store_that_cannot_be_used_is_named_with_the_fix(tmp_path):
     with pytest.raises(StoreError, match="not a store driftbot knows"):
         open_store("mysql://db/driftbot")
     pytest.importorskip("psycopg_pool")
-    with pytest.raises(StoreError, match=r"cannot connect to PostgreSQL") as failed:
-        open_store("postgresql://driftbot:s3cret@127.0.0.1:1/driftbot")
-    assert "s3cret" not in str(failed.value)
+    for address in ("postgresql://driftbot:s3cret@127.0.0.1:1/driftbot",
+                    "postgresql://driftbot:s3c%25ret@127.0.0.1:1/driftbot",
+                    "postgresql://driftbot@127.0.0.1:1/driftbot?password=s3cret",
+                    "host=127.0.0.1 port=1 user=driftbot password=s3cret dbname=driftbot"):
+        with pytest.raises(StoreError, match=r"cannot connect to PostgreSQL") as failed:
+            open_store(address)
+        assert "s3c" not in str(failed.value) and "postgresql://driftbot@127.0.0.1:1/driftbot" in str(failed.value)
     assert open_store(str(tmp_path / "fine.db")).unfinished_jobs() == []
 
 

@@ -30,7 +30,8 @@ def test_the_demo_report_as_sarif_is_valid_and_has_a_result_per_gap(capsys):
     for r in run["results"]:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
         uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        assert (ROOT / "examples" / "demo-repo" / uri).exists(), uri  # relative to the checkout
+        # the repository's paths: the demo lives in this repository's examples/demo-repo/
+        assert uri.startswith("examples/demo-repo/") and (ROOT / uri).exists(), uri
     # rules carry fix guidance, some of it from the rule packs in use
     missing = next(r for r in rules if r["id"] == "drift/missing")
     assert "How to fix" in missing["help"]["markdown"] and "(`go-" in missing["help"]["markdown"]
@@ -69,3 +70,16 @@ def test_check_as_sarif_holds_only_the_new_gaps(tmp_path, capsys):
     validate(log)
     results = log["runs"][0]["results"]
     assert len(results) == 1 and "heartbeat" in results[0]["message"]["text"]
+
+
+def test_paths_are_the_repositorys_when_a_subfolder_is_checked(tmp_path, capsys):
+    import shutil
+    from tests.fakegithub import GitRepo
+    shutil.copytree(ROOT / "examples" / "demo-repo", tmp_path / "mono" / "services" / "fleet")
+    GitRepo(tmp_path / "mono").commit({}, "monorepo")
+    assert main(["report", str(tmp_path / "mono" / "services" / "fleet"), "--format", "sarif"]) == 0
+    log = json.loads(capsys.readouterr().out)
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]]
+    assert uris and all(u.startswith("services/fleet/") for u in uris)
+    assert all((tmp_path / "mono" / u.split("#")[0]).exists() for u in uris)
+    assert all(r["locations"] for r in log["runs"][0]["results"])  # every result has a place

@@ -218,3 +218,15 @@ def test_replicas_starting_together_migrate_the_schema_once(request, tmp_path):
         assert db.execute("SELECT version FROM driftbot_schema").fetchall() == [(len(MIGRATIONS),)]
     for s in opened:
         s.close()
+
+
+def test_a_database_prepared_by_a_newer_driftbot_is_refused(request, tmp_path):
+    psycopg = pytest.importorskip("psycopg")
+    from bot.store import StoreError
+    from bot.store_pg import MIGRATIONS, PostgresStore
+    _postgres(request, tmp_path).close()
+    location = (tmp_path / "location").read_text()
+    with psycopg.connect(location, autocommit=True) as db:
+        db.execute("UPDATE driftbot_schema SET version = %s", (len(MIGRATIONS) + 1,))
+    with pytest.raises(StoreError, match="prepared by a newer driftbot"):
+        PostgresStore(location)

@@ -70,7 +70,8 @@ class ServiceBase:
     async def run(self, job: dict) -> None:
         TENANT.set(job.get("installation"))  # engine work is shared out by installation, in turn
         handler = {"pull_request": self.pull_request, "push": self.push, "scan": self.scan,
-                   "command": self.command, "commit_check": self.commit_check}[job["kind"]]
+                   "command": self.command, "commit_check": self.commit_check,
+                   "visibility": self.visibility}[job["kind"]]
         await handler(job)
 
     def gate(self, job: dict) -> float | None:

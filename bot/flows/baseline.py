@@ -26,7 +26,7 @@ class Baseline:
         commit is not newer."""
         gh = await self.app.installation(job["installation"])
         if job.get("public") is not None:  # a badge is served for public repositories only
-            await self.store.set_value(job["repo"], "visibility", "public" if job["public"] else "private")
+            await self._visible(job["repo"], job["public"])
         await self._drop_stale_claims(job["repo"])
         for _ in range(3):
             if await self._push_once(gh, job):
@@ -95,6 +95,17 @@ class Baseline:
             elif await self.store.take_quota(repo, "dashboard-while-budget-low", 1, 3600):
                 await self._dashboard(gh, repo, sha, cfg, budget=budget)  # once an hour: says why it waits
         return True
+
+    async def visibility(self, job: dict) -> None:
+        await self._visible(job["repo"], bool(job.get("public")))
+
+    async def _visible(self, repo: str, public: bool) -> None:
+        """Serve the repository's badge (public) or stop serving it (private, deleted, App removed)."""
+        key = f"badge:{repo.lower()}"
+        if public:
+            await self.store.set_value("", key, repo)
+        else:
+            await self.store.release_value("", key, repo)
 
     async def scan(self, job: dict) -> None:
         """First look at a repository (installation): the whole default branch, then the dashboard;

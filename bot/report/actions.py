@@ -17,9 +17,10 @@ def _prop(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def workflow_commands(out: CheckOutput) -> list[str]:
+def workflow_commands(out: CheckOutput, prefix: str = "") -> list[str]:
     """``::warning file=…,line=…,title=…::message`` lines for the check's annotations, at most
-    MAX_PER_LEVEL of each level, and a notice that says how many more the summary lists."""
+    MAX_PER_LEVEL of each level, and a notice that says how many more the summary lists. ``prefix``:
+    the checked folder's path in the repository (annotations name the repository's files)."""
     lines, shown, hidden = [], {}, 0
     for a in out.annotations:
         level = _LEVEL.get(a["annotation_level"], "notice")
@@ -27,7 +28,7 @@ def workflow_commands(out: CheckOutput) -> list[str]:
             hidden += 1
             continue
         shown[level] = shown.get(level, 0) + 1
-        props = f"file={_prop(a['path'])},line={a['start_line']},endLine={a['end_line']},title={_prop(a['title'])}"
+        props = f"file={_prop(prefix + a['path'])},line={a['start_line']},endLine={a['end_line']},title={_prop(a['title'])}"
         lines.append(f"::{level} {props}::{_data(a['message'])}")
     if hidden:
         lines.append(f"::notice title=driftbot::{hidden} more annotation{'s' if hidden != 1 else ''} not shown "

@@ -212,8 +212,9 @@ def fit_lines(head: str, lines: list[str], tail: str, limit: int, more: str) -> 
 
 
 def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | None, *, total_features: int,
-                 link: Link | None = None) -> str:
-    """The one PR comment: summary and links first, so truncation only ever drops detail."""
+                 link: Link | None = None, app: bool = True) -> str:
+    """The one PR comment: summary and links first, so truncation only ever drops detail. ``app=False``:
+    the same for a CI job summary, where there is no App to answer commands or check to see."""
     new = sum(len(d.new_gaps) for d in deltas)
     resolved = sum(len(d.resolved_gaps) for d in deltas)
     regressions = sum(len(d.regressions) for d in deltas)
@@ -238,6 +239,7 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
     if tail:
         tail = ["", "#### Gaps", ""] + tail
     footer = ["", "<sub>Commands: `/drift recheck` · `/drift explain <feature>` · `/drift waive <gap> <reason>` · "
-              "`/drift help`</sub>"]
+              "`/drift help`</sub>"] if app else \
+        ["", "<sub>Waive a gap by adding its fingerprint under `waivers:` in the driftbot config.</sub>"]
     return fit_lines(neutralise("\n".join(head)), [neutralise(t) for t in tail], "\n".join(footer) + "\n", MAX_BODY,
-                     "- _… and {n} more: see the check._")
+                     "- _… and {n} more: see the check._" if app else "- _… and {n} more: `driftbot check` lists them._")

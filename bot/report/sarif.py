@@ -8,6 +8,7 @@ so code scanning follows a gap across commits; waived gaps as suppressed results
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from ..engine.model import GAP_SEVERITY, GAP_TITLES, Findings, GapKind
 from .markdown import Meta
@@ -78,8 +79,8 @@ def _level(kind: GapKind, confidence: str) -> str:
     return "warning" if GAP_SEVERITY[kind] >= 4 else "note"
 
 
-def _location(path: str, line: int | None, message: str | None = None) -> dict:
-    physical: dict = {"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"}}
+def _location(path: str, line: int | None, message: str | None = None, prefix: str = "") -> dict:
+    physical: dict = {"artifactLocation": {"uri": quote(prefix + path), "uriBaseId": "%SRCROOT%"}}
     if line and line > 0:
         physical["region"] = {"startLine": line}
     loc: dict = {"physicalLocation": physical}
@@ -88,12 +89,14 @@ def _location(path: str, line: int | None, message: str | None = None) -> dict:
     return loc
 
 
-def render(findings: Findings, meta: Meta, packs=(), only: set[str] | None = None) -> str:
+def render(findings: Findings, meta: Meta, packs=(), only: set[str] | None = None, prefix: str = "") -> str:
     """The SARIF log of ``findings``; ``only``: just the gaps with these fingerprints (the new gaps of
-    a change, for `driftbot check`)."""
+    a change, for `driftbot check`). ``prefix``: the checked folder's path in its repository (paths in
+    the log are the repository's, as code scanning reads them)."""
     kinds = [k for k in GapKind]
     index = {k: i for i, k in enumerate(kinds)}
     results = []
+    placeless = 0
     for f in findings.features:
         evidence = {r.requirement.id: r.evidence for r in f.requirements}
         for g in f.gaps:
@@ -105,13 +108,17 @@ def render(findings: Findings, meta: Meta, packs=(), only: set[str] | None = Non
                 "ruleIndex": index[g.kind],
                 "level": _level(g.kind, g.confidence),
                 "message": {"text": text},
-                "locations": [_location(g.path, g.line)] if g.path else [],
                 "partialFingerprints": {FINGERPRINT_KEY: g.fingerprint},
                 "properties": {"feature": f.id, "confidence": g.confidence, "alignment": f.alignment},
             }
-            if not g.path:  # a result needs a place: the feature's first spec
-                result["locations"] = [_location(f.spec[0], None)] if f.spec else []
-            related = [_location(e.path, e.line, e.note) for e in evidence.get(g.requirement or "", ())
+            # a result needs a place (code scanning refuses the whole log otherwise): the gap's line, else
+            # the feature's spec, else its code, else the config that declares it
+            place = g.path or next(iter(f.spec), None) or next(iter(f.code_roots), None) or findings.config_source
+            if not place:
+                placeless += 1
+                continue
+            result["locations"] = [_location(place.rstrip("/") or ".", g.line if g.path else None, prefix=prefix)]
+            related = [_location(e.path, e.line, e.note, prefix) for e in evidence.get(g.requirement or "", ())
                        if e.path and e.path != g.path][:MAX_RELATED]
             if related:
                 for i, loc in enumerate(related):
@@ -131,6 +138,8 @@ def render(findings: Findings, meta: Meta, packs=(), only: set[str] | None = Non
         "results": results,
         "properties": {"overallAlignment": findings.overall_alignment, "features": len(findings.features)},
     }
+    if placeless:
+        run["properties"]["gapsWithoutAPlace"] = placeless
     if meta.commit:
         run["properties"]["commit"] = meta.commit
     return json.dumps({"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
