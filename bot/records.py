@@ -41,7 +41,7 @@ class FeatureRecord:
     """One feature of the default branch's baseline: its scores and its gaps by fingerprint."""
     alignment: int | None
     drift: int | None = None
-    band: str = "unknown"
+    band: str = "Unknown"
     finished: str = "no"
     remarks: str = ""
     spec: tuple[str, ...] = ()
@@ -70,7 +70,7 @@ class FeatureRecord:
     @classmethod
     def from_data(cls, data: dict, *, alignment: int | None, sha: str | None = None) -> FeatureRecord:
         gaps = {fp: GapRecord.from_data(g) for fp, g in (data.get("gaps") or {}).items()}
-        return cls(alignment, data.get("drift"), data.get("band", "unknown"), data.get("finished", "no"),
+        return cls(alignment, data.get("drift"), data.get("band", "Unknown"), data.get("finished", "no"),
                    data.get("remarks", ""), tuple(data.get("spec") or ()), gaps, sha)
 
 

@@ -129,3 +129,14 @@ async def test_a_worker_that_dies_fails_only_its_call():
         assert runner.slots.held == {}
     finally:
         runner.close()
+
+
+def test_the_dashboard_draws_the_trend_as_a_mermaid_chart():
+    from bot.records import HistoryPoint
+    from bot.report.issues import dashboard_body
+    history = [HistoryPoint(f"{i:040x}", a, 2, 1000.0 - i) for i, a in enumerate([70, 64, None, 60])]  # newest first
+    body = dashboard_body(BASELINE, history, {}, [], "a" * 40)
+    chart = body.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert chart.startswith("xychart-beta") and 'y-axis "alignment" 0 --> 100' in chart
+    assert "line [60, 64, 70]" in chart  # oldest first; a commit whose alignment was unknown is left out
+    assert dashboard_body(BASELINE, history[:1], {}, [], "a" * 40).count("```mermaid") == 0

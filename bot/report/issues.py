@@ -58,6 +58,20 @@ def feature_record(f: FeatureResult) -> FeatureRecord:
                          {g.fingerprint: GapRecord.of(g) for g in f.gaps})
 
 
+TREND_POINTS = 30
+
+
+def trend_chart(history: list[HistoryPoint]) -> list[str]:
+    """The overall alignment of the last analysed commits as a Mermaid chart, which GitHub draws."""
+    points = [h for h in reversed(history[:TREND_POINTS]) if h.alignment is not None]
+    if len(points) < 2:
+        return []
+    labels = ", ".join(f'"{h.sha[:7]}"' for h in points)  # commit ids: hex, nothing to escape
+    values = ", ".join(str(int(h.alignment)) for h in points)
+    return ["", "```mermaid", "xychart-beta", '    title "Overall alignment, last analysed commits"',
+            f"    x-axis [{labels}]", '    y-axis "alignment" 0 --> 100', f"    line [{values}]", "```"]
+
+
 def dashboard_body(features: dict[str, FeatureRecord], history: list[HistoryPoint], issues: dict[str, int],
                    waivers: list[tuple[str, str, str | None]], commit: str, budget=None) -> str:
     """The drift dashboard: score and trend, the feature table, open gaps with their issues, waivers.
@@ -88,6 +102,7 @@ def dashboard_body(features: dict[str, FeatureRecord], history: list[HistoryPoin
     if len(history) >= 2:
         head.append("")
         head.append("Trend (oldest → newest): " + " → ".join(score(h.alignment) for h in reversed(history[:10])))
+        head += trend_chart(history)
     head += ["", "| Feature | Alignment | Drift % | Finished? | Open gaps | Remarks |", "|---|---|---|---|---|---|"]
     for fid, f in sorted(features.items(), key=lambda kv: (*sort_key(kv[1].alignment), kv[0])):
         head.append(f"| {esc(fid)} | {BAND_ICON[f.band]} {score(f.alignment)} | {score(f.drift)} | "
