@@ -240,7 +240,8 @@ def cmd_check(args) -> int:
     out = pr_text.check_output(deltas, config.policy, total_features=total)
     if args.format == "github":
         from .report import actions
-        summary = pr_text.comment_body(deltas, head.commit or "working tree", None, total_features=total, app=False)
+        shown = os.environ.get("DRIFTBOT_HEAD_SHA") or head.commit or "working tree"  # the PR's head, in Actions
+        summary = pr_text.comment_body(deltas, shown, None, total_features=total, app=False)
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
             try:

@@ -15,7 +15,7 @@ from tests.test_app_pr import ROUTES_GET, base_files, guarded_files
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 
 
-def run_action(workspace: Path, tmp: Path, inputs: dict, env: dict) -> tuple[int, str, dict]:
+def run_action(workspace: Path, tmp: Path, inputs: dict, env: dict, context: dict | None = None) -> tuple[int, str, dict]:
     """The action's shell steps in order (setup-python and the install are the test's own venv).
     Returns the exit status of the last step run, everything it printed, and the steps' outputs."""
     defaults = {k: v.get("default", "") for k, v in ACTION["inputs"].items()}
@@ -29,6 +29,8 @@ def run_action(workspace: Path, tmp: Path, inputs: dict, env: dict) -> tuple[int
                 return values[name.split(".", 1)[1]]
             if name == "github.action_path":
                 return str(ROOT)
+            if name.startswith("github."):
+                return (context or {}).get(name, "")
             step, _, key = name.removeprefix("steps.").partition(".outputs.")
             return outputs.get(step, {}).get(key, "")
         return re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", one, str(text))
@@ -64,7 +66,8 @@ def test_the_action_on_a_pull_request_in_a_shallow_clone(tmp_path):
     workspace = tmp_path / "workspace"
     summary = tmp_path / "summary.md"
     status, printed, outputs = run_action(workspace, tmp_path, {"sarif": str(tmp_path / "drift.sarif")},
-                                          {"GITHUB_BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(summary)})
+                                          {"GITHUB_BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(summary)},
+                                          {"github.event.pull_request.head.sha": "f" * 40})
     assert status == 1 and outputs["check"]["conclusion"] == "failure", printed
     assert outputs["base"]["base"] == "origin/main"
     text = summary.read_text()
@@ -76,6 +79,7 @@ def test_the_action_on_a_pull_request_in_a_shallow_clone(tmp_path):
     results = log["runs"][0]["results"]
     assert any(r["ruleId"] == "drift/missing" and "heartbeat" in r["message"]["text"] for r in results)
     assert "/drift recheck" not in text  # no App here to answer commands
+    assert "At `fffffff`" in text  # the pull request's head, not the merge commit checked out
 
 
 def test_the_action_says_what_to_set_without_a_base(tmp_path):
