@@ -237,7 +237,8 @@ def cmd_check(args) -> int:
     deltas = diff(before, after)
     base.close()
     total = len(engine.feature_map(head, config).features)
-    out = pr_text.check_output(deltas, config.policy, total_features=total)
+    from .engine.snapshot import line_counts
+    out = pr_text.check_output(deltas, config.policy, total_features=total, changed=line_counts(head, changed))
     if args.format == "github":
         from .report import actions
         shown = os.environ.get("DRIFTBOT_HEAD_SHA") or head.commit or "working tree"  # the PR's head, in Actions

@@ -73,10 +73,13 @@ async def test_pr_that_deletes_an_endpoint_gets_a_regression_annotation(bot, git
     await settle(bot)
     run = only_run(repo)
     assert run["conclusion"] == "neutral"  # informational by default
-    (ann,) = run["annotations"]
+    ann, where = sorted(run["annotations"], key=lambda a: a["path"])
     assert ann["annotation_level"] == "failure"
     assert (ann["path"], ann["start_line"]) == ("docs/ideas/agents.md", 6)
     assert "internal/agents/routes.go:5" in ann["message"] and "removes it" in ann["message"]
+    # and where the change is: the file that held the route, in the diff
+    assert where["path"] == "internal/agents/routes.go" and where["annotation_level"] == "failure"
+    assert 1 <= where["start_line"] <= ROUTES_GET.count("\n") and "docs/ideas/agents.md:6" in where["message"]
     assert run["output"]["title"].startswith("1 regression")
 
 

@@ -121,6 +121,16 @@ class Snapshot:
         return Snapshot(entries.values(), loader, skipped=self.skipped, commit=None, root_label=self.root_label)
 
 
+def line_counts(snapshot: Snapshot, paths) -> dict[str, int]:
+    """Lines of each of ``paths`` that the snapshot holds (files gone, or not fetched, are left out)."""
+    out = {}
+    for p in paths:
+        if snapshot.entry(p) is not None and snapshot.available(p):
+            data = snapshot.read(p)
+            out[p] = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    return out
+
+
 def changed_paths(base: Snapshot, head: Snapshot) -> list[str]:
     """Paths added, removed or changed between two snapshots, by blob hash: exact, with no limit on
     the number of files (GitHub's own listings stop at 300 or 3,000)."""

@@ -10,7 +10,7 @@ import aiohttp
 from ..engine import ConfigError
 from ..engine.config import Config
 from ..engine.delta import diff
-from ..engine.snapshot import Snapshot, changed_paths
+from ..engine.snapshot import Snapshot, changed_paths, line_counts
 from ..github import fetch
 from ..github.publish import create_once
 from ..report import pr as pr_text
@@ -95,7 +95,8 @@ class PullRequests:
         before = await self._evaluate(gh, repo, inst, base, cfg, touched)
         deltas = diff(before, after)
         total = len((await self._feature_map(head, cfg)).features)
-        out = pr_text.check_output(deltas, cfg.policy, total_features=total, link=self._link(repo, head_sha), notes=notes)
+        out = pr_text.check_output(deltas, cfg.policy, total_features=total, link=self._link(repo, head_sha), notes=notes,
+                                   changed=line_counts(head, changed))
         await self._finish_check(gh, repo, check_id, out)
         if job.get("number"):
             check_url = f"{self._web(repo)}/runs/{check_id}"

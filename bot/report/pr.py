@@ -62,8 +62,11 @@ def conclusion(deltas: list[FeatureDelta], policy: AppPolicy) -> tuple[str, str]
     return "success", "no new gaps"
 
 
-def annotations(deltas: list[FeatureDelta], link: Link | None = None) -> list[dict]:
-    """Annotations on exact lines, most severe first."""
+def annotations(deltas: list[FeatureDelta], link: Link | None = None,
+                changed: dict[str, int] | None = None) -> list[dict]:
+    """Annotations on exact lines, most severe first. ``changed``: the files the change touches that are
+    still there, with their line counts: a regression is annotated where the change is, too (the spec
+    line is usually outside the diff)."""
     out = []
     regressed = {r.gap.fingerprint for d in deltas for r in d.regressions}
     for d in deltas:
@@ -73,6 +76,13 @@ def annotations(deltas: list[FeatureDelta], link: Link | None = None) -> list[di
             out.append(_ann(g.path, g.line, "failure", f"{d.id}: implementation removed",
                             f"{g.message}\nAt the base of this pull request it was implemented at {was}; "
                             f"this pull request removes it.\nGap {g.fingerprint}"))
+            for e in r.was[:2]:
+                if changed and e.path in changed and e.path != g.path:
+                    spec = f"{g.path}:{g.line}" if g.line else (g.path or "the spec")
+                    out.append(_ann(e.path, min(max(1, e.line or 1), max(1, changed[e.path])), "failure",
+                                    f"{d.id}: this change removes what the spec asks for",
+                                    f"{g.message}\nBefore this change, line {e.line} of this file met the "
+                                    f"requirement at {spec}.\nGap {g.fingerprint}"))
         for g in d.new_gaps:
             if g.fingerprint in regressed or not g.path:
                 continue
@@ -124,7 +134,7 @@ def _table(deltas: list[FeatureDelta]) -> list[str]:
 
 
 def check_output(deltas: list[FeatureDelta], policy: AppPolicy, *, total_features: int, link: Link | None = None,
-                 notes: list[str] = ()) -> CheckOutput:
+                 notes: list[str] = (), changed: dict[str, int] | None = None) -> CheckOutput:
     concl, why = conclusion(deltas, policy)
     new = sum(len(d.new_gaps) for d in deltas)
     resolved = sum(len(d.resolved_gaps) for d in deltas)
@@ -145,7 +155,7 @@ def check_output(deltas: list[FeatureDelta], policy: AppPolicy, *, total_feature
         lines.append("The changed files belong to no feature in the feature map, so nothing was recomputed.")
     lines += [""] + [f"> {n}" for n in notes]
     summary = _fit(neutralise("\n".join(lines)), MAX_TEXT)  # neutralised first: it may lengthen the text
-    ann = annotations(deltas, link)
+    ann = annotations(deltas, link, changed)
     cap = policy.annotations
     omitted = max(0, len(ann) - cap)
     text = _details(deltas, link, omitted)
