@@ -98,3 +98,17 @@ class VisibilityJob(Job):
     @property
     def key(self) -> str:
         return f"visibility:{self.repo}"
+
+
+@dataclass(frozen=True)
+class DashboardJob(Job):
+    """Someone ticked boxes on the drift dashboard: recheck, or ask for waivers. Runs in turn with the
+    repository's pushes (one key)."""
+    kind = "dashboard"
+    issue_number: int = 0
+    user: str = ""
+    body: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"push:{self.repo}"

@@ -156,7 +156,7 @@ async def _webhook(request: web.Request) -> web.Response:
 _OUTCOMES = {202: "accepted", 200: "duplicate", 401: "refused", 400: "invalid", 413: "too large",
              408: "too slow", 503: "not stored"}
 KNOWN_EVENTS = frozenset({"check_run", "check_suite", "installation", "installation_repositories", "issue_comment",
-                          "ping", "pull_request", "push", "repository"})
+                          "issues", "ping", "pull_request", "push", "repository"})
 
 
 async def webhook(request: web.Request) -> web.Response:

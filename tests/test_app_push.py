@@ -203,3 +203,48 @@ async def test_a_public_repository_gets_a_badge_and_a_private_one_does_not(bot, 
     await deliver(bot, "installation_repositories", removed)
     await settle(bot)
     assert (await bot.get(f"/badge/{repo.full_name}.json")).status == 404
+
+
+def edited(repo, issue, body: str, login: str) -> dict:
+    """GitHub's issues.edited delivery for a body someone changed (checkboxes ticked)."""
+    return {"action": "edited", "changes": {"body": {"from": issue["body"]}},
+            "issue": {"number": issue["number"], "title": issue["title"], "body": body, "state": "open",
+                      "user": {"login": "driftbot[bot]", "type": "Bot"}},
+            "repository": {"id": repo.id, "name": repo.name, "full_name": repo.full_name, "private": False,
+                           "owner": {"login": repo.owner}, "default_branch": "main"},
+            "installation": {"id": repo.installation_id, "node_id": "I"},
+            "sender": {"login": login, "type": "User"}}
+
+
+async def test_ticking_boxes_on_the_dashboard_asks_for_a_waiver_and_rechecks(bot, github, repo_factory):
+    from bot.report.issues import RECHECK_BOX, WAIVE_BOX
+    repo, g, first = repo_factory(base_files())
+    repo.permissions["alice"] = "write"
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    board = dashboard(repo)
+    body = board["body"]
+    open_section = body.split("### Open gaps")[1]
+    assert "#### billing" in open_section and "- [ ] " + RECHECK_BOX in body  # grouped by feature, with boxes
+    fp = next(line.split("`")[1] for line in open_section.splitlines() if "invoices" in line and "- [ ]" in line)
+    ticked = body.replace(f"- [ ] {WAIVE_BOX.format(fp=fp)}", f"- [x] {WAIVE_BOX.format(fp=fp)}") \
+        .replace(f"- [ ] {RECHECK_BOX}", f"- [x] {RECHECK_BOX}")
+    # someone without write access: nothing is done, the boxes are cleared
+    await deliver(bot, "issues", edited(repo, board, ticked, "mallory"))
+    await settle(bot)
+    assert not [p for p in repo.pulls.values() if p["head_ref"] == "driftbot/waivers"]
+    assert "- [x]" not in dashboard(repo)["body"]
+    # a collaborator: the waiver pull request, then a recheck that draws the dashboard again, unticked
+    await deliver(bot, "issues", edited(repo, board, ticked, "alice"))
+    await settle(bot)
+    (pr,) = [p for p in repo.pulls.values() if p["head_ref"] == "driftbot/waivers"]
+    text = git(repo.git.path, "show", "driftbot/waivers:.github/driftbot.yml")
+    assert f"fingerprint: {fp}" in text and "replace this with the reason" in text
+    assert "- [x]" not in dashboard(repo)["body"]
+    # the App's own rewrite of the dashboard is never acted on
+    bot_edit = edited(repo, board, ticked, "driftbot[bot]")
+    bot_edit["sender"]["type"] = "Bot"
+    requests = len(github.requests)
+    await deliver(bot, "issues", bot_edit)
+    await settle(bot)
+    assert len(github.requests) == requests

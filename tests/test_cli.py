@@ -103,7 +103,7 @@ def test_manifest_page(capsys):
     assert manifest["hook_attributes"]["url"] == "https://drift.example.com/webhook"
     assert manifest["default_permissions"] == {"checks": "write", "contents": "write", "pull_requests": "write",
                                                "issues": "write", "metadata": "read"}
-    assert set(manifest["default_events"]) == {"check_run", "check_suite", "issue_comment", "pull_request", "push",
+    assert set(manifest["default_events"]) == {"check_run", "check_suite", "issue_comment", "issues", "pull_request", "push",
                                                "repository"}
     assert main(["manifest", "--url", "http://insecure"]) == 2
 

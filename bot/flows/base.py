@@ -71,7 +71,7 @@ class ServiceBase:
         TENANT.set(job.get("installation"))  # engine work is shared out by installation, in turn
         handler = {"pull_request": self.pull_request, "push": self.push, "scan": self.scan,
                    "command": self.command, "commit_check": self.commit_check,
-                   "visibility": self.visibility}[job["kind"]]
+                   "visibility": self.visibility, "dashboard": self.dashboard_ticked}[job["kind"]]
         await handler(job)
 
     def gate(self, job: dict) -> float | None:

@@ -96,6 +96,33 @@ class Baseline:
                 await self._dashboard(gh, repo, sha, cfg, budget=budget)  # once an hour: says why it waits
         return True
 
+    async def dashboard_ticked(self, job: dict) -> None:
+        """Boxes ticked on the dashboard: ask for each ticked gap's waiver (one pull request collects
+        them), recheck the default branch if asked; the dashboard is then drawn again, unticked. Only
+        people with write access are acted for; for anyone else the boxes are simply cleared."""
+        repo = job["repo"]
+        gh = await self.app.installation(job["installation"])
+        number = await self.store.get_value(repo, "dashboard")
+        if number != str(job["issue_number"]):
+            return  # not the dashboard this app keeps (a copy someone made, or one it no longer tracks)
+        recheck, waive = issue_text.ticked(job["body"])
+        if await self._collaborator(gh, repo, job["user"]):
+            for fp in waive:
+                await self._waiver_pr(gh, job, fp, f"asked for on the drift dashboard by @{job['user']} — "
+                                                   "replace this with the reason", None)
+            if recheck:
+                commit = await gh.getitem("/repos/{+repo}/commits/{ref}", {"repo": repo, "ref": "HEAD"})
+                await self.push({**job, "kind": "push", "after": commit["sha"], "full": True})
+                return  # the push drew the dashboard again
+        else:
+            log.info("dashboard boxes ticked without write access", extra={"repo": repo, "user": job["user"]})
+        sha = (await self.store.get_value(repo, "baseline-sha")) or "HEAD"
+        try:
+            cfg = await self._config(gh, repo, job["installation"], await self._snapshot(gh, repo, sha))
+        except ConfigError:
+            cfg = None
+        await self._dashboard(gh, repo, sha, cfg)
+
     async def visibility(self, job: dict) -> None:
         await self._visible(job["repo"], bool(job.get("public")))
 

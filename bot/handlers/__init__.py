@@ -2,7 +2,7 @@
 Handlers only turn an event into a job (ids, never tokens) and queue it."""
 from gidgethub import routing
 
-from . import checks, commands, installation, pull_request, push, repository
+from . import checks, commands, installation, issues, pull_request, push, repository
 
 router = routing.Router(pull_request.router, checks.router, push.router, installation.router, commands.router,
-                        repository.router)
+                        repository.router, issues.router)

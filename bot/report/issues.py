@@ -59,6 +59,20 @@ def feature_record(f: FeatureResult) -> FeatureRecord:
 
 
 TREND_POINTS = 30
+RECHECK_BOX = "<!-- driftbot:recheck -->"
+WAIVE_BOX = "<!-- driftbot:waive:{fp} -->"
+_TICKED = re.compile(r"^\s*[-*] \[[xX]\] <!-- driftbot:(recheck|waive:([0-9a-f]{6,64})) -->", re.M)
+
+
+def ticked(body: str | None) -> tuple[bool, list[str]]:
+    """What a person ticked on the dashboard: (recheck?, fingerprints to waive)."""
+    recheck, waive = False, []
+    for m in _TICKED.finditer(body or ""):
+        if m.group(1) == "recheck":
+            recheck = True
+        elif m.group(2) not in waive:
+            waive.append(m.group(2))
+    return recheck, waive
 
 
 def trend_chart(history: list[HistoryPoint]) -> list[str]:
@@ -107,12 +121,18 @@ def dashboard_body(features: dict[str, FeatureRecord], history: list[HistoryPoin
     for fid, f in sorted(features.items(), key=lambda kv: (*sort_key(kv[1].alignment), kv[0])):
         head.append(f"| {esc(fid)} | {BAND_ICON[f.band]} {score(f.alignment)} | {score(f.drift)} | "
                     f"{f.finished.capitalize()} | {f.open_gaps} | {esc(f.remarks)} |")
-    head.append("")
+    head += ["", f"- [ ] {RECHECK_BOX} **Recheck**: tick to have driftbot analyse the default branch again now", ""]
     gaps = [(fid, fp, g) for fid, f in features.items() for fp, g in f.gaps.items() if not g.waived]
-    body = ["### Open gaps", ""] if gaps else []
-    for fid, fp, g in sorted(gaps, key=lambda t: (-t[2].severity, t[0], t[1])):
-        ref = f" · #{issues[fp]}" if fp in issues else ""
-        body.append(f"- **{inline(fid)}** · {g.kind} · `{fp}` — {inline(g.message)}{ref}")
+    body = ["### Open gaps", "", "_Tick a gap to ask for its waiver: driftbot opens (or adds it to) the waiver pull "
+            "request, where you give the reason._"] if gaps else []
+    by_feature: dict[str, list] = {}
+    for fid, fp, g in gaps:
+        by_feature.setdefault(fid, []).append((fp, g))
+    for fid in sorted(by_feature, key=lambda f: (*sort_key(features[f].alignment), f)):
+        body += ["", f"#### {inline(fid)} — {score(features[fid].alignment)}"]
+        for fp, g in sorted(by_feature[fid], key=lambda t: (-t[1].severity, t[0])):
+            ref = f" · #{issues[fp]}" if fp in issues else ""
+            body.append(f"- [ ] {WAIVE_BOX.format(fp=fp)} {g.kind} · `{fp}` — {inline(g.message)}{ref}")
     if waivers:
         body += ["", "### Waivers", ""]
         for fp, reason, until in waivers:
