@@ -72,3 +72,30 @@ def test_neutralised_bodies_stay_within_githubs_limits_and_keep_links_and_code()
     assert "@octocat" not in out and "![" not in out and "mail@example.com" in neutralise("mail@example.com")
     g = Gap("0123456789ab", GapKind.MISSING, "auth", "`X` is missing: " + "@a " * 30000, "R1", "docs/a.md", 1)
     assert len(gap_body(g, None, "a" * 40)) <= MAX_BODY
+
+
+def test_code_spans_in_cells_keep_their_text():
+    from bot.report.markdown import esc
+    cell = esc("run `cat runs/<file>.json | jq` when a < b, and `C:\\tmp`")
+    assert "`cat runs/<file>.json \\| jq`" in cell  # no entity inside the span; the pipe escaped for the table
+    assert "a &lt; b" in cell and "`C:\\tmp`" in cell  # outside it, text is escaped; inside, kept as typed
+
+
+def test_where_a_feature_was_searched_names_files_without_a_slash_and_says_how_many_more():
+    from tests.conftest import analyse
+    findings = analyse({"docs/features/x.md": "# X\n\n- `POST /api/x` is served\n",
+                        "Dockerfile": "FROM python:3.12\n", "a/m.py": "x = 1\n", "b/m.py": "x = 1\n",
+                        "c/m.py": "x = 1\n", "d/m.py": "x = 1\n", "e/m.py": "x = 1\n",
+                        ".github/driftbot.yml": "version: 1\nfeatures:\n  - id: x\n    spec: docs/features/x.md\n"})
+    searched = findings.features[0].requirements[0].searched
+    assert searched == "the repository's source: 5 code files in a/, b/, c/, d/ and 2 more", searched
+    assert "Dockerfile/" not in findings.features[0].requirements[0].detail
+
+
+def test_a_feature_whose_code_is_a_file_is_searched_in_that_file_not_a_folder_of_its_name():
+    from tests.conftest import analyse
+    findings = analyse({"docs/features/x.md": "# X\n\n- `POST /api/x` is served\n", "lib/core.py": "x = 1\n",
+                        ".github/driftbot.yml": "version: 1\nfeatures:\n  - id: x\n    spec: docs/features/x.md\n"
+                                                "    code: lib/core.py\n"})
+    searched = findings.features[0].requirements[0].searched
+    assert searched == "1 code file in lib/core.py, then the rest of the repository", searched

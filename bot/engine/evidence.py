@@ -253,12 +253,17 @@ class Scope:
 
     def describe(self) -> str:
         n = len(self.code)
+
+        def label(root: str) -> str:  # a folder ends in /, a file (Dockerfile, core.py) does not
+            return root if root in self.code or root in self.all_paths else f"{root.rstrip('/')}/"
         if self.located:
-            roots = ", ".join(f"{r}/" if "." not in r.rsplit("/", 1)[-1] else r for r in self.code_roots[:4])
+            shown = self.code_roots[:4]
+            roots = ", ".join(label(r) for r in shown) + \
+                (f" and {len(self.code_roots) - 4} more" if len(self.code_roots) > 4 else "")
             return f"the repository's source: {n} code file{'' if n == 1 else 's'}" + (f" in {roots}" if roots else "")
         if not n:
             return "the whole repository (the feature has no code of its own)"
-        roots = ", ".join(f"{r}/" for r in self.code_roots) or "the feature's files"
+        roots = ", ".join(label(r) for r in self.code_roots) or "the feature's files"
         return f"{n} code file{'' if n == 1 else 's'} in {roots}, then the rest of the repository"
 
     def definitions(self) -> tuple[dict, dict]:

@@ -1,6 +1,7 @@
 """Findings → the full drift report in Markdown."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -29,8 +30,23 @@ class Meta:
     version: str = ""
 
 
+_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
+
+
 def esc(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
+    """Text safe inside a Markdown table cell. Inside a code span only the pipe is escaped (GitHub
+    splits cells on it even there, and drops the backslash); an entity or a doubled backslash would
+    show as typed."""
+    out, at = [], 0
+    for m in _SPAN.finditer(text):
+        out.append(_esc_text(text[at:m.start()]))
+        out.append(m.group(0).replace("|", "\\|").replace("\n", " "))
+        at = m.end()
+    out.append(_esc_text(text[at:]))
+    return "".join(out)
+
+
+def _esc_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
