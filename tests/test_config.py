@@ -377,3 +377,18 @@ def test_a_flow_style_waivers_list_keeps_every_waiver_it_held():
     assert [w.fingerprint for w in parse_config(removed, "c.yml").waivers] == ["ba9876543210"]
     assert str(parse_config(removed, "c.yml").waivers[0].until) == "2031-01-01"
     assert waivers_kept(text, removed, "0123456789ab")
+
+
+def test_the_configs_problems_and_its_rule_packs_problems_are_reported_together():
+    from bot.engine import ConfigError, Snapshot, load_config
+    snap = Snapshot.from_texts({
+        ".github/driftbot.yml": "version: 1\nfeaturez: []\nrules:\n  custom: .driftbot/*.yml\n",
+        ".driftbot/house.yml": "pack: house\ndescription: d\nextensions: ['.go']\nrules:\n  routes:\n"
+                               "    - id: bad\n      description: d\n      pattern: '(unclosed'\n"})
+    try:
+        load_config(snap)
+    except ConfigError as exc:
+        where = sorted(p.file for p in exc.problems)
+    else:
+        raise AssertionError("the config is invalid")
+    assert where[0] == ".driftbot/house.yml" and ".github/driftbot.yml" in where

@@ -131,12 +131,32 @@ def _custom_pack_paths(text: str, path: str, snapshot: Snapshot) -> list[str]:
         data, _ = yamlsrc.parse(text, path)
     except ConfigError:
         return []
+    return _custom_pack_paths_of(data, snapshot)
+
+
+def _custom_pack_paths_of(data, snapshot: Snapshot) -> list[str]:
     rules_cfg = data.get("rules") if isinstance(data, dict) else None
     custom = rules_cfg.get("custom") if isinstance(rules_cfg, dict) else None
     pats = [custom] if isinstance(custom, str) else [c for c in custom or [] if isinstance(c, str)] \
         if isinstance(custom, list) else []
     found = [p for p in snapshot.paths() if any(globs.match(g, p) for g in pats)]
     return found if len(found) <= MAX_CUSTOM_PACKS else []  # too many: parse_config says so
+
+
+def _pack_problems(data, snapshot: Snapshot | None) -> list[Problem]:
+    """What is wrong in the rule pack files a config names, read even when the config itself has errors."""
+    if snapshot is None:
+        return []
+    out: list[Problem] = []
+    for path in _custom_pack_paths_of(data, snapshot):
+        dec = decode(snapshot.read(path)) if snapshot.available(path) else None
+        if dec is None or dec.binary:
+            continue
+        try:
+            rules_mod.load_pack(dec.text, path, trusted=False)
+        except ConfigError as exc:
+            out.extend(exc.problems)
+    return out
 
 
 def load_from_snapshot(snapshot: Snapshot, explicit_path: str | None = None, *, packs: bool = True) -> Config:
@@ -162,7 +182,10 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None, *, 
         raise ConfigError(Problem(filename, 1, 1, "", "config is empty", "start with `version: 1`"))
     if not isinstance(data, dict):
         raise ConfigError(Problem(filename, 1, 1, "", f"expected a mapping of settings, got {yamlsrc._type_name(data)}"))
-    yamlsrc.validate(data, marks, yamlsrc.load_schema("driftbot.schema.json"), filename)
+    try:
+        yamlsrc.validate(data, marks, yamlsrc.load_schema("driftbot.schema.json"), filename)
+    except ConfigError as exc:  # say the rule packs' problems too, so one pass shows them all
+        raise ConfigError(list(exc.problems) + (_pack_problems(data, snapshot) if packs else [])) from None
     problems: list[Problem] = []
 
     def at(path: tuple) -> tuple[int, int]:
