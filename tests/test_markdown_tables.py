@@ -99,3 +99,17 @@ def test_a_feature_whose_code_is_a_file_is_searched_in_that_file_not_a_folder_of
                                                 "    code: lib/core.py\n"})
     searched = findings.features[0].requirements[0].searched
     assert searched == "1 code file in lib/core.py, then the rest of the repository", searched
+
+
+def test_the_advice_for_partly_implemented_requirements_follows_their_causes():
+    from bot.engine.model import Gap, GapKind
+    from bot.report.common import partial_advice
+
+    def gap(message):
+        return Gap("f" * 12, GapKind.PARTIAL, "x", message)
+    advice = partial_advice([gap("`POST /a` is only partly implemented: registered for GET, spec says POST"),
+                             gap("`b` is only partly implemented: nothing outside tests uses it"),
+                             gap("`c` is only partly implemented: nothing outside tests uses it")])
+    assert advice == ("Wire in 2 pieces of code that nothing outside tests reaches; register 1 route for the "
+                      "method the spec names.")
+    assert "Move implementations" not in advice

@@ -238,6 +238,42 @@ def observations(findings: Findings) -> list[str]:
     return out
 
 
+# Why a requirement is only partly implemented, read from its gap's message, and what to do about it.
+_PARTIAL_CAUSES = (
+    (("not at ",), "correct {n} path{s} the spec gives: a file of that name is elsewhere"),
+    (("outside the feature", "not in ", "elsewhere", "is defined in"),
+     "move {n} implementation{s} into the feature's own code (or correct the spec where the code is right)"),
+    (("no metric named",), "export {n} metric{s} under the name the spec gives (the measurement exists)"),
+    (("mentioned only in tests",), "implement {n} thing{s} that only tests mention"),
+    (("diagram's states",), "align {n} state diagram{s} with the states the code defines"),
+    (("registered for",), "register {n} route{s} for the method the spec names"),
+    (("only tests", "nothing outside tests", "never called", "is never", "not exported"),
+     "wire in {n} piece{s} of code that nothing outside tests reaches"),
+    (("stub",), "replace {n} stub{s} with the real thing"),
+    (("lacks", "does not call", "nothing handles", "but no "),
+     "complete {n} implementation{s} that lack part of what the spec states (parameters, calls, cases)"),
+)
+
+
+def partial_advice(gaps) -> str:
+    """What to do about partly implemented requirements, from their actual causes, most common first."""
+    counts: Counter = Counter()
+    for g in gaps:
+        message = g.message.lower()
+        for i, (needles, _text) in enumerate(_PARTIAL_CAUSES):
+            if any(n in message for n in needles):
+                counts[i] += 1
+                break
+        else:
+            counts[len(_PARTIAL_CAUSES)] += 1
+    steps = []
+    for i, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        text = "complete {n} other partly implemented requirement{s}, or correct the spec where the code is right" \
+            if i == len(_PARTIAL_CAUSES) else _PARTIAL_CAUSES[i][1]
+        steps.append(text.format(n=n, s="" if n == 1 else "s"))
+    return sentence("; ".join(steps[:3])) + "." if steps else CROSS_CUTTING[GapKind.PARTIAL]
+
+
 def cross_cutting(findings: Findings, min_features: int = 2) -> list[tuple[GapKind, list[str], int]]:
     """Gap kinds that recur across features: (kind, features, gap count), most widespread first."""
     feats: dict[GapKind, list[str]] = {}

@@ -5,11 +5,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ..engine.model import GAP_TITLES, FeatureResult, Findings, Status
+from ..engine.model import GAP_TITLES, FeatureResult, Findings, GapKind, Status
 from ..engine.scoring import BAND_ORDER
 from .common import (CROSS_CUTTING, Link, MatrixRow, band_counts, by_score, sentence, band_range, critical_line,
                      cross_cutting, finished_word, kind_word, loc, located_phrase, matrix_rows,
-                     observations, plural, recommendation, remarks, score, status_mark)
+                     observations, partial_advice, plural, recommendation, remarks, score, status_mark)
 
 BAND_ICON = {"Critical": "🔴", "High": "🟠", "Medium": "🟡", "Low": "🟢", "Excellent": "✅", "Unknown": "⚪"}
 SIGNAL_TEXT = {
@@ -210,8 +210,10 @@ def _cross(w, findings: Findings) -> None:
         return
     for kind, feats, n in rows:
         names = ", ".join(feats[:8]) + (f" and {len(feats) - 8} more" if len(feats) > 8 else "")
+        advice = partial_advice([g for f in findings.features for g in f.open_gaps if g.kind is kind]) \
+            if kind is GapKind.PARTIAL else CROSS_CUTTING[kind]
         w(f"- **{sentence(GAP_TITLES[kind])}** — {plural(n, 'gap')} in {plural(len(feats), 'feature')} "
-          f"({names}). {CROSS_CUTTING[kind]}")
+          f"({names}). {advice}")
     w("")
 
 
