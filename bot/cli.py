@@ -270,12 +270,35 @@ def cmd_check(args) -> int:
                                          "resolved_gaps": [g.fingerprint for g in d.resolved_gaps],
                                          "regressions": [r.gap.fingerprint for r in d.regressions]} for d in deltas],
                            "annotations": out.annotations}, indent=2) + "\n"
+    elif args.format == "text":
+        where = "the working tree (HEAD and uncommitted changes)" if _dirty(root) else \
+            f"HEAD {(head.commit or '')[:12]}"
+        lines = [f"driftbot check: {out.title} ({out.conclusion})",
+                 f"since {args.base} (merge base {base_sha[:12]}), in {where}: {plural(len(changed), 'changed file')}"]
+        for d in sorted(deltas, key=lambda d: (-d.drift_change, d.id)):
+            before = "—" if d.drift_before is None else f"{d.drift_before} %"
+            after_ = "—" if d.drift_after is None else f"{d.drift_after} %"
+            lines.append(f"  {d.id}: drift {before} → {after_}, {plural(len(d.new_gaps), 'new gap')}, "
+                         f"{len(d.resolved_gaps)} resolved")
+            for g in d.new_gaps:
+                lines.append(f"    + {g.kind.value} {g.fingerprint} {g.message}" + (f" ({g.path}:{g.line})" if g.path else ""))
+            for g in d.resolved_gaps:
+                lines.append(f"    - {g.kind.value} {g.fingerprint} resolved (was: {g.message})")
+        body = "\n".join(lines) + "\n"
     else:
         where = "the working tree (HEAD and uncommitted changes)" if _dirty(root) else \
             f"HEAD `{(head.commit or '')[:12]}`"
         body = (f"# driftbot check: {out.title}\n\nSince `{args.base}` (merge base `{base_sha[:12]}`), in {where}: "
                 f"{plural(len(changed), 'changed file')}.\n\n{out.summary}\n\n{out.text}\n")
-    sys.stdout.write(body)
+    if args.output:
+        try:
+            Path(args.output).write_text(body, encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+        if not args.quiet:
+            sys.stderr.write(f"driftbot: wrote {args.output} ({out.title}; {out.conclusion})\n")
+    else:
+        sys.stdout.write(body)
     return EXIT_FINDINGS if out.conclusion == "failure" else EXIT_OK
 
 
@@ -637,9 +660,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("path", nargs="?", default=".", metavar="PATH", help="git checkout (default: .)")
     c.add_argument("--base", required=True, metavar="REF", help="the branch or commit to compare with, e.g. origin/main")
     c.add_argument("--config", metavar="FILE", help="config file (default: the checkout's)")
-    c.add_argument("--format", choices=("markdown", "json", "sarif", "github"), default="markdown",
-                   help="markdown (default), json, sarif (the new gaps, for code scanning), or github (in "
+    c.add_argument("--format", choices=("markdown", "text", "json", "sarif", "github"), default="markdown",
+                   help="markdown (default), text (for a terminal), json, sarif (the new gaps), or github (in "
                         "GitHub Actions: the job summary and annotations)")
+    c.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    c.add_argument("--quiet", "-q", action="store_true", help="no status line on stderr")
     c.add_argument("--no-cache", action="store_true", help=CACHE_HELP)
     c.set_defaults(func=cmd_check)
 

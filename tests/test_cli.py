@@ -260,3 +260,19 @@ def test_report_as_a_badge(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["schemaVersion"] == 1 and doc["label"] == "design alignment"
     assert doc["message"].endswith("/100") and doc["color"] in ("brightgreen", "green", "yellow", "orange", "red")
+
+
+def test_check_as_text_and_to_a_file(tmp_path, capsys):
+    from tests.fakegithub import GitRepo
+    from tests.test_app_pr import ROUTES_GET, guarded_files
+    g = GitRepo(tmp_path / "r")
+    g.commit(guarded_files(), "base")
+    g.commit({"internal/agents/routes.go": ROUTES_GET}, "drop the heartbeat route", branch="feature")
+    assert main(["check", str(tmp_path / "r"), "--base", "main", "--format", "text"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("driftbot check: 1 regression") and "(failure)" in out
+    assert "  agents: drift 0 % → " in out and "    + missing " in out and "1 changed file" in out
+    assert main(["check", str(tmp_path / "r"), "--base", "main", "-o", str(tmp_path / "c.md"), "-q"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert (tmp_path / "c.md").read_text().startswith("# driftbot check: 1 regression")
