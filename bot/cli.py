@@ -180,18 +180,11 @@ def cmd_report(args) -> int:
         tty = args.output is None and sys.stdout.isatty()
         width = shutil.get_terminal_size((100, 24)).columns if tty else 100
         body = text.render(findings, meta, colour=tty and "NO_COLOR" not in os.environ, width=width)
-    if args.output:
-        try:
-            Path(args.output).write_text(body, encoding="utf-8")
-        except OSError as exc:
-            return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
-        if not args.quiet:
-            overall = findings.overall_alignment
-            sys.stderr.write(f"driftbot: wrote {args.output} ({len(findings.features)} features, overall "
-                             f"alignment {'unknown' if overall is None else overall})\n")
-    else:
-        sys.stdout.write(body)
     overall = findings.overall_alignment
+    failed = _emit(body, args, f"{len(findings.features)} features, overall alignment "
+                               f"{'unknown' if overall is None else overall}")
+    if failed:
+        return failed
     if args.fail_under is not None and findings.features and overall is None:
         sys.stderr.write("driftbot: overall alignment is unknown (no spec names anything checkable); "
                          "--fail-under has nothing to compare\n")
@@ -290,16 +283,24 @@ def cmd_check(args) -> int:
             f"HEAD `{(head.commit or '')[:12]}`"
         body = (f"# driftbot check: {out.title}\n\nSince `{args.base}` (merge base `{base_sha[:12]}`), in {where}: "
                 f"{plural(len(changed), 'changed file')}.\n\n{out.summary}\n\n{out.text}\n")
-    if args.output:
-        try:
-            Path(args.output).write_text(body, encoding="utf-8")
-        except OSError as exc:
-            return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
-        if not args.quiet:
-            sys.stderr.write(f"driftbot: wrote {args.output} ({out.title}; {out.conclusion})\n")
-    else:
-        sys.stdout.write(body)
+    failed = _emit(body, args, f"{out.title}; {out.conclusion}")
+    if failed:
+        return failed
     return EXIT_FINDINGS if out.conclusion == "failure" else EXIT_OK
+
+
+def _emit(body: str, args, what: str) -> int:
+    """Write the output to --output (saying so unless --quiet) or stdout; a usage error when it cannot."""
+    if not getattr(args, "output", None):
+        sys.stdout.write(body)
+        return 0
+    try:
+        Path(args.output).write_text(body, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    if not args.quiet:
+        sys.stderr.write(f"driftbot: wrote {args.output} ({what})\n")
+    return 0
 
 
 def _dirty(root: Path) -> bool:
