@@ -252,3 +252,30 @@ async def test_a_pull_request_that_changes_the_policy_is_judged_by_the_base_poli
     assert "This pull request changes driftbot's config: `discover` (discovery), `checks` (when the check fails), " \
            "`waivers` (waivers), `exclude` (exclusions)" in summary
     assert "the change applies once it is merged" in summary
+
+
+async def test_the_comment_gives_the_overall_alignment_and_links_the_dashboard(bot, github, repo_factory):
+    from tests.apphelpers import push_event
+    repo, g, base = repo_factory(base_files())
+    await deliver(bot, "push", push_event(repo, "0" * 40, base))  # the baseline and the dashboard
+    await settle(bot)
+    (board,) = [n for n, i in repo.issues.items() if "driftbot:dashboard" in i["body"]]
+    head, number = open_heartbeat_pr(github, repo, g)
+    await deliver(bot, "pull_request", pr_event(repo, number, base, head))
+    await settle(bot)
+    (comment,) = repo.comments.values()
+    line = next(ln for ln in comment["body"].splitlines() if ln.startswith("Overall alignment:"))
+    assert "▲" in line and "across all 2 features" in line, line
+    assert f"the drift dashboard, #{board}" in comment["body"]
+
+
+def test_a_long_gap_list_folds_away_and_the_fold_always_closes():
+    from bot.engine.delta import FeatureDelta
+    from bot.engine.model import Gap, GapKind
+    from bot.report.pr import DETAILS_AFTER, comment_body
+    gaps = tuple(Gap(f"{i:012x}", GapKind.MISSING, "x", f"`GET /r{i}` is not implemented", path="docs/x.md", line=i + 1)
+                 for i in range(DETAILS_AFTER + 3))
+    body = comment_body([FeatureDelta("x", None, None, gaps, (), ())], "a" * 40, None, total_features=3)
+    assert "<details><summary>8 new gaps, 0 resolved</summary>" in body and body.count("</details>") == 1
+    short = comment_body([FeatureDelta("x", None, None, gaps[:2], (), ())], "a" * 40, None, total_features=3)
+    assert "<details>" not in short and "#### Gaps" in short

@@ -10,6 +10,7 @@ import aiohttp
 from ..engine import ConfigError
 from ..engine.config import Config
 from ..engine.delta import diff
+from ..engine.scoring import mean
 from ..engine.snapshot import Snapshot, changed_paths, line_counts
 from ..github import fetch
 from ..github.publish import create_once
@@ -169,9 +170,14 @@ class PullRequests:
         changed = any(d.changed for d in deltas)
         if mode == "on-change" and not changed and stored is None:
             return
-        body = pr_text.comment_body(deltas, head_sha, check_url, total_features=total, link=self._link(repo, head_sha))
+        overall = await self._overall(repo, deltas)
+        board = await self.store.get_value(repo, "dashboard")
+        dashboard = int(board) if board and board.isdigit() else None
+        body = pr_text.comment_body(deltas, head_sha, check_url, total_features=total, link=self._link(repo, head_sha),
+                                    overall=overall, dashboard=dashboard)
         # the content, not the link to this run's check: a re-run with the same result edits nothing
-        digest = hashlib.sha256(pr_text.comment_body(deltas, head_sha, None, total_features=total).encode()).hexdigest()
+        digest = hashlib.sha256(pr_text.comment_body(deltas, head_sha, None, total_features=total, overall=overall,
+                                                     dashboard=dashboard).encode()).hexdigest()
         comment_id = None
         if stored:
             comment_id, _, old_digest = stored.partition(":")
@@ -196,6 +202,24 @@ class PullRequests:
                                                  {"repo": repo, "number": number}, data={"body": body}),
                                  find, what="PR comment")
         await self.store.set_value(repo, key, f"{made['id']}:{digest}")
+
+    async def _overall(self, repo: str, deltas) -> tuple | None:
+        """The repository's overall alignment before and after the pull request: the touched features as
+        measured, the others as the default branch's baseline has them. None before any baseline."""
+        records = await self.store.baseline(repo)
+        if not records:
+            return None
+        sides = []
+        for side in ("before", "after"):
+            values = {fid: rec.alignment for fid, rec in records.items()}
+            for d in deltas:
+                result = d.before if side == "before" else d.after
+                if result is None:
+                    values.pop(d.id, None)
+                else:
+                    values[d.id] = result.alignment
+            sides.append(mean(values.values()))
+        return tuple(sides)
 
     async def _find_comment(self, gh, repo: str, number: int) -> str | None:
         async for c in gh.getiter("/repos/{+repo}/issues/{number}/comments{?per_page}",

@@ -221,10 +221,16 @@ def fit_lines(head: str, lines: list[str], tail: str, limit: int, more: str) -> 
     return head + ("\n".join(shown) + "\n" if shown else "") + tail
 
 
+DETAILS_AFTER = 5  # gap lists longer than this fold away
+
+
 def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | None, *, total_features: int,
-                 link: Link | None = None, app: bool = True) -> str:
+                 link: Link | None = None, app: bool = True, overall: tuple | None = None,
+                 dashboard: int | None = None) -> str:
     """The one PR comment: summary and links first, so truncation only ever drops detail. ``app=False``:
-    the same for a CI job summary, where there is no App to answer commands or check to see."""
+    the same for a CI job summary, where there is no App to answer commands or check to see.
+    ``overall``: the repository's overall alignment (before, after), the untouched features as the
+    default branch last had them; ``dashboard``: the drift dashboard's issue number."""
     new = sum(len(d.new_gaps) for d in deltas)
     resolved = sum(len(d.resolved_gaps) for d in deltas)
     regressions = sum(len(d.regressions) for d in deltas)
@@ -237,8 +243,16 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
         verdict = ", ".join(parts[:-1]) + " and " + parts[-1]
         head.append(f"At `{head_sha[:7]}`, this pull request {verdict} across "
                     f"{plural(len(deltas), 'touched feature')} (of {total_features}).")
-    if check_url:
-        head.append(f"Details and line annotations: [the driftbot check]({check_url}).")
+    if overall and overall[1] is not None:
+        before, after = overall
+        change = "" if before is None else (f" (▲{after - before})" if after > before else
+                                            f" (▼{before - after})" if after < before else " (unchanged)")
+        was = f"{before} → " if before is not None and before != after else ""
+        head.append(f"Overall alignment: **{was}{after}/100**{change} across all {plural(total_features, 'feature')}.")
+    links = ([f"[the driftbot check]({check_url}) for details and line annotations"] if check_url else []) + \
+        ([f"the drift dashboard, #{dashboard}"] if dashboard else [])
+    if links:
+        head.append("See " + " · ".join(links) + ".")
     head.append("")
     if deltas:
         head += _table(deltas) + [""]
@@ -246,10 +260,15 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
     if new or resolved:
         tail += [_gap_line(fid, g, link) for fid, g in ((d.id, g) for d in deltas for g in d.new_gaps)]
         tail += [_resolved_line(fid, g, link) for fid, g in ((d.id, g) for d in deltas for g in d.resolved_gaps)]
-    if tail:
+    folded = len(tail) > DETAILS_AFTER
+    if folded:  # a long list folds away; the comment stays about a screen long
+        tail = ["", f"<details><summary>{plural(new, 'new gap')}, {resolved} resolved</summary>", ""] + tail
+    elif tail:
         tail = ["", "#### Gaps", ""] + tail
     footer = ["", "<sub>Commands: `/drift recheck` · `/drift explain <feature>` · `/drift waive <gap> <reason>` · "
               "`/drift help`</sub>"] if app else \
         ["", "<sub>Waive a gap by adding its fingerprint under `waivers:` in the driftbot config.</sub>"]
+    if folded:
+        footer = ["", "</details>"] + footer
     return fit_lines(neutralise("\n".join(head)), [neutralise(t) for t in tail], "\n".join(footer) + "\n", MAX_BODY,
                      "- _… and {n} more: see the check._" if app else "- _… and {n} more: `driftbot check` lists them._")
