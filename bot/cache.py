@@ -3,7 +3,7 @@ disk, so a repeated run — the CLI again on the same checkout, or the App after
 for the files that changed.
 
 Entries are content-addressed: the key is the file's blob hash plus what the result depends on
-(the rule packs' digest, the file's pack) under the engine's own digest, so a changed engine or
+(the rule packs' digest, the file's path) under the engine's own digest, so a changed engine or
 rule pack never reads an old entry. Values are compressed pickles; the cache lives in a directory
 only its owner can write (it is refused otherwise), like any other cache of a program's own.
 

@@ -72,13 +72,11 @@ def git_clean_blobs(root: Path) -> dict[str, str]:
                                 timeout=60)
         changed = subprocess.run([*git(root), "diff-files", "--name-only", "-z", "--ignore-submodules=all",
                                   "--", "."], capture_output=True, timeout=120)
-        prefix = subprocess.run([*git(root), "rev-parse", "--show-prefix"], capture_output=True, text=True,
-                                timeout=10)
     except (OSError, subprocess.SubprocessError):
         return {}
-    if staged.returncode != 0 or changed.returncode != 0 or prefix.returncode != 0:
+    if staged.returncode != 0 or changed.returncode != 0:
         return {}
-    pre = prefix.stdout.strip()
+    pre = repo_prefix(root)
     dirty = {raw.decode("utf-8", errors="surrogateescape") for raw in changed.stdout.split(b"\0") if raw}
     out: dict[str, str] = {}
     for rec in staged.stdout.split(b"\0"):
@@ -327,6 +325,16 @@ def merge_base(root: str | os.PathLike, ref: str) -> str:
         raise ValueError(f"{ref!r} and HEAD share no history in this shallow clone: fetch the whole history "
                          "(actions/checkout: `fetch-depth: 0`) or deepen it (git fetch --deepen=200)")
     raise ValueError(f"{ref!r} and HEAD share no history (they were never branched from one another)")
+
+
+def work_tree_dirty(root: str | os.PathLike) -> bool:
+    """Does the work tree differ from HEAD (changed, staged or new files)?"""
+    try:
+        out = subprocess.run([*git(Path(root)), "status", "--porcelain", "--untracked-files=normal"],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and bool(out.stdout.strip())
 
 
 def repo_prefix(root: str | os.PathLike) -> str:

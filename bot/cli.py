@@ -5,12 +5,11 @@ import argparse
 import datetime as _dt
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .checkout import load_directory
+from .checkout import load_directory, repo_prefix, web_link, work_tree_dirty
 from .engine import ConfigError, Engine, load_config, parse_config
 from .engine.config import CONFIG_PATHS
 from .engine.snapshot import decode
@@ -154,12 +153,10 @@ def cmd_report(args) -> int:
     elif fmt == "json":
         body = jsonout.render(findings, meta)
     elif fmt == "sarif":
-        from .checkout import repo_prefix
         from .report import sarif
         body = sarif.render(findings, meta, packs=engine.rule_set(snapshot, config).packs.values(),
                             prefix=repo_prefix(root))
     elif fmt == "html":
-        from .checkout import web_link
         from .report import html
         points = None
         if args.history:
@@ -243,7 +240,6 @@ def cmd_check(args) -> int:
                     fh.write(summary + "\n")
             except OSError as exc:
                 sys.stderr.write(f"driftbot: cannot write the job summary to {target}: {exc.strerror or exc}\n")
-        from .checkout import repo_prefix
         body = "\n".join(actions.workflow_commands(out, repo_prefix(root))
                          + [f"driftbot: {out.title} ({out.conclusion})"]) + "\n"
         if not target:
@@ -251,7 +247,6 @@ def cmd_check(args) -> int:
     elif args.format == "sarif":
         from .report import markdown as md_text, sarif
         new = {g.fingerprint for d in deltas for g in d.new_gaps}
-        from .checkout import repo_prefix
         body = sarif.render(after, md_text.Meta(name=root.name, commit=head.commit, version=_version()),
                             packs=engine.rule_set(head, config).packs.values(), only=new, prefix=repo_prefix(root))
     elif args.format == "json":
@@ -264,7 +259,7 @@ def cmd_check(args) -> int:
                                          "regressions": [r.gap.fingerprint for r in d.regressions]} for d in deltas],
                            "annotations": out.annotations}, indent=2) + "\n"
     elif args.format == "text":
-        where = "the working tree (HEAD and uncommitted changes)" if _dirty(root) else \
+        where = "the working tree (HEAD and uncommitted changes)" if work_tree_dirty(root) else \
             f"HEAD {(head.commit or '')[:12]}"
         lines = [f"driftbot check: {out.title} ({out.conclusion})",
                  f"since {args.base} (merge base {base_sha[:12]}), in {where}: {plural(len(changed), 'changed file')}"]
@@ -279,7 +274,7 @@ def cmd_check(args) -> int:
                 lines.append(f"    - {g.kind.value} {g.fingerprint} resolved (was: {g.message})")
         body = "\n".join(lines) + "\n"
     else:
-        where = "the working tree (HEAD and uncommitted changes)" if _dirty(root) else \
+        where = "the working tree (HEAD and uncommitted changes)" if work_tree_dirty(root) else \
             f"HEAD `{(head.commit or '')[:12]}`"
         body = (f"# driftbot check: {out.title}\n\nSince `{args.base}` (merge base `{base_sha[:12]}`), in {where}: "
                 f"{plural(len(changed), 'changed file')}.\n\n{out.summary}\n\n{out.text}\n")
@@ -301,17 +296,6 @@ def _emit(body: str, args, what: str) -> int:
     if not args.quiet:
         sys.stderr.write(f"driftbot: wrote {args.output} ({what})\n")
     return 0
-
-
-def _dirty(root: Path) -> bool:
-    """Does the work tree differ from HEAD (changed, staged or new files)?"""
-    from .checkout import git
-    try:
-        out = subprocess.run([*git(root), "status", "--porcelain", "--untracked-files=normal"], capture_output=True,
-                             text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return out.returncode == 0 and bool(out.stdout.strip())
 
 
 def cmd_history(args) -> int:

@@ -177,14 +177,8 @@ class JobQueue:
 
     def _hold(self, key: str, entry, wait: float) -> None:
         """Put a job back for ``wait`` seconds. It stays stored: a restart meanwhile asks again. A job
-        for the same key that arrives meanwhile replaces it (the newer one stays), as in the queue."""
+        for the same key that arrives meanwhile replaces it (``submit``), as in the queue."""
         wait = min(max(wait, 1.0), 3600.0)
-        earlier = self.held.pop(key, None)
-        if earlier is not None:
-            earlier[2].cancel()
-            if _older(entry, earlier[0]):
-                entry, earlier = earlier[0], (entry, None, None)
-            self._forget(earlier[0])
 
         def again() -> None:
             held = self.held.pop(key, None)

@@ -78,11 +78,20 @@ class _PathKinds:
         # code outside tests, the order glue is taken in (shallow first)
         self.glue_order = sorted((p for p in paths if p in self.code and p not in self.tests),
                                  key=lambda p: (p.count("/"), p))
+        self._paths = paths
         self.tests_by_name: dict[str, list[str]] = {}  # test files by the names they carry, in path order
         for p in paths:
             if p in self.tests:
                 for n in _test_name_keys(p):
                     self.tests_by_name.setdefault(n, []).append(p)
+
+
+    def to_index(self, data: set[str]) -> list[str]:
+        """What an evaluation indexes: code and documents, and the ``data`` files features name."""
+        if not data:
+            return self.indexable
+        return [p for p in self._paths if p in data or p in self.code or
+                posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS]
 
 
 class _SnapshotView:
@@ -149,10 +158,7 @@ class Engine:
         view, ruleset, fmap = self._resolve(snapshot, config)
         data = {p for f in fmap.features for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
             if view.has_data else set()
-        kinds = view.kinds(ruleset)
-        todo = [p for p in (kinds.indexable if not data else
-                            [p for p in view.paths if p in data or p in kinds.code or
-                             posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS])
+        todo = [p for p in view.kinds(ruleset).to_index(data)
                 if snapshot.available(p) and not self.has_index(snapshot, p, ruleset)]
         return ruleset, todo
 
@@ -291,7 +297,6 @@ class Engine:
         before each file and each feature; a reason it returns ends the run with ``Stopped``.
         """
         view, ruleset, fmap = self._resolve(snapshot, config)
-        paths = view.paths
         wanted_ids = None if features is None else list(features)
         selected = fmap.features if wanted_ids is None else [f for f in fmap.features if f.id in set(wanted_ids)]
         warnings = list(fmap.warnings)
@@ -308,8 +313,7 @@ class Engine:
         data_files = {p for f in selected for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
             if view.has_data else set()
         kinds = view.kinds(ruleset)
-        todo = kinds.indexable if not data_files else [p for p in paths if p in data_files or p in kinds.code or
-                                                       posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS]
+        todo = kinds.to_index(data_files)
         partial, total = snapshot.partial, len(todo)
         for n, p in enumerate(todo, 1):
             if stop is not None and (why := stop()):

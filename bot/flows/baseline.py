@@ -62,8 +62,7 @@ class Baseline:
             if files is not None and len(files) >= COMPARE_FILES_LIMIT:
                 files = None  # compare lists at most 300 files
         head = await self._snapshot(gh, repo, sha)
-        if everything and len(head) > fetch.ARCHIVE_AFTER:
-            await fetch.from_archive(gh, repo, inst, head, self.blobs)  # every file, in one request
+        await fetch.prefetch(gh, repo, inst, head, self.blobs, everything=everything)  # one archive, if cheaper
         try:
             cfg = await self._config(gh, repo, inst, head)
         except ConfigError as exc:

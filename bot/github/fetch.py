@@ -85,8 +85,7 @@ def snapshot_from_tree(entries: list[dict], commit_sha: str, size_cap: int = DEF
     return Snapshot(files, skipped=skipped, commit=commit_sha, partial=True)
 
 
-async def fill(gh, repo: str, installation: int, snapshot: Snapshot, paths, cache: BlobCache, *,
-               archive_after: int = ARCHIVE_AFTER) -> int:
+async def fill(gh, repo: str, installation: int, snapshot: Snapshot, paths, cache: BlobCache) -> int:
     """Download the blobs of ``paths`` that neither the snapshot nor the cache holds. Returns how
     many were downloaded. Many at once come from one archive of the commit; what the archive does
     not hold as the tree says (export-ignore, export-subst) is fetched blob by blob."""
@@ -107,10 +106,7 @@ async def fill(gh, repo: str, installation: int, snapshot: Snapshot, paths, cach
 
     todo = missing()
     got = 0
-    size = _tree_bytes(snapshot) if len(todo) > ARCHIVE_SMALL_AFTER else 0
-    small = len(todo) > ARCHIVE_SMALL_AFTER and size <= ARCHIVE_SMALL_BYTES
-    if (len(todo) > archive_after or small) and size <= ARCHIVE_MAX_TREE_BYTES and snapshot.commit \
-            and not getattr(snapshot, "archive_read", False):
+    if len(todo) > ARCHIVE_AFTER or (len(todo) > ARCHIVE_SMALL_AFTER and _tree_bytes(snapshot) <= ARCHIVE_SMALL_BYTES):
         got = await from_archive(gh, repo, installation, snapshot, cache)
         todo = missing()
     sem = asyncio.Semaphore(FETCH_CONCURRENCY)
@@ -127,11 +123,13 @@ async def fill(gh, repo: str, installation: int, snapshot: Snapshot, paths, cach
     return len(todo) + got
 
 
-async def prefetch(gh, repo: str, installation: int, snapshot: Snapshot, cache: BlobCache) -> int:
-    """Before a job reads a small repository's files in several rounds: when more than a few of them
-    are new to the blob cache, take them all from one archive now. Returns how many were kept."""
-    if getattr(snapshot, "archive_read", False) or not snapshot.commit:
-        return 0
+async def prefetch(gh, repo: str, installation: int, snapshot: Snapshot, cache: BlobCache, *,
+                   everything: bool = False) -> int:
+    """Before a job reads a commit's files in several rounds, take them from one archive now when that
+    is cheaper: for a job that reads ``everything`` (a full scan) past a few dozen files, else for a
+    small repository with more than a few files new to the blob cache. Returns how many were kept."""
+    if everything:
+        return await from_archive(gh, repo, installation, snapshot, cache) if len(snapshot) > ARCHIVE_AFTER else 0
     if _tree_bytes(snapshot) > ARCHIVE_SMALL_BYTES:
         return 0
     new = 0
@@ -161,6 +159,8 @@ async def from_archive(gh, repo: str, installation: int, snapshot: Snapshot, cac
     blob hash — in the blob cache. Returns how many were kept; 0 when the archive could not be had
     (the caller fetches blob by blob then). Symlinks, links and special files are never read; sizes
     are capped like a checkout's."""
+    if getattr(snapshot, "archive_read", False) or not snapshot.commit:
+        return 0
     snapshot.archive_read = True  # once per snapshot, whatever comes of it
     failed_at = cache.archive_failed.get((repo, snapshot.commit))
     if failed_at is not None and time.monotonic() - failed_at < ARCHIVE_RETRY_AFTER:
