@@ -57,6 +57,7 @@ class PushJob(Job):
     kind = "push"
     after: str
     public: bool | None = None  # the repository's visibility, as the event said (badges are public-only)
+    fork: bool | None = None  # whether the repository is a fork (gap issues are not assigned in one)
 
     @property
     def key(self) -> str:

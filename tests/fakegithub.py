@@ -124,6 +124,7 @@ class FakeRepo:
     check_runs: dict = field(default_factory=dict)  # id -> check run dict
     pulls: dict = field(default_factory=dict)  # number -> {"base": sha, "head": sha, ...}
     reactions: list = field(default_factory=list)
+    fork: bool = False
 
     @property
     def full_name(self) -> str:
@@ -482,7 +483,7 @@ class FakeGitHub:
 
     def op_repos_get(self, repo, params, query, body):
         return {"id": repo.id, "name": repo.name, "full_name": repo.full_name, "private": True,
-                "default_branch": "main", "owner": self._user(repo.owner), "archived": False}
+                "default_branch": "main", "owner": self._user(repo.owner), "archived": False, "fork": repo.fork}
 
     def op_repos_get_branch(self, repo, params, query, body):
         try:
@@ -604,7 +605,8 @@ class FakeGitHub:
 
     def _issue_view(self, repo, issue):
         author = issue.get("author", self.BOT_LOGIN)
-        view = {k: v for k, v in issue.items() if k != "author"}
+        view = {k: v for k, v in issue.items() if k not in ("author", "assignees")}
+        view["assignees"] = [self._user(a) for a in issue.get("assignees", [])]
         view.update({"html_url": f"https://github.test/{repo.full_name}/issues/{issue['number']}",
                      "user": self._user(author), "labels": [{"name": lbl} for lbl in issue["labels"]]})
         if author == self.BOT_LOGIN:
@@ -617,6 +619,15 @@ class FakeGitHub:
                  "labels": [lbl if isinstance(lbl, str) else lbl["name"] for lbl in body.get("labels", [])],
                  "state_reason": None}
         repo.issues[number] = issue
+        return 201, self._issue_view(repo, issue), {}
+
+    def op_issues_add_assignees(self, repo, params, query, body):
+        """GitHub assigns people with push access and silently skips anyone else."""
+        issue = repo.issues[int(params["issue_number"])]
+        for who in body.get("assignees", []):
+            login = who if isinstance(who, str) else who["login"]
+            if repo.permissions.get(login) in ("write", "maintain", "admin") and login not in issue.setdefault("assignees", []):
+                issue["assignees"].append(login)
         return 201, self._issue_view(repo, issue), {}
 
     def op_issues_update(self, repo, params, query, body):

@@ -6,7 +6,7 @@ from bot.report.issues import DASHBOARD_MARKER, gap_fingerprint
 from tests.apphelpers import comment_event, deliver, for_repo, payload, push_event
 from tests.conftest import settle
 from tests.fakegithub import git
-from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, base_files
+from tests.test_app_pr import ROUTES_BOTH, ROUTES_GET, SPEC, base_files
 
 BILLING = "# Billing\n\n`POST /api/invoices`\n"
 
@@ -248,3 +248,64 @@ async def test_ticking_boxes_on_the_dashboard_asks_for_a_waiver_and_rechecks(bot
     await deliver(bot, "issues", bot_edit)
     await settle(bot)
     assert len(github.requests) == requests
+
+
+CODEOWNERS = """# who reviews what
+*                   @acme/everyone
+/internal/agents/   @alice @acme/agents-team  @carol ops@acme.test
+docs/*              @writer
+"""
+
+
+async def _new_gap_issue(bot, repo, g, first, fork: bool = False):
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    spec = SPEC + "- `GET /api/agents/{id}/logs`\n"
+    second = g.commit({"docs/ideas/agents.md": spec}, "spec: logs")
+    event = push_event(repo, first, second)
+    event["repository"]["fork"] = fork
+    await deliver(bot, "push", event)
+    await settle(bot)
+    (issue,) = gap_issues(repo).values()
+    return issue
+
+
+async def test_a_gap_issue_says_how_to_fix_it_names_the_tests_and_is_assigned_to_the_code_owners(
+        bot, github, repo_factory):
+    files = {**base_files(), ".github/CODEOWNERS": CODEOWNERS}
+    repo, g, first = repo_factory(files)
+    repo.permissions.update(alice="write", carol="read")  # GitHub assigns only people with push access
+    issue = await _new_gap_issue(bot, repo, g, first)
+    body = issue["body"]
+    how = body.split("### How to fix", 1)[1].split("###", 1)[0]
+    assert "Implement it where the feature's code lives" in how
+    # the Go pack's rules for routes, since the requirement names an endpoint and the code is Go
+    assert "go (`go-" in how and "definitions" not in how and "python" not in how
+    assert "This test covers the feature: [`internal/agents/service_test.go`](" in body
+    owners = body.split("### Code owners", 1)[1]
+    assert "`@alice`, `@acme/agents-team`, `@carol`, `ops@acme.test`" in owners and "`.github/CODEOWNERS`" in owners
+    assert "@writer" not in body and "@acme/everyone" not in body  # the last matching rule wins
+    assert issue["assignees"] == ["alice"]
+    assert github.count("issues/add-assignees") == 1 and not github.violations
+
+
+async def test_a_fork_lists_code_owners_but_assigns_nobody_unless_configured(bot, github, repo_factory):
+    files = {**base_files(), "CODEOWNERS": "/internal/ @alice\n"}
+    repo, g, first = repo_factory(files)
+    repo.permissions.update(alice="write")
+    issue = await _new_gap_issue(bot, repo, g, first, fork=True)
+    assert "`@alice`" in issue["body"] and issue.get("assignees", []) == []
+    assert github.count("issues/add-assignees") == 0
+
+    repo2, g2, first2 = repo_factory({**files, ".github/driftbot.yml": "version: 1\nissues:\n  assign_owners: true\n"},
+                                     name="second")
+    repo2.permissions.update(alice="write")
+    issue2 = await _new_gap_issue(bot, repo2, g2, first2, fork=True)
+    assert issue2["assignees"] == ["alice"]
+
+
+async def test_without_codeowners_a_gap_issue_has_no_owner_section_and_no_assignment(bot, github, repo_factory):
+    repo, g, first = repo_factory(base_files())
+    issue = await _new_gap_issue(bot, repo, g, first)
+    assert "### How to fix" in issue["body"] and "### Code owners" not in issue["body"]
+    assert github.count("issues/add-assignees") == 0 and github.count("repos/get") == 0

@@ -78,6 +78,7 @@ class AppPolicy:
     issue_labels: tuple[str, ...] = ("drift",)
     issue_kinds: tuple[str, ...] = DEFAULT_ISSUE_KINDS
     dashboard: bool = True
+    assign_owners: bool | None = None  # assign gap issues to the code owners; None: yes, unless a fork
 
 
 @dataclass
@@ -253,7 +254,8 @@ def parse_config(text: str, filename: str, snapshot: Snapshot | None = None, *, 
         fail_on=tuple(checks.get("fail_on", ())), max_drift_increase=checks.get("max_drift_increase", 0),
         annotations=checks.get("annotations", 200), comment_mode=comment.get("mode", "on-change"),
         issues_enabled=issues.get("enabled", True), issue_labels=tuple(issues.get("labels", ("drift",))),
-        issue_kinds=tuple(issues.get("kinds", DEFAULT_ISSUE_KINDS)), dashboard=issues.get("dashboard", True))
+        issue_kinds=tuple(issues.get("kinds", DEFAULT_ISSUE_KINDS)), dashboard=issues.get("dashboard", True),
+        assign_owners=issues.get("assign_owners"))
     rules_cfg = data.get("rules", {})
     every = [p for pattern in _list(rules_cfg.get("custom")) for p in (snapshot.paths() if snapshot else [])
              if globs.match(pattern, p)] if packs else []

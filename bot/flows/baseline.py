@@ -5,8 +5,10 @@ import asyncio
 
 from gidgethub import BadRequest
 
+from .. import codeowners as codeowners_mod
 from .. import plans
 from ..engine import ConfigError
+from ..engine import rules as rules_mod
 from ..engine.config import Config
 from ..engine.snapshot import changed_paths
 from ..github import fetch
@@ -86,7 +88,7 @@ class Baseline:
         if not await self.store.save_baseline(repo, sha, summaries, removed, expected=last):
             return False  # another job moved the baseline meanwhile: start over from it
         if cfg.policy.issues_enabled:
-            await self._sync_issues(gh, repo, sha, findings, cfg, first=first)
+            await self._sync_issues(gh, repo, sha, findings, cfg, first=first, head=head, inst=inst, fork=job.get("fork"))
         if cfg.policy.dashboard:
             budget = self.app.budget(inst)
             if budget is None or not budget.low:
@@ -149,7 +151,8 @@ class Baseline:
         except BadRequest:
             return None
 
-    async def _sync_issues(self, gh, repo: str, sha: str, findings, cfg: Config, *, first: bool) -> None:
+    async def _sync_issues(self, gh, repo: str, sha: str, findings, cfg: Config, *, first: bool,
+                           head=None, inst: int = 0, fork: bool | None = None) -> None:
         """Carry out plans.plan_issue_sync: one issue per gap that appeared after the first analysis
         (at most MAX_NEW_ISSUES a push), reopened on regression, closed when resolved or waived."""
         waived = {w.fingerprint for w in cfg.waivers}
@@ -157,7 +160,11 @@ class Baseline:
         link = self._link(repo, sha)
         now = plans.open_gaps(await self.store.baseline(repo), set(cfg.policy.issue_kinds), waived)
         known = await self.store.gap_issues(repo)
-        for action in plans.plan_issue_sync(now, known, waived, first=first, cap=MAX_NEW_ISSUES):
+        actions = list(plans.plan_issue_sync(now, known, waived, first=first, cap=MAX_NEW_ISSUES))
+        guide = None
+        if head is not None and any(isinstance(a, plans.File) for a in actions):
+            guide = await self._issue_guide(gh, repo, inst, head, cfg, fork)
+        for action in actions:
             fp = action.fingerprint
             if isinstance(action, plans.Record):
                 if await self.store.claim_gap_issue(repo, fp, action.feature):
@@ -167,6 +174,8 @@ class Baseline:
                     continue  # another delivery is filing it
                 fid = action.feature
                 gap = action.gap.gap(fp, fid)
+                rules, codeowners, assign = guide or (None, None, False)
+                owners = issue_text.gap_owners(gap, results.get(fid), codeowners)
                 try:
                     number = await self._existing_issue(gh, repo, fp)
                     if number is None:
@@ -174,10 +183,14 @@ class Baseline:
                             n = await self._existing_issue(gh, repo, fp, recent=True)
                             return {"number": n} if n else None
 
-                        made = await create_once(lambda gap=gap, fid=fid: gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
-                            "title": issue_text.gap_title(gap), "body": issue_text.gap_body(gap, results.get(fid), sha, link),
+                        body = issue_text.gap_body(gap, results.get(fid), sha, link, rules=rules, owners=owners,
+                                                   owners_file=codeowners.path if codeowners else "")
+                        made = await create_once(lambda gap=gap, body=body: gh.post("/repos/{+repo}/issues", {"repo": repo}, data={
+                            "title": issue_text.gap_title(gap), "body": body,
                             "labels": list(cfg.policy.issue_labels)}), find, what="gap issue")
                         number = made["number"]
+                        if assign:
+                            await self._assign(gh, repo, number, codeowners_mod.users(owners))
                     await self.store.set_gap_issue(repo, fp, number, "open")
                 except BaseException:  # cancelled at shutdown too: never leave the claim behind
                     await asyncio.shield(self.store.release_gap_issue(repo, fp))
@@ -195,6 +208,38 @@ class Baseline:
                 await gh.patch("/repos/{+repo}/issues/{number}", {"repo": repo, "number": action.number},
                                data={"state": "closed", "state_reason": "not_planned" if action.waived else "completed"})
                 await self.store.set_gap_issue(repo, fp, action.number, "closed")
+
+    async def _issue_guide(self, gh, repo: str, inst: int, head, cfg: Config, fork: bool | None):
+        """What new gap issues are written with: the rule packs in force (for their fix texts), the
+        repository's CODEOWNERS, and whether to assign its people (by default yes, unless a fork)."""
+        rules = await asyncio.to_thread(rules_mod.select, cfg.packs, head.paths(), cfg.custom_packs)
+        path = codeowners_mod.find(head.paths())
+        owners = None
+        if path is not None:
+            entry = head.entry(path)
+            if entry is not None and entry.size <= codeowners_mod.MAX_BYTES:
+                await fetch.fill(gh, repo, inst, head, [path], self.blobs)
+                try:
+                    owners = codeowners_mod.parse(head.read(path).decode("utf-8", "replace"), path)
+                except Exception:  # noqa: BLE001 - an unreadable CODEOWNERS costs the owners, never the issues
+                    log.warning("CODEOWNERS not read", extra={"repo": repo}, exc_info=True)
+        assign = cfg.policy.assign_owners
+        if assign is None and owners is not None:
+            if fork is None:
+                fork = bool((await gh.getitem("/repos/{+repo}", {"repo": repo})).get("fork"))
+            assign = not fork
+        return rules, owners, bool(assign) and owners is not None
+
+    async def _assign(self, gh, repo: str, number: int, logins: list[str]) -> None:
+        """Assign an issue to its code owners. GitHub skips people who cannot be assigned; a failure
+        here costs the assignment, never the issue."""
+        if not logins:
+            return
+        try:
+            await gh.post("/repos/{+repo}/issues/{number}/assignees", {"repo": repo, "number": number},
+                          data={"assignees": logins[:10]})
+        except Exception:  # noqa: BLE001 - see above
+            log.warning("gap issue not assigned", extra={"repo": repo, "issue": number}, exc_info=True)
 
     async def _existing_issue(self, gh, repo: str, fingerprint: str, *, recent: bool = False) -> int | None:
         """An issue for this gap filed earlier (the store was lost, or another replica raced). ``recent``:

@@ -12,4 +12,4 @@ async def on_push(event, ctx) -> None:
     if data.get("deleted") or data.get("ref") != f"refs/heads/{repo['default_branch']}" or "installation" not in data:
         return  # only the default branch moves the baseline
     public = None if "private" not in repo else not repo["private"]
-    ctx.submit(PushJob(data["installation"]["id"], repo["full_name"], data["after"], public))
+    ctx.submit(PushJob(data["installation"]["id"], repo["full_name"], data["after"], public, repo.get("fork")))

@@ -251,21 +251,27 @@ _PARTIAL_CAUSES = (
      "wire in {n} piece{s} of code that nothing outside tests reaches"),
     (("stub",), "replace {n} stub{s} with the real thing"),
     (("lacks", "does not call", "nothing handles", "but no "),
-     "complete {n} implementation{s} that lack part of what the spec states (parameters, calls, cases)"),
+     "complete {n} implementation{s} missing part of what the spec states (parameters, calls, cases)"),
 )
+
+
+def _partial_cause(message: str) -> int | None:
+    message = message.lower()
+    return next((i for i, (needles, _text) in enumerate(_PARTIAL_CAUSES) if any(n in message for n in needles)), None)
+
+
+def partial_step(message: str) -> str | None:
+    """What to do about one partly implemented requirement, from its gap's message (None: no known cause)."""
+    i = _partial_cause(message)
+    return None if i is None else sentence(_PARTIAL_CAUSES[i][1].format(n="the", s="")) + "."
 
 
 def partial_advice(gaps) -> str:
     """What to do about partly implemented requirements, from their actual causes, most common first."""
     counts: Counter = Counter()
     for g in gaps:
-        message = g.message.lower()
-        for i, (needles, _text) in enumerate(_PARTIAL_CAUSES):
-            if any(n in message for n in needles):
-                counts[i] += 1
-                break
-        else:
-            counts[len(_PARTIAL_CAUSES)] += 1
+        i = _partial_cause(g.message)
+        counts[len(_PARTIAL_CAUSES) if i is None else i] += 1
     steps = []
     for i, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         text = "complete {n} other partly implemented requirement{s}, or correct the spec where the code is right" \

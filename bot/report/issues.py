@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from ..engine.model import GAP_TITLES, FeatureResult, Gap
+from ..engine.model import GAP_TITLES, FeatureResult, Gap, GapKind
 from ..records import FeatureRecord, GapRecord, HistoryPoint
 from ..engine.scoring import band, mean, sort_key
-from .common import Link, loc, neutralise, plural, remarks, score, sentence
+from .common import Link, kind_word, loc, neutralise, plural, remarks, score, sentence
+from .guidance import fix_steps
 from .markdown import BAND_ICON, esc, inline
 from .pr import MAX_BODY, _fit, fit_lines
 
@@ -28,28 +29,90 @@ def gap_title(g: Gap) -> str:
     return neutralise(title if len(title) <= 200 else title[:199] + "…")
 
 
-def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | None = None) -> str:
+def feature_files(f: FeatureResult, requirement: str | None = None) -> list[str]:
+    """The files a feature's verdicts rest on: the evidence of ``requirement`` if it has any, else of
+    every requirement, then its covering tests; its code folders when there is no evidence."""
+    spec = set(f.spec)
+    reqs = [r for r in f.requirements if r.requirement.id == requirement and r.evidence] or list(f.requirements)
+    files = [e.path for r in reqs for e in r.evidence if e.path and e.path not in spec]
+    files += list(f.signals.tests)
+    if not files:
+        files = [root if root.endswith("/") else root + "/" for root in f.code_roots]
+    return list(dict.fromkeys(files))
+
+
+def gap_owners(g: Gap, feature: FeatureResult | None, owners) -> tuple[str, ...]:
+    """Who owns the code a gap is about, by CODEOWNERS (``owners``: codeowners.CodeOwners or None);
+    the owners of its spec when the feature has no code."""
+    if owners is None or feature is None:
+        return ()
+    return owners.owners_for(feature_files(feature, g.requirement)) or owners.owners_for(feature.spec)
+
+
+def _packs_for(files: list[str], rules) -> list:
+    if rules is None:
+        return []
+    packs = {}
+    for path in files:
+        pack = rules.pack_for(path) if not path.endswith("/") else None
+        if pack is not None:
+            packs.setdefault(pack.name, pack)
+    return list(packs.values()) + list(rules.generic)
+
+
+def gap_body(g: Gap, feature: FeatureResult | None, commit: str, link: Link | None = None, *,
+             rules=None, owners: tuple[str, ...] = (), owners_file: str = "") -> str:
+    """A gap issue: what is wrong and where, the requirement and its evidence, how to fix it (with the
+    fix texts of the rule packs for the feature's code, from ``rules``, a RuleSet), the tests that
+    cover the feature, and its code owners (``owners``, read from ``owners_file``)."""
     lines = [GAP_MARKER.format(fingerprint=g.fingerprint), "",
              f"**{sentence(GAP_TITLES[g.kind])}** "
              f"in feature **{inline(g.feature)}**, found at `{commit[:12]}`.", "",
-             f"> {g.message.replace('<', '&lt;')}", ""]
+             f"> {inline(g.message)}", ""]
+    result = None
     if g.path:
         lines.append(f"- Where: {loc(g.path, g.line, link)}")
     if feature is not None:
-        req = next((r for r in feature.requirements if r.requirement.id == g.requirement), None)
-        if req is not None:
-            q = req.requirement
-            lines.append(f"- Requirement {q.id} ({q.kind.value}): {q.text.replace('<', '&lt;')}")
-            if req.evidence:
-                lines.append("- Evidence: " + "; ".join(f"{loc(e.path, e.line, link)} {inline(e.note)}" for e in req.evidence[:4]))
-            if req.searched:
-                lines.append(f"- Searched: {inline(req.searched)}")
+        result = next((r for r in feature.requirements if r.requirement.id == g.requirement), None)
+        if result is not None:
+            q = result.requirement
+            lines.append(f"- Requirement {q.id} ({kind_word(q.kind)}): {inline(q.text)}")
+            if result.evidence:
+                shown = result.evidence[:4]
+                more = f" and {len(result.evidence) - len(shown)} more" if len(result.evidence) > len(shown) else ""
+                lines.append("- Evidence: " + "; ".join(f"{loc(e.path, e.line, link)} {inline(e.note)}"
+                                                          for e in shown) + more)
+            if result.searched:
+                lines.append(f"- Searched: {inline(result.searched)}")
         lines.append(f"- Feature alignment: {score(feature.alignment, '/100')} ({feature.band}); spec: "
                      + ", ".join(loc(s, None, link) for s in feature.spec))
-    lines += ["", f"driftbot closes this issue when the gap is resolved on the default branch. To accept the gap, "
-              f"comment `/drift waive {g.fingerprint} <reason> [until YYYY-MM-DD]`.", "",
+    step, fixes = fix_steps(g, result, _packs_for(feature_files(feature, g.requirement), rules) if feature else [])
+    lines += ["", "### How to fix", "", step]
+    if fixes:
+        lines += ["", "What the rule packs for this code look for:"] + [f"- {inline_fix(f)}" for f in fixes]
+    if feature is not None and g.kind not in (GapKind.NO_TESTS, GapKind.NO_CODE):
+        tests = list(feature.signals.tests)
+        lines += ["", "### Tests", ""]
+        if tests:
+            shown = ", ".join(loc(t, None, link) for t in tests[:5])
+            lines.append(f"{'This test covers' if len(tests) == 1 else 'These tests cover'} the feature: {shown}"
+                         + (f" and {len(tests) - 5} more" if len(tests) > 5 else "")
+                         + ". Add one that fails while this gap is open.")
+        else:
+            lines.append("No test covers this feature yet: add one with the fix.")
+    if owners:
+        lines += ["", "### Code owners", "",
+                  f"{', '.join(f'`{o}`' for o in owners)}, as `{owners_file}` names them for the feature's code."]
+    lines += ["", "---", "", "driftbot closes this issue when the gap is resolved on the default branch. To accept "
+              f"the gap, comment `/drift waive {g.fingerprint} <reason> [until YYYY-MM-DD]`.", "",
               f"<sub>Gap fingerprint `{g.fingerprint}` (feature + kind + anchor; it survives line moves).</sub>"]
     return _fit(neutralise("\n".join(lines)), MAX_BODY)
+
+
+def inline_fix(text: str) -> str:
+    """A rule pack's "pack (`rule`): fix" line: the pack's words are its author's, shown as text."""
+    head, _, fix = text.partition(": ")
+    return f"{head}: {inline(fix)}"
 
 
 def feature_record(f: FeatureResult) -> FeatureRecord:

@@ -51,8 +51,18 @@ def _esc_text(text: str) -> str:
 
 
 def inline(text: str) -> str:
-    """Text safe in a paragraph or list item (no raw HTML; backslashes stay as written)."""
-    return text.replace("\n", " ").replace("<", "&lt;")
+    """Text safe in a paragraph or list item (no raw HTML; backslashes stay as written). Code spans
+    are left as typed: GitHub shows an entity there literally."""
+    text = text.replace("\n", " ")
+    if "<" not in text:
+        return text
+    out, at = [], 0
+    for m in _SPAN.finditer(text):
+        out.append(text[at:m.start()].replace("<", "&lt;"))
+        out.append(m.group(0))
+        at = m.end()
+    out.append(text[at:].replace("<", "&lt;"))
+    return "".join(out)
 
 
 def render(findings: Findings, meta: Meta, link: Link | None = None) -> str:

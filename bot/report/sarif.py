@@ -11,56 +11,19 @@ import json
 from urllib.parse import quote
 
 from ..engine.model import GAP_SEVERITY, GAP_TITLES, Findings, GapKind
+from .guidance import HELP, pack_fixes
 from .markdown import Meta
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "driftbotGap/v1"
 MAX_RELATED = 10
 
-_HELP = {
-    GapKind.MISSING: ("The spec names something — an endpoint, a file, a class or member, a setting, a command — "
-                      "that the feature's code does not define or register anywhere driftbot looked.",
-                      "Implement it where the feature's code lives, or, if the spec is ahead of the plan, mark the "
-                      "requirement as planned (an open checkbox, a status column, a \"Planned\" section)."),
-    GapKind.PARTIAL: ("The requirement is met only in part: the name exists but not where the spec says, or not "
-                      "with the method, parameters or value it states.",
-                      "Compare the evidence with the spec line and complete the implementation, or correct the "
-                      "spec if the code is right."),
-    GapKind.CLAIMED_DONE: ("The spec marks this as done (a checked box, a \"Done\" status), but nothing in the code "
-                           "implements it.",
-                           "Implement it, or uncheck it in the spec so the status tells the truth."),
-    GapKind.STALE_SPEC: ("The spec still lists this as open or planned, but the code already implements it.",
-                         "Check the box or update the status in the spec."),
-    GapKind.NO_CODE: ("No code implements this spec at all: no folder of the feature's name, no file or name the "
-                      "spec mentions.",
-                      "Implement the feature, pair the spec with its code in `.github/driftbot.yml`, or mark the "
-                      "spec as future work."),
-    GapKind.NO_TESTS: ("The feature's code has no tests: no test file in or beside it, and none named after it.",
-                       "Add tests for the feature's code."),
-    GapKind.MARKER: ("The feature's code holds an unfinished-work note (TODO, FIXME, WIP) or a stub that raises "
-                     "\"not implemented\".",
-                     "Finish the work the note describes, or remove the stale note."),
-    GapKind.NOT_WIRED: ("The feature's code is defined, but nothing outside the feature references it: no route, "
-                        "import or call reaches it, so it may never run.",
-                        "Register it (a route, a command, a job) or import it where the program starts."),
-}
-# the rule-pack rules whose verdicts each gap kind rests on, for their fix guidance
-_PACK_RULES = {GapKind.MISSING: ("routes", "definitions"), GapKind.PARTIAL: ("routes",),
-               GapKind.NO_TESTS: ("tests",), GapKind.MARKER: ("markers",), GapKind.NOT_WIRED: ("references",)}
-
-
 def _rule(kind: GapKind, packs) -> dict:
-    what, fix = _HELP[kind]
-    guidance = []
-    for pack in packs:
-        for group in _PACK_RULES.get(kind, ()):
-            for r in getattr(pack, group, ()):
-                if r.fix and not r.fix.startswith("Nothing to fix"):
-                    guidance.append(f"- {pack.name} (`{r.id}`): {r.fix}")
-    guidance = list(dict.fromkeys(guidance))[:12]
+    what, fix = HELP[kind]
+    guidance = pack_fixes(kind, packs, limit=12)
     markdown = f"{what}\n\n**How to fix:** {fix}"
     if guidance:
-        markdown += "\n\n**What the rule packs look for:**\n" + "\n".join(guidance)
+        markdown += "\n\n**What the rule packs look for:**\n" + "\n".join(f"- {g}" for g in guidance)
     title = GAP_TITLES[kind]
     return {
         "id": f"drift/{kind.value}",
