@@ -266,7 +266,7 @@ async def test_the_comment_gives_the_overall_alignment_and_links_the_dashboard(b
     (comment,) = repo.comments.values()
     line = next(ln for ln in comment["body"].splitlines() if ln.startswith("Overall alignment:"))
     assert "▲" in line and "across all 2 features" in line, line
-    assert f"the drift dashboard, #{board}" in comment["body"]
+    assert f"the drift dashboard (#{board}) for the whole repository" in comment["body"]
 
 
 def test_a_long_gap_list_folds_away_and_the_fold_always_closes():

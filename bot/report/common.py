@@ -87,6 +87,12 @@ def remarks(f: FeatureResult) -> str:
     return "; ".join(parts)
 
 
+def listing(items, n: int, sep: str = ", ") -> str:
+    """The first ``n`` of ``items`` joined, and how many more there are: "a, b, c and 4 more"."""
+    items = list(items)
+    return sep.join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
 def folder_label(folder: str) -> str:
     """``src/connectors/`` as written; the root folder in words."""
     return "the repository root" if folder.strip("./") == "" else folder
@@ -333,7 +339,7 @@ def kind_word(k: Kind) -> str:
 
 
 __all__ = ["CROSS_CUTTING", "UNKNOWN", "band", "band_range", "band_counts", "by_score", "cross_cutting",
-           "critical_line", "finished_word", "kind_word", "loc", "observations", "plural", "recommendation", "remarks",
+           "critical_line", "finished_word", "kind_word", "listing", "loc", "observations", "plural", "recommendation", "remarks",
            "score", "status_mark"]
 
 
@@ -408,7 +414,7 @@ class MatrixRow:
         if gaps:
             missing = [r for r in gaps if r.status is Status.MISSING]
             first = (missing or gaps)[0]
-            more = f" (+{len(gaps) - 1} more)" if len(gaps) > 1 else ""
+            more = f" and {len(gaps) - 1} more" if len(gaps) > 1 else ""
             return ("Implement " if first.status is Status.MISSING else "Complete ") + short_what(first) + more
         if ahead:
             return "Mark it done in the document: it is implemented"

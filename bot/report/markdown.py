@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..engine.model import GAP_TITLES, FeatureResult, Findings, GapKind, Status
 from ..engine.scoring import BAND_ORDER
 from .common import (CROSS_CUTTING, Link, MatrixRow, band_counts, by_score, sentence, band_range, critical_line,
-                     cross_cutting, finished_word, kind_word, loc, located_phrase, matrix_rows,
+                     cross_cutting, finished_word, kind_word, listing, loc, located_phrase, matrix_rows,
                      observations, partial_advice, plural, recommendation, remarks, score, status_mark)
 
 BAND_ICON = {"Critical": "🔴", "High": "🟠", "Medium": "🟡", "Low": "🟢", "Excellent": "✅", "Unknown": "⚪"}
@@ -233,7 +233,7 @@ def _table(w, findings: Findings) -> None:
     w("| Feature | Spec | Code | Finished? | Drift % | Remarks | Recommendation |")
     w("|---|---|---|---|---|---|---|")
     for f in sorted(findings.features, key=lambda f: f.id):
-        spec = "<br>".join(f"`{esc(s)}`" for s in f.spec[:3]) + (" …" if len(f.spec) > 3 else "")
+        spec = listing((f"`{esc(s)}`" for s in f.spec), 3, "<br>")
         code = "<br>".join(f"`{esc(r)}{'' if r in f.code else '/'}`" for r in f.code_roots[:3]) or "—"
         w(f"| [{esc(f.id)}](#{_anchor(f)}) | {spec or '—'} | {code} | {finished_word(f)} | "
           f"{score(f.drift)} | {esc(remarks(f))} | {esc(recommendation(f))} |")
@@ -354,8 +354,7 @@ def _documents(w, findings: Findings) -> None:
         w("| Document | Role | Feature | Why |")
         w("|---|---|---|---|")
         for d in read:
-            w(f"| `{esc(d.path)}` | {esc(d.label)} | {esc(', '.join(d.features[:3]))}"
-              f"{' …' if len(d.features) > 3 else ''} | {esc(d.why)} |")
+            w(f"| `{esc(d.path)}` | {esc(d.label)} | {esc(listing(d.features, 3))} | {esc(d.why)} |")
         w("")
     if rest:
         groups: dict[tuple[str, str], list] = {}
@@ -400,7 +399,7 @@ def _details(w, feats: list[FeatureResult], link) -> None:
             specs += f", section “{inline(f.section)}”{where}"
         w(f"- **Spec:** {specs}")
         if f.scope == "located":
-            looked = ", ".join(f"`{g}`" for g in f.code[:6]) + (" …" if len(f.code) > 6 else "")
+            looked = listing((f"`{g}`" for g in f.code), 6)
             w(f"- **Code:** {sentence(located_phrase(f))} · looked in {looked or 'the whole repository'} · "
               f"{plural(f.signals.code_files, 'file')} located, {plural(f.signals.test_files, 'test file')}")
         else:

@@ -112,9 +112,13 @@ def _ann(path: str, line: int | None, level: str, title: str, message: str) -> d
             "title": title[:255], "message": message[:64000]}
 
 
-def _gap_line(d_id: str, g, link) -> str:
+def _gap_line(d_id: str, g, link, was=()) -> str:
+    """A new gap; ``was``: where the base implemented it (a regression this change makes)."""
     where = loc(g.path, g.line, link)
-    return f"- **{inline(d_id)}** · {g.kind.value} · `{g.fingerprint}` — {inline(g.message)}" + (f" ({where})" if where else "")
+    line = f"- **{inline(d_id)}** · {g.kind.value} · `{g.fingerprint}` — "
+    if was:
+        line += f"⚠️ regression, implemented at the base in {loc(was[0].path, was[0].line, link)}: "
+    return line + inline(g.message) + (f" ({where})" if where else "")
 
 
 def _resolved_line(d_id: str, g, link) -> str:
@@ -167,12 +171,13 @@ def check_output(deltas: list[FeatureDelta], policy: AppPolicy, *, total_feature
 
 def _details(deltas: list[FeatureDelta], link, omitted: int) -> str:
     lines = []
-    new = [(d.id, g) for d in deltas for g in d.new_gaps]
-    resolved = [(d.id, g) for d in deltas for g in d.resolved_gaps]
+    new = [_gap_line(d.id, g, link, {r.gap.fingerprint: r.was for r in d.regressions}.get(g.fingerprint, ()))
+           for d in deltas for g in d.new_gaps]
+    resolved = [_resolved_line(d.id, g, link) for d in deltas for g in d.resolved_gaps]
     if new:
-        lines += ["### New gaps", ""] + [_gap_line(fid, g, link) for fid, g in new] + [""]
+        lines += ["### New gaps", ""] + new + [""]
     if resolved:
-        lines += ["### Resolved gaps", ""] + [_gap_line(fid, g, link) for fid, g in resolved] + [""]
+        lines += ["### Resolved gaps", ""] + resolved + [""]
     for d in deltas:
         if d.after is None:
             continue
@@ -250,15 +255,16 @@ def comment_body(deltas: list[FeatureDelta], head_sha: str, check_url: str | Non
         was = f"{before} → " if before is not None and before != after else ""
         head.append(f"Overall alignment: **{was}{after}/100**{change} across all {plural(total_features, 'feature')}.")
     links = ([f"[the driftbot check]({check_url}) for details and line annotations"] if check_url else []) + \
-        ([f"the drift dashboard, #{dashboard}"] if dashboard else [])
+        ([f"the drift dashboard (#{dashboard}) for the whole repository"] if dashboard else [])
     if links:
-        head.append("See " + " · ".join(links) + ".")
+        head.append("See " + ", and ".join(links) + ".")
     head.append("")
     if deltas:
         head += _table(deltas) + [""]
     tail = []
     if new or resolved:
-        tail += [_gap_line(fid, g, link) for fid, g in ((d.id, g) for d in deltas for g in d.new_gaps)]
+        tail += [_gap_line(d.id, g, link, {r.gap.fingerprint: r.was for r in d.regressions}.get(g.fingerprint, ()))
+                 for d in deltas for g in d.new_gaps]
         tail += [_resolved_line(fid, g, link) for fid, g in ((d.id, g) for d in deltas for g in d.resolved_gaps)]
     folded = len(tail) > DETAILS_AFTER
     if folded:  # a long list folds away; the comment stays about a screen long

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..engine.model import Findings
 from ..engine.scoring import band
-from .common import by_score, plural, recommendation, remarks
+from .common import by_score, folder_label, listing, plural, recommendation, remarks
 from .markdown import Meta
 
 COLOURS = {"Critical": "31", "High": "33", "Medium": "93", "Low": "32", "Excellent": "92", "Unknown": "37"}
@@ -19,8 +19,7 @@ def render(findings: Findings, meta: Meta, colour: bool = False, width: int = 10
     if not findings.features:
         lines.append("No feature specs found. Run `driftbot report --help` for the layouts driftbot knows.")
         if findings.unpaired.code:
-            lines.append(f"Code folders without a spec: {', '.join(c_ + '/' for c_ in findings.unpaired.code[:8])}"
-                         + (" …" if len(findings.unpaired.code) > 8 else ""))
+            lines.append(f"Code folders without a spec: {listing((folder_label(c_ + '/') for c_ in findings.unpaired.code), 8)}")
         return "\n".join(lines) + "\n"
     overall = findings.overall_alignment
     b = band(overall)
@@ -65,9 +64,9 @@ def render(findings: Findings, meta: Meta, colour: bool = False, width: int = 10
     if u.specs or u.code:
         lines.append("")
         if u.specs:
-            lines.append(f"Specs without code: {', '.join(u.specs[:6])}" + (" …" if len(u.specs) > 6 else ""))
+            lines.append(f"Specs without code: {listing(u.specs, 6)}")
         if u.code:
-            lines.append(f"Code without spec:  {', '.join(c_ + '/' for c_ in u.code[:6])}" + (" …" if len(u.code) > 6 else ""))
+            lines.append(f"Code without spec: {listing((folder_label(c_ + '/') for c_ in u.code), 6)}")
     if findings.warnings:
         lines.append("")
         for warning in findings.warnings[:3]:
