@@ -88,7 +88,8 @@ def test_where_a_feature_was_searched_names_files_without_a_slash_and_says_how_m
                         "c/m.py": "x = 1\n", "d/m.py": "x = 1\n", "e/m.py": "x = 1\n",
                         ".github/driftbot.yml": "version: 1\nfeatures:\n  - id: x\n    spec: docs/features/x.md\n"})
     searched = findings.features[0].requirements[0].searched
-    assert searched == "the repository's source: 5 code files in a/, b/, c/, d/ and 2 more", searched
+    assert searched == ("the repository's source: 5 code files in a/, b/, c/, d/ and 2 more; "
+                        "1 infrastructure file (Dockerfile)"), searched
     assert "Dockerfile/" not in findings.features[0].requirements[0].detail
 
 

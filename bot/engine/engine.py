@@ -67,12 +67,21 @@ def _config_key(config: Config) -> str:
     return key
 
 
+MAX_INFRA_FETCH = 300  # infrastructure files a partial snapshot fetches for located features
+
+
+def _infra_candidate(path: str) -> bool:
+    return dataindex.is_data(path) and dataindex.infra_candidate(path)
+
+
 class _PathKinds:
     """A view's paths sorted by what a rule set makes of them, worked out once per view and rule set."""
 
     def __init__(self, paths: list[str], ruleset: rules_mod.RuleSet):
         self.code = frozenset(p for p in paths if ruleset.is_code(p))
         self.tests = frozenset(p for p in self.code if ruleset.is_test(p))
+        # infrastructure candidates (manifests, Dockerfiles, compose, workflows, Terraform, .env examples)
+        self.infra = frozenset(p for p in paths if p not in self.code and _infra_candidate(p))
         # what a full evaluation indexes (besides the data files a feature names), in path order
         self.indexable = [p for p in paths if p in self.code or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS]
         # code outside tests, the order glue is taken in (shallow first)
@@ -158,7 +167,8 @@ class Engine:
         view, ruleset, fmap = self._resolve(snapshot, config)
         data = {p for f in fmap.features for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
             if view.has_data else set()
-        todo = [p for p in view.kinds(ruleset).to_index(data)
+        kinds = view.kinds(ruleset)
+        todo = [p for p in kinds.to_index(data) + sorted(kinds.infra - data)
                 if snapshot.available(p) and not self.has_index(snapshot, p, ruleset)]
         return ruleset, todo
 
@@ -297,6 +307,7 @@ class Engine:
         before each file and each feature; a reason it returns ends the run with ``Stopped``.
         """
         view, ruleset, fmap = self._resolve(snapshot, config)
+        self._source = tuple(fmap.source)
         wanted_ids = None if features is None else list(features)
         selected = fmap.features if wanted_ids is None else [f for f in fmap.features if f.id in set(wanted_ids)]
         warnings = list(fmap.warnings)
@@ -329,6 +340,14 @@ class Engine:
                 warnings.append(f"{p}: rule {rid} ran out of time and was skipped for this file")
             if progress and n % 500 == 0:
                 progress("index", n, total)
+        infra_idx: dict[str, FileIndex] = {}
+        for p in sorted(kinds.infra - data_files):
+            if partial and not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
+                continue
+            fi = self.file_index(snapshot, p, ruleset)
+            if fi.lang == "infra":
+                infra_idx[p] = fi
+                bytes_scanned += snapshot.entry(p).size
         skipped = list(snapshot.skipped)
         for p, fi in indexes.items():
             if fi.kind == "minified":
@@ -376,7 +395,7 @@ class Engine:
                                 wanted.names.add(a.owner)
                         elif a.kind is Kind.COMMAND:
                             wanted.names.update(command_names(a))
-        repo = RepoLookup(wanted, indexes, ruleset.is_test)
+        repo = RepoLookup(wanted, {**indexes, **infra_idx}, ruleset.is_test, lookup_only=frozenset(infra_idx))
         refs = _RefIndex(indexes, ruleset.is_test)
         named_tests = _NamedTests(kinds.tests_by_name, indexes)
 
@@ -448,9 +467,13 @@ class Engine:
         at hand, it counts as touching (``touch_paths`` lists what to fetch first)."""
         out: set[str] = set()
         config_changed = bool(set(changed) & set(CONFIG_PATHS))
+        infra_changed = any(_infra_candidate(p) for p in changed)
         for snap in snapshots:
             view, ruleset, fmap = self._resolve(snap, config)
-            for fid in fm_mod.touched_features(fmap, changed, CONFIG_PATHS):
+            candidates = set(fm_mod.touched_features(fmap, changed, CONFIG_PATHS))
+            if infra_changed:  # a located feature searches the infrastructure too, wherever it lies
+                candidates |= {f.id for f in fmap.features if f.scope == "located"}
+            for fid in sorted(candidates):
                 f = fmap.get(fid)
                 if f is None or f.scope != "located" or config_changed or set(f.spec) & set(changed) or \
                         fid in out or self._names_touch(f, changed, snapshots, ruleset):
@@ -463,7 +486,7 @@ class Engine:
         view, ruleset, fmap = self._resolve(snapshot, config)
         if not any(f.scope == "located" for f in fmap.features):
             return []
-        want = {p for p in changed if ruleset.is_code(p) and not ruleset.is_test(p)}
+        want = {p for p in changed if (ruleset.is_code(p) and not ruleset.is_test(p)) or _infra_candidate(p)}
         want |= {s for f in fmap.features if f.scope == "located" for s in f.spec}
         return sorted(p for p in want if snapshot.entry(p) is not None and not snapshot.available(p)
                       and not self._spared(snapshot, p, ruleset))
@@ -497,7 +520,7 @@ class Engine:
         names = {n for n in names if len(n) > 2}
         for snap in snapshots:
             for p in changed:
-                if snap.entry(p) is None or not ruleset.is_code(p) or ruleset.is_test(p):
+                if snap.entry(p) is None or not (ruleset.is_code(p) and not ruleset.is_test(p) or _infra_candidate(p)):
                     continue
                 if not snap.available(p) and not self._spared(snap, p, ruleset):
                     return True
@@ -581,6 +604,8 @@ class Engine:
             if not claimed(p):
                 need.add(p)
                 glue += 1
+        if any(f.scope == "located" for f in fmap.features if f.id in wanted):
+            need.update(sorted(kinds.infra)[:MAX_INFRA_FETCH])  # searched with the source
         specs = {s for f in fmap.features if f.id in wanted for s in f.spec}
         if wanted >= {f.id for f in fmap.features}:  # a full run re-checks the claims documents too
             need.update(fmap.claims)
@@ -607,6 +632,16 @@ class Engine:
             # tests that import the feature's code cover it, wherever they live and whatever their name
             for p, _line in refs.test_importers(f, set(code_files)):
                 test_files.setdefault(p, indexes[p])
+        infra = {}
+        if f.scope == "located":
+            infra = {p: fi for p, fi in {**indexes, **repo.infra_files}.items()
+                     if fi.lang == "infra" and not ruleset.is_test(p)}
+            own = [g for g in f.code if g not in self._source]  # a component's folder: its files are its code
+            mine = set(view.index.glob_many(tuple(own))) if own else set()
+            infra = {p: fi for p, fi in infra.items() if p not in mine}
+            code_files = {p: fi for p, fi in code_files.items() if p in mine or (fi.lang not in ("infra",) and
+                          not (fi.lang == "data" and p in view.kinds(ruleset).infra))}
+            test_files = {p: fi for p, fi in test_files.items() if p in code_files or fi.lang != "infra"}
         impl = {p: fi for p, fi in code_files.items() if p not in test_files}
         test_feature = not impl and any(ruleset.is_test(p) for p in code_files)
         if test_feature:  # a feature about the tests themselves (a test framework, fixtures): its code is tests
@@ -614,7 +649,7 @@ class Engine:
 
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
                       tuple(f.spec), locate, read_small, programs or {}, languages, test_code=test_feature,
-                      located=f.scope == "located")
+                      located=f.scope == "located", infra=infra)
 
         def scenario_match(title: str):
             want = normalise_text(_split_camel(title))

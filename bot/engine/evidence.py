@@ -20,6 +20,18 @@ from .model import Anchor, Evidence, Kind, Requirement, RequirementResult, Statu
 from .terms import split_identifier
 
 MAX_EVIDENCE = 3
+# a requirement about the infrastructure (its manifests, images, charts) is judged against those files too
+_INFRA_WORDS = re.compile(r"\b(?:kubernetes|k8s|kubectl|helm|manifests?|pods?|probes?|replicas?|dockerfile|docker|"
+                          r"compose|terraform|kustomize|autoscal\w*)\b", re.I)
+_INFRA_KINDS = re.compile(r"\b(?:Deployment|ConfigMap|Secret|StatefulSet|DaemonSet|CronJob|Ingress|Service|"
+                          r"HorizontalPodAutoscaler|PersistentVolumeClaim|ServiceMonitor|Namespace)\b")
+
+
+def about_infra(text: str) -> bool:
+    """Does a requirement's sentence speak of infrastructure (Kubernetes objects, images, charts)?"""
+    return bool(_INFRA_WORDS.search(text) or _INFRA_KINDS.search(text))
+
+
 _METRIC_SUFFIX = re.compile(r"_(?:total|seconds|count|bytes|ms|ratio|bucket|sum|gauge|info|histogram)$")
 
 
@@ -103,7 +115,7 @@ def _symbols(fi: FileIndex):
 class RepoLookup:
     """Repository-wide occurrences of the wanted names, routes and prose terms, gathered in one pass."""
 
-    def __init__(self, wanted: Wanted, files: dict[str, FileIndex], is_test):
+    def __init__(self, wanted: Wanted, files: dict[str, FileIndex], is_test, lookup_only=frozenset()):
         self.names: dict[str, list[Hit]] = {}
         self.routes: dict[str, list[tuple[str | None, Hit]]] = {}
         self.prefixed: dict[str, list[tuple[str | None, Hit]]] = {}  # route prefix -> routes under it
@@ -115,19 +127,35 @@ class RepoLookup:
         self.routes_by_last: dict[str, list[tuple[str | None, str, Hit]]] = {}  # last path segment -> routes
         self.routes_by_len: dict[int, list[tuple[str | None, str, Hit]]] = {}  # segment count -> routes
         self.classes: dict[str, list[Hit]] = {}  # lower-cased class name -> where it is defined (non-test code)
+        self.infra_files = {p: files[p] for p in lookup_only}
+        files = {p: fi for p, fi in files.items() if p not in lookup_only}
         self._files, self._is_test, self._refs, self._imports = files, is_test, None, None
         self._words: dict[str, frozenset] = {}
         self.data_paths: set[str] = set()  # configuration and infrastructure files
+        self.infra_paths: set[str] = set()
+        self.infra_set: dict[str, list[Hit]] = {}  # name -> infrastructure files that set it
+        self.infra_strings: dict[str, list[Hit]] = {}  # bare path -> infrastructure files that name it
         names, routes, terms, prefixes = wanted.names, wanted.routes, wanted.terms, wanted.prefixes
-        for path, fi in files.items():
+        for path, fi in list(files.items()) + list(self.infra_files.items()):
             if fi.kind == "doc":
                 for n in names & fi.tokens:
                     self._add(self.names, n, Hit(path, 0, "doc", n))
                 continue
-            if fi.kind != "code":
-                continue
-            if fi.lang == "data":
+            if fi.kind != "code" or (path in lookup_only and fi.lang != "infra"):
+                continue  # a YAML file read to see whether it is a manifest, and it is not: ordinary data
+            if fi.lang in ("data", "infra"):
                 self.data_paths.add(path)
+            if fi.lang == "infra":
+                self.infra_paths.add(path)
+                for n in names & fi.defs.keys():
+                    self._add(self.infra_set, n, Hit(path, fi.defs[n], "set", n))
+                for n in names & fi.strings.keys():
+                    self._add(self.infra_set, n, Hit(path, fi.strings[n], "set", n))
+                for s_, line in fi.strings.items():
+                    if s_.startswith("/") and norm_route(s_) in prefixes:
+                        self._add(self.infra_strings, norm_route(s_), Hit(path, line, "set", s_))
+                if path in lookup_only:
+                    continue
             test = is_test(path)
             if not test:
                 self.code_files += 1
@@ -248,6 +276,7 @@ class Scope:
     cited: dict = field(default_factory=dict)  # requirement ID (FR-004) -> where the code cites it
     test_code: bool = False  # the feature's own code is test code: what its tests define counts
     located: bool = False  # the code is the repository's source, searched for what the spec names
+    infra: dict = field(default_factory=dict)  # infrastructure files searched with the source
     _corpus: object = None
     _defs: object = None
 
@@ -260,7 +289,12 @@ class Scope:
             shown = self.code_roots[:4]
             roots = ", ".join(label(r) for r in shown) + \
                 (f" and {len(self.code_roots) - 4} more" if len(self.code_roots) > 4 else "")
-            return f"the repository's source: {n} code file{'' if n == 1 else 's'}" + (f" in {roots}" if roots else "")
+            out = f"the repository's source: {n} code file{'' if n == 1 else 's'}" + (f" in {roots}" if roots else "")
+            if self.infra:  # "; 20 infrastructure files (k8s/, Dockerfile)"
+                tops = sorted({p.split("/", 1)[0] + ("/" if "/" in p else "") for p in self.infra})
+                out += f"; {len(self.infra)} infrastructure file{'' if len(self.infra) == 1 else 's'} (" + \
+                    ", ".join(tops[:3]) + (f" and {len(tops) - 3} more" if len(tops) > 3 else "") + ")"
+            return out
         if not n:
             return "the whole repository (the feature has no code of its own)"
         roots = ", ".join(label(r) for r in self.code_roots) or "the feature's files"
@@ -282,14 +316,18 @@ class Scope:
             self._defs = (by_word, by_start)
         return self._defs
 
-    def corpus(self) -> retrieval.Corpus:
+    def corpus(self, infra: bool = False) -> retrieval.Corpus:
+        """The feature's code as documents for prose matching; ``infra``: with the infrastructure files."""
+        about = infra and bool(self.infra)
         if self._corpus is None:
+            self._corpus = {}
+        if about not in self._corpus:
             docs = []
-            for p, fi in sorted(self.code.items()):
+            for p, fi in sorted(({**self.code, **self.infra} if about else self.code).items()):
                 if fi.kind == "code":
                     docs.extend(retrieval.region_docs(p, fi))
-            self._corpus = retrieval.Corpus(docs)
-        return self._corpus
+            self._corpus[about] = retrieval.Corpus(docs)
+        return self._corpus[about]
 
 
 @dataclass
@@ -556,6 +594,10 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
             if named:
                 return Verdict(Status.MET, [Evidence(named.path, named.line, "the code names this path")], "",
                                "named in code, not registered as a route")
+        if method is None and scope.repo.infra_strings.get(norm):
+            h = scope.repo.infra_strings[norm][0]  # a probe, a scrape target, a setting: the program must serve it
+            return Verdict(Status.MISSING, [Evidence(h.path, h.line, "the infrastructure names this path")],
+                           f"{h.path}:{h.line} names {norm}, but no route registration serves it")
         near = _nearest_route(norm, scope)
         if near:
             m, r, h = near
@@ -745,6 +787,17 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
         ("test", "mentioned only in tests", None, Status.PARTIAL),
     ]
     setting = a.subkind in ("env", "config", "flag") or a.kind is Kind.FLAG
+    infra = [h for n in names[:2] for h in scope.repo.infra_set.get(n, []) if h.path not in scope.spec_paths]
+    if setting and infra and not any(h.how in ("defined", "string", "used") for h in primary):
+        h = sorted(infra, key=lambda h: (h.path not in scope.infra, h.path, h.line))[0]
+        if a.subkind == "env":  # the environment is the program's to read
+            return Verdict(Status.MISSING, [Evidence(h.path, h.line, "set here; no code reads it")],
+                           f"set in {h.path}:{h.line}, never read by the code")
+        # a key of the infrastructure's own (an alert rule's, a chart's): the program need not read it, and
+        # a key name alone does not show the spec's setting is the one there
+        return Verdict(Status.MISSING, [Evidence(h.path, h.line, "a key of this name is set here")],
+                       f"not in the code; a key of this name is set in {h.path}:{h.line} (infrastructure)",
+                       low="the infrastructure sets a key of this name, which may be the setting the spec means")
     for how, note, in_feature, status in ranked:
         sel = [h for h in primary if h.how == how and (in_feature is None or (h.path in scope.code) == in_feature)]
         if sel:
@@ -1292,7 +1345,8 @@ def _vague(a: Anchor, v: Verdict, scope: Scope) -> bool:
 
 def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
     terms = list(req.terms)
-    corpus = scope.corpus()
+    infra = about_infra(req.text)
+    corpus = scope.corpus(infra=infra)
     within = next((a.value for a in req.anchors if a.subkind == "scope"), "")
     if within:  # the sentence is about one file: judge it there
         fi = scope.code.get(within) or scope.repo._files.get(within)
@@ -1312,6 +1366,8 @@ def _prose(req: Requirement, scope: Scope, searched: str) -> RequirementResult:
         if a.subkind == "scope":
             continue
         hits = [h for h in scope.repo.names.get(a.value, []) if h.how == "defined" and h.path in scope.code]
+        if not hits and infra:  # a manifest that declares the object the sentence names
+            hits = [h for h in scope.repo.infra_set.get(a.value, []) if h.path in scope.infra]
         if hits:
             mention_ev.append(_ev(hits[0], f"defines {a.value}", scope))
     status = {"met": Status.MET, "partial": Status.PARTIAL, "missing": Status.MISSING}[verdict.status]
