@@ -2,7 +2,7 @@
 workflows, Terraform and .env examples are searched for the requirements that are about them, and a
 setting the infrastructure sets but no program reads is reported as exactly that."""
 from bot.engine import Engine, load_config
-from bot.engine.dataindex import infra_candidate, is_infra
+from bot.engine.rules import select
 from bot.engine.model import Status
 from bot.engine.snapshot import Snapshot
 from tests.conftest import analyse, feature
@@ -51,6 +51,17 @@ spec:
               port: 8080
 """
 MAIN = 'import os\n\nLOG_LEVEL = os.environ.get("LOG_LEVEL", "info")\n'
+
+
+RULES = select(None, ["src/app/main.py"])
+
+
+def infra_candidate(path: str) -> bool:
+    return RULES.infra_candidate(path)
+
+
+def is_infra(path: str, text: str) -> bool:
+    return RULES.infra_rule(path, text) is not None
 
 
 def files(**extra):
@@ -140,3 +151,25 @@ def test_a_key_of_the_infrastructures_own_is_never_a_confident_gap():
     assert all(r.status is Status.MISSING and r.confidence == "low" for r in keyed)
     assert not any(g.confidence == "high" and g.requirement in {r.requirement.id for r in keyed}
                    for g in feature(findings, "alerts").gaps)
+
+
+def test_the_rule_pack_guide_example_adds_a_format_of_its_own():
+    """docs/rule-packs.md's Nomad pack, as a repository would bring it: its files become infrastructure
+    and a setting only they set reads as such."""
+    import re as _re
+    from pathlib import Path
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "rule-packs.md").read_text(encoding="utf-8")
+    section = guide.split("## Infrastructure rules", 1)[1]
+    pack = _re.search(r"```yaml\n(pack: nomad.*?)```", section, _re.S).group(1)
+    spec = "# Worker\n\n- The worker reads `WORKER_QUEUE` from its environment.\n"
+    job = 'job "worker" {\n  env {\n    WORKER_QUEUE = "emails"\n  }\n}\n'
+    repo = {"docs/features/worker.md": spec, "deploy/worker.nomad": job, "src/app/main.py": MAIN,
+            ".driftbot/rules/nomad.yml": pack,
+            ".github/driftbot.yml": "version: 1\nrules:\n  custom: .driftbot/rules/*.yml\n"}
+    r = next(r for r in feature(analyse(repo), "worker").requirements
+             if any(a.value == "WORKER_QUEUE" for a in r.requirement.anchors))
+    assert (r.status, r.detail) == (Status.MISSING, "set in deploy/worker.nomad:3, never read by the code")
+    without = {p: t for p, t in repo.items() if not p.startswith(".driftbot") and p != ".github/driftbot.yml"}
+    r = next(r for r in feature(analyse(without), "worker").requirements
+             if any(a.value == "WORKER_QUEUE" for a in r.requirement.anchors))
+    assert "set in" not in r.detail  # without the pack, a .nomad file is nothing driftbot reads

@@ -2,7 +2,7 @@
 import pytest
 
 from bot.engine import ConfigError, grammar
-from bot.engine.rules import REQUIRED_GROUPS, builtin_packs, group, load_pack
+from bot.engine.rules import REQUIRED_GROUPS, InfraRule, builtin_packs, group, load_pack
 
 CASES = []
 for pack in builtin_packs().values():
@@ -16,6 +16,9 @@ for pack in builtin_packs().values():
 def _matches(pack, rule, sample):
     """A glob matches the path; an ast rule matches (with the captures its category needs) under any
     of the pack's parsers; a regex matches the text."""
+    if isinstance(rule, InfraRule):  # the path, then (for a rule with content patterns) the file's text
+        path, _, text = sample.partition("\n")
+        return rule.matches(path, text if rule.content else None)
     if hasattr(rule, "glob"):
         return rule.matches(sample)
     if rule.ast is not None:

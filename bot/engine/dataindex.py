@@ -44,9 +44,10 @@ def is_data(path: str) -> bool:
         bool(DATA_NAMES.search(path))
 
 
-def index_data(path: str, text: str, make, region, split) -> object:
+def index_data(path: str, text: str, make, region, split, infra: bool = False) -> object:
     """``make(**fields)`` builds the FileIndex, ``region(name, line, end, words)`` a Region and
-    ``split(s)`` splits an identifier; passed in so this module needs nothing from the index."""
+    ``split(s)`` splits an identifier; passed in so this module needs nothing from the index.
+    ``infra``: a rule pack's infrastructure rule claims the file (its language is then "infra")."""
     defs: dict[str, int] = {}
     strings: dict[str, int] = {}
     ext = posixpath.splitext(path)[1].lower()
@@ -95,7 +96,8 @@ def index_data(path: str, text: str, make, region, split) -> object:
             value(m.group(2).split(" #")[0], n)
             continue
         m = _KEY_LINE.match(ln)
-        if m and ext in (".toml", ".ini", ".cfg", ".conf", ".properties", ".tf", ".hcl"):
+        if m and (ext in (".toml", ".ini", ".cfg", ".conf", ".properties", ".tf", ".hcl") or
+                  infra and ext not in DATA_EXTENSIONS):  # a format only a pack's infrastructure rule knows
             define(m.group(1), n)
             value(ln.split("=", 1)[-1] if "=" in ln else ln.split(":", 1)[-1], n)
     if ext in (".sh", ".bash") or text.startswith("#!"):
@@ -110,8 +112,8 @@ def index_data(path: str, text: str, make, region, split) -> object:
     words = [w for name in list(defs)[:300] for w in split(name)] + \
             [w for s in list(strings)[:200] for w in split(s)] + split(posixpath.splitext(base)[0])
     regions = (region(base, 1, max(1, len(lines)), tuple(words[:400])),)
-    return make(kind="code", lang="infra" if is_infra(path, text) else "data", lines=sum(1 for ln in lines if ln.strip()), defs=defs, strings=strings,
-                tokens=tokens, regions=regions)
+    return make(kind="code", lang="infra" if infra else "data", lines=sum(1 for ln in lines if ln.strip()),
+                defs=defs, strings=strings, tokens=tokens, regions=regions)
 
 
 def _structured(text: str, define, value) -> None:
@@ -152,32 +154,3 @@ def _structured(text: str, define, value) -> None:
 
     for d in docs:
         walk(d)
-
-
-# ---- infrastructure files (prototype) ---------------------------------------------------------
-_INFRA_PATH = re.compile(
-    r"(?:^|/)(?:Dockerfile(?:\.[\w.-]+)?|[\w.-]*\.Dockerfile|Containerfile|(?:docker-)?compose[\w.-]*\.ya?ml|"
-    r"\.env\.(?:example|sample|template|dist|defaults?)|[\w.-]+\.env\.example|Chart\.ya?ml|kustomization\.ya?ml|"
-    r"Procfile|Jenkinsfile|\.gitlab-ci\.ya?ml|[\w.-]+\.tf|[\w.-]+\.tfvars)$|^\.github/workflows/[^/]+\.ya?ml$")
-_NOT_INFRA_DIR = re.compile(r"(?:^|/)(?:tests?|fixtures?|testdata|test-data|__snapshots__|node_modules|vendor|"
-                            r"third_party|examples?|samples?|docs?|i18n|locales?|translations?|lang|l10n)/", re.I)
-_K8S = re.compile(r"^apiVersion:\s*\S", re.M)
-_KIND = re.compile(r"^kind:\s*[A-Z]\w*", re.M)
-
-
-def infra_candidate(path: str) -> bool:
-    """Could this file be infrastructure (decided by its path; a YAML file by its content, when indexed)?"""
-    if _NOT_INFRA_DIR.search(path):
-        return False
-    if _INFRA_PATH.search(path):
-        return True
-    low = path.lower()
-    return low.endswith((".yaml", ".yml")) and not re.search(r"(?:^|/)[^/]*lock[^/]*$", low)
-
-
-def is_infra(path: str, text: str) -> bool:
-    if _NOT_INFRA_DIR.search(path):
-        return False
-    if _INFRA_PATH.search(path) or "/templates/" in f"/{path}" and _K8S.search(text):
-        return True
-    return path.lower().endswith((".yaml", ".yml")) and bool(_K8S.search(text)) and bool(_KIND.search(text))

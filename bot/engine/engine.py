@@ -70,10 +70,6 @@ def _config_key(config: Config) -> str:
 MAX_INFRA_FETCH = 300  # infrastructure files a partial snapshot fetches for located features
 
 
-def _infra_candidate(path: str) -> bool:
-    return dataindex.is_data(path) and dataindex.infra_candidate(path)
-
-
 class _PathKinds:
     """A view's paths sorted by what a rule set makes of them, worked out once per view and rule set."""
 
@@ -81,7 +77,7 @@ class _PathKinds:
         self.code = frozenset(p for p in paths if ruleset.is_code(p))
         self.tests = frozenset(p for p in self.code if ruleset.is_test(p))
         # infrastructure candidates (manifests, Dockerfiles, compose, workflows, Terraform, .env examples)
-        self.infra = frozenset(p for p in paths if p not in self.code and _infra_candidate(p))
+        self.infra = frozenset(p for p in paths if p not in self.code and ruleset.infra_candidate(p))
         # what a full evaluation indexes (besides the data files a feature names), in path order
         self.indexable = [p for p in paths if p in self.code or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS]
         # code outside tests, the order glue is taken in (shallow first)
@@ -467,11 +463,10 @@ class Engine:
         at hand, it counts as touching (``touch_paths`` lists what to fetch first)."""
         out: set[str] = set()
         config_changed = bool(set(changed) & set(CONFIG_PATHS))
-        infra_changed = any(_infra_candidate(p) for p in changed)
         for snap in snapshots:
             view, ruleset, fmap = self._resolve(snap, config)
             candidates = set(fm_mod.touched_features(fmap, changed, CONFIG_PATHS))
-            if infra_changed:  # a located feature searches the infrastructure too, wherever it lies
+            if any(ruleset.infra_candidate(p) for p in changed):  # located features search it too
                 candidates |= {f.id for f in fmap.features if f.scope == "located"}
             for fid in sorted(candidates):
                 f = fmap.get(fid)
@@ -486,7 +481,7 @@ class Engine:
         view, ruleset, fmap = self._resolve(snapshot, config)
         if not any(f.scope == "located" for f in fmap.features):
             return []
-        want = {p for p in changed if (ruleset.is_code(p) and not ruleset.is_test(p)) or _infra_candidate(p)}
+        want = {p for p in changed if (ruleset.is_code(p) and not ruleset.is_test(p)) or ruleset.infra_candidate(p)}
         want |= {s for f in fmap.features if f.scope == "located" for s in f.spec}
         return sorted(p for p in want if snapshot.entry(p) is not None and not snapshot.available(p)
                       and not self._spared(snapshot, p, ruleset))
@@ -520,7 +515,8 @@ class Engine:
         names = {n for n in names if len(n) > 2}
         for snap in snapshots:
             for p in changed:
-                if snap.entry(p) is None or not (ruleset.is_code(p) and not ruleset.is_test(p) or _infra_candidate(p)):
+                if snap.entry(p) is None or not (ruleset.is_code(p) and not ruleset.is_test(p) or
+                                                 ruleset.infra_candidate(p)):
                     continue
                 if not snap.available(p) and not self._spared(snap, p, ruleset):
                     return True
@@ -611,7 +607,7 @@ class Engine:
             need.update(fmap.claims)
             specs.update(fmap.claims)
         return {p for p in need if snapshot.entry(p) is not None and not self._spared(snapshot, p, ruleset)
-                and (p in kinds.code or p in specs or dataindex.is_data(p))}
+                and (p in kinds.code or p in specs or dataindex.is_data(p) or p in kinds.infra)}
 
     # ---- one feature ----------------------------------------------------------------------
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,

@@ -63,7 +63,8 @@ def _probes_for(pattern: str) -> list[str]:
 
 # Named groups each category needs (a group may be repeated with a numeric suffix: name2); an ast rule
 # captures the same names in upper case as metavariables ($PATH, $NAME, $TARGET).
-REQUIRED_GROUPS = {"routes": ("path",), "definitions": ("name",), "references": ("target",), "markers": ()}
+REQUIRED_GROUPS = {"routes": ("path",), "definitions": ("name",), "references": ("target",), "markers": (),
+                   "infrastructure": ()}
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,34 @@ class GlobRule:
         return globs.match(self.glob, path)
 
 
+@dataclass(frozen=True)
+class InfraRule:
+    """Which files are infrastructure (manifests, charts, images, pipelines): searched with the source
+    for the requirements about them, never counted as the program's code. A rule matches by ``glob``
+    and, when it has ``content`` patterns, only files whose text matches every one; an ``exclude`` rule
+    keeps the files its glob matches out, whatever the other rules say."""
+    id: str
+    description: str
+    glob: str
+    content: tuple = ()  # compiled patterns the text must all match
+    exclude: bool = False
+    why: str = ""
+    fix: str = ""
+    examples: dict = field(default_factory=dict, compare=False, hash=False)
+    timeout: float = MATCH_TIMEOUT
+
+    def matches(self, path: str, text: str | None = None) -> bool:
+        """Whether the rule claims ``path`` (with ``text``: its content patterns too)."""
+        if not globs.match(self.glob, path):
+            return False
+        if text is None or not self.content:
+            return True
+        try:
+            return all(rx.search(text, timeout=self.timeout) for rx in self.content)
+        except TimeoutError:
+            return False
+
+
 @dataclass
 class RulePack:
     name: str
@@ -131,6 +160,7 @@ class RulePack:
     markers: list[PatternRule]
     digest: str
     filenames: tuple[str, ...] = ()
+    infrastructure: list = field(default_factory=list)  # InfraRule
     parser: dict = field(default_factory=dict)  # extension ("" = any) → ast-grep language
     tree: grammar.TreeSyntax | None = None
 
@@ -149,6 +179,7 @@ class RulePack:
         yield from self.definitions
         yield from self.references
         yield from self.markers
+        yield from self.infrastructure
 
 
 def group(m: regex.Match, name: str) -> str | None:
@@ -235,7 +266,8 @@ def load_pack(text: str, filename: str, *, trusted: bool = True) -> RulePack:
     langs = tuple(dict.fromkeys(parser.values()))
     rules = data.get("rules", {})
     tree_data = data.get("syntax", {}).get("tree")  # identifier kinds sharpen the rules' pre-check
-    built: dict[str, list] = {"tests": [], "routes": [], "definitions": [], "references": [], "markers": []}
+    built: dict[str, list] = {"tests": [], "routes": [], "definitions": [], "references": [], "markers": [],
+                              "infrastructure": []}
     seen_ids: set[str] = set()
     for category, items in rules.items():
         for i, item in enumerate(items):
@@ -253,6 +285,20 @@ def load_pack(text: str, filename: str, *, trusted: bool = True) -> RulePack:
                     pl, pc = marks.get(path + ("glob",), (line, col))
                     raise ConfigError(Problem(filename, pl, pc, yamlsrc.format_path(path + ("glob",)), reason))
                 built["tests"].append(GlobRule(glob=item["glob"], **common))
+                continue
+            if category == "infrastructure":
+                reason = globs.check(item["glob"])
+                if reason:
+                    pl, pc = marks.get(path + ("glob",), (line, col))
+                    raise ConfigError(Problem(filename, pl, pc, yamlsrc.format_path(path + ("glob",)), reason))
+                content = []
+                for j, pattern in enumerate(item.get("content", [])):
+                    pl, pc = marks.get(path + ("content", j), (line, col))
+                    content.append(vet_pattern(pattern, category, filename,
+                                               yamlsrc.format_path(path + ("content", j)), pl, pc))
+                built["infrastructure"].append(InfraRule(
+                    glob=item["glob"], content=tuple(content), exclude=bool(item.get("exclude", False)),
+                    timeout=MATCH_TIMEOUT if trusted else CUSTOM_MATCH_TIMEOUT, **common))
                 continue
             compiled, ast, needs = None, None, {}
             if "pattern" in item:
@@ -336,7 +382,12 @@ class RuleSet:
         self._code_markers: dict[str, list[PatternRule]] = {}
         self._comment_markers: dict[str, list[PatternRule]] = {}
         test_globs = [r.glob for p in resolved.values() for r in p.tests]
-        self._test_rx = regex.compile("|".join(f"(?:{globs._compile(globs.normalise(g)).pattern})" for g in test_globs)) if test_globs else None
+        self._test_rx = _any_glob(test_globs)
+        infra = [r for p in resolved.values() for r in p.infrastructure]
+        self.infra_rules = [r for r in infra if not r.exclude]
+        self._infra_rx = _any_glob([r.glob for r in self.infra_rules])
+        self._infra_out_rx = _any_glob([r.glob for r in infra if r.exclude])
+        self._infra_memo: dict[str, bool] = {}
 
     def code_markers(self, pack: RulePack) -> list[PatternRule]:
         """The marker rules that read code, not comments, for files of ``pack`` (generic ones included)."""
@@ -377,8 +428,33 @@ class RuleSet:
             hit = self._test_memo[path] = bool(self._test_rx and self._test_rx.match(path))
         return hit
 
+    def infra_candidate(self, path: str) -> bool:
+        """Could ``path`` be infrastructure (by its path; rules with content patterns decide on the text)?
+        Never a file a pack reads as code."""
+        hit = self._infra_memo.get(path)
+        if hit is None:
+            if len(self._infra_memo) > MEMO_PATHS:
+                self._infra_memo.clear()
+            hit = self._infra_memo[path] = bool(
+                self._infra_rx and self._infra_rx.match(path) and not self.is_code(path)
+                and not (self._infra_out_rx and self._infra_out_rx.match(path)))
+        return hit
+
+    def infra_rule(self, path: str, text: str) -> InfraRule | None:
+        """The infrastructure rule that claims the file ``path`` holding ``text``, if any."""
+        if not self.infra_candidate(path):
+            return None
+        return next((r for r in self.infra_rules if r.matches(path, text)), None)
+
     def names(self) -> list[str]:
         return sorted(self.packs)
+
+
+def _any_glob(patterns: list[str]) -> regex.Pattern | None:
+    """One regex matching a path that any of the globs matches."""
+    if not patterns:
+        return None
+    return regex.compile("|".join(f"(?:{globs._compile(globs.normalise(g)).pattern})" for g in patterns))
 
 
 MEMO_PATHS = 500_000  # paths whose pack and test status a rule set remembers
@@ -418,14 +494,15 @@ def _inherit(pack: RulePack, available: dict[str, RulePack], seen: set[str]) -> 
         return pack
     seen = seen | {pack.name}
     merged = replace(pack, tests=list(pack.tests), routes=list(pack.routes), definitions=list(pack.definitions),
-                     references=list(pack.references), markers=list(pack.markers))
+                     references=list(pack.references), markers=list(pack.markers),
+                     infrastructure=list(pack.infrastructure))
     digest = [pack.digest]
     for parent_name in pack.extends:
         parent = available.get(parent_name)
         if parent is None:
             raise ConfigError(Problem(pack.source, 0, 0, "extends", f"unknown pack '{parent_name}' in extends"))
         parent = _inherit(parent, available, seen)
-        for cat in ("tests", "routes", "definitions", "references", "markers"):
+        for cat in ("tests", "routes", "definitions", "references", "markers", "infrastructure"):
             own_ids = {r.id for r in getattr(merged, cat)}
             getattr(merged, cat).extend(r for r in getattr(parent, cat) if r.id not in own_ids)
         if not merged.extensions and not merged.filenames and (parent.extensions or parent.filenames):
