@@ -26,7 +26,7 @@ from . import metrics as metrics_mod
 from .jobkinds import Job
 from .jobs import JobQueue
 from .service import DriftService
-from .settings import Settings
+from .settings import Settings, SettingsError
 from .store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -347,6 +347,8 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
         queue.started = started
         queue.gate = service.gate
         queue.start()
+        if getattr(queue, "resumes_itself", False):
+            return  # the shared queue defers the stored jobs nothing waits for, on whichever replica
         # a job that was running when the process went down MAX_ATTEMPTS times is given up, not resumed
         # for ever; jobs that only waited their turn are not counted
         resumed = await asyncio.get_running_loop().run_in_executor(
@@ -365,7 +367,7 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
         if store is None:
             app[STORE].close()
 
-    app[QUEUE] = JobQueue(_not_started, workers=settings.workers)
+    app[QUEUE] = _queue(settings, app[STORE])
     app.router.add_post("/webhook", webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
@@ -375,6 +377,18 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app
+
+
+def _queue(settings: Settings, store: Store):
+    """The in-process queue, or, with a PostgreSQL store, the queue every replica on it shares."""
+    on_postgres = store.__class__.__name__ == "PostgresStore"
+    if settings.queue == "memory" or (settings.queue == "auto" and not on_postgres):
+        return JobQueue(_not_started, workers=settings.workers)
+    if not on_postgres:
+        raise SettingsError("DRIFTBOT_QUEUE=postgres needs DRIFTBOT_STORE=postgresql://… (the queue lives in that "
+                            "database)")
+    from .queue_pg import SharedQueue
+    return SharedQueue(store.location, store, workers=settings.workers)
 
 
 async def _not_started(job: dict) -> None:

@@ -27,6 +27,7 @@ class Settings:
     analysis_seconds: float = 300.0  # the longest one analysis may run before it gives up
     log_format: str = "text"  # text | json
     engine_processes: int = 0  # worker processes for analyses (0: one thread in this process)
+    queue: str = "auto"  # auto (shared with a PostgreSQL store, else in-process) | memory | postgres
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -90,7 +91,10 @@ class Settings:
         onboarding = env.get("DRIFTBOT_ONBOARDING", "on").strip().lower()
         if onboarding not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
             raise SettingsError(f"DRIFTBOT_ONBOARDING must be on or off, got {onboarding!r}")
-        return cls(app_id=app_id, private_key=key, webhook_secret=secret, api_url=api, port=port,
+        queue = env.get("DRIFTBOT_QUEUE", "auto").strip().lower()
+        if queue not in ("auto", "memory", "postgres"):
+            raise SettingsError(f"DRIFTBOT_QUEUE must be auto, memory or postgres, got {queue!r}")
+        return cls(app_id=app_id, private_key=key, webhook_secret=secret, api_url=api, port=port, queue=queue,
                    store=env.get("DRIFTBOT_STORE", "driftbot.sqlite3"), log_level=level, workers=max(1, workers),
                    onboarding=onboarding in ("on", "true", "1", "yes"), analysis_seconds=budget,
                    log_format=log_format, engine_processes=processes)

@@ -113,6 +113,16 @@ class Store(abc.ABC):
         ``max_attempts``, those started that often already (each start ended by a crash) are given up
         — forgotten, their delivery left unseen — instead of returned."""
 
+    @abc.abstractmethod
+    def jobs_for_key(self, key: str, *, max_attempts: int | None = None) -> list[tuple[int, dict, int]]:
+        """(id, job, attempts) of the unfinished jobs with one queue key, oldest first: what a shared
+        queue's task for that key runs (the newest) and replaces (the rest). With ``max_attempts``, as
+        for unfinished_jobs, those started that often already are given up first."""
+
+    @abc.abstractmethod
+    def unfinished_keys(self) -> list[str]:
+        """The queue keys that have unfinished jobs (what a shared queue makes sure is queued)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources need nothing
         """Release connections; the default store closes its database."""
 
@@ -133,6 +143,7 @@ CREATE INDEX IF NOT EXISTS quota_key ON quota (repo, key, expires);
 CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, job TEXT NOT NULL,
                                  delivery TEXT NOT NULL, at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS jobs_delivery ON jobs (delivery);
+CREATE INDEX IF NOT EXISTS jobs_key ON jobs (key);
 """
 
 DELIVERY_TTL = 7 * 24 * 3600
@@ -323,6 +334,17 @@ class SQLiteStore(Store):
                 self._db.execute("DELETE FROM jobs WHERE attempts >= ?", (max_attempts,))
             rows = self._db.execute("SELECT id, key, job FROM jobs ORDER BY id").fetchall()
         return [(i, k, json.loads(j)) for i, k, j in rows]
+
+    def jobs_for_key(self, key: str, *, max_attempts: int | None = None) -> list[tuple[int, dict, int]]:
+        with self._lock:
+            if max_attempts is not None:
+                self._db.execute("DELETE FROM jobs WHERE key = ? AND attempts >= ?", (key, max_attempts))
+            rows = self._db.execute("SELECT id, job, attempts FROM jobs WHERE key = ? ORDER BY id", (key,)).fetchall()
+        return [(i, json.loads(j), a) for i, j, a in rows]
+
+    def unfinished_keys(self) -> list[str]:
+        with self._lock:
+            return [k for (k,) in self._db.execute("SELECT DISTINCT key FROM jobs ORDER BY key")]
 
     def close(self) -> None:
         with self._lock:

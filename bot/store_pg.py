@@ -40,6 +40,9 @@ MIGRATIONS: list[str] = [
                        at DOUBLE PRECISION NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
     CREATE INDEX jobs_delivery ON jobs (delivery);
     """,
+    """
+    CREATE INDEX jobs_key ON jobs (key);
+    """,
 ]
 
 
@@ -291,6 +294,17 @@ class PostgresStore(Store):
                 db.execute("DELETE FROM jobs WHERE attempts >= %s", (max_attempts,))
             rows = db.execute("SELECT id, key, job FROM jobs ORDER BY id").fetchall()
         return [(i, k, json.loads(j)) for i, k, j in rows]
+
+    def jobs_for_key(self, key: str, *, max_attempts: int | None = None) -> list[tuple[int, dict, int]]:
+        with self._tx() as db:
+            if max_attempts is not None:
+                db.execute("DELETE FROM jobs WHERE key = %s AND attempts >= %s", (key, max_attempts))
+            rows = db.execute("SELECT id, job, attempts FROM jobs WHERE key = %s ORDER BY id", (key,)).fetchall()
+        return [(i, json.loads(j), a) for i, j, a in rows]
+
+    def unfinished_keys(self) -> list[str]:
+        with self._tx() as db:
+            return [k for (k,) in db.execute("SELECT DISTINCT key FROM jobs ORDER BY key").fetchall()]
 
     def close(self) -> None:
         self._pool.close()

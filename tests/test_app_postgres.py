@@ -16,6 +16,7 @@ def store(request, tmp_path):
 
 
 async def test_pull_requests_pushes_and_redeliveries_on_the_postgres_store(bot, github, repo_factory, store):
+    assert type(bot.queue).__name__ == "SharedQueue"  # replicas on one database share the queue
     repo, g, base = repo_factory(base_files())
     await deliver(bot, "push", push_event(repo, "0" * 40, base))
     await settle(bot)

@@ -1,0 +1,268 @@
+"""The job queue several replicas share: procrastinate on the PostgreSQL database the store uses.
+
+A delivery's jobs are stored first (``Store.accept_delivery``), as with the in-process queue. Then a
+procrastinate job is deferred for the job's queue key, with that key as both its queueing lock and its
+lock: one job per key waits (a burst for one pull request coalesces into it), and jobs with one key
+never run at once, on any replica. The task runs the newest stored job of its key and finishes the
+older ones it replaces, so whichever replica takes it, each stored job runs once.
+
+Every replica also keeps the queue honest, every few seconds:
+- a stored job whose key has no waiting or running procrastinate job (its replica died between
+  storing and deferring) is deferred again;
+- a running job whose worker stopped sending heartbeats (its replica was killed) is put back to
+  run elsewhere. Its stored job was started, not finished, so it runs again; a job that takes down
+  MAX_ATTEMPTS replicas in a row is given up.
+
+Needs the ``postgres`` extra (procrastinate, psycopg 3 and its pool).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from functools import partial
+from typing import Awaitable, Callable
+
+from .jobs import _log_safely
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+TASK = "driftbot.run_key"
+QUEUE = "driftbot"
+SCHEMA_LOCK = 0x64726971  # "driq": one replica installs procrastinate's schema
+MAX_ATTEMPTS = 3  # the same limit as the in-process queue's resume at start
+
+
+async def _nothing(_job_id: int, done: bool = True) -> None:
+    return None
+
+
+async def _not_started(job: dict) -> None:
+    raise RuntimeError("the queue runs jobs only once the app has started")
+
+
+class SharedQueue:
+    """The in-process JobQueue's interface (submit, start, stop, join and the figures the status page
+    and metrics read), backed by procrastinate so that N replicas share the work."""
+
+    resumes_itself = True  # the reconciler defers stored jobs: the server need not resubmit them
+
+    def __init__(self, location: str, store: Store, *, workers: int = 4,
+                 reconcile_every: float = 10.0, stalled_after: float = 30.0, heartbeat: float = 5.0):
+        try:
+            import procrastinate
+        except ImportError as exc:  # pragma: no cover - the postgres extra brings it
+            raise RuntimeError("a shared queue needs the postgres extra: pip install 'driftbot[postgres]'") from exc
+        self._procrastinate = procrastinate
+        self.location = location
+        self.store = store
+        self.workers = workers
+        self.runner: Callable[[dict], Awaitable[None]] = _not_started
+        self.finished: Callable[..., Awaitable[None]] = _nothing
+        self.started: Callable[[int], Awaitable[None]] | None = None
+        self.gate: Callable[[dict], float | None] | None = None
+        self.held: dict = {}  # held jobs wait in the database (deferred to run later), not here
+        self.reconcile_every = reconcile_every
+        self.stalled_after = stalled_after
+        self.heartbeat = heartbeat
+        self.app = procrastinate.App(connector=procrastinate.PsycopgConnector(
+            conninfo=location, min_size=1, max_size=workers + 2))
+        self.task = self.app.task(name=TASK, queue=QUEUE)(self._run_key)
+        self.done = 0
+        self.failed = 0
+        self.restarted = 0
+        self._running = 0
+        self._waiting = 0  # jobs waiting in the database (counted by the reconciler)
+        self._oldest = 0.0
+        self._tasks: set[asyncio.Task] = set()
+        self._worker: asyncio.Task | None = None
+        self._closing = False
+        self._ready = asyncio.Event()
+
+    # ---- the figures the status page and metrics read -------------------------------------------
+    def __len__(self) -> int:
+        return self._waiting + self._running
+
+    @property
+    def alive(self) -> int:
+        return self.workers if self._worker is not None and not self._worker.done() else 0
+
+    def oldest_age(self) -> float:
+        return self._oldest
+
+    # ---- submitting -------------------------------------------------------------------------------
+    def submit(self, job: dict, key: str | None = None, job_id: int | None = None) -> str:
+        """Queue the stored job ``job_id`` under ``key``. It is in the store already, so this only
+        asks procrastinate to run its key; should that fail, the reconciler asks again."""
+        if self._closing:
+            return "left for the next start"
+        key = key or f"job:{job_id}"
+        self._spawn(self._defer(key))
+        return "queued"
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _defer(self, key: str, wait: float | None = None) -> str:
+        await self._ready.wait()
+        options: dict = {"lock": key, "queueing_lock": key}
+        if wait:
+            options["schedule_in"] = {"seconds": int(wait)}
+        try:
+            await self.task.configure(**options).defer_async(key=key)
+            return "queued"
+        except self._procrastinate.exceptions.AlreadyEnqueued:
+            return "coalesced"  # one waits for this key already: it runs the newest stored job
+        except Exception as exc:  # noqa: BLE001 - the job is stored: the reconciler defers it again
+            _log_safely(f"could not queue {key}; it is stored and queued again shortly", exc)
+            return "stored"
+
+    # ---- running ----------------------------------------------------------------------------------
+    async def _run_key(self, key: str) -> None:
+        """The procrastinate task: run the newest stored job of ``key``, finish those it replaces."""
+        loop = asyncio.get_running_loop()
+        jobs = await loop.run_in_executor(None, partial(self.store.jobs_for_key, key, max_attempts=MAX_ATTEMPTS))
+        if not jobs:
+            return  # another run of this key did the work already
+        job_id, job, _attempts = jobs[-1]
+        wait = self._gated(job)
+        if wait:  # work that can wait (the API budget is low): run it later, still stored
+            await self._defer(key, min(max(wait, 1.0), 3600.0))
+            return
+        self._running += 1
+        try:
+            if self.started is not None:
+                await self.started(job_id)
+            ok = True
+            try:
+                await self.runner(job)
+                self.done += 1
+            except asyncio.CancelledError:
+                raise  # stopping: the job stays stored and runs again (here or elsewhere)
+            except Exception as exc:  # a job's failure must not fail the task: it is not retried blindly
+                ok = False
+                self.failed += 1
+                _log_safely(f"job failed ({job.get('kind')} for {job.get('repo')})", exc)
+            for older_id, _job, _a in jobs[:-1]:
+                await self._finish(older_id, True)  # the newest did their work
+            await self._finish(job_id, ok)
+        finally:
+            self._running -= 1
+
+    async def _finish(self, job_id: int, done: bool) -> None:
+        try:
+            await self.finished(job_id, done)
+        except Exception as exc:  # noqa: BLE001 - stays stored: the reconciler queues it again
+            _log_safely("could not record a finished job", exc)
+
+    def _gated(self, job: dict) -> float | None:
+        if self.gate is None:
+            return None
+        try:
+            return self.gate(job)
+        except Exception as exc:  # noqa: BLE001 - a gate that fails lets the job run
+            _log_safely("could not ask whether a job should wait", exc)
+            return None
+
+    # ---- life cycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._spawn(self._main())
+
+    async def _main(self) -> None:
+        await self.app.open_async()
+        await self._install_schema()
+        self._ready.set()
+        self._worker = asyncio.get_running_loop().create_task(self.app.run_worker_async(
+            queues=[QUEUE], concurrency=self.workers, install_signal_handlers=False, wait=True,
+            listen_notify=True, update_heartbeat_interval=self.heartbeat,
+            stalled_worker_timeout=self.stalled_after, delete_jobs="always", name="driftbot"))
+        while not self._closing:
+            try:
+                await self.reconcile()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                _log_safely("could not reconcile the shared queue", exc)
+            if self._worker.done() and not self._closing:  # the worker ended: start another
+                self.restarted += 1
+                _log_safely("the queue's worker ended unexpectedly; starting another",
+                            None if self._worker.cancelled() else self._worker.exception())
+                self._worker = asyncio.get_running_loop().create_task(self.app.run_worker_async(
+                    queues=[QUEUE], concurrency=self.workers, install_signal_handlers=False, wait=True,
+                    listen_notify=True, update_heartbeat_interval=self.heartbeat,
+                    stalled_worker_timeout=self.stalled_after, delete_jobs="always", name="driftbot"))
+            await asyncio.sleep(self.reconcile_every)
+
+    async def _install_schema(self) -> None:
+        """procrastinate's tables, installed once however many replicas start together."""
+        import psycopg
+        async with await psycopg.AsyncConnection.connect(self.location, autocommit=True) as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                row = await (await conn.execute("SELECT to_regclass('procrastinate_jobs')")).fetchone()
+                if row[0] is None:
+                    await conn.execute(self.app.schema_manager.get_schema())
+                    log.info("installed the job queue's tables")
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+    async def reconcile(self) -> dict:
+        """Put back the jobs of replicas that died; queue stored jobs nothing waits for. Returns what
+        it did, for tests and logs."""
+        manager = self.app.job_manager
+        retried = 0
+        for job in await manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=self.stalled_after):
+            try:
+                await manager.retry_job(job)
+                retried += 1
+            except Exception:  # noqa: BLE001 - another job waits for its key already: that one does the work
+                await manager.finish_job_by_id_async(job.id, self._procrastinate.jobs.Status.ABORTED, True)
+        if retried:
+            log.info("%d job(s) of a replica that stopped answering put back", retried)
+        active = {}
+        async with self.app.connector.pool.connection() as conn:
+            rows = await (await conn.execute(
+                "SELECT queueing_lock, status, extract(epoch FROM now() - scheduled_at) "
+                "FROM procrastinate_jobs WHERE queue_name = %s AND status IN ('todo', 'doing')", (QUEUE,))).fetchall()
+        for lock, status, _age in rows:
+            active[lock] = status
+        self._waiting = sum(1 for s in active.values() if s == "todo")
+        ages = [age for _l, s, age in rows if s == "todo" and age is not None]
+        self._oldest = max(0.0, float(max(ages))) if ages else 0.0
+        keys = await asyncio.get_running_loop().run_in_executor(None, self.store.unfinished_keys)
+        queued = 0
+        for key in keys:
+            if key not in active and await self._defer(key) == "queued":
+                queued += 1
+        if queued:
+            log.info("queued %d stored job key(s) nothing was waiting for", queued)
+        return {"retried": retried, "queued": queued}
+
+    async def join(self, timeout: float | None = None) -> None:
+        """Wait until no stored job is left (on any replica)."""
+        async def idle():
+            loop = asyncio.get_running_loop()
+            while True:
+                if not await loop.run_in_executor(None, self.store.unfinished_keys) and not self._running:
+                    return
+                await asyncio.sleep(0.05)
+        await asyncio.wait_for(idle(), timeout)
+
+    async def stop(self, grace: float = 20.0) -> list[dict]:
+        """Stop taking work; give running jobs ``grace`` seconds; what did not run stays stored and
+        runs on another replica, or here at the next start."""
+        self._closing = True
+        deadline = time.monotonic() + grace
+        while self._running and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for task in [self._worker, *self._tasks]:
+            if task is not None and not task.done():
+                task.cancel()
+        await asyncio.gather(*(t for t in [self._worker, *self._tasks] if t is not None), return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.app.close_async()
+        return []
