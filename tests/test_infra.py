@@ -173,3 +173,22 @@ def test_the_rule_pack_guide_example_adds_a_format_of_its_own():
     r = next(r for r in feature(analyse(without), "worker").requirements
              if any(a.value == "WORKER_QUEUE" for a in r.requirement.anchors))
     assert "set in" not in r.detail  # without the pack, a .nomad file is nothing driftbot reads
+
+
+def test_a_folder_of_manifests_with_a_readme_is_a_feature_with_code():
+    readme = ("# Public frontend\n\nBy default a `Service` of type `LoadBalancer` exposes the frontend; this "
+              "component removes it.\n\nThe `frontend-external` Service is deleted by the `kustomization.yaml` "
+              "patch.\n")
+    kustomization = ("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n"
+                     "  - target:\n      kind: Service\n      name: frontend-external\n")
+    frontend = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: frontend-external\nspec:\n  type: LoadBalancer\n")
+    repo = {"kustomize/components/non-public-frontend/README.md": readme,
+            "kustomize/components/non-public-frontend/kustomization.yaml": kustomization,
+            "kustomize/base/frontend.yaml": frontend, "src/frontend/main.go": "package main\n\nfunc main() {}\n"}
+    findings = analyse(repo)
+    f = next(f for f in findings.features if f.id.endswith("non-public-frontend"))
+    assert f.signals.code_files >= 1 and "no code" not in f.finished
+    by_anchor = {a.value: r for r in f.requirements for a in r.requirement.anchors}
+    lb = by_anchor["LoadBalancer"]
+    assert lb.status is Status.MET and lb.evidence[0].path == "kustomize/base/frontend.yaml"
+    assert not any(g.kind.value == "no-code" for g in f.gaps)

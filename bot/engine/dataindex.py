@@ -116,15 +116,34 @@ def index_data(path: str, text: str, make, region, split, infra: bool = False) -
                 defs=defs, strings=strings, tokens=tokens, regions=regions)
 
 
-def _structured(text: str, define, value) -> None:
-    """Keys of a YAML or JSON document (every level), with their lines; scalar values as strings."""
+_YAML_LINE = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w.-]*)\s*:(?:\s+(.*))?$")
+
+
+def _lines(text: str, define, value) -> None:
+    """Keys and values of YAML that does not parse as it stands (a Helm template: ``{{ … }}``), line by line."""
+    for n, ln in enumerate(text.splitlines(), start=1):
+        m = _YAML_LINE.match(ln)
+        if not m:
+            continue
+        key, rest = m.group(1), (m.group(2) or "").strip()
+        define(key, n)
+        if rest and "{{" not in rest and not rest.startswith(("|", ">")):
+            value(rest, n)
+            if key == "name" and re.match(r"^[A-Z][A-Z0-9_]+$", rest.strip("\"'")):
+                define(rest.strip("\"'"), n)  # env: [{name: X, value: …}]
+
+
+def _structured(text: str, define, value, nesting: int = 0) -> None:
+    """Keys of a YAML or JSON document (every level), with their lines; scalar values as strings.
+    A block of YAML inside a value (a kustomize patch) is read too, at its own lines."""
     try:
         docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError:
         try:
             json.loads(text)
         except ValueError:
-            return
+            if "{{" in text:
+                _lines(text, define, value)
         return
 
     seen: set[int] = set()
@@ -141,6 +160,10 @@ def _structured(text: str, define, value) -> None:
                         value(str(v.value), v.start_mark.line + 1)
                         if str(k.value) == "name" and re.match(r"^[A-Z][A-Z0-9_]+$", str(v.value)):
                             define(str(v.value), v.start_mark.line + 1)  # env: [{name: X, value: …}]
+                        if nesting < 2 and v.style in ("|", ">") and ":" in str(v.value):
+                            at = v.start_mark.line + 1  # a block scalar's text starts on the next line
+                            _structured(str(v.value), lambda nm, ln, at=at: define(nm, ln + at),
+                                        lambda vl, ln, at=at: value(vl, ln + at), nesting + 1)
                 walk(v, depth + 1)
         elif isinstance(node, yaml.SequenceNode):
             for item in node.value:

@@ -1066,7 +1066,8 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
             add(GapKind.MISSING, anchor, f"{what} is not implemented: {r.detail or 'nothing found'}", req,
                 confidence=conf)
         elif r.status is Status.PARTIAL:
-            add(GapKind.PARTIAL, anchor, f"{what} is only partly implemented: {r.detail}", req, confidence=conf)
+            why = r.detail or (f"the closest code is {_where(r.evidence)}" if r.evidence else "some of it is missing")
+            add(GapKind.PARTIAL, anchor, f"{what} is only partly implemented: {why}", req, confidence=conf)
     if located:
         # the code is what the requirements located: shared with other features, so what is said of it
         # here (tests, markers) is shown, never filed; wiring is not judged

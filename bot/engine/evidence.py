@@ -277,6 +277,7 @@ class Scope:
     test_code: bool = False  # the feature's own code is test code: what its tests define counts
     located: bool = False  # the code is the repository's source, searched for what the spec names
     infra: dict = field(default_factory=dict)  # infrastructure files searched with the source
+    infra_topic: bool = False  # the requirement being judged speaks of infrastructure (set per requirement)
     _corpus: object = None
     _defs: object = None
 
@@ -791,13 +792,17 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     if setting and infra and not any(h.how in ("defined", "string", "used") for h in primary):
         h = sorted(infra, key=lambda h: (h.path not in scope.infra, h.path, h.line))[0]
         if a.subkind == "env":  # the environment is the program's to read
-            return Verdict(Status.MISSING, [Evidence(h.path, h.line, "set here; no code reads it")],
+            return Verdict(Status.MISSING, [Evidence(h.path, h.line, "set here")],
                            f"set in {h.path}:{h.line}, never read by the code")
         # a key of the infrastructure's own (an alert rule's, a chart's): the program need not read it, and
         # a key name alone does not show the spec's setting is the one there
         return Verdict(Status.MISSING, [Evidence(h.path, h.line, "a key of this name is set here")],
                        f"not in the code; a key of this name is set in {h.path}:{h.line} (infrastructure)",
                        low="the infrastructure sets a key of this name, which may be the setting the spec means")
+    if scope.infra_topic and infra and not setting and not any(h.how in ("defined", "string", "used") for h in primary):
+        # a sentence about the infrastructure naming one of its objects (a Service, a LoadBalancer, a key)
+        h = sorted(infra, key=lambda h: (h.path not in scope.infra, h.path, h.line))[0]
+        return Verdict(Status.MET, [Evidence(h.path, h.line, "declared in the infrastructure")], "")
     for how, note, in_feature, status in ranked:
         sel = [h for h in primary if h.how == how and (in_feature is None or (h.path in scope.code) == in_feature)]
         if sel:
@@ -1219,6 +1224,7 @@ _BLOCK_PACK = {"python": "python", "go": "go", "typescript": "javascript", "tsx"
 
 def evaluate_requirement(req: Requirement, scope: Scope, scenario_match) -> RequirementResult:
     searched = scope.describe()
+    scope.infra_topic = bool(scope.infra) and about_infra(req.text)
     lang = req.origin[5:].rstrip("~") if req.origin.startswith("code:") else ""
     if lang in _BLOCK_PACK and scope.languages and _BLOCK_PACK[lang] not in scope.languages:
         return RequirementResult(req, Status.UNVERIFIABLE, (), "",

@@ -647,8 +647,7 @@ def _discover_documents(fmap: FeatureMap, paths, is_code, folders, claimed_specs
         home = next(iter(_matching_folders(_doc_id(p), by_key)), "")
         if role.role == "component":  # a folder's README: it looks in its folder first, then the source
             folder = posixpath.dirname(p)
-            code = fmap.source if any(globs.match(g, folder + "/x") for g in fmap.source) else \
-                (f"{folder}/**",) + fmap.source
+            code = (f"{folder}/**",) + fmap.source  # its folder's files are its own code, inside the source too
             fmap.features.append(FeatureDef(fid, (p,), code, (), (), role.role, scope="located", home=folder))
         else:
             fmap.features.append(FeatureDef(fid, (p,), fmap.source, (), (), role.role, scope="located", home=home))

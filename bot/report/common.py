@@ -309,7 +309,7 @@ def critical_line(f: FeatureResult) -> str:
     if not f.signals.code_files:
         bits.append("no code implements " + (", ".join(f.spec[:1]) or "the spec"))
     if verifiable and c["missing"]:
-        bits.append(f"{c['missing']} of {verifiable} requirements missing")
+        bits.append(f"{c['missing']} of {plural(verifiable, 'requirement')} missing")
     claimed = sum(1 for g in f.open_gaps if g.kind is GapKind.CLAIMED_DONE)
     if claimed:
         bits.append(f"{claimed} checked as done without evidence")
