@@ -8,6 +8,7 @@ rules differ from gitignore: ``docs/*`` owns only the files directly in ``docs/`
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
@@ -15,6 +16,7 @@ from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 MAX_BYTES = 3 * 1024 * 1024  # GitHub ignores a CODEOWNERS file larger than 3 MB
 MAX_RULES = 5_000
+_WORDS = re.compile(r"(?<!\\)\s+")
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,19 @@ class CodeOwners:
 
 
 def parse(text: str, path: str = "CODEOWNERS") -> CodeOwners:
+    """The rules of a CODEOWNERS file. Beyond MAX_RULES lines, the last ones are kept: the last
+    matching rule wins, so those are the ones that decide."""
     rules: list[_Rule] = []
     skipped = 0
-    for raw in text.splitlines():
-        line = _strip_comment(raw).strip()
-        if not line:
-            continue
-        parts = line.split()
+    lines = [ln for ln in (_strip_comment(raw).strip() for raw in text.splitlines()) if ln]
+    if len(lines) > MAX_RULES:
+        skipped += len(lines) - MAX_RULES
+        lines = lines[-MAX_RULES:]
+    for line in lines:
+        parts = _WORDS.split(line)  # "\ " is a space inside a pattern
         pattern = parts[0].replace("\\ ", " ")
         owners = tuple(o for o in parts[1:] if _owner(o))
-        if pattern.startswith("!") or "[" in pattern or len(rules) >= MAX_RULES:
+        if pattern.startswith("!") or "[" in pattern:
             skipped += 1
             continue
         try:

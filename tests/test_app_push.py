@@ -309,3 +309,19 @@ async def test_without_codeowners_a_gap_issue_has_no_owner_section_and_no_assign
     issue = await _new_gap_issue(bot, repo, g, first)
     assert "### How to fix" in issue["body"] and "### Code owners" not in issue["body"]
     assert github.count("issues/add-assignees") == 0 and github.count("repos/get") == 0
+
+
+async def test_a_failure_reading_owners_costs_the_assignment_never_the_issue(bot, github, repo_factory):
+    files = {**base_files(), ".github/CODEOWNERS": CODEOWNERS}
+    repo, g, first = repo_factory(files)
+    repo.permissions.update(alice="write")
+    await deliver(bot, "push", push_event(repo, "0" * 40, first))
+    await settle(bot)
+    second = g.commit({"docs/ideas/agents.md": SPEC + "- `GET /api/agents/{id}/logs`\n"}, "spec: logs")
+    event = push_event(repo, first, second)
+    event["repository"].pop("fork", None)  # unknown: driftbot asks GitHub, which fails
+    github.fail("repos/get", 403, times=5)
+    await deliver(bot, "push", event)
+    await settle(bot)
+    (issue,) = gap_issues(repo).values()
+    assert "### How to fix" in issue["body"] and issue.get("assignees", []) == []

@@ -53,3 +53,13 @@ def test_hostile_input_is_read_without_error():
     text = "\x00\n" + "[" * 500 + " @x\n" + "** ** ** @y\n" + "/a/**/b/**/c/**/d @z\n" * 3
     co = codeowners.parse(text)
     assert co.owners_of("a/b/c/d") == ("@z",)
+
+
+def test_an_escaped_space_is_part_of_the_pattern_and_a_huge_file_keeps_its_deciding_lines():
+    co = codeowners.parse("/docs/my\\ file.md @alice\n")
+    assert co.owners_of("docs/my file.md") == ("@alice",)
+    big = "* @everyone\n" + "".join(f"/generated/x{i}/ @bot\n" for i in range(codeowners.MAX_RULES + 10)) + \
+        "/internal/ @carol\n"
+    co = codeowners.parse(big)
+    assert co.owners_of("internal/a.go") == ("@carol",)  # the last rules win, so they are the ones kept
+    assert co.skipped == 12  # 5,012 rules, the first 12 dropped

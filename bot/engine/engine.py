@@ -67,7 +67,7 @@ def _config_key(config: Config) -> str:
     return key
 
 
-MAX_INFRA_FETCH = 300  # infrastructure files a partial snapshot fetches for located features
+MAX_INFRA = 1000  # infrastructure candidates a run considers (full and partial alike: the same verdicts)
 
 
 class _PathKinds:
@@ -77,7 +77,10 @@ class _PathKinds:
         self.code = frozenset(p for p in paths if ruleset.is_code(p))
         self.tests = frozenset(p for p in self.code if ruleset.is_test(p))
         # infrastructure candidates (manifests, Dockerfiles, compose, workflows, Terraform, .env examples)
-        self.infra = frozenset(p for p in paths if p not in self.code and ruleset.infra_candidate(p))
+        # infrastructure candidates, those a path alone shows first (Dockerfiles, charts, pipelines), capped
+        candidates = [p for p in paths if p not in self.code and ruleset.infra_candidate(p)]
+        candidates.sort(key=lambda p: (ruleset.infra_by_path(p) is None, p))
+        self.infra = frozenset(candidates[:MAX_INFRA])
         # what a full evaluation indexes (besides the data files a feature names), in path order
         self.indexable = [p for p in paths if p in self.code or posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS]
         # code outside tests, the order glue is taken in (shallow first)
@@ -135,6 +138,7 @@ class Engine:
         to fetch is then never decided from this engine's own caches, which the next call may not see."""
         self._shared = shared
         self._file_cache: LRUCache = LRUCache(maxsize=cache_size)
+        self._infra_memo: dict = {}  # (blob, rules, path) -> is it infrastructure (see _is_infra)
         self._spec_cache: LRUCache = LRUCache(maxsize=20_000)
         self._views: "weakref.WeakKeyDictionary[Snapshot, dict]" = weakref.WeakKeyDictionary()
         self._shared_views: LRUCache = LRUCache(maxsize=8)  # by file list: commits that add no file share one
@@ -152,6 +156,30 @@ class Engine:
             self.stats["files_indexed"] += 1
         return fi
 
+    def _is_infra(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> bool:
+        """Is a candidate infrastructure? By its path when a rule says so; else by its text (read once
+        per content: an ordinary YAML file is never parsed for this)."""
+        if ruleset.infra_by_path(path) is not None:
+            return True
+        key = self._index_key(snapshot, path, ruleset)
+        hit = self._infra_memo.get(key)
+        if hit is None:
+            if self.has_index(snapshot, path, ruleset):
+                hit = self.file_index(snapshot, path, ruleset).lang == "infra"
+            else:
+                if not snapshot.available(path):
+                    return False  # not fetched: not evidence in this run (and nothing to remember)
+                try:
+                    data = snapshot.read(path)
+                except Exception:  # noqa: BLE001 - unreadable: not evidence
+                    data = b""
+                text = data[:dataindex.MAX_DATA].decode("utf-8", "replace") if len(data) <= dataindex.MAX_DATA else ""
+                hit = bool(text) and ruleset.infra_rule(path, text) is not None
+            if len(self._infra_memo) > 200_000:
+                self._infra_memo.clear()
+            self._infra_memo[key] = hit
+        return hit
+
     def _index_key(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet):
         """An index depends on the bytes, the rule packs, and the path (its parser goes by the file's
         extension; the file's own region carries its name and folders)."""
@@ -164,7 +192,8 @@ class Engine:
         data = {p for f in fmap.features for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
             if view.has_data else set()
         kinds = view.kinds(ruleset)
-        todo = [p for p in kinds.to_index(data) + sorted(kinds.infra - data)
+        todo = [p for p in kinds.to_index(data) + [p for p in sorted(kinds.infra - data)
+                                                     if snapshot.available(p) and self._is_infra(snapshot, p, ruleset)]
                 if snapshot.available(p) and not self.has_index(snapshot, p, ruleset)]
         return ruleset, todo
 
@@ -338,8 +367,12 @@ class Engine:
                 progress("index", n, total)
         infra_idx: dict[str, FileIndex] = {}
         for p in sorted(kinds.infra - data_files):
+            if stop is not None and (why := stop()):
+                raise Stopped(why)
             if partial and not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
                 continue
+            if not self._is_infra(snapshot, p, ruleset):
+                continue  # ordinary YAML: never indexed for this
             fi = self.file_index(snapshot, p, ruleset)
             if fi.lang == "infra":
                 infra_idx[p] = fi
@@ -601,7 +634,7 @@ class Engine:
                 need.add(p)
                 glue += 1
         if any(f.scope == "located" for f in fmap.features if f.id in wanted):
-            need.update(sorted(kinds.infra)[:MAX_INFRA_FETCH])  # searched with the source
+            need.update(kinds.infra)  # searched with the source
         specs = {s for f in fmap.features if f.id in wanted for s in f.spec}
         if wanted >= {f.id for f in fmap.features}:  # a full run re-checks the claims documents too
             need.update(fmap.claims)

@@ -127,7 +127,7 @@ class RepoLookup:
         self.routes_by_last: dict[str, list[tuple[str | None, str, Hit]]] = {}  # last path segment -> routes
         self.routes_by_len: dict[int, list[tuple[str | None, str, Hit]]] = {}  # segment count -> routes
         self.classes: dict[str, list[Hit]] = {}  # lower-cased class name -> where it is defined (non-test code)
-        self.infra_files = {p: files[p] for p in lookup_only}
+        self.infra_files = {p: files[p] for p in sorted(lookup_only)}
         files = {p: fi for p, fi in files.items() if p not in lookup_only}
         self._files, self._is_test, self._refs, self._imports = files, is_test, None, None
         self._words: dict[str, frozenset] = {}
@@ -595,7 +595,7 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
             if named:
                 return Verdict(Status.MET, [Evidence(named.path, named.line, "the code names this path")], "",
                                "named in code, not registered as a route")
-        if method is None and scope.repo.infra_strings.get(norm):
+        if method is None and scope.located and scope.repo.infra_strings.get(norm):
             h = scope.repo.infra_strings[norm][0]  # a probe, a scrape target, a setting: the program must serve it
             return Verdict(Status.MISSING, [Evidence(h.path, h.line, "the infrastructure names this path")],
                            f"{h.path}:{h.line} names {norm}, but no route registration serves it")
@@ -788,7 +788,9 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
         ("test", "mentioned only in tests", None, Status.PARTIAL),
     ]
     setting = a.subkind in ("env", "config", "flag") or a.kind is Kind.FLAG
-    infra = [h for n in names[:2] for h in scope.repo.infra_set.get(n, []) if h.path not in scope.spec_paths]
+    # the infrastructure is searched for located features (the App fetches it for those alone)
+    infra = [h for n in names[:2] for h in scope.repo.infra_set.get(n, []) if h.path not in scope.spec_paths] \
+        if scope.located else []
     if setting and infra and not any(h.how in ("defined", "string", "used") for h in primary):
         h = sorted(infra, key=lambda h: (h.path not in scope.infra, h.path, h.line))[0]
         if a.subkind == "env":  # the environment is the program's to read

@@ -440,6 +440,12 @@ class RuleSet:
                 and not (self._infra_out_rx and self._infra_out_rx.match(path)))
         return hit
 
+    def infra_by_path(self, path: str) -> InfraRule | None:
+        """An infrastructure rule that claims ``path`` by its path alone (no content patterns)."""
+        if not self.infra_candidate(path):
+            return None
+        return next((r for r in self.infra_rules if not r.content and r.matches(path)), None)
+
     def infra_rule(self, path: str, text: str) -> InfraRule | None:
         """The infrastructure rule that claims the file ``path`` holding ``text``, if any."""
         if not self.infra_candidate(path):

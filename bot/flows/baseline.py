@@ -175,8 +175,8 @@ class Baseline:
                 fid = action.feature
                 gap = action.gap.gap(fp, fid)
                 rules, codeowners, assign = guide or (None, None, False)
-                owners = issue_text.gap_owners(gap, results.get(fid), codeowners)
                 try:
+                    owners = issue_text.gap_owners(gap, results.get(fid), codeowners)
                     number = await self._existing_issue(gh, repo, fp)
                     if number is None:
                         async def find(fp=fp):
@@ -211,23 +211,30 @@ class Baseline:
 
     async def _issue_guide(self, gh, repo: str, inst: int, head, cfg: Config, fork: bool | None):
         """What new gap issues are written with: the rule packs in force (for their fix texts), the
-        repository's CODEOWNERS, and whether to assign its people (by default yes, unless a fork)."""
-        rules = await asyncio.to_thread(rules_mod.select, cfg.packs, head.paths(), cfg.custom_packs)
-        path = codeowners_mod.find(head.paths())
+        repository's CODEOWNERS, and whether to assign its people (by default yes, unless a fork).
+        Anything that goes wrong here costs the guidance or the owners, never the issues."""
+        try:
+            rules = await asyncio.to_thread(rules_mod.select, cfg.packs, head.paths(), cfg.custom_packs)
+        except Exception:  # noqa: BLE001 - see above
+            log.warning("rule packs not loaded for gap issues", extra={"repo": repo}, exc_info=True)
+            rules = None
         owners = None
-        if path is not None:
-            entry = head.entry(path)
+        try:
+            path = codeowners_mod.find(head.paths())
+            entry = head.entry(path) if path is not None else None
             if entry is not None and entry.size <= codeowners_mod.MAX_BYTES:
                 await fetch.fill(gh, repo, inst, head, [path], self.blobs)
-                try:
-                    owners = codeowners_mod.parse(head.read(path).decode("utf-8", "replace"), path)
-                except Exception:  # noqa: BLE001 - an unreadable CODEOWNERS costs the owners, never the issues
-                    log.warning("CODEOWNERS not read", extra={"repo": repo}, exc_info=True)
-        assign = cfg.policy.assign_owners
-        if assign is None and owners is not None:
-            if fork is None:
-                fork = bool((await gh.getitem("/repos/{+repo}", {"repo": repo})).get("fork"))
-            assign = not fork
+                text = head.read(path).decode("utf-8", "replace")
+                owners = await asyncio.to_thread(codeowners_mod.parse, text, path)
+            assign = cfg.policy.assign_owners
+            if assign is None and owners is not None:
+                if fork is None:
+                    fork = bool((await gh.getitem("/repos/{+repo}", {"repo": repo})).get("fork"))
+                assign = not fork
+        except Exception:  # noqa: BLE001 - see above
+            log.warning("CODEOWNERS not read; gap issues are filed without owners", extra={"repo": repo},
+                        exc_info=True)
+            owners, assign = None, False
         return rules, owners, bool(assign) and owners is not None
 
     async def _assign(self, gh, repo: str, number: int, logins: list[str]) -> None:

@@ -1,8 +1,10 @@
 """Findings → the full drift report in Markdown."""
 from __future__ import annotations
 
-import re
 from collections import Counter
+
+import regex
+from markdown_it import MarkdownIt
 from dataclasses import dataclass
 
 from ..engine.model import GAP_TITLES, FeatureResult, Findings, GapKind, Status
@@ -30,7 +32,18 @@ class Meta:
     version: str = ""
 
 
-_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
+# A code span as CommonMark finds it once every "<" outside spans is escaped (so no HTML tag or autolink
+# can swallow a backtick first): a run of backticks not escaped or part of a longer run, up to a run of
+# the same length. What this misses is escaped (shown as typed, never rendered as HTML).
+_SPAN = regex.compile(r"(?<!(?<!\\)(?:\\\\)*\\)(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", regex.S)
+
+
+_PARSER = MarkdownIt("commonmark")
+
+
+def _renders_html(markdown: str) -> bool:
+    """Would GitHub's parser (CommonMark) read raw HTML in this inline text?"""
+    return any(child.type == "html_inline" for token in _PARSER.parseInline(markdown) for child in token.children or ())
 
 
 def esc(text: str) -> str:
@@ -43,7 +56,10 @@ def esc(text: str) -> str:
         out.append(m.group(0).replace("|", "\\|").replace("\n", " "))
         at = m.end()
     out.append(_esc_text(text[at:]))
-    return "".join(out)
+    cell = "".join(out)
+    if "<" in cell and _renders_html(cell):  # spans found where the parser sees none: escape every "<"
+        return _esc_text(text)
+    return cell
 
 
 def _esc_text(text: str) -> str:
@@ -62,7 +78,10 @@ def inline(text: str) -> str:
         out.append(m.group(0))
         at = m.end()
     out.append(text[at:].replace("<", "&lt;"))
-    return "".join(out)
+    safe = "".join(out)
+    if _renders_html(safe):  # spans found where the parser sees none: escape every "<"
+        return text.replace("<", "&lt;")
+    return safe
 
 
 def render(findings: Findings, meta: Meta, link: Link | None = None) -> str:
