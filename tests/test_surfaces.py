@@ -58,3 +58,20 @@ def test_the_image_runs_as_a_user_and_reports_its_health():
     copied = " ".join(i[1] for i in instructions if i[0] == "COPY")
     for needed in ("pyproject.toml", "bot", "rules", "schema", "app.yml"):  # what the wheel carries
         assert needed in copied, needed
+
+
+def test_the_compose_file_runs_replicas_on_one_database_behind_one_address():
+    import re
+    import yaml
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    app, db, proxy = services["driftbot"], services["db"], services["proxy"]
+    assert app["build"] == "." and app["deploy"]["replicas"] >= 2
+    store = app["environment"]["DRIFTBOT_STORE"]
+    assert store.startswith("postgresql://") and "@db:" in store and app["environment"]["DRIFTBOT_QUEUE"] == "postgres"
+    assert db["image"].startswith("postgres:") and app["depends_on"]["db"]["condition"] == "service_healthy"
+    assert app["environment"]["PRIVATE_KEY_PATH"].startswith("/run/secrets/") and "app_key" in compose["secrets"]
+    mounted = next(v for v in proxy["volumes"] if "nginx.conf" in v).split(":")[0]
+    conf = (ROOT / mounted).read_text()
+    assert "server driftbot:8000" in conf and re.search(r"client_max_body_size\s+25m", conf)  # GitHub's payload cap
+    assert proxy["ports"][0].endswith(":8000")
