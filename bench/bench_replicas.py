@@ -42,7 +42,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_webhooks import FakeInThread, make_repo  # noqa: E402
+from bench.bench_webhooks import FakeInThread, make_repo, wait_healthy  # noqa: E402
 from bot.report.issues import gap_fingerprint  # noqa: E402
 from bot.report.pr import COMMENT_MARKER  # noqa: E402
 from tests import apphelpers  # noqa: E402
@@ -157,14 +157,7 @@ async def run(replicas: int, deliveries: int, kill: bool, uri: str, tmp: Path) -
     killed = None
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as s:
         for url in urls:
-            for _ in range(300):
-                try:
-                    async with s.get(url + "/healthz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
+            await wait_healthy(s, url)
         rnd = random.Random(11)
         started = time.perf_counter()
         gate = asyncio.Semaphore(16)

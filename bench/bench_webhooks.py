@@ -61,6 +61,20 @@ def make_repo(root: Path, features: int) -> tuple[GitRepo, dict]:
     return g, files
 
 
+async def wait_healthy(session, url: str, seconds: float = 30.0) -> None:
+    """Wait until the `driftbot serve` at ``url`` answers /healthz."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            async with session.get(url + "/healthz") as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer /healthz within {seconds:.0f} s")
+
+
 class FakeInThread:
     """The fake GitHub on its own thread and event loop, so it does not compete with the client."""
 
@@ -108,13 +122,7 @@ async def latency(rate: int, seconds: float) -> None:
     lat: list[float] = []
     statuses: dict[int, int] = {}
     async with aiohttp.ClientSession() as s:
-        for _ in range(200):
-            try:
-                async with s.get(url + "/healthz") as r:
-                    if r.status == 200:
-                        break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
+        await wait_healthy(s, url)
         bodies = []
         for i in range(total):
             number, head = prs[i % len(prs)]
@@ -220,12 +228,7 @@ async def unsigned_flood(bodies: int, megabytes: int) -> None:
     body = b'{"x": "' + b"a" * (megabytes * 1024 * 1024 - 10) + b'"}'
     try:
         async with aiohttp.ClientSession() as s:
-            for _ in range(200):
-                try:
-                    async with s.get(url + "/healthz"):
-                        break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
+            await wait_healthy(s, url)
             await asyncio.sleep(0.5)
             idle = _rss_kb(proc.pid)
 
