@@ -662,6 +662,7 @@ class Engine:
             for p, _line in refs.test_importers(f, set(code_files)):
                 test_files.setdefault(p, indexes[p])
         infra = {}
+        mine: set[str] = set()  # a component's own folder: its files are its code
         if f.scope == "located":
             infra = {p: fi for p, fi in {**indexes, **repo.infra_files}.items()
                      if fi.lang == "infra" and not ruleset.is_test(p)}
@@ -715,7 +716,8 @@ class Engine:
                     if not r.planned and r.status in (Status.MET, Status.PARTIAL)]
             hits = [h for h in hits if h]
             located = _clusters(hits)
-            impl = {p: impl[p] for p in dict.fromkeys(hits)}
+            # what the evidence locates, and a component's own code (a folder's README: the folder's files)
+            impl = {p: impl[p] for p in dict.fromkeys(hits + sorted(p for p in mine if p in impl))}
             f_sig = replace(f, code=tuple(impl))
             test_files = {p: indexes[p] for p, _line in refs.test_importers(f_sig, set(impl))}
             for key in _feature_test_keys(f.id):

@@ -568,10 +568,22 @@ def _match_anchor(a: Anchor, scope: Scope) -> Verdict:
         v = _match_receiver(a, scope)
         if v is not None:
             return v
-    return _match_names(a, anchor_names(a), scope,
-                        string_ok=a.subkind in ("env", "config", "metric", "word", "identifier", "state", "table",
-                                                "column", "constant", "mention", "heading"),
-                        read_ok=a.subkind == "env")
+    v = _match_names(a, anchor_names(a), scope,
+                     string_ok=a.subkind in ("env", "config", "metric", "word", "identifier", "state", "table",
+                                             "column", "constant", "mention", "heading"),
+                     read_ok=a.subkind == "env")
+    if v.status is not Status.MET and _FILE_NAME.match(a.value):
+        # `requirements.in`, `terraform.tfvars`, `Dockerfile`: a file's name, and the file is there
+        files = sorted(p for p in scope.basenames.get(a.value, ()) if p not in scope.spec_paths)
+        if files:
+            mine = [p for p in files if p in scope.code] or files
+            return Verdict(Status.MET, [Evidence(p, 0, "the file exists") for p in mine[:MAX_EVIDENCE]], "")
+    return v
+
+
+# a file's name as specs write it: name.ext (a short extension), or a conventional name without one
+_FILE_NAME = re.compile(r"^(?:[\w-]+(?:\.[\w-]+)*\.[A-Za-z][A-Za-z0-9]{0,9}|(?:Docker|Make|Proc|Jenkins|Vagrant|Gem|Rake|"
+                        r"Brew|Pip|Berks|Cart|Pod|Guard|Cask)file|Containerfile|LICENSE|CODEOWNERS)$")
 
 
 def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
