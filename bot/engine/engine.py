@@ -76,8 +76,8 @@ class _PathKinds:
     def __init__(self, paths: list[str], ruleset: rules_mod.RuleSet):
         self.code = frozenset(p for p in paths if ruleset.is_code(p))
         self.tests = frozenset(p for p in self.code if ruleset.is_test(p))
-        # infrastructure candidates (manifests, Dockerfiles, compose, workflows, Terraform, .env examples)
-        # infrastructure candidates, those a path alone shows first (Dockerfiles, charts, pipelines), capped
+        # infrastructure candidates (manifests, Dockerfiles, compose, workflows, Terraform, .env examples),
+        # those a path alone shows first (Dockerfiles, charts, pipelines), capped
         candidates = [p for p in paths if p not in self.code and ruleset.infra_candidate(p)]
         candidates.sort(key=lambda p: (ruleset.infra_by_path(p) is None, p))
         self.infra = frozenset(candidates[:MAX_INFRA])
@@ -332,7 +332,6 @@ class Engine:
         before each file and each feature; a reason it returns ends the run with ``Stopped``.
         """
         view, ruleset, fmap = self._resolve(snapshot, config)
-        self._source = tuple(fmap.source)
         wanted_ids = None if features is None else list(features)
         selected = fmap.features if wanted_ids is None else [f for f in fmap.features if f.id in set(wanted_ids)]
         warnings = list(fmap.warnings)
@@ -451,7 +450,7 @@ class Engine:
             if stop is not None and (why := stop()):
                 raise Stopped(why)
             results.append(self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
-                                         config, waivers, read_small, programs, languages))
+                                         config, waivers, read_small, programs, languages, tuple(fmap.source)))
             if progress and n % 50 == 0:
                 progress("features", n, len(selected))
         # a located feature none of whose requirements is implemented anywhere is a spec without code
@@ -465,7 +464,7 @@ class Engine:
         claims: list[ClaimCheck] = []
         for f in claim_defs:
             res = self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
-                                config, {}, read_small, programs, languages)
+                                config, {}, read_small, programs, languages, tuple(fmap.source))
             claims.extend(_claim_check(r) for r in res.requirements)
         for w in config.waivers:
             if not w.active(today):
@@ -645,7 +644,8 @@ class Engine:
     # ---- one feature ----------------------------------------------------------------------
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,
                  repo: RepoLookup, refs: "_RefIndex", named_tests: dict[str, list[str]], locate, config: Config,
-                 waivers: dict[str, Waiver], read_small=None, programs=None, languages=frozenset()):
+                 waivers: dict[str, Waiver], read_small=None, programs=None, languages=frozenset(),
+                 source: tuple[str, ...] = ()):
         spec_set = set(f.spec)
         files = [p for p in view.index.glob_many(f.code) if p not in spec_set]
         code_files = {p: indexes[p] for p in files if p in indexes and indexes[p].kind in ("code", "minified")}
@@ -666,7 +666,7 @@ class Engine:
         if f.scope == "located":
             infra = {p: fi for p, fi in {**indexes, **repo.infra_files}.items()
                      if fi.lang == "infra" and not ruleset.is_test(p)}
-            own = [g for g in f.code if g not in self._source]  # a component's folder: its files are its code
+            own = [g for g in f.code if g not in source]  # a component's folder: its files are its code
             mine = set(view.index.glob_many(tuple(own))) if own else set()
             infra = {p: fi for p, fi in infra.items() if p not in mine}
             code_files = {p: fi for p, fi in code_files.items() if p in mine or (fi.lang not in ("infra",) and

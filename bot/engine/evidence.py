@@ -132,7 +132,6 @@ class RepoLookup:
         self._files, self._is_test, self._refs, self._imports = files, is_test, None, None
         self._words: dict[str, frozenset] = {}
         self.data_paths: set[str] = set()  # configuration and infrastructure files
-        self.infra_paths: set[str] = set()
         self.infra_set: dict[str, list[Hit]] = {}  # name -> infrastructure files that set it
         self.infra_strings: dict[str, list[Hit]] = {}  # bare path -> infrastructure files that name it
         names, routes, terms, prefixes = wanted.names, wanted.routes, wanted.terms, wanted.prefixes
@@ -146,7 +145,6 @@ class RepoLookup:
             if fi.lang in ("data", "infra"):
                 self.data_paths.add(path)
             if fi.lang == "infra":
-                self.infra_paths.add(path)
                 for n in names & fi.defs.keys():
                     self._add(self.infra_set, n, Hit(path, fi.defs[n], "set", n))
                 for n in names & fi.strings.keys():
