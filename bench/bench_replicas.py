@@ -239,6 +239,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="driftbot-replicas-"))
     uri, server = _server_uri(tmp)
     base = None
+    failed = False
     try:
         for n in (int(x) for x in args.replicas.split(",")):
             r = asyncio.run(run(n, args.deliveries, args.kill, uri, tmp))
@@ -255,9 +256,18 @@ def main() -> None:
                   f"{r['incomplete_check_runs']} not completed); PR comments {r['pr_comments']} "
                   f"({r['duplicate_pr_comments']} duplicate); gap issues {r['gap_issues']} "
                   f"({r['duplicate_gap_issues']} duplicate); OpenAPI violations {r['violations']}")
+            bad = [what for what, n in (("jobs left", sum(r["left"])), ("duplicate check runs", r["duplicate_check_runs"]),
+                                        ("check runs not completed", r["incomplete_check_runs"]),
+                                        ("duplicate PR comments", r["duplicate_pr_comments"]),
+                                        ("duplicate gap issues", r["duplicate_gap_issues"]),
+                                        ("OpenAPI violations", r["violations"])) if n]
+            if bad:
+                failed = True
+                print("   FAILED: " + ", ".join(bad))
     finally:
         if server is not None:
             server.cleanup()
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ TASK = "driftbot.run_key"
 QUEUE = "driftbot"
 SCHEMA_LOCK = 0x64726971  # "driq": one replica installs procrastinate's schema
 MAX_ATTEMPTS = 3  # the same limit as the in-process queue's resume at start
+HELD = "held:"  # store value (repository "") naming until when a key's job waits for its gate (the API budget)
+RECONCILE_LOCK = 0x64726972  # "drir": one replica reconciles at a time
 
 
 async def _nothing(_job_id: int, done: bool = True) -> None:
@@ -63,10 +65,11 @@ class SharedQueue:
         self.finished: Callable[..., Awaitable[None]] = _nothing
         self.started: Callable[[int], Awaitable[None]] | None = None
         self.gate: Callable[[dict], float | None] | None = None
-        self.held: dict = {}  # held jobs wait in the database (deferred to run later), not here
+        self.held: dict = {}  # held jobs wait in the store (marked until when), not here
         self.reconcile_every = reconcile_every
         self.stalled_after = stalled_after
         self.heartbeat = heartbeat
+        self.grace = max(1.0, stalled_after - 10.0)  # a stopping replica's jobs end before others take them
         self.app = procrastinate.App(connector=procrastinate.PsycopgConnector(
             conninfo=location, min_size=1, max_size=workers + 2))
         self.task = self.app.task(name=TASK, queue=QUEUE)(self._run_key)
@@ -107,13 +110,10 @@ class SharedQueue:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _defer(self, key: str, wait: float | None = None) -> str:
+    async def _defer(self, key: str) -> str:
         await self._ready.wait()
-        options: dict = {"lock": key, "queueing_lock": key}
-        if wait:
-            options["schedule_in"] = {"seconds": int(wait)}
         try:
-            await self.task.configure(**options).defer_async(key=key)
+            await self.task.configure(lock=key, queueing_lock=key).defer_async(key=key)
             return "queued"
         except self._procrastinate.exceptions.AlreadyEnqueued:
             return "coalesced"  # one waits for this key already: it runs the newest stored job
@@ -130,8 +130,11 @@ class SharedQueue:
             return  # another run of this key did the work already
         job_id, job, _attempts = jobs[-1]
         wait = self._gated(job)
-        if wait:  # work that can wait (the API budget is low): run it later, still stored
-            await self._defer(key, min(max(wait, 1.0), 3600.0))
+        if wait:  # work that can wait (the API budget is low): it stays stored, and the reconcilers leave
+            # its key alone until then; a newer job for the key (a push) is queued and runs at once
+            until = time.time() + min(max(wait, 1.0), 3600.0)
+            await loop.run_in_executor(None, self.store.set_value, "", HELD + key, f"{until:.0f}")
+            log.info("job held back", extra={"kind": job.get("kind"), "repo": job.get("repo"), "seconds": round(wait)})
             return
         self._running += 1
         try:
@@ -172,14 +175,29 @@ class SharedQueue:
     def start(self) -> None:
         self._spawn(self._main())
 
+    def _new_worker(self):
+        from procrastinate import worker as worker_mod
+        return worker_mod.Worker(
+            app=self.app, queues=[QUEUE], concurrency=self.workers, install_signal_handlers=False, wait=True,
+            listen_notify=True, update_heartbeat_interval=self.heartbeat, stalled_worker_timeout=self.stalled_after,
+            delete_jobs="always", name="driftbot", shutdown_graceful_timeout=self.grace)
+
     async def _main(self) -> None:
-        await self.app.open_async()
-        await self._install_schema()
+        delay = 1.0
+        while not self._closing:  # the database may not answer yet (or be full): try again, and say so
+            try:
+                await self.app.open_async()
+                await self._install_schema()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - retried
+                _log_safely(f"the shared queue cannot reach its database; trying again in {delay:.0f} s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
         self._ready.set()
-        self._worker = asyncio.get_running_loop().create_task(self.app.run_worker_async(
-            queues=[QUEUE], concurrency=self.workers, install_signal_handlers=False, wait=True,
-            listen_notify=True, update_heartbeat_interval=self.heartbeat,
-            stalled_worker_timeout=self.stalled_after, delete_jobs="always", name="driftbot"))
+        self._procrastinate_worker = self._new_worker()
+        self._worker = asyncio.get_running_loop().create_task(self._procrastinate_worker.run())
         while not self._closing:
             try:
                 await self.reconcile()
@@ -191,10 +209,8 @@ class SharedQueue:
                 self.restarted += 1
                 _log_safely("the queue's worker ended unexpectedly; starting another",
                             None if self._worker.cancelled() else self._worker.exception())
-                self._worker = asyncio.get_running_loop().create_task(self.app.run_worker_async(
-                    queues=[QUEUE], concurrency=self.workers, install_signal_handlers=False, wait=True,
-                    listen_notify=True, update_heartbeat_interval=self.heartbeat,
-                    stalled_worker_timeout=self.stalled_after, delete_jobs="always", name="driftbot"))
+                self._procrastinate_worker = self._new_worker()
+                self._worker = asyncio.get_running_loop().create_task(self._procrastinate_worker.run())
             await asyncio.sleep(self.reconcile_every)
 
     async def _install_schema(self) -> None:
@@ -211,36 +227,72 @@ class SharedQueue:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
     async def reconcile(self) -> dict:
-        """Put back the jobs of replicas that died; queue stored jobs nothing waits for. Returns what
-        it did, for tests and logs."""
-        manager = self.app.job_manager
-        retried = 0
-        for job in await manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=self.stalled_after):
+        """Put back the jobs of replicas that died; queue stored jobs nothing waits for. One replica
+        does it at a time (an advisory lock), so a job is never put back twice. Returns what it did."""
+        async with self.app.connector.pool.connection() as conn:
+            await conn.set_autocommit(True)
+            got = (await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (RECONCILE_LOCK,))).fetchone())[0]
+            if not got:
+                await self._count(conn)
+                return {"retried": 0, "queued": 0}
             try:
-                await manager.retry_job(job)
-                retried += 1
-            except Exception:  # noqa: BLE001 - another job waits for its key already: that one does the work
-                await manager.finish_job_by_id_async(job.id, self._procrastinate.jobs.Status.ABORTED, True)
+                retried = await self._put_back(conn)
+                active = await self._count(conn)
+                loop = asyncio.get_running_loop()
+                keys = await loop.run_in_executor(None, self.store.unfinished_keys)
+                queued, now = 0, time.time()
+                for key in keys:
+                    if key in active:
+                        continue
+                    until = await loop.run_in_executor(None, self.store.get_value, "", HELD + key)
+                    if until and float(until) > now:
+                        continue  # held back for the API budget (its gate is asked again then)
+                    if await self._defer(key) == "queued":
+                        queued += 1
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (RECONCILE_LOCK,))
         if retried:
             log.info("%d job(s) of a replica that stopped answering put back", retried)
-        active = {}
-        async with self.app.connector.pool.connection() as conn:
-            rows = await (await conn.execute(
-                "SELECT queueing_lock, status, extract(epoch FROM now() - scheduled_at) "
-                "FROM procrastinate_jobs WHERE queue_name = %s AND status IN ('todo', 'doing')", (QUEUE,))).fetchall()
-        for lock, status, _age in rows:
-            active[lock] = status
-        self._waiting = sum(1 for s in active.values() if s == "todo")
-        ages = [age for _l, s, age in rows if s == "todo" and age is not None]
-        self._oldest = max(0.0, float(max(ages))) if ages else 0.0
-        keys = await asyncio.get_running_loop().run_in_executor(None, self.store.unfinished_keys)
-        queued = 0
-        for key in keys:
-            if key not in active and await self._defer(key) == "queued":
-                queued += 1
         if queued:
             log.info("queued %d stored job key(s) nothing was waiting for", queued)
         return {"retried": retried, "queued": queued}
+
+    async def _put_back(self, conn) -> int:
+        """The running jobs of workers whose heartbeats stopped, back to waiting (or dropped, when a
+        job for the same key waits already: that one runs the newest stored job). Each is checked
+        again as it is changed, so a job a live worker holds is never touched."""
+        import psycopg
+        stale = ("(worker_id IS NULL OR worker_id IN (SELECT id FROM procrastinate_workers "
+                 "WHERE last_heartbeat < now() - make_interval(secs => %s)))")
+        ids = [r[0] for r in await (await conn.execute(
+            f"SELECT id FROM procrastinate_jobs WHERE queue_name = %s AND status = 'doing' AND {stale}",
+            (QUEUE, self.stalled_after))).fetchall()]
+        retried = 0
+        for job_id in ids:
+            try:
+                cur = await conn.execute(
+                    "UPDATE procrastinate_jobs SET status = 'todo', worker_id = NULL, scheduled_at = NULL, "
+                    f"attempts = attempts + 1 WHERE id = %s AND status = 'doing' AND {stale}",
+                    (job_id, self.stalled_after))
+                retried += cur.rowcount
+            except psycopg.errors.UniqueViolation:
+                await conn.execute(f"DELETE FROM procrastinate_jobs WHERE id = %s AND status = 'doing' AND {stale}",
+                                   (job_id, self.stalled_after))
+        return retried
+
+    async def _count(self, conn) -> dict:
+        """Which keys have a job waiting or running, and the figures the status page shows."""
+        rows = await (await conn.execute(
+            "SELECT j.queueing_lock, j.lock, j.status, extract(epoch FROM now() - min(e.at)) "
+            "FROM procrastinate_jobs j LEFT JOIN procrastinate_events e ON e.job_id = j.id AND e.type = 'deferred' "
+            "WHERE j.queue_name = %s AND j.status IN ('todo', 'doing') GROUP BY j.id", (QUEUE,))).fetchall()
+        active = {}
+        for queueing_lock, lock, status, _age in rows:
+            active[lock or queueing_lock] = status
+        self._waiting = sum(1 for _q, _l, s, _a in rows if s == "todo")
+        ages = [float(a) for _q, _l, s, a in rows if s == "todo" and a is not None]
+        self._oldest = max(0.0, max(ages)) if ages else 0.0
+        return active
 
     async def join(self, timeout: float | None = None) -> None:
         """Wait until no stored job is left (on any replica)."""
@@ -253,12 +305,20 @@ class SharedQueue:
         await asyncio.wait_for(idle(), timeout)
 
     async def stop(self, grace: float = 20.0) -> list[dict]:
-        """Stop taking work; give running jobs ``grace`` seconds; what did not run stays stored and
-        runs on another replica, or here at the next start."""
+        """Stop taking work; give running jobs ``grace`` seconds, then cancel them: what did not run
+        stays stored and runs on another replica (once its job here is given up), or here at the next
+        start. The grace stays below the time after which other replicas take a silent worker's jobs,
+        so a job never runs on two replicas at once."""
         self._closing = True
-        deadline = time.monotonic() + grace
-        while self._running and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        worker = getattr(self, "_procrastinate_worker", None)
+        if worker is not None:
+            worker.shutdown_graceful_timeout = min(grace, self.grace)
+            worker.stop()  # no new job is taken from now on
+        if self._worker is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._worker), min(grace, self.grace) + 5)
+            except (asyncio.TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping anyway
+                pass
         for task in [self._worker, *self._tasks]:
             if task is not None and not task.done():
                 task.cancel()

@@ -27,3 +27,13 @@ def test_a_file_named_by_its_bare_name_is_found():
     assert by["requirements.in"].evidence[0].path == "src/email/requirements.in"
     assert by["Dockerfile"].status is Status.MET
     assert by["settings.local"].status is not Status.MET  # no such file: not found by name alone
+
+
+def test_a_file_of_that_name_in_another_services_folder_is_only_partial():
+    findings = analyse({"services/billing/README.md": "# Billing\n\nDependencies are pinned in `requirements.in`.\n",
+                        "services/billing/app.py": "def charge():\n    pass\n",
+                        "services/shipping/requirements.in": "grpcio\n",
+                        "services/shipping/app.py": "def ship():\n    pass\n"})
+    f = next(f for f in findings.features if f.id.endswith("billing"))
+    r = next(r for r in f.requirements if any(a.value == "requirements.in" for a in r.requirement.anchors))
+    assert r.status is Status.PARTIAL and "services/shipping/requirements.in" in r.detail

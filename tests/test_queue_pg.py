@@ -117,3 +117,50 @@ async def test_a_stored_job_nothing_queued_is_queued_by_any_replica(location):
     assert ran == [9]
     await q.stop(1)
     store.close()
+
+
+async def test_a_held_job_never_blocks_a_newer_one_for_its_key_and_a_stop_hands_work_over(location):
+    """A scan held for the API budget waits in the store; a push for the same repository runs at once
+    (and replaces it). A replica stopping mid-job cancels it after its grace; another runs it, never both."""
+    ran, spans = [], []
+
+    async def runner(job):
+        ran.append(job["kind"])
+
+    a, store_a = replica(location, runner)
+    a.gate = lambda job: 3600.0 if job["kind"] == "scan" else None
+    a.start()
+    (scan,) = store_a.accept_delivery("d-scan", [("push:acme/x", {"kind": "scan"})])
+    a.submit({"kind": "scan"}, "push:acme/x", scan)
+    await asyncio.sleep(1.0)
+    assert ran == [] and store_a.unfinished_jobs()  # held, still stored
+    (push,) = store_a.accept_delivery("d-push", [("push:acme/x", {"kind": "push"})])
+    a.submit({"kind": "push"}, "push:acme/x", push)
+    await a.join(10)
+    assert ran == ["push"] and store_a.unfinished_jobs() == []
+
+    import time as _time
+
+    async def slow(job):
+        spans.append(("a", _time.monotonic()))
+        await asyncio.sleep(30)
+
+    async def fast(job):
+        spans.append(("b", _time.monotonic()))
+
+    a.runner = slow
+    b, store_b = replica(location, fast)
+    b.start()
+    (job_id,) = store_a.accept_delivery("d-long", [("pr:acme/x:1", {"kind": "pull_request"})])
+    a.submit({"kind": "pull_request"}, "pr:acme/x:1", job_id)
+    for _ in range(100):
+        if spans:
+            break
+        await asyncio.sleep(0.05)
+    started = _time.monotonic()
+    await a.stop(0.5)
+    assert _time.monotonic() - started < 5  # the grace is kept, not the job's 30 s
+    await b.join(30)
+    assert [who for who, _t in spans] == ["a", "b"] and store_b.unfinished_jobs() == []
+    await b.stop(1)
+    store_a.close(), store_b.close()

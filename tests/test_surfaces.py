@@ -73,5 +73,7 @@ def test_the_compose_file_runs_replicas_on_one_database_behind_one_address():
     assert app["environment"]["PRIVATE_KEY_PATH"].startswith("/run/secrets/") and "app_key" in compose["secrets"]
     mounted = next(v for v in proxy["volumes"] if "nginx.conf" in v).split(":")[0]
     conf = (ROOT / mounted).read_text()
-    assert "server driftbot:8000" in conf and re.search(r"client_max_body_size\s+25m", conf)  # GitHub's payload cap
+    assert "server driftbot:8000 resolve" in conf and "resolver 127.0.0.11" in conf  # replicas added later get work
+    assert re.search(r"client_max_body_size\s+25m", conf)  # GitHub's payload cap
+    assert int(app["stop_grace_period"].rstrip("s")) > 20  # the replicas' shutdown grace fits in Docker's
     assert proxy["ports"][0].endswith(":8000")

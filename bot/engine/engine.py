@@ -679,7 +679,8 @@ class Engine:
 
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
                       tuple(f.spec), locate, read_small, programs or {}, languages, test_code=test_feature,
-                      located=f.scope == "located", infra=infra)
+                      located=f.scope == "located", infra=infra,
+                      home=f.home if f.scope == "located" and mine else "")
 
         def scenario_match(title: str):
             want = normalise_text(_split_camel(title))

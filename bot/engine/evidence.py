@@ -276,6 +276,7 @@ class Scope:
     located: bool = False  # the code is the repository's source, searched for what the spec names
     infra: dict = field(default_factory=dict)  # infrastructure files searched with the source
     infra_topic: bool = False  # the requirement being judged speaks of infrastructure (set per requirement)
+    home: str = ""  # a located feature's own folder (a folder README's), if it has one
     _corpus: object = None
     _defs: object = None
 
@@ -571,11 +572,19 @@ def _match_anchor(a: Anchor, scope: Scope) -> Verdict:
                                              "column", "constant", "mention", "heading"),
                      read_ok=a.subkind == "env")
     if v.status is not Status.MET and _FILE_NAME.match(a.value):
-        # `requirements.in`, `terraform.tfvars`, `Dockerfile`: a file's name, and the file is there
+        # `requirements.in`, `terraform.tfvars`, `Dockerfile`: a file's name, and the file is there; in the
+        # feature's own folders it is met, elsewhere it is only a file of that name
         files = sorted(p for p in scope.basenames.get(a.value, ()) if p not in scope.spec_paths)
-        if files:
-            mine = [p for p in files if p in scope.code] or files
+        if scope.located:  # the whole source, or a component's own folder
+            mine = [p for p in files if p.startswith(scope.home + "/")] if scope.home else files
+        else:
+            roots = tuple(r.rstrip("/") + "/" for r in scope.code_roots if r.strip("./"))
+            mine = [p for p in files if p in scope.code or (roots and p.startswith(roots))]
+        if mine:
             return Verdict(Status.MET, [Evidence(p, 0, "the file exists") for p in mine[:MAX_EVIDENCE]], "")
+        if files and v.status is Status.MISSING:
+            return Verdict(Status.PARTIAL, [Evidence(files[0], 0, "a file of that name")],
+                           f"a file of that name is at {files[0]}, outside the feature's code")
     return v
 
 
