@@ -1119,7 +1119,7 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
                 add(GapKind.NO_TESTS, "", "no test file imports the code its requirements locate", confidence="low")
             for m in s.markers:
                 add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}",
-                    m.text if m.kind.upper() in m.text.upper() else f"{m.kind}: {m.text}",
+                    _marker_message(m),
                     path=m.path, line=m.line, marker=m.kind, confidence="low")
         return gaps
     if s.code_files == 0:
@@ -1131,7 +1131,7 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
             add(GapKind.NO_TESTS, "", f"no test file covers {', '.join(f.code_roots) or f.id}")
         for m in s.markers:
             add(GapKind.MARKER, f"{m.path}|{normalise_text(m.text)}",
-                m.text if m.kind.upper() in m.text.upper() else f"{m.kind}: {m.text}",
+                _marker_message(m),
                 path=m.path, line=m.line, marker=m.kind)
         if s.wired_from_missing:
             for g in s.wired_from_missing:
@@ -1163,6 +1163,13 @@ def _clip_words(text: str, n: int) -> str:
         return text
     cut = text[:n].rsplit(" ", 1)[0]
     return cut + "…"
+
+
+def _marker_message(m: Marker) -> str:
+    """A marker gap's message: the note as the code has it, its spacing collapsed (a line's alignment
+    is not part of what it says), with its kind when the note does not say it."""
+    text = " ".join(m.text.split())
+    return text if m.kind.upper() in text.upper() else f"{m.kind}: {text}"
 
 
 def _where(ev) -> str:

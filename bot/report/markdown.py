@@ -503,7 +503,7 @@ def _req_table(w, reqs, link) -> None:
                 not any(e.note and e.note in r.detail for e in r.evidence[:3]):
             ev = (ev + "<br>" if ev else "") + esc(r.detail)
         if r.status is Status.MISSING and r.searched and not r.evidence:
-            ev += f" (searched {esc(r.searched)})"
+            ev = f"{ev} (searched {esc(r.searched)})" if ev else f"searched {esc(r.searched)}"
         src = loc(q.spec_path, q.line, link, cell=True)
         status = status_mark(r.status)
         if q.planned:

@@ -191,7 +191,8 @@ def _details(deltas: list[FeatureDelta], link, omitted: int) -> str:
             for r in unmet[:60]:
                 q = r.requirement
                 ev = "<br>".join(f"{loc(e.path, e.line, link, cell=True)} {esc(e.note)}" for e in r.evidence[:2]) or \
-                    esc(f"{r.detail} (searched {r.searched})" if r.searched else r.detail)
+                    esc((f"{r.detail} (searched {r.searched})" if r.detail else f"searched {r.searched}") if r.searched
+                        else r.detail)
                 lines.append(f"| {q.id}: {_req_text(q)} ({loc(q.spec_path, q.line, link, cell=True)}) | "
                              f"{status_mark(r.status)} | {ev} |")
             if len(unmet) > 60:
