@@ -136,6 +136,8 @@ class SharedQueue:
             await loop.run_in_executor(None, self.store.set_value, "", HELD + key, f"{until:.0f}")
             log.info("job held back", extra={"kind": job.get("kind"), "repo": job.get("repo"), "seconds": round(wait)})
             return
+        if await loop.run_in_executor(None, self.store.get_value, "", HELD + key) not in (None, "0"):
+            await loop.run_in_executor(None, self.store.set_value, "", HELD + key, "0")  # held no more
         self._running += 1
         try:
             if self.started is not None:

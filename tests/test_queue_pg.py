@@ -138,6 +138,7 @@ async def test_a_held_job_never_blocks_a_newer_one_for_its_key_and_a_stop_hands_
     a.submit({"kind": "push"}, "push:acme/x", push)
     await a.join(10)
     assert ran == ["push"] and store_a.unfinished_jobs() == []
+    assert store_a.get_value("", "held:push:acme/x") == "0"  # the key is held no more
 
     import time as _time
 
