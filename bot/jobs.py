@@ -24,6 +24,32 @@ async def _nothing(_job_id: int, done: bool = True) -> None:
     return None
 
 
+async def not_started(job: dict) -> None:
+    """A queue's runner until the app has started."""
+    raise RuntimeError("the queue runs jobs only once the app has started")
+
+
+def ask_gate(gate: Callable[[dict], float | None] | None, job: dict) -> float | None:
+    """Seconds ``job`` should wait before it starts (None: run it now). A gate that fails lets it run."""
+    if gate is None:
+        return None
+    try:
+        return gate(job)
+    except Exception as exc:
+        _log_safely("could not ask whether a job should wait", exc)
+        return None
+
+
+async def record_finished(finished: Finished, job_id: int | None, done: bool = True) -> None:
+    """Tell the store a job ran (or failed for good); if that fails, the job stays stored and runs again."""
+    if job_id is None:
+        return
+    try:
+        await finished(job_id, done)
+    except Exception as exc:
+        _log_safely("could not record a finished job", exc)
+
+
 class JobQueue:
     def __init__(self, runner: Runner, *, workers: int = 4, finished: Finished = _nothing,
                  started: Callable[[int], Awaitable[None]] | None = None,
@@ -102,12 +128,7 @@ class JobQueue:
             asyncio.get_running_loop().create_task(self._finish(entry[0]))
 
     async def _finish(self, job_id: int | None, done: bool = True) -> None:
-        if job_id is None:
-            return
-        try:
-            await self.finished(job_id, done)
-        except Exception as exc:  # the job stays stored and runs again at the next start
-            _log_safely("could not record a finished job", exc)
+        await record_finished(self.finished, job_id, done)
 
     def start(self) -> None:
         for _ in range(self.workers):
@@ -167,13 +188,7 @@ class JobQueue:
                     self._idle.set()
 
     def _gated(self, job: dict) -> float | None:
-        if self.gate is None:
-            return None
-        try:
-            return self.gate(job)
-        except Exception as exc:  # a gate that fails lets the job run
-            _log_safely("could not ask whether a job should wait", exc)
-            return None
+        return ask_gate(self.gate, job)
 
     def _hold(self, key: str, entry, wait: float) -> None:
         """Put a job back for ``wait`` seconds. It stays stored: a restart meanwhile asks again. A job

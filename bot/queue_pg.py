@@ -24,7 +24,7 @@ import time
 from functools import partial
 from typing import Awaitable, Callable
 
-from .jobs import _log_safely
+from .jobs import _log_safely, _nothing, ask_gate, not_started, record_finished
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,6 @@ SCHEMA_LOCK = 0x64726971  # "driq": one replica installs procrastinate's schema
 MAX_ATTEMPTS = 3  # the same limit as the in-process queue's resume at start
 HELD = "held:"  # store value (repository "") naming until when a key's job waits for its gate (the API budget)
 RECONCILE_LOCK = 0x64726972  # "drir": one replica reconciles at a time
-
-
-async def _nothing(_job_id: int, done: bool = True) -> None:
-    return None
-
-
-async def _not_started(job: dict) -> None:
-    raise RuntimeError("the queue runs jobs only once the app has started")
 
 
 class SharedQueue:
@@ -61,7 +53,7 @@ class SharedQueue:
         self.location = location
         self.store = store
         self.workers = workers
-        self.runner: Callable[[dict], Awaitable[None]] = _not_started
+        self.runner: Callable[[dict], Awaitable[None]] = not_started
         self.finished: Callable[..., Awaitable[None]] = _nothing
         self.started: Callable[[int], Awaitable[None]] | None = None
         self.gate: Callable[[dict], float | None] | None = None
@@ -129,7 +121,7 @@ class SharedQueue:
         if not jobs:
             return  # another run of this key did the work already
         job_id, job, _attempts = jobs[-1]
-        wait = self._gated(job)
+        wait = ask_gate(self.gate, job)
         if wait:  # work that can wait (the API budget is low): it stays stored, and the reconcilers leave
             # its key alone until then; a newer job for the key (a push) is queued and runs at once
             until = time.time() + min(max(wait, 1.0), 3600.0)
@@ -159,19 +151,7 @@ class SharedQueue:
             self._running -= 1
 
     async def _finish(self, job_id: int, done: bool) -> None:
-        try:
-            await self.finished(job_id, done)
-        except Exception as exc:  # noqa: BLE001 - stays stored: the reconciler queues it again
-            _log_safely("could not record a finished job", exc)
-
-    def _gated(self, job: dict) -> float | None:
-        if self.gate is None:
-            return None
-        try:
-            return self.gate(job)
-        except Exception as exc:  # noqa: BLE001 - a gate that fails lets the job run
-            _log_safely("could not ask whether a job should wait", exc)
-            return None
+        await record_finished(self.finished, job_id, done)  # on failure, stays stored: queued again
 
     # ---- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:

@@ -24,7 +24,7 @@ from .github.client import GitHubApp
 from .handlers import router
 from . import metrics as metrics_mod
 from .jobkinds import Job
-from .jobs import JobQueue
+from .jobs import JobQueue, not_started
 from .service import DriftService
 from .settings import Settings, SettingsError
 from .store import Store, open_store
@@ -381,15 +381,12 @@ def make_app(settings: Settings, *, store: Store | None = None, time_scale: floa
 
 def _queue(settings: Settings, store: Store):
     """The in-process queue, or, with a PostgreSQL store, the queue every replica on it shares."""
-    on_postgres = store.__class__.__name__ == "PostgresStore"
+    from .store_pg import PostgresStore  # the module itself needs nothing installed
+    on_postgres = isinstance(store, PostgresStore)
     if settings.queue == "memory" or (settings.queue == "auto" and not on_postgres):
-        return JobQueue(_not_started, workers=settings.workers)
+        return JobQueue(not_started, workers=settings.workers)
     if not on_postgres:
         raise SettingsError("DRIFTBOT_QUEUE=postgres needs DRIFTBOT_STORE=postgresql://… (the queue lives in that "
                             "database)")
     from .queue_pg import SharedQueue
     return SharedQueue(store.location, store, workers=settings.workers)
-
-
-async def _not_started(job: dict) -> None:
-    raise RuntimeError("the queue runs jobs only once the app has started")
