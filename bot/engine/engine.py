@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import itertools
 import posixpath
 import re
 import weakref
@@ -21,11 +22,12 @@ from . import dataindex, documents as docs_mod, featuremap as fm_mod
 from . import globs, rules as rules_mod
 from .config import CONFIG_PATHS, Config, Waiver
 from .errors import Stopped
-from .evidence import RepoLookup, Scope, Wanted, anchor_names, command_names, evaluate_requirement, flag_names, \
+from .evidence import Scope, anchor_names, command_names, evaluate_requirement, flag_names, \
     requirement_ids, route_suffixes, split_endpoint
 from .fingerprint import fingerprint, normalise_text
 from .terms import key_terms
 from .index import DOC_EXTENSIONS, EMPTY, FileIndex, build_index, resolve_ref
+from .lookup import RepoLookup, Wanted
 from .model import (ClaimCheck, Evidence, FeatureResult, Findings, Gap, GapKind, Kind, Marker, Requirement,
                     RequirementResult, ScoreTerm, Signals, Skipped, Status, Unpaired)
 from .scoring import alignment as score_alignment, band as score_band
@@ -102,6 +104,91 @@ class _PathKinds:
                 posixpath.splitext(p)[1].lower() in DOC_EXTENSIONS]
 
 
+_SERIALS = itertools.count(1)
+
+
+class _Collected:
+    """The indexes one evaluation reads (code, documents, the data files features name, and the
+    infrastructure among the candidates), with what they add to the findings."""
+
+    def __init__(self, todo: list[str], candidates: list[str]):
+        self.todo, self.candidates = todo, candidates
+        self.serial = next(_SERIALS)
+        self.base: int | None = None  # the collection this one was brought up to date from …
+        self.changed: list[str] | None = None  # … and the paths that changed since
+        self.entries: dict[str, object] = {}  # path -> the FileEntry its index was built from
+        self.indexes: dict[str, FileIndex] = {}
+        self.infra: dict[str, FileIndex] = {}
+        self.bytes = 0
+        self._notes: dict[str, tuple[list[str], Skipped | None]] = {}  # path -> (warnings, skipped)
+        self._langs: dict[str, int] = {}
+        self._pos: dict[str, int] | None = None
+
+    def put(self, path: str, fi: FileIndex, snapshot: Snapshot) -> None:
+        old = self.indexes.get(path)
+        if old is not None:
+            self.bytes -= self.entries[path].size
+            self._count(old, -1)
+        entry = snapshot.entry(path)
+        self.entries[path], self.indexes[path] = entry, fi
+        self.bytes += entry.size
+        self._count(fi, 1)
+        notes = [f"{path}: invalid UTF-8 (read with replacement characters)"] if fi.lossy else []
+        notes += [f"{path}: rule {rid} ran out of time and was skipped for this file" for rid in fi.timeouts]
+        skip = Skipped(path, "generated or minified (a line over 4,000 characters)") if fi.kind == "minified" else \
+            Skipped(path, "binary") if fi.kind == "binary" else None
+        if notes or skip:
+            self._notes[path] = (notes, skip)
+        else:
+            self._notes.pop(path, None)
+
+    def put_infra(self, path: str, fi: FileIndex | None, snapshot: Snapshot) -> None:
+        """A candidate's index when it is infrastructure, else None."""
+        old = self.infra.pop(path, None)
+        if old is not None:
+            self.bytes -= self.entries[path].size
+        self.entries[path] = snapshot.entry(path)
+        if fi is not None and fi.lang == "infra":
+            self.infra[path] = fi
+            self.bytes += self.entries[path].size
+            if next(reversed(self.infra)) != path or len(self.infra) > 1:  # in candidate order, as a fresh run
+                self.infra = {p: self.infra[p] for p in self.candidates if p in self.infra}
+
+    def _count(self, fi: FileIndex, n: int) -> None:
+        if fi.kind == "code" and fi.lang:
+            self._langs[fi.lang] = self._langs.get(fi.lang, 0) + n
+            if not self._langs[fi.lang]:
+                del self._langs[fi.lang]
+
+    def updated(self, changed: list[str], snapshot: Snapshot) -> "_Collected":
+        """A copy to bring up to date with ``changed`` (the held one stays as it was)."""
+        out = _Collected(self.todo, self.candidates)
+        out.base, out.changed = self.serial, changed
+        out.entries, out.indexes, out.infra = dict(self.entries), dict(self.indexes), dict(self.infra)
+        out.bytes, out._notes, out._langs, out._pos = self.bytes, dict(self._notes), dict(self._langs), self._pos
+        return out
+
+    def _order(self) -> dict[str, int]:
+        if self._pos is None:
+            self._pos = {p: i for i, p in enumerate(self.todo)}
+        return self._pos
+
+    def warnings(self) -> list[str]:
+        if not self._notes:
+            return []
+        pos = self._order()
+        return [w for p in sorted(self._notes, key=pos.__getitem__) for w in self._notes[p][0]]
+
+    def skipped(self) -> list[Skipped]:
+        if not self._notes:
+            return []
+        pos = self._order()
+        return [self._notes[p][1] for p in sorted(self._notes, key=pos.__getitem__) if self._notes[p][1]]
+
+    def languages(self) -> frozenset:
+        return frozenset(self._langs)
+
+
 class _SnapshotView:
     """Derived data about one snapshot, computed once and kept while the snapshot lives."""
 
@@ -124,6 +211,32 @@ class _SnapshotView:
         # per config and document versions; bounded: a worker process sees a new config object each call
         self.resolved: LRUCache = LRUCache(maxsize=16)
         self._kinds: dict[str, _PathKinds] = {}
+        self.lookups: dict[str, RepoLookup] = {}  # by rule set: the last analysis's (Engine._lookup)
+        self._data: dict[int, tuple] = {}  # id(feature map) -> (feature map, its data files)
+        self.collected: dict[str, _Collected] = {}  # by rule set: the indexes of the last whole snapshot
+        self.refs: dict[str, _RefIndex] = {}  # by rule set: who imports what, for the last collection
+        self._programs: tuple | None = None  # (the manifests' blobs, the programs they define)
+
+    def data_files(self, fmap: fm_mod.FeatureMap) -> set[str]:
+        """The configuration files (YAML, JSON, TOML …) among the features' code: indexed with the code."""
+        if not self.has_data:
+            return set()
+        held = self._data.get(id(fmap))
+        if held is None or held[0] is not fmap:
+            held = self._data[id(fmap)] = (fmap, {p for f in fmap.features for p in self.index.glob_many(f.code)
+                                                  if dataindex.is_data(p)})
+            while len(self._data) > 16:
+                del self._data[next(iter(self._data))]
+        return held[1]
+
+    def programs(self, snapshot: Snapshot, read) -> dict[str, list[str]]:
+        """The command-line programs the repository defines (``_programs``), worked out again only when
+        a manifest that names them changes."""
+        key = tuple((e.sha, snapshot.available(p)) if (e := snapshot.entry(p)) is not None else None
+                    for p in ("pyproject.toml", "package.json", "go.mod"))
+        if self._programs is None or self._programs[0] != key:
+            self._programs = (key, _programs(self, read))
+        return self._programs[1]
 
     def kinds(self, ruleset: rules_mod.RuleSet) -> _PathKinds:
         k = self._kinds.get(ruleset.key)
@@ -142,7 +255,7 @@ class Engine:
         self._spec_cache: LRUCache = LRUCache(maxsize=20_000)
         self._views: "weakref.WeakKeyDictionary[Snapshot, dict]" = weakref.WeakKeyDictionary()
         self._shared_views: LRUCache = LRUCache(maxsize=8)  # by file list: commits that add no file share one
-        self.stats = {"files_indexed": 0, "specs_parsed": 0}
+        self.stats = {"files_indexed": 0, "specs_parsed": 0, "lookups_built": 0, "lookups_updated": 0}
 
     # ---- cached per-file work -------------------------------------------------------------
     def file_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> FileIndex:
@@ -189,8 +302,7 @@ class Engine:
         """The files a full evaluation would index that the engine holds no index for yet (so a caller
         with several cores can index them in parallel and hand them over with ``adopt``)."""
         view, ruleset, fmap = self._resolve(snapshot, config)
-        data = {p for f in fmap.features for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
-            if view.has_data else set()
+        data = view.data_files(fmap)
         kinds = view.kinds(ruleset)
         todo = [p for p in kinds.to_index(data) + [p for p in sorted(kinds.infra - data)
                                                      if snapshot.available(p) and self._is_infra(snapshot, p, ruleset)]
@@ -343,45 +455,11 @@ class Engine:
 
         # 1. every code and doc file gets a (cached) index: needed for repo-wide lookups and wiring; config
         # and infrastructure files (YAML, Dockerfiles, scripts) where a feature's code globs name them
-        indexes: dict[str, FileIndex] = {}
-        bytes_scanned = 0
-        data_files = {p for f in selected for p in view.index.glob_many(f.code) if dataindex.is_data(p)} \
-            if view.has_data else set()
+        col = self._collect(snapshot, view, ruleset, fmap, stop, progress)
+        indexes, infra_idx, bytes_scanned = col.indexes, col.infra, col.bytes
         kinds = view.kinds(ruleset)
-        todo = kinds.to_index(data_files)
-        partial, total = snapshot.partial, len(todo)
-        for n, p in enumerate(todo, 1):
-            if stop is not None and (why := stop()):
-                raise Stopped(why)
-            if partial and not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
-                continue  # partial snapshot: not fetched, and never seen before
-            fi = self.file_index(snapshot, p, ruleset)
-            indexes[p] = fi
-            bytes_scanned += snapshot.entry(p).size
-            if fi.lossy:
-                warnings.append(f"{p}: invalid UTF-8 (read with replacement characters)")
-            for rid in fi.timeouts:
-                warnings.append(f"{p}: rule {rid} ran out of time and was skipped for this file")
-            if progress and n % 500 == 0:
-                progress("index", n, total)
-        infra_idx: dict[str, FileIndex] = {}
-        for p in sorted(kinds.infra - data_files):
-            if stop is not None and (why := stop()):
-                raise Stopped(why)
-            if partial and not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
-                continue
-            if not self._is_infra(snapshot, p, ruleset):
-                continue  # ordinary YAML: never indexed for this
-            fi = self.file_index(snapshot, p, ruleset)
-            if fi.lang == "infra":
-                infra_idx[p] = fi
-                bytes_scanned += snapshot.entry(p).size
-        skipped = list(snapshot.skipped)
-        for p, fi in indexes.items():
-            if fi.kind == "minified":
-                skipped.append(Skipped(p, "generated or minified (a line over 4,000 characters)"))
-            elif fi.kind == "binary":
-                skipped.append(Skipped(p, "binary"))
+        warnings.extend(col.warnings())
+        skipped = list(snapshot.skipped) + col.skipped()
 
         # 2. specs and what they ask for
         parsed: dict[str, list[ParsedSpec]] = {}
@@ -423,8 +501,8 @@ class Engine:
                                 wanted.names.add(a.owner)
                         elif a.kind is Kind.COMMAND:
                             wanted.names.update(command_names(a))
-        repo = RepoLookup(wanted, {**indexes, **infra_idx}, ruleset.is_test, lookup_only=frozenset(infra_idx))
-        refs = _RefIndex(indexes, ruleset.is_test)
+        repo = self._lookup(view, ruleset, wanted, {**indexes, **infra_idx}, frozenset(infra_idx), col)
+        refs = self._refs(view, ruleset, col)
         named_tests = _NamedTests(kinds.tests_by_name, indexes)
 
         def read_small(path: str) -> str:
@@ -433,8 +511,8 @@ class Engine:
                 return ""
             return decode(snapshot.read(path)).text
 
-        programs = _programs(view, read_small)
-        languages = frozenset(fi.lang for fi in indexes.values() if fi.kind == "code" and fi.lang)
+        programs = view.programs(snapshot, read_small)
+        languages = col.languages()
 
         def locate(path: str, name: str) -> int:
             try:
@@ -477,6 +555,91 @@ class Engine:
             warnings=tuple(dict.fromkeys(warnings)), documents=tuple(fmap.documents), claims=tuple(claims),
             source=fmap.source,
         )
+
+    def _collect(self, snapshot: Snapshot, view: _SnapshotView, ruleset: rules_mod.RuleSet, fmap, stop,
+                 progress) -> "_Collected":
+        """The indexes an evaluation reads. A whole snapshot (not a partial one) that differs from the
+        view's last one by a few files takes that one's and indexes the changed files alone."""
+        # the data files any feature names (not only the selected ones': the repository a feature is judged
+        # against is the same whichever features a run asks for)
+        data_files = view.data_files(fmap)
+        kinds = view.kinds(ruleset)
+        todo = kinds.to_index(data_files)
+        candidates = sorted(kinds.infra - data_files)
+        held = view.collected.get(ruleset.key) if not snapshot.partial else None
+        if held is not None and held.todo == todo and held.candidates == candidates:
+            entries = snapshot._entries
+            changed = [p for p, e in held.entries.items() if (now := entries.get(p)) is not e and
+                       (now is None or e is None or now.sha != e.sha)]
+            if len(changed) <= max(50, len(todo) // 20):
+                col = held.updated(changed, snapshot)
+                for p in changed:
+                    if stop is not None and (why := stop()):
+                        raise Stopped(why)
+                    if p in col.indexes:
+                        col.put(p, self.file_index(snapshot, p, ruleset), snapshot)
+                    else:
+                        col.put_infra(p, self.file_index(snapshot, p, ruleset)
+                                      if self._is_infra(snapshot, p, ruleset) else None, snapshot)
+                if not snapshot.partial:
+                    view.collected[ruleset.key] = col
+                return col
+        col = _Collected(todo, candidates)
+        partial, total = snapshot.partial, len(todo)
+        for n, p in enumerate(todo, 1):
+            if stop is not None and (why := stop()):
+                raise Stopped(why)
+            if partial and not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
+                continue  # partial snapshot: not fetched, and never seen before
+            col.put(p, self.file_index(snapshot, p, ruleset), snapshot)
+            if progress and n % 500 == 0:
+                progress("index", n, total)
+        for p in candidates:
+            if stop is not None and (why := stop()):
+                raise Stopped(why)
+            if partial and not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
+                continue
+            # ordinary YAML is never indexed for this
+            col.put_infra(p, self.file_index(snapshot, p, ruleset) if self._is_infra(snapshot, p, ruleset) else None,
+                          snapshot)
+        if not snapshot.partial:
+            view.collected[ruleset.key] = col
+        return col
+
+    def _refs(self, view: _SnapshotView, ruleset: rules_mod.RuleSet, col: "_Collected") -> "_RefIndex":
+        """Who imports what, for the collected indexes: the view's last one brought up to date when the
+        indexes are a few changes on from its own."""
+        held = view.refs.get(ruleset.key)
+        if held is not None and held.serial == col.base and col.changed is not None:
+            held.update(col.indexes, col.changed)
+        elif held is None or held.serial != col.serial:
+            held = view.refs[ruleset.key] = _RefIndex(col.indexes, ruleset.is_test)
+        held.serial = col.serial
+        return held
+
+    def _lookup(self, view: _SnapshotView, ruleset: rules_mod.RuleSet, wanted: Wanted, files: dict[str, FileIndex],
+                infra: frozenset, col: "_Collected"):
+        """The repository-wide lookup for ``wanted`` over ``files``: the view's last one brought up to
+        date when it can be (the same files, some changed; names it holds), else a new one, kept for
+        the next analysis of a snapshot with these paths (a pull request's base and head)."""
+        held = view.lookups.get(ruleset.key)
+        if held is not None:
+            try:
+                since = col.changed if col.base is not None and held.serial == col.base else None
+                if held.update(wanted, files, infra, since):
+                    self.stats["lookups_updated"] += 1
+                    held.serial = col.serial
+                    return held.only(wanted)
+            except Exception:  # noqa: BLE001 - never answer from a lookup left half-updated
+                view.lookups.pop(ruleset.key, None)
+                raise
+        build = wanted
+        if held is not None and list(files) == held._paths and held._lookup_only == infra:
+            build = wanted.union(held.wanted)  # the same files: one lookup serves both
+        repo = view.lookups[ruleset.key] = RepoLookup(build, files, ruleset.is_test, infra)
+        repo.serial = col.serial
+        self.stats["lookups_built"] += 1
+        return repo.only(wanted)
 
     def feature_map(self, snapshot: Snapshot, config: Config) -> fm_mod.FeatureMap:
         return self._resolve(snapshot, config)[2]
@@ -943,14 +1106,42 @@ class _RefIndex:
     def __init__(self, indexes: dict[str, FileIndex], is_test):
         self.by_segment: dict[str, list[tuple[str, bool, str, int]]] = {}
         self.tests_by_segment: dict[str, list[tuple[str, bool, str, int]]] = {}
+        self._seen, self._is_test, self.serial = dict(indexes), is_test, 0
         for path, fi in indexes.items():
             if fi.kind != "code" or not fi.refs:
                 continue
             into = self.tests_by_segment if is_test(path) else self.by_segment
-            for ref in fi.refs:
-                target, relative = resolve_ref(ref, path)
-                for seg in set(target.split("/")):
-                    into.setdefault(seg, []).append((target, relative, path, ref.line))
+            for seg, item in self._entries(path, fi):
+                into.setdefault(seg, []).append(item)
+
+    def update(self, indexes: dict[str, FileIndex], changed: list[str]) -> None:
+        """Follow ``changed`` paths to their indexes in ``indexes`` (the others are as they were)."""
+        for path in changed:
+            old, new = self._seen.get(path), indexes.get(path)
+            if old is new:
+                continue
+            for fi, add in ((old, False), (new, True)):
+                if fi is None or fi.kind != "code" or not fi.refs:
+                    continue
+                into = self.tests_by_segment if self._is_test(path) else self.by_segment
+                for seg, item in self._entries(path, fi):
+                    if add:
+                        into.setdefault(seg, []).append(item)
+                    else:
+                        into[seg] = [x for x in into.get(seg, ()) if x[2] != path]
+                        if not into[seg]:
+                            del into[seg]
+            if new is None:
+                self._seen.pop(path, None)
+            else:
+                self._seen[path] = new
+
+    @staticmethod
+    def _entries(path: str, fi: FileIndex):
+        for ref in fi.refs:
+            target, relative = resolve_ref(ref, path)
+            for seg in set(target.split("/")):
+                yield seg, (target, relative, path, ref.line)
 
     def test_importers(self, f: fm_mod.FeatureDef, own: set[str]) -> list[tuple[str, int]]:
         """Test files that import the feature's code: (path, line)."""

@@ -1,0 +1,509 @@
+"""The repository-wide lookup: where the wanted names, routes and prose terms occur, in one pass.
+
+A feature's own code is searched first; this is the rest of the repository. It is built from the
+files' indexes for what the analysis wants (``Wanted``) and answers in file order, keeping at most a
+few hits of each kind per name, so a name used in hundreds of files cannot crowd out the one file
+that defines it.
+
+An engine keeps the lookup of its last analysis and brings it up to date (``RepoLookup.update``)
+when the next one differs by a few files, as a pull request's head differs from its base: the
+hits of the changed files are taken out and put back in file order, and only a name whose hits
+had been cut at the limit is searched for again. The result is the same as a lookup built afresh
+for those files; the cost follows the change, not the repository's size.
+"""
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import retrieval
+from .index import FileIndex, norm_route
+
+NAME_CAP = 25  # hits of one kind kept per name
+CLASS_CAP = 10  # definitions kept per class name
+TERM_WHERE = 20  # files kept per prose term
+MAX_ROUTES = 20_000  # registered routes kept (for near-miss suggestions)
+_CAPPED = {"names": NAME_CAP, "infra_set": NAME_CAP, "infra_strings": NAME_CAP, "classes": CLASS_CAP}
+_ORDERED = ("routes", "prefixed")  # every hit kept, in file order
+
+
+@dataclass
+class Hit:
+    path: str
+    line: int
+    how: str  # defined, string, used, comment, doc, test, route
+    name: str = ""
+    symbol: object = None  # the index's Symbol, where the index has one
+    was: str = ""  # for a hit in a test file: what it is there (defined, string, used)
+
+
+@dataclass
+class Wanted:
+    names: set[str] = field(default_factory=set)
+    routes: set[str] = field(default_factory=set)
+    terms: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+
+    def within(self, other: "Wanted") -> bool:
+        return self.names <= other.names and self.routes <= other.routes and self.terms <= other.terms and \
+            self.prefixes <= other.prefixes
+
+    def union(self, other: "Wanted") -> "Wanted":
+        return Wanted(self.names | other.names, self.routes | other.routes, self.terms | other.terms,
+                      self.prefixes | other.prefixes)
+
+
+def _symbols(fi: FileIndex):
+    return getattr(fi, "symbols", ()) or ()
+
+
+def _refnames(fi: FileIndex):
+    refs = getattr(fi, "refnames", None)
+    return refs if refs is not None else fi.tokens
+
+
+class RepoLookup:
+    """Repository-wide occurrences of the wanted names, routes and prose terms."""
+
+    def __init__(self, wanted: Wanted, files: dict[str, FileIndex], is_test, lookup_only=frozenset()):
+        self.wanted = Wanted(set(wanted.names), set(wanted.routes), set(wanted.terms), set(wanted.prefixes))
+        self._is_test = is_test
+        self.serial = 0  # the engine's mark of the indexes it reflects
+        self._build(files, frozenset(lookup_only))
+
+    # ---- building ------------------------------------------------------------------------------
+    def _build(self, files: dict[str, FileIndex], lookup_only: frozenset) -> None:
+        self.names: dict[str, list[Hit]] = {}
+        self.routes: dict[str, list[tuple[str | None, Hit]]] = {}
+        self.prefixed: dict[str, list[tuple[str | None, Hit]]] = {}  # route prefix -> routes under it
+        self.referenced: dict[str, set[str]] = {}  # name -> non-test files that reference it
+        self.term_df: dict[str, int] = {}
+        self.term_where: dict[str, list[str]] = {}
+        self.code_files = 0
+        self.registered_routes: list[tuple[str | None, str, Hit]] = []
+        self.routes_by_last: dict[str, list[tuple[str | None, str, Hit]]] = {}  # last path segment -> routes
+        self.routes_by_len: dict[int, list[tuple[str | None, str, Hit]]] = {}  # segment count -> routes
+        self.classes: dict[str, list[Hit]] = {}  # lower-cased class name -> where it is defined (non-test code)
+        self.data_paths: set[str] = set()  # configuration and infrastructure files
+        self.infra_set: dict[str, list[Hit]] = {}  # name -> infrastructure files that set it
+        self.infra_strings: dict[str, list[Hit]] = {}  # bare path -> infrastructure files that name it
+        self._lookup_only = lookup_only
+        self.infra_files = {p: files[p] for p in sorted(lookup_only)}
+        self._files = {p: fi for p, fi in files.items() if p not in lookup_only}
+        self._state = {**self._files, **self.infra_files}  # every file, in the order they are read
+        self._paths = list(self._state)
+        self._order = {p: i for i, p in enumerate(self._paths)}
+        self._over: set[tuple[str, str]] = set()  # (table, key) whose hits were cut at the limit
+        self._route_count = 0  # registered (non-test) routes, uncut
+        self._refs = self._imports = None
+        self._refs_doubt: set[str] = set()  # names in _refs that a changed file no longer references
+        self._means: dict[str, list[str]] = {}  # a word of the code -> the wanted terms it normalises to
+        self._vocab: set[str] = set()  # the words whose meaning is worked out
+        words: dict[str, frozenset] = {}
+        for path, fi in self._state.items():
+            for table, key, item in self._hits(path, fi, self.wanted):
+                self._put(table, key, item)
+            if self._reads_words(path, fi):
+                words[path] = retrieval.file_words(fi, path)
+        if self.wanted.terms and words:
+            # each distinct word of the repository is normalised once; a file holds a term through its words
+            self._learn(frozenset().union(*words.values()))
+            for path, ws in words.items():
+                for t in self._terms_of(ws):
+                    self.term_df[t] = self.term_df.get(t, 0) + 1
+                    lst = self.term_where.setdefault(t, [])
+                    if len(lst) < TERM_WHERE:
+                        lst.append(path)
+
+    def _reads_words(self, path: str, fi: FileIndex) -> bool:
+        return bool(self.wanted.terms) and fi.kind == "code" and path not in self._lookup_only and \
+            not self._is_test(path)
+
+    def _learn(self, words) -> None:
+        terms = self.wanted.terms
+        for w in words:
+            if w in self._vocab:
+                continue
+            self._vocab.add(w)
+            found = [t for t in retrieval.identifier_terms(w) if t in terms]
+            if found:
+                self._means[w] = found
+
+    def _terms_of(self, ws: frozenset) -> set[str]:
+        held = ws & self._means.keys()
+        return {t for w in held for t in self._means[w]} if held else set()
+
+    def _hits(self, path: str, fi: FileIndex, want: Wanted, classes=True):
+        """What one file adds to the lookup: (table, key, item), in the order it is added."""
+        out = []
+        names, routes, prefixes = want.names, want.routes, want.prefixes
+        if fi.kind == "doc":
+            for n in names & fi.tokens:
+                out.append(("names", n, Hit(path, 0, "doc", n)))
+            return out
+        only = path in self._lookup_only
+        if fi.kind != "code" or (only and fi.lang != "infra"):
+            return out  # a YAML file read to see whether it is a manifest, and it is not: ordinary data
+        if fi.lang in ("data", "infra"):
+            out.append(("data", path, None))
+        if fi.lang == "infra":
+            for n in names & fi.defs.keys():
+                out.append(("infra_set", n, Hit(path, fi.defs[n], "set", n)))
+            for n in names & fi.strings.keys():
+                out.append(("infra_set", n, Hit(path, fi.strings[n], "set", n)))
+            for s_, line in fi.strings.items():
+                if s_.startswith("/") and norm_route(s_) in prefixes:
+                    out.append(("infra_strings", norm_route(s_), Hit(path, line, "set", s_)))
+            if only:
+                return out
+        test = self._is_test(path)
+        if not test:
+            out.append(("code", path, None))
+        if names:
+            syms = _symbols(fi)
+            if syms:
+                for s in syms:
+                    if s.name in names:
+                        out.append(("names", s.name, Hit(path, s.line, "test" if test else "defined", s.name, s,
+                                                         "defined")))
+                    if classes and s.kind in ("class", "struct", "interface", "trait") and not test:
+                        out.append(("classes", s.name.lower(), Hit(path, s.line, "defined", s.name, s)))
+            else:
+                for n in names & fi.defs.keys():
+                    out.append(("names", n, Hit(path, fi.defs[n], "test" if test else "defined", n)))
+            for n in names & fi.strings.keys():
+                out.append(("names", n, Hit(path, fi.strings[n], "test" if test else "string", n, None, "string")))
+            for n in names & fi.tokens:
+                out.append(("names", n, Hit(path, 0, "test" if test else "used", n, None, "used")))
+            for n in names & fi.comment_tokens:
+                out.append(("names", n, Hit(path, 0, "comment", n)))
+            if not test:
+                for n in names & _refnames(fi):
+                    out.append(("referenced", n, path))
+        if routes or prefixes:
+            for r in fi.routes:
+                hit = Hit(path, r.line, "test" if test else "route")
+                if r.norm in routes:
+                    out.append(("routes", r.norm, (r.method, hit)))
+                if prefixes:  # every leading part of the route: /api, /api/v1, /api/v1/users …
+                    segs = r.norm.split("/")
+                    for i in range(2, len(segs) + 1):
+                        p = "/".join(segs[:i])
+                        if p in prefixes:
+                            out.append(("prefixed", p, (r.method, hit)))
+                if not test:
+                    out.append(("registered", None, (r.method, r.norm, hit)))
+        return out
+
+    def _put(self, table: str, key, item) -> None:
+        if table in _CAPPED:
+            lst = getattr(self, table).setdefault(key, [])
+            cap = _CAPPED[table]
+            if sum(1 for h in lst if h.how == item.how) < cap:
+                lst.append(item)
+            else:
+                self._over.add((table, key))
+        elif table in _ORDERED:
+            getattr(self, table).setdefault(key, []).append(item)
+        elif table == "referenced":
+            self.referenced.setdefault(key, set()).add(item)
+        elif table == "registered":
+            self._route_count += 1
+            if len(self.registered_routes) < MAX_ROUTES:
+                method, norm, hit = item
+                self.registered_routes.append(item)
+                segs = norm.strip("/").split("/")
+                self.routes_by_last.setdefault(segs[-1], []).append(item)
+                self.routes_by_len.setdefault(len(segs), []).append(item)
+        elif table == "code":
+            self.code_files += 1
+        elif table == "data":
+            self.data_paths.add(key)
+
+    # ---- keeping up with a change --------------------------------------------------------------
+    def update(self, wanted: Wanted, files: dict[str, FileIndex], lookup_only: frozenset,
+               changed: list[str] | None = None) -> bool:
+        """Bring the lookup to ``files`` (the same paths, in the same order, some with new indexes);
+        ``changed``: the paths that may differ from what the lookup holds, when the caller knows.
+        False when it cannot: other paths, or names it was not built for (build a new one then)."""
+        if not wanted.within(self.wanted) or lookup_only != self._lookup_only or len(files) != len(self._state):
+            return False
+        if changed is not None and all((p in files) == (p in self._state) for p in changed):
+            changed = [p for p in changed if p in files and files[p] is not self._state[p]]
+        elif list(files) != self._paths:
+            return False
+        else:
+            changed = [p for p, fi in files.items() if fi is not self._state[p]]
+        if len(changed) > max(50, len(files) // 20):
+            self._build(files, lookup_only)  # a big change: cheaper to start over
+            return True
+        for p in changed:
+            self._replace(p, files[p])
+        return True
+
+    def _pos(self, items: list, path: str, at=lambda x: x.path) -> int:
+        """Where ``path``'s items go in a list kept in file order."""
+        k = self._order[path]
+        order = self._order
+        return bisect.bisect_left(items, k, key=lambda x: order[at(x)])
+
+    def _replace(self, path: str, new: FileIndex) -> None:
+        old = self._state[path]
+        old_hits, new_hits = self._hits(path, old, self.wanted), self._hits(path, new, self.wanted)
+        self._state[path] = new
+        if path in self._lookup_only:
+            self.infra_files[path] = new
+        else:
+            self._files[path] = new
+        fresh: dict[tuple[str, object], list] = {}
+        for table, key, item in new_hits:
+            fresh.setdefault((table, key), []).append(item)
+        touched = dict.fromkeys([(t, k) for t, k, _ in old_hits] + list(fresh))
+        again: dict[str, set] = {}
+        for table, key in touched:
+            items = fresh.get((table, key), [])
+            if table in _CAPPED:
+                if (table, key) in self._over:
+                    again.setdefault(table, set()).add(key)
+                else:
+                    self._splice(table, key, path, items, _CAPPED[table])
+            elif table in _ORDERED:
+                self._splice(table, key, path, items, None, at=lambda x: x[1].path)
+            elif table == "referenced":
+                if items:
+                    self.referenced.setdefault(key, set()).add(path)
+                elif key in self.referenced:
+                    self.referenced[key].discard(path)
+                    if not self.referenced[key]:
+                        del self.referenced[key]
+            elif table == "code":
+                self.code_files += (1 if items else 0) - (1 if any(t == "code" for t, _, _ in old_hits) else 0)
+            elif table == "data":
+                (self.data_paths.add if items else self.data_paths.discard)(path)
+        regs = [x for t, _, x in new_hits if t == "registered"]
+        gone = sum(1 for t, _, _ in old_hits if t == "registered")
+        if regs or gone:
+            self._route_count += len(regs) - gone
+            if self._route_count >= MAX_ROUTES or self._route_count - len(regs) + gone >= MAX_ROUTES:
+                self._rebuild_routes()
+            else:
+                self._splice_routes(path, regs)
+        if again:
+            self._search_again(again)
+        self._words_changed(path, old, new)
+        self._refs_changed(old, new, path)
+
+    def _splice(self, table: str, key, path: str, items: list, cap: int | None, at=lambda x: x.path) -> None:
+        d = getattr(self, table)
+        lst = [x for x in d.get(key, ()) if at(x) != path]
+        if items:
+            i = self._pos(lst, path, at)
+            lst[i:i] = items
+        if cap is not None:  # keep the first `cap` of each kind, as a fresh build would
+            seen: dict[str, int] = {}
+            kept = []
+            for h in lst:
+                seen[h.how] = seen.get(h.how, 0) + 1
+                if seen[h.how] <= cap:
+                    kept.append(h)
+                else:
+                    self._over.add((table, key))
+            lst = kept
+        if lst:
+            d[key] = lst
+        else:
+            d.pop(key, None)
+
+    def _splice_routes(self, path: str, regs: list) -> None:
+        at = lambda x: x[2].path  # noqa: E731
+        lst = [x for x in self.registered_routes if at(x) != path]
+        i = self._pos(lst, path, at)
+        lst[i:i] = regs
+        self.registered_routes = lst
+        for d, key_of in ((self.routes_by_last, lambda x: x[1].strip("/").split("/")[-1]),
+                          (self.routes_by_len, lambda x: len(x[1].strip("/").split("/")))):
+            keys = {key_of(x) for x in regs} | {k for k, v in d.items() if any(at(x) == path for x in v)}
+            for k in keys:
+                sub = [x for x in d.get(k, ()) if at(x) != path]
+                add = [x for x in regs if key_of(x) == k]
+                if add:
+                    j = self._pos(sub, path, at)
+                    sub[j:j] = add
+                if sub:
+                    d[k] = sub
+                else:
+                    d.pop(k, None)
+
+    def _rebuild_routes(self) -> None:
+        self.registered_routes, self.routes_by_last, self.routes_by_len = [], {}, {}
+        self._route_count = 0
+        only_routes = Wanted(routes={"\0"})  # the routes of every file, nothing else
+        for path, fi in self._state.items():
+            for table, key, item in self._hits(path, fi, only_routes, classes=False):
+                if table == "registered":
+                    self._put(table, key, item)
+
+    def _search_again(self, again: dict[str, set]) -> None:
+        """Hits of names that had been cut at the limit, found again over every file."""
+        want = Wanted(names=(again.get("names", set()) | again.get("infra_set", set())) & self.wanted.names,
+                      prefixes=again.get("infra_strings", set()) & self.wanted.prefixes)
+        classes = again.get("classes", set())
+        if classes:
+            want.names.add("\0")  # classes are read with the names (this one matches none)
+        for table, keys in again.items():
+            for k in keys:
+                getattr(self, table).pop(k, None)
+                self._over.discard((table, k))
+        for path, fi in self._state.items():
+            hits = self._hits(path, fi, want, classes=bool(classes))
+            for table, key, item in hits:
+                if key in again.get(table, ()):
+                    self._put(table, key, item)
+
+    def _words_changed(self, path: str, old: FileIndex, new: FileIndex) -> None:
+        if not self.wanted.terms:
+            return
+        before = self._terms_of(retrieval.file_words(old, path)) if self._reads_words(path, old) else set()
+        after: set[str] = set()
+        if self._reads_words(path, new):
+            ws = retrieval.file_words(new, path)
+            self._learn(ws)
+            after = self._terms_of(ws)
+        k = self._order[path]
+        for t in before - after:
+            self.term_df[t] -= 1
+            where = self.term_where.get(t, [])
+            if path in where:
+                where.remove(path)
+                if self.term_df[t] >= TERM_WHERE:  # the next file that holds it, after the last one listed
+                    start = self._order[where[-1]] + 1 if where else 0
+                    for q in self._paths[start:]:
+                        fi = self._state[q]
+                        if self._reads_words(q, fi) and t in self._terms_of(retrieval.file_words(fi, q)):
+                            where.append(q)
+                            break
+            if not self.term_df[t]:
+                del self.term_df[t]
+                self.term_where.pop(t, None)
+        for t in after - before:
+            self.term_df[t] = self.term_df.get(t, 0) + 1
+            where = self.term_where.setdefault(t, [])
+            if len(where) < TERM_WHERE or k < self._order[where[-1]]:
+                where.insert(bisect.bisect_left(where, k, key=self._order.__getitem__), path)
+                del where[TERM_WHERE:]
+
+    def _refs_changed(self, old: FileIndex, new: FileIndex, path: str) -> None:
+        counted = path not in self._lookup_only and not self._is_test(path)
+        old_refs = _refnames(old) if counted and old.kind == "code" else frozenset()
+        new_refs = _refnames(new) if counted and new.kind == "code" else frozenset()
+        if self._refs is not None:
+            self._refs |= new_refs
+            self._refs_doubt |= old_refs - new_refs
+        if self._imports is not None:
+            from .index import resolve_ref
+            before = {resolve_ref(r, path)[0] for r in old.refs} if counted and old.kind == "code" else set()
+            after = {resolve_ref(r, path)[0] for r in new.refs} if counted and new.kind == "code" else set()
+            if before <= after:
+                self._imports |= after
+            else:
+                self._imports = None  # worked out again when next asked
+
+    # ---- questions -----------------------------------------------------------------------------
+    def is_imported(self, path: str) -> bool:
+        """Does any non-test code import the module at ``path`` (by its dotted path, a relative
+        import, or ``from package import module``)?"""
+        import posixpath
+
+        from .index import resolve_ref
+        if self._imports is None:
+            targets: set[str] = set()
+            for p, fi in self._files.items():
+                if fi.kind == "code" and not self._is_test(p):
+                    for ref in fi.refs:
+                        targets.add(resolve_ref(ref, p)[0])
+            self._imports = targets
+        mod = posixpath.splitext(path)[0]
+        parts = mod.split("/")
+        tails = {"/".join(parts[i:]) for i in range(len(parts))}
+        if any(t in tails for t in self._imports) or any(t.endswith("/" + mod) for t in self._imports):
+            return True
+        return self.is_referenced(parts[-1])  # from package import module
+
+    def is_referenced(self, name: str) -> bool:
+        """Does any non-test code refer to ``name`` (a call, an import, an attribute)? The union of
+        every file's references is built on the first question."""
+        if self._refs is None:
+            refs: set[str] = set()
+            for path, fi in self._files.items():
+                if fi.kind == "code" and not self._is_test(path):
+                    refs |= _refnames(fi)
+            self._refs, self._refs_doubt = refs, set()
+        if name in self._refs_doubt:  # a changed file stopped referring to it: does another still?
+            self._refs_doubt.discard(name)
+            if not any(fi.kind == "code" and name in _refnames(fi) and not self._is_test(p)
+                       for p, fi in self._files.items()):
+                self._refs.discard(name)
+        return name in self._refs
+
+    def only(self, wanted: Wanted) -> "RepoLookup | _Only":
+        """This lookup as one built for ``wanted`` (a part of what it was built for) would answer."""
+        w = self.wanted
+        if wanted.names == w.names and wanted.routes == w.routes and wanted.terms == w.terms and \
+                wanted.prefixes == w.prefixes:
+            return self
+        return _Only(self, wanted)
+
+
+class _Keys(Mapping):
+    """A mapping seen through a set of keys."""
+    __slots__ = ("_d", "_keys")
+
+    def __init__(self, d: dict, keys: set):
+        self._d, self._keys = d, keys
+
+    def __getitem__(self, k):
+        if k in self._keys:
+            return self._d[k]
+        raise KeyError(k)
+
+    def get(self, k, default=None):
+        return self._d.get(k, default) if k in self._keys else default
+
+    def __contains__(self, k) -> bool:
+        return k in self._keys and k in self._d
+
+    def __iter__(self):
+        return (k for k in self._d if k in self._keys)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _Only:
+    """A lookup restricted to part of what it was built for: it answers as one built for that part."""
+
+    def __init__(self, full: RepoLookup, wanted: Wanted):
+        self._full, self.wanted = full, wanted
+        names, routes, prefixes = wanted.names, wanted.routes, wanted.prefixes
+        self.names = _Keys(full.names, names)
+        self.referenced = _Keys(full.referenced, names)
+        self.infra_set = _Keys(full.infra_set, names)
+        self.infra_strings = _Keys(full.infra_strings, prefixes)
+        self.routes = _Keys(full.routes, routes)
+        self.prefixed = _Keys(full.prefixed, prefixes)
+        self.term_df = _Keys(full.term_df, wanted.terms)
+        self.term_where = _Keys(full.term_where, wanted.terms)
+        self.classes = full.classes if names else {}
+        has_routes = bool(routes or prefixes)
+        self.registered_routes = full.registered_routes if has_routes else []
+        self.routes_by_last = full.routes_by_last if has_routes else {}
+        self.routes_by_len = full.routes_by_len if has_routes else {}
+        self.code_files, self.data_paths = full.code_files, full.data_paths
+        self.infra_files, self._files = full.infra_files, full._files
+
+    def is_imported(self, path: str) -> bool:
+        return self._full.is_imported(path)
+
+    def is_referenced(self, name: str) -> bool:
+        return self._full.is_referenced(name)

@@ -1,0 +1,166 @@
+"""An engine that has analysed a repository brings its whole-repository structures (the indexes it
+reads, the repository-wide lookup, who imports what) up to date for the next version instead of
+rebuilding them. Its findings must be exactly a fresh engine's, whatever the change."""
+import datetime as dt
+import random
+
+import pytest
+
+from bot.engine import Engine, Snapshot, load_config
+from bot.engine import lookup as lookup_mod
+from bot.report import jsonout, markdown
+
+TODAY = dt.date(2026, 12, 3)
+META = markdown.Meta(name="r", commit=None, generated="2026-12-03", version="0")
+COMMON = ["Session", "Store", "retry_policy", "Client"]  # names many files use: their hits reach the limits
+
+
+def _repo(n: int = 8) -> dict[str, str]:
+    files = {"pyproject.toml": '[project]\nname = "r"\n[project.scripts]\nrctl = "app.cli:main"\n',
+             "app/cli.py": "def main():\n    pass\n",
+             "app/common.py": "class Session:\n    pass\n\n\nclass Store:\n    pass\n\n\ndef retry_policy():\n"
+                              "    return 3\n"}
+    for i in range(n):
+        files[f"docs/features/f{i}.md"] = (
+            f"# Feature f{i}\n\n"
+            f"- `Service{i}` keeps the ledger of feature {i}.\n"
+            f"- `GET /api/f{i}/items` lists the items.\n"
+            f"- `POST /api/f{i}/items/{{id}}/retry` retries one item.\n"
+            f"- The `rctl` command exports the audit trail.\n"
+            f"- Failed deliveries go to a dead letter queue after the retry budget runs out.\n"
+            f"- `Session` is closed after each request.\n")
+        files[f"app/f{i}/service.py"] = (
+            "from app.common import Session, Store, retry_policy\n\n\n"
+            f"class Service{i}:\n    \"\"\"Keeps the ledger.\"\"\"\n\n    def ledger(self):\n"
+            "        return Session()\n\n\n"
+            f"@router.get(\"/api/f{i}/items\")\ndef list_items():\n    return Store()\n\n\n"
+            "def move_to_dead_letter(delivery):\n    \"\"\"Failed deliveries go to the dead letter queue.\"\"\"\n"
+            "    return retry_policy()\n")
+        files[f"tests/test_f{i}.py"] = (f"from app.f{i}.service import Service{i}\n\n\n"
+                                        f"def test_service():\n    assert Service{i}() and 'Session'\n")
+    files["app/main.py"] = "".join(f"from app.f{i}.service import Service{i}\n" for i in range(n)) + \
+        "\n\ndef wire():\n    return [" + ", ".join(f"Service{i}()" for i in range(n)) + "]\n"
+    files["docs/ARCHITECTURE.md"] = ("# Architecture\n\n## Delivery\n\n- `Client` talks to the store through a "
+                                     "`Session`.\n- `GET /health` answers the load balancer.\n")
+    return files
+
+
+def _edit(rnd: random.Random, text: str) -> str:
+    lines = text.splitlines()
+    how = rnd.choice(["cut", "add", "empty", "route", "rename", "unwire"])
+    if how == "cut":
+        lines = lines[: len(lines) // 2]
+    elif how == "add":
+        names = rnd.sample(COMMON + [f"Service{rnd.randrange(8)}"], 2)
+        for name in names:
+            lines += [f"def {name}_helper():  # {name}", f"    return '{name}'"]
+        lines += [f"class {names[0]}:", "    pass"]
+    elif how == "empty":
+        lines = []
+    elif how == "route":
+        lines += [f"@router.post(\"/api/f{rnd.randrange(8)}/items/{{id}}/retry\")", "def retry(id):",
+                  "    return Client()", "@router.get(\"/health\")", "def health():", "    return 'ok'"]
+    elif how == "rename":
+        lines = [ln.replace("Session", "Connection").replace("dead", "live") for ln in lines]
+    else:  # nothing refers to the services any more
+        lines = [ln.replace("Service", "Thing") for ln in lines]
+    return "\n".join(lines) + "\n"
+
+
+def _dump(findings) -> dict:
+    return jsonout.to_dict(findings, META)
+
+
+@pytest.fixture(params=["limits as shipped", "tiny limits"])
+def limits(request, monkeypatch):
+    if request.param == "tiny limits":  # every list is cut, so every way of finding hits again is taken
+        monkeypatch.setattr(lookup_mod, "TERM_WHERE", 1)
+        monkeypatch.setattr(lookup_mod, "MAX_ROUTES", 3)
+        monkeypatch.setattr(lookup_mod, "_CAPPED", {"names": 1, "infra_set": 1, "infra_strings": 1, "classes": 1})
+    return request.param
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_long_lived_engine_finds_what_a_fresh_one_finds(limits, seed):
+    rnd = random.Random(seed)
+    base = Snapshot.from_texts(_repo())
+    config = load_config(base)
+    engine = Engine()
+    first = engine.evaluate(base, config, today=TODAY)
+    ids = [f.id for f in first.features]
+    code = [p for p in base.paths() if p.endswith(".py")]
+    snap = base
+    for n in range(14):
+        path = "app/main.py" if n % 4 == 1 else rnd.choice(code)
+        snap = snap.with_changes({path: _edit(rnd, snap.read(path).decode())})
+        fid = rnd.choice(ids)
+        got = engine.evaluate(snap, config, features=[fid], today=TODAY)
+        assert _dump(got) == _dump(Engine().evaluate(snap, config, features=[fid], today=TODAY)), (n, path, fid)
+        if n % 5 == 4:  # the whole report of the changed tree too
+            assert _dump(engine.evaluate(snap, config, today=TODAY)) == \
+                _dump(Engine().evaluate(snap, config, today=TODAY))
+    # and back to where it began, as a pull request's base after its head
+    assert _dump(engine.evaluate(base, config, today=TODAY)) == _dump(first)
+    assert engine.stats["lookups_built"] == 1 and engine.stats["lookups_updated"] >= 15
+
+
+def test_one_feature_is_judged_as_in_the_whole_report():
+    """A run for one feature reads the same repository as the whole report (the data files every
+    feature names included), so its verdicts are the whole report's."""
+    files = _repo(3)
+    files["docs/features/f0.md"] += "- The `max_retries` setting bounds the retry budget.\n"
+    files["app/f1/settings.yaml"] = "max_retries: 5\n"
+    files["docs/features/f1.md"] = files["docs/features/f1.md"]
+    snap = Snapshot.from_texts(files)
+    config = load_config(snap)
+    whole = {f.id: f for f in Engine().evaluate(snap, config, today=TODAY).features}
+    for fid in whole:
+        one = Engine().evaluate(snap, config, features=[fid], today=TODAY).features[0]
+        assert jsonout.feature_dict(one) == jsonout.feature_dict(whole[fid])
+
+
+def test_a_pull_requests_base_and_head_share_one_lookup():
+    base = Snapshot.from_texts(_repo())
+    config = load_config(base)
+    engine = Engine()
+    engine.evaluate(base, config, today=TODAY)
+    head = base.with_changes({"app/f3/service.py": "class Service3:\n    pass\n"})
+    for _ in range(3):
+        for snap in (base, head):
+            engine.evaluate(snap, config, features=["f3"], today=TODAY)
+    assert engine.stats["lookups_built"] == 1 and engine.stats["lookups_updated"] == 6
+    assert engine.stats["files_indexed"] == len([p for p in base.paths() if p.endswith((".py", ".md"))]) + 1
+
+
+TABLES = ("names", "routes", "prefixed", "referenced", "term_df", "term_where", "code_files", "registered_routes",
+          "routes_by_last", "routes_by_len", "classes", "data_paths", "infra_set", "infra_strings")
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_an_updated_lookup_holds_what_a_new_one_holds(limits, seed):
+    rnd = random.Random(seed)
+    snap = Snapshot.from_texts(_repo())
+    config = load_config(snap)
+    engine = Engine()
+    ruleset = engine.rule_set(snap, config)
+    want = lookup_mod.Wanted(names=set(COMMON) | {f"Service{i}" for i in range(8)} | {"list_items", "Connection"},
+                             routes={"/api/f1/items", "/health", "/api/f2/items/{}/retry"}, prefixes={"/api/f3"},
+                             terms={"dead", "letter", "retri", "ledger", "session", "deliveri"})
+
+    def files(s):
+        return {p: engine.file_index(s, p, ruleset) for p in s.paths()}
+
+    held = lookup_mod.RepoLookup(want, files(snap), ruleset.is_test)
+    code = [p for p in snap.paths() if p.endswith(".py")]
+    for n in range(40):
+        path = "app/main.py" if n % 4 == 1 else rnd.choice(code)
+        snap = snap.with_changes({path: _edit(rnd, snap.read(path).decode())})
+        now = files(snap)
+        assert held.update(want, now, frozenset(), [path] if n % 2 else None)
+        fresh = lookup_mod.RepoLookup(want, now, ruleset.is_test)
+        for table in TABLES:
+            assert getattr(held, table) == getattr(fresh, table), (n, path, table)
+        for name in want.names | {"wire", "retry_policy", "Thing0"}:
+            assert held.is_referenced(name) == fresh.is_referenced(name), (n, name)
+        for module in ["app/common.py"] + [f"app/f{i}/service.py" for i in range(8)]:
+            assert held.is_imported(module) == fresh.is_imported(module), (n, module)
