@@ -164,3 +164,56 @@ def test_an_updated_lookup_holds_what_a_new_one_holds(limits, seed):
             assert held.is_referenced(name) == fresh.is_referenced(name), (n, name)
         for module in ["app/common.py"] + [f"app/f{i}/service.py" for i in range(8)]:
             assert held.is_imported(module) == fresh.is_imported(module), (n, module)
+
+
+def _partial(full: Snapshot, paths=()) -> Snapshot:
+    snap = Snapshot(list(full), partial=True)
+    _fill(snap, full, paths)
+    return snap
+
+
+def _fill(snap: Snapshot, full: Snapshot, paths) -> None:
+    for p in paths:
+        if full.entry(p) is not None and not snap.available(p):
+            snap.provide(p, full.read(p))
+
+
+def _pull_request(engine: Engine, config, base: Snapshot, head: Snapshot, changed: list[str]):
+    """What the App's worker does for a pull request: partial snapshots filled as the engine asks."""
+    base_p, head_p = _partial(base), _partial(head)
+    for snap, full in ((base_p, base), (head_p, head)):
+        _fill(snap, full, engine.discovery_paths(snap, config))
+        _fill(snap, full, engine.touch_paths(config, changed, snap))
+    touched = engine.touched(config, changed, head_p, base_p)
+    out = [touched]
+    for snap, full in ((base_p, base), (head_p, head)):
+        for _ in range(2):
+            _fill(snap, full, engine.needed_paths(snap, config, touched))
+        out.append(_dump(engine.evaluate(snap, config, features=touched, today=TODAY)))
+    return out
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_the_apps_worker_judges_each_pull_request_as_a_fresh_worker_would(seed, monkeypatch):
+    from bot.engine import featuremap
+    rnd = random.Random(seed)
+    files = _repo()
+    files.update({f"specs/00{i}-export/spec.md": f"# Export {i}\n\n- **FR-001**: `Exporter{i}` writes CSV.\n"
+                  for i in range(1, 4)})
+    base = Snapshot.from_texts(files)
+    config = load_config(base)
+    worker = Engine(shared=True)
+    worker.evaluate(base, config, today=TODAY)
+    resolved = []
+    real = featuremap.resolve
+    monkeypatch.setattr(featuremap, "resolve", lambda *a, **k: resolved.append(1) or real(*a, **k))
+    code = [p for p in base.paths() if p.endswith(".py")]
+    for n in range(6):
+        path = rnd.choice(code)
+        head = base.with_changes({path: _edit(rnd, base.read(path).decode())})
+        assert _pull_request(worker, config, base, head, [path]) == \
+            _pull_request(Engine(shared=True), config, base, head, [path]), (n, path)
+    # the worker works out the map of the fetched documents once: the specs each job fetches do not change it
+    fresh = len(resolved)
+    _pull_request(worker, config, base, base.with_changes({"app/f1/service.py": "x = 1\n"}), ["app/f1/service.py"])
+    assert len(resolved) == fresh

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import heapq
 import itertools
 import posixpath
 import re
@@ -89,12 +90,18 @@ class _PathKinds:
         self.glue_order = sorted((p for p in paths if p in self.code and p not in self.tests),
                                  key=lambda p: (p.count("/"), p))
         self._paths = paths
+        self._glue_pos: dict[str, int] | None = None
         self.tests_by_name: dict[str, list[str]] = {}  # test files by the names they carry, in path order
         for p in paths:
             if p in self.tests:
                 for n in _test_name_keys(p):
                     self.tests_by_name.setdefault(n, []).append(p)
 
+
+    def glue_position(self) -> dict[str, int]:
+        if self._glue_pos is None:
+            self._glue_pos = {p: i for i, p in enumerate(self.glue_order)}
+        return self._glue_pos
 
     def to_index(self, data: set[str]) -> list[str]:
         """What an evaluation indexes: code and documents, and the ``data`` files features name."""
@@ -384,7 +391,12 @@ class Engine:
         The map depends on the documents' contents too (their titles, status lines and sections),
         so it is kept per version of them. The feature map is shared, so nothing may change it."""
         view = self._view(snapshot, config)
-        docs = tuple((p, e.sha, snapshot.available(p)) for p in view.docs for e in (snapshot.entry(p),) if e)
+        if snapshot.partial:  # whether a spec is at hand does not change the map: only the documents it reads
+            known = self._specs_by_path(view, config)
+            docs = tuple((p, e.sha, p in known or snapshot.available(p)) for p in view.docs
+                         for e in (snapshot.entry(p),) if e)
+        else:
+            docs = tuple((p, e.sha, True) for p in view.docs for e in (snapshot.entry(p),) if e)
         key = (_config_key(config), hash(docs))
         hit = view.resolved.get(key)
         if hit is None:
@@ -405,12 +417,9 @@ class Engine:
                                                                         all_paths=view.all_paths))
         return view, hit[1], hit[2]
 
-    def discovery_paths(self, snapshot: Snapshot, config: Config) -> list[str]:
-        """The documents whose text the feature map depends on (titles, status lines, sections) and
-        that are not at hand yet: a caller holding a partial snapshot fetches these first."""
-        view = self._view(snapshot, config)
-        if not config.discover and not config.documents:
-            return []
+    def _specs_by_path(self, view: _SnapshotView, config: Config) -> frozenset[str]:
+        """The specs that paths alone make features of (layouts, the config's features): the feature map
+        never reads them, so whether they are at hand does not change it."""
         key = ("paths alone", _config_key(config))
         known = view.resolved.get(key)
         if known is None:
@@ -418,6 +427,15 @@ class Engine:
             by_path = fm_mod.resolve(config, view.paths, ruleset.is_code)  # what paths alone decide
             known = view.resolved[key] = frozenset(s for f in by_path.features if f.source not in docs_mod.READ_ROLES
                                                    and not f.document for s in f.spec)
+        return known
+
+    def discovery_paths(self, snapshot: Snapshot, config: Config) -> list[str]:
+        """The documents whose text the feature map depends on (titles, status lines, sections) and
+        that are not at hand yet: a caller holding a partial snapshot fetches these first."""
+        view = self._view(snapshot, config)
+        if not config.discover and not config.documents:
+            return []
+        known = self._specs_by_path(view, config)
         out = []
         for p in view.docs:
             if p in known or snapshot.available(p) or snapshot.entry(p) is None or \
@@ -586,11 +604,13 @@ class Engine:
                 return col
         col = _Collected(todo, candidates)
         partial, total = snapshot.partial, len(todo)
+        if partial:  # what was fetched, and what this engine has seen before
+            fetched = snapshot.fetched()
+            todo = [p for p in todo if p in fetched] if self._shared else \
+                [p for p in todo if p in fetched or self._spared(snapshot, p, ruleset)]
         for n, p in enumerate(todo, 1):
             if stop is not None and (why := stop()):
                 raise Stopped(why)
-            if partial and not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
-                continue  # partial snapshot: not fetched, and never seen before
             col.put(p, self.file_index(snapshot, p, ruleset), snapshot)
             if progress and n % 500 == 0:
                 progress("index", n, total)
@@ -788,8 +808,15 @@ class Engine:
         kinds = view.kinds(ruleset)
         for key in name_keys:
             need.update(kinds.tests_by_name.get(key, ()))
+        # glue, in glue order: the files no feature claims, and those only the wanted features claimed
+        free = view.resolved.get(("free", id(fmap), ruleset.key))
+        if free is None or free[0] is not fmap:
+            free = view.resolved[("free", id(fmap), ruleset.key)] = (
+                fmap, [p for p in kinds.glue_order if not counts.get(p, 0)])
+        order = kinds.glue_position()
+        freed = sorted((p for p in unclaimed if p in order and counts.get(p, 0) <= unclaimed[p]), key=order.__getitem__)
         glue = 0
-        for p in kinds.glue_order:
+        for p in heapq.merge(free[1], freed, key=order.__getitem__):
             if glue >= glue_cap:
                 break
             if not claimed(p):

@@ -93,6 +93,10 @@ class Snapshot:
         """Can read() return this file's bytes? Always, unless the snapshot is partial."""
         return not self.partial or path in self._contents
 
+    def fetched(self):
+        """The paths whose bytes are at hand (of a partial snapshot: what was fetched), as a set-like view."""
+        return self._contents.keys() if self.partial else self._entries.keys()
+
     def read(self, path: str) -> bytes:
         data = self._contents.get(path)
         if data is None:
