@@ -43,3 +43,31 @@ def test_progress_shows_on_a_terminal_after_half_a_second(monkeypatch):
     quiet.start -= 1
     quiet("index", 1, 2)
     assert buf.getvalue().count("Indexing") == 1
+
+
+SHORTCUT_PATHS = ["test/a.go", "tests/x/y.py", "src/test_auth.py", "pkg/auth_test.go", "docs/testing.md", "a/.hidden/test/b.go",
+         "k8s/deploy.yaml", "chart/values.yml", "Dockerfile", "svc/Dockerfile.prod", ".github/workflows/ci.yml",
+         "internal/res0001/part00.go", "internal/res0001/sub/x.go", "internal/res00011/y.go", "internal/res0001",
+         "TEST/UPPER.go", "src/ax/b.c", "src/bx/c.c", "weird[1]/x.go", "a b/c.md"]
+GLOBS = ["**/test/**", "**/tests/**", "**/test_*.py", "**/*_test.go", "**/*.{yaml,yml}", "**/Dockerfile*",
+         "{.github/workflows/*.{yml,yaml},**/Jenkinsfile}", "internal/res0001/**", "internal/res0001/",
+         "internal/res0001", "Dockerfile", "src/[ab]x/**", "**/*", "**/TEST/**", "weird\\[1\\]/*.go", "a b/c.md",
+         "nothing/here/**", "internal/res0001/part00.go"]
+
+
+def test_shortcuts_find_what_the_globs_regex_finds():
+    index = globs.PathIndex(SHORTCUT_PATHS)
+    for g in GLOBS:
+        rx = globs._compile(globs.normalise(g))
+        assert index.glob(g) == [p for p in sorted(SHORTCUT_PATHS) if rx.match(p)], g
+
+
+def test_the_word_test_before_the_regex_changes_no_answer():
+    from bot.engine.rules import _AnyGlob
+    for group in (GLOBS[:4], GLOBS[4:7], GLOBS[7:12], GLOBS, ["**/TEST/**"], ["src/[ab]x/**", "**/*_test.go"]):
+        any_glob = _AnyGlob(group)
+        for p in SHORTCUT_PATHS:
+            assert bool(any_glob.match(p)) == bool(any_glob.rx.match(p)), (group, p)
+    assert globs.needed_words("**/*.{yaml,yml}") == [".yaml", ".yml"]
+    assert globs.needed_words("**/*") is None  # nothing to test first: every path goes to the regex
+    assert _AnyGlob(["**/*_test.go"])._need is not None and _AnyGlob(["**/*_test.go", "**/*"])._need is None

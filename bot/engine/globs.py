@@ -10,6 +10,7 @@ import bisect
 import re
 from functools import lru_cache
 
+import bracex
 from wcmatch import glob as wcglob
 
 FLAGS = wcglob.GLOBSTAR | wcglob.BRACE | wcglob.DOTGLOB
@@ -57,6 +58,25 @@ def root_of(pattern: str) -> str:
     return prefix.rstrip("/")
 
 
+def needed_words(pattern: str) -> list[str] | None:
+    """Words a path must hold (lower-cased) to match the glob: for each of its brace alternatives, its
+    longest literal part ("test", ".yaml", "Dockerfile"). None when an alternative has none that long."""
+    try:
+        alternatives = bracex.expand(normalise(pattern), limit=256)
+    except Exception:  # noqa: BLE001 - too many alternatives, or malformed: no shortcut
+        return None
+    out = []
+    for alt in alternatives:
+        if "\\" in alt:
+            return None
+        parts = [w.strip("/") for w in re.split(r"\[[^\]]*\]|[*?\[\]]", alt)]  # `**/` may match nothing
+        word = max(parts, key=len, default="")
+        if len(word) < 2:
+            return None
+        out.append(word.lower())
+    return out
+
+
 def check(pattern: str) -> str | None:
     """None if the glob compiles, else a reason."""
     if len(pattern) > 500:
@@ -82,10 +102,17 @@ class PathIndex:
         return self.paths[lo:hi]
 
     def glob(self, pattern: str) -> list[str]:
-        rx = _compile(normalise(pattern))
+        norm = normalise(pattern)
         prefix = literal_prefix(pattern)
-        cands = self.under(prefix)
-        return [p for p in cands if rx.match(p)]
+        if "\\" in norm:  # escapes: the glob's own rules, below
+            pass
+        elif prefix == norm:  # a path: that file (or nothing)
+            i = bisect.bisect_left(self.paths, norm)
+            return [norm] if i < len(self.paths) and self.paths[i] == norm else []
+        elif norm == prefix + "**" and prefix.endswith("/"):  # a folder: everything below it
+            return self.under(prefix)
+        rx = _compile(norm)
+        return [p for p in self.under(prefix) if rx.match(p)]
 
     def glob_many(self, patterns) -> list[str]:
         out: dict[str, None] = {}
