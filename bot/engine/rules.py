@@ -22,8 +22,9 @@ from .. import resources
 from .errors import ConfigError, Problem
 
 BUILTIN_DIR = resources.RULES_DIR
-MATCH_TIMEOUT = 0.5  # seconds per pattern per file
-CUSTOM_MATCH_TIMEOUT = 0.05  # the same for rule packs a repository brings: one repository cannot stall others
+MATCH_TIMEOUT = None  # trusted packs (built in, or the operator's): vetted when loaded, and run without a limit
+CUSTOM_MATCH_TIMEOUT = 0.05  # seconds per pattern per file for rule packs a repository brings: one repository
+#                              cannot stall others (a limit costs time on every match, so only these get one)
 MAX_CUSTOM_RULES = 100  # rules in one pack a repository brings
 PROBE_TIMEOUT = 0.05
 FLAGS = regex.MULTILINE | regex.VERSION0
@@ -85,9 +86,11 @@ class PatternRule:
     needs: dict = field(default_factory=dict, compare=False, hash=False)  # parser → grammar.Needs
     fast: grammar.FastForm | None = field(default=None, compare=False, hash=False)
     examples: dict = field(default_factory=dict, compare=False, hash=False)
-    timeout: float = MATCH_TIMEOUT  # per file; a repository's own packs get less (CUSTOM_MATCH_TIMEOUT)
+    timeout: float | None = MATCH_TIMEOUT  # per file; a repository's own packs have one (CUSTOM_MATCH_TIMEOUT)
 
     def finditer(self, text: str):
+        if self.timeout is None:
+            return self.compiled.finditer(text)
         return self.compiled.finditer(text, timeout=self.timeout)
 
     def find(self, root, lang: str, text: str, lower=None, idents: set | None = None) -> list:
@@ -131,7 +134,7 @@ class InfraRule:
     why: str = ""
     fix: str = ""
     examples: dict = field(default_factory=dict, compare=False, hash=False)
-    timeout: float = MATCH_TIMEOUT
+    timeout: float | None = MATCH_TIMEOUT
 
     def matches(self, path: str, text: str | None = None) -> bool:
         """Whether the rule claims ``path`` (with ``text``: its content patterns too)."""
