@@ -391,13 +391,18 @@ class Engine:
         The map depends on the documents' contents too (their titles, status lines and sections),
         so it is kept per version of them. The feature map is shared, so nothing may change it."""
         view = self._view(snapshot, config)
-        if snapshot.partial:  # whether a spec is at hand does not change the map: only the documents it reads
-            known = self._specs_by_path(view, config)
-            docs = tuple((p, e.sha, p in known or snapshot.available(p)) for p in view.docs
-                         for e in (snapshot.entry(p),) if e)
-        else:
-            docs = tuple((p, e.sha, True) for p in view.docs for e in (snapshot.entry(p),) if e)
-        key = (_config_key(config), hash(docs))
+        per = self._views[snapshot]
+        # the documents' versions, worked out again when the snapshot is given more files
+        held = per.get("docs:" + _config_key(config))
+        if held is None or held[0] != len(snapshot.fetched()):
+            if snapshot.partial:  # whether a spec is at hand does not change the map: only the documents it reads
+                known = self._specs_by_path(view, config)
+                docs = tuple((p, e.sha, p in known or snapshot.available(p)) for p in view.docs
+                             for e in (snapshot.entry(p),) if e)
+            else:
+                docs = tuple((p, e.sha, True) for p in view.docs for e in (snapshot.entry(p),) if e)
+            held = per["docs:" + _config_key(config)] = (len(snapshot.fetched()), hash(docs))
+        key = (_config_key(config), held[1])
         hit = view.resolved.get(key)
         if hit is None:
             ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)

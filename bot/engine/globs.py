@@ -88,6 +88,20 @@ def check(pattern: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16384)
+def _shape(pattern: str) -> tuple[str, str, str]:
+    """(normalised glob, literal prefix, form): form is "path" (no wildcard), "folder" (``dir/**``) or
+    "glob"; a glob with escapes keeps its own rules."""
+    norm, prefix = normalise(pattern), literal_prefix(pattern)
+    if "\\" in norm:
+        return norm, prefix, "glob"
+    if prefix == norm:
+        return norm, prefix, "path"
+    if norm == prefix + "**" and prefix.endswith("/"):
+        return norm, prefix, "folder"
+    return norm, prefix, "glob"
+
+
 class PathIndex:
     """Sorted paths for prefix lookups."""
 
@@ -102,17 +116,15 @@ class PathIndex:
         return self.paths[lo:hi]
 
     def glob(self, pattern: str) -> list[str]:
-        norm = normalise(pattern)
-        prefix = literal_prefix(pattern)
-        if "\\" in norm:  # escapes: the glob's own rules, below
-            pass
-        elif prefix == norm:  # a path: that file (or nothing)
+        norm, prefix, form = _shape(pattern)
+        if form == "path":  # that file (or nothing)
             i = bisect.bisect_left(self.paths, norm)
             return [norm] if i < len(self.paths) and self.paths[i] == norm else []
-        elif norm == prefix + "**" and prefix.endswith("/"):  # a folder: everything below it
-            return self.under(prefix)
+        cands = self.under(prefix)
+        if form == "folder" or not cands:  # everything below it
+            return cands
         rx = _compile(norm)
-        return [p for p in self.under(prefix) if rx.match(p)]
+        return [p for p in cands if rx.match(p)]
 
     def glob_many(self, patterns) -> list[str]:
         out: dict[str, None] = {}
