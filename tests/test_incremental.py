@@ -160,6 +160,7 @@ def test_an_updated_lookup_holds_what_a_new_one_holds(limits, seed):
         fresh = lookup_mod.RepoLookup(want, now, ruleset.is_test)
         for table in TABLES:
             assert getattr(held, table) == getattr(fresh, table), (n, path, table)
+        assert list(held.classes) == list(fresh.classes), n  # tried in this order for a method's owner
         for name in want.names | {"wire", "retry_policy", "Thing0"}:
             assert held.is_referenced(name) == fresh.is_referenced(name), (n, name)
         for module in ["app/common.py"] + [f"app/f{i}/service.py" for i in range(8)]:
@@ -217,3 +218,37 @@ def test_the_apps_worker_judges_each_pull_request_as_a_fresh_worker_would(seed, 
     fresh = len(resolved)
     _pull_request(worker, config, base, base.with_changes({"app/f1/service.py": "x = 1\n"}), ["app/f1/service.py"])
     assert len(resolved) == fresh
+
+
+def test_a_method_is_looked_for_in_the_same_classes_whatever_came_before():
+    files = {"docs/features/store.md": "# Store\n\n```python\nawait storage.mark_sent(event_id)\n```\n",
+             "src/store/__init__.py": "",
+             "src/a/storage.py": "class OutboxStorage:\n    def save(self):\n        return 1\n",
+             "src/b/storage.py": "class PgStorage:\n    def load(self):\n        return 1\n"}
+    base = Snapshot.from_texts(files)
+    config = load_config(base)
+    engine = Engine()
+    first = _dump(engine.evaluate(base, config, today=TODAY))
+    engine.evaluate(base.with_changes({"src/a/storage.py": "x = 1\n"}), config, today=TODAY)
+    assert _dump(engine.evaluate(base, config, today=TODAY)) == first == _dump(Engine().evaluate(base, config,
+                                                                                                today=TODAY))
+
+
+def test_a_design_doc_that_joins_a_feature_by_its_name_is_fetched_before_the_map_is_made():
+    """The map reads such a document (its status decides whether it joins), so a worker must not take
+    it for a spec whose text the map ignores."""
+    files = {"specs/001-admin-portal/spec.md": "# Admin portal\n\n- **FR-001**: `AdminPortal` lists users.\n",
+             "app/admin_portal.py": "class AdminPortal:\n    def users(self):\n        return []\n",
+             "docs/design/admin-portal.md": "# Admin portal design\n\nStatus: Superseded\n\n- `LegacyThing` must exist.\n"}
+    base = Snapshot.from_texts(files)
+    config = load_config(base)
+    head = base.with_changes({"specs/001-admin-portal/spec.md": files["specs/001-admin-portal/spec.md"] +
+                              "- **FR-002**: `AdminPortal` bans users.\n"})
+    changed = ["specs/001-admin-portal/spec.md"]
+    worker = Engine(shared=True)
+    worker.evaluate(base, config, today=TODAY)  # a push, on the whole snapshot
+    assert "docs/design/admin-portal.md" in worker.discovery_paths(_partial(base), config)
+    assert _pull_request(worker, config, base, head, changed) == \
+        _pull_request(Engine(shared=True), config, base, head, changed)
+    whole = {f.id: f.spec for f in Engine().feature_map(base, config).features}
+    assert whole["admin-portal"] == ("specs/001-admin-portal/spec.md",)  # superseded: it does not join

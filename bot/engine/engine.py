@@ -429,9 +429,13 @@ class Engine:
         known = view.resolved.get(key)
         if known is None:
             ruleset = rules_mod.select(config.packs, view.paths, config.custom_packs)
-            by_path = fm_mod.resolve(config, view.paths, ruleset.is_code)  # what paths alone decide
+            asked: set[str] = set()  # documents the map would read (a design doc joining a feature by its name)
+
+            def ask(path: str) -> None:
+                asked.add(path)
+            by_path = fm_mod.resolve(config, view.paths, ruleset.is_code, read=ask, parse=ask)  # paths alone
             known = view.resolved[key] = frozenset(s for f in by_path.features if f.source not in docs_mod.READ_ROLES
-                                                   and not f.document for s in f.spec)
+                                                   and not f.document for s in f.spec if s not in asked)
         return known
 
     def discovery_paths(self, snapshot: Snapshot, config: Config) -> list[str]:
@@ -655,7 +659,7 @@ class Engine:
                     self.stats["lookups_updated"] += 1
                     held.serial = col.serial
                     return held.only(wanted)
-            except Exception:  # noqa: BLE001 - never answer from a lookup left half-updated
+            except BaseException:  # never answer from a lookup left half-updated (an interrupt included)
                 view.lookups.pop(ruleset.key, None)
                 raise
         build = wanted

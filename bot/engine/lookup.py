@@ -59,8 +59,14 @@ def _symbols(fi: FileIndex):
 
 
 def _refnames(fi: FileIndex):
+    """The names a file refers to (for ``referenced``: where each wanted name is used)."""
     refs = getattr(fi, "refnames", None)
     return refs if refs is not None else fi.tokens
+
+
+def _any_refs(fi: FileIndex):
+    """The names a file refers to, for ``is_referenced`` (a file that names none: its identifiers)."""
+    return getattr(fi, "refnames", None) or fi.tokens
 
 
 class RepoLookup:
@@ -106,6 +112,7 @@ class RepoLookup:
                 self._put(table, key, item)
             if self._reads_words(path, fi):
                 words[path] = retrieval.file_words(fi, path)
+        self._sort_classes()
         if self.wanted.terms and words:
             # each distinct word of the repository is normalised once; a file holds a term through its words
             self._learn(frozenset().union(*words.values()))
@@ -115,6 +122,13 @@ class RepoLookup:
                     lst = self.term_where.setdefault(t, [])
                     if len(lst) < TERM_WHERE:
                         lst.append(path)
+
+    def _sort_classes(self) -> None:
+        """Classes in the order of where each is first defined (file order, then line): the order they
+        are tried in when a method's owner is looked for, the same however the lookup came about."""
+        order = self._order
+        self.classes = dict(sorted(self.classes.items(),
+                                   key=lambda kv: (order[kv[1][0].path], kv[1][0].line, kv[0])))
 
     def _reads_words(self, path: str, fi: FileIndex) -> bool:
         return bool(self.wanted.terms) and fi.kind == "code" and path not in self._lookup_only and \
@@ -238,8 +252,11 @@ class RepoLookup:
         if len(changed) > max(50, len(files) // 20):
             self._build(files, lookup_only)  # a big change: cheaper to start over
             return True
+        moved = False
         for p in changed:
-            self._replace(p, files[p])
+            moved |= self._replace(p, files[p])
+        if moved:
+            self._sort_classes()
         return True
 
     def _pos(self, items: list, path: str, at=lambda x: x.path) -> int:
@@ -248,7 +265,8 @@ class RepoLookup:
         order = self._order
         return bisect.bisect_left(items, k, key=lambda x: order[at(x)])
 
-    def _replace(self, path: str, new: FileIndex) -> None:
+    def _replace(self, path: str, new: FileIndex) -> bool:
+        """Take ``path``'s hits out and put its new ones in; True when the classes changed."""
         old = self._state[path]
         old_hits, new_hits = self._hits(path, old, self.wanted), self._hits(path, new, self.wanted)
         self._state[path] = new
@@ -293,6 +311,7 @@ class RepoLookup:
             self._search_again(again)
         self._words_changed(path, old, new)
         self._refs_changed(old, new, path)
+        return any(table == "classes" for table, _ in touched)
 
     def _splice(self, table: str, key, path: str, items: list, cap: int | None, at=lambda x: x.path) -> None:
         d = getattr(self, table)
@@ -395,8 +414,8 @@ class RepoLookup:
 
     def _refs_changed(self, old: FileIndex, new: FileIndex, path: str) -> None:
         counted = path not in self._lookup_only and not self._is_test(path)
-        old_refs = _refnames(old) if counted and old.kind == "code" else frozenset()
-        new_refs = _refnames(new) if counted and new.kind == "code" else frozenset()
+        old_refs = _any_refs(old) if counted and old.kind == "code" else frozenset()
+        new_refs = _any_refs(new) if counted and new.kind == "code" else frozenset()
         if self._refs is not None:
             self._refs |= new_refs
             self._refs_doubt |= old_refs - new_refs
@@ -437,11 +456,11 @@ class RepoLookup:
             refs: set[str] = set()
             for path, fi in self._files.items():
                 if fi.kind == "code" and not self._is_test(path):
-                    refs |= _refnames(fi)
+                    refs |= _any_refs(fi)
             self._refs, self._refs_doubt = refs, set()
         if name in self._refs_doubt:  # a changed file stopped referring to it: does another still?
             self._refs_doubt.discard(name)
-            if not any(fi.kind == "code" and name in _refnames(fi) and not self._is_test(p)
+            if not any(fi.kind == "code" and name in _any_refs(fi) and not self._is_test(p)
                        for p, fi in self._files.items()):
                 self._refs.discard(name)
         return name in self._refs
