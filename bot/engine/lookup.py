@@ -7,9 +7,10 @@ that defines it.
 
 An engine keeps the lookup of its last analysis and brings it up to date (``RepoLookup.update``)
 when the next one differs by a few files, as a pull request's head differs from its base: the
-hits of the changed files are taken out and put back in file order, and only a name whose hits
-had been cut at the limit is searched for again. The result is the same as a lookup built afresh
-for those files; the cost follows the change, not the repository's size.
+hits of the changed files are taken out and put back in file order; where a name's hits had been
+cut at the limit, the files after the change are read again as far as the cut kinds need. The result
+is the same as a lookup built afresh for those files; the cost follows the change, not the
+repository's size.
 """
 from __future__ import annotations
 
@@ -70,7 +71,9 @@ def _any_refs(fi: FileIndex):
 
 
 class RepoLookup:
-    """Repository-wide occurrences of the wanted names, routes and prose terms."""
+    """Repository-wide occurrences of the wanted names, routes and prose terms. Every list is in file
+    order; the tables are read by key, except ``classes``, which is kept in one order (where each class
+    is first defined) however the lookup came about."""
 
     def __init__(self, wanted: Wanted, files: dict[str, FileIndex], is_test, lookup_only=frozenset()):
         self.wanted = Wanted(set(wanted.names), set(wanted.routes), set(wanted.terms), set(wanted.prefixes))
@@ -278,12 +281,11 @@ class RepoLookup:
         for table, key, item in new_hits:
             fresh.setdefault((table, key), []).append(item)
         touched = dict.fromkeys([(t, k) for t, k, _ in old_hits] + list(fresh))
-        again: dict[str, set] = {}
         for table, key in touched:
             items = fresh.get((table, key), [])
             if table in _CAPPED:
                 if (table, key) in self._over:
-                    again.setdefault(table, set()).add(key)
+                    self._refill(table, key, path, items)
                 else:
                     self._splice(table, key, path, items, _CAPPED[table])
             elif table in _ORDERED:
@@ -307,8 +309,6 @@ class RepoLookup:
                 self._rebuild_routes()
             else:
                 self._splice_routes(path, regs)
-        if again:
-            self._search_again(again)
         self._words_changed(path, old, new)
         self._refs_changed(old, new, path)
         return any(table == "classes" for table, _ in touched)
@@ -363,22 +363,52 @@ class RepoLookup:
                 if table == "registered":
                     self._put(table, key, item)
 
-    def _search_again(self, again: dict[str, set]) -> None:
-        """Hits of names that had been cut at the limit, found again over every file."""
-        want = Wanted(names=(again.get("names", set()) | again.get("infra_set", set())) & self.wanted.names,
-                      prefixes=again.get("infra_strings", set()) & self.wanted.prefixes)
-        classes = again.get("classes", set())
-        if classes:
-            want.names.add("\0")  # classes are read with the names (this one matches none)
-        for table, keys in again.items():
-            for k in keys:
-                getattr(self, table).pop(k, None)
-                self._over.discard((table, k))
-        for path, fi in self._state.items():
-            hits = self._hits(path, fi, want, classes=bool(classes))
-            for table, key, item in hits:
-                if key in again.get(table, ()):
-                    self._put(table, key, item)
+    def _refill(self, table: str, key, path: str, items: list) -> None:
+        """A list that was cut at the limit, with ``path``'s hits replaced by ``items``: the hits before
+        ``path`` stay; after it, the files are read again only until the kinds of hit that were cut
+        have their fill (the other kinds' hits are all in the list already)."""
+        cap = _CAPPED[table]
+        d, order = getattr(self, table), self._order
+        k = order[path]
+        old = d.get(key, [])
+        counts: dict[str, int] = {}
+        for h in old:
+            counts[h.how] = counts.get(h.how, 0) + 1
+        cut = {how for how, n in counts.items() if n >= cap}  # kinds with hits beyond the list, maybe
+        seq = [h for h in old if order[h.path] < k] + list(items)
+        have: dict[str, int] = {}
+        for h in seq:
+            have[h.how] = have.get(h.how, 0) + 1
+        if table == "infra_strings":
+            want = Wanted(prefixes={key})
+        else:
+            want = Wanted(names={key} if table != "classes" else {"\0"})  # classes come with any name
+        stopped = k + 1
+        for q in self._paths[k + 1:]:
+            if all(have.get(how, 0) >= cap for how in cut):
+                break
+            stopped += 1
+            for t, kk, h in self._hits(q, self._state[q], want, classes=table == "classes"):
+                if t == table and kk == key:
+                    seq.append(h)
+                    have[h.how] = have.get(h.how, 0) + 1
+        else:
+            stopped = len(self._paths)
+        seq += [h for h in old if order[h.path] >= stopped and h.how not in cut]
+        seen: dict[str, int] = {}
+        kept = []
+        for h in seq:  # the first `cap` of each kind, as a fresh build keeps
+            seen[h.how] = seen.get(h.how, 0) + 1
+            if seen[h.how] <= cap:
+                kept.append(h)
+        if len(kept) < len(seq) or stopped < len(self._paths):
+            self._over.add((table, key))
+        else:
+            self._over.discard((table, key))
+        if kept:
+            d[key] = kept
+        else:
+            d.pop(key, None)
 
     def _words_changed(self, path: str, old: FileIndex, new: FileIndex) -> None:
         if not self.wanted.terms:
