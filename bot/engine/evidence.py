@@ -488,15 +488,34 @@ def _by_parameters(norm: str, scope: Scope) -> list[tuple[str | None, str, Hit]]
     """Routes whose parameters stand where the spec gives example values (/pillars/alpha-1 ↔
     /pillars/{id}), the fewest parameters first; never an all-parameter match."""
     want = norm.strip("/").split("/")
+    by_first = _by_first_segment(scope.repo.routes_by_len.get(len(want), []))
+    candidates = by_first.get(want[0], []) + (by_first.get("{}", []) if want[0] != "{}" else [])
     out = []
-    for m, r, h in scope.repo.routes_by_len.get(len(want), ()):
-        got = r.strip("/").split("/")
-        if got == want or (got[0] != want[0] and got[0] != "{}"):
+    for i, got, m, r, h in sorted(candidates, key=lambda c: c[0]):  # in the order the routes are listed
+        if got == want:
             continue
         if all(g == w or g == "{}" for g, w in zip(got, want)) and any(g == w for g, w in zip(got, want)):
             out.append((sum(g == "{}" for g in got), m, r, h))
     out.sort(key=lambda x: x[0])
     return [(m, r, h) for _, m, r, h in out[:3]]
+
+
+_first_segments: dict[int, tuple[list, dict]] = {}
+
+
+def _by_first_segment(routes: list) -> dict[str, list]:
+    """A list of routes of one length by their first segment, worked out once per list (a lookup's
+    lists are replaced, never changed, when it is brought up to date)."""
+    held = _first_segments.get(id(routes))
+    if held is None or held[0] is not routes:
+        index: dict[str, list] = {}
+        for i, (m, r, h) in enumerate(routes):
+            got = r.strip("/").split("/")
+            index.setdefault(got[0], []).append((i, got, m, r, h))
+        if len(_first_segments) > 256:
+            _first_segments.clear()
+        held = _first_segments[id(routes)] = (routes, index)
+    return held[1]
 
 
 def _nearest_route(norm: str, scope: Scope):
