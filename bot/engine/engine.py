@@ -156,9 +156,10 @@ class _Collected:
             self.bytes -= self.entries[path].size
         self.entries[path] = snapshot.entry(path)
         if fi is not None and fi.lang == "infra":
+            last = next(reversed(self.infra), None)
             self.infra[path] = fi
             self.bytes += self.entries[path].size
-            if next(reversed(self.infra)) != path or len(self.infra) > 1:  # in candidate order, as a fresh run
+            if last is not None and last > path:  # back in candidate order (sorted), as a fresh collection has it
                 self.infra = {p: self.infra[p] for p in self.candidates if p in self.infra}
 
     def _count(self, fi: FileIndex, n: int) -> None:
@@ -608,8 +609,7 @@ class Engine:
                     else:
                         col.put_infra(p, self.file_index(snapshot, p, ruleset)
                                       if self._is_infra(snapshot, p, ruleset) else None, snapshot)
-                if not snapshot.partial:
-                    view.collected[ruleset.key] = col
+                view.collected[ruleset.key] = col
                 return col
         col = _Collected(todo, candidates)
         partial, total = snapshot.partial, len(todo)
