@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -216,16 +217,18 @@ def _load_listed(root: Path, listed: list[str], size_cap: int, progress) -> Snap
             continue
         full = os.path.join(real_root, rel)
         try:
-            if not folder_ok(folder) or os.path.islink(full):
+            if not folder_ok(folder):
                 reader.skipped.append(Skipped(rel, _link_reason(root, full)))
                 continue
-            st = os.stat(full, follow_symlinks=False)
+            st = os.lstat(full)  # one call: is it a link, a regular file, and its size
         except FileNotFoundError:
             continue  # listed by git, deleted in the work tree
         except OSError as exc:
             reader.skipped.append(Skipped(rel, f"unreadable ({exc.strerror or exc.__class__.__name__})"))
             continue
-        if os.path.isfile(full):
+        if stat.S_ISLNK(st.st_mode):
+            reader.skipped.append(Skipped(rel, _link_reason(root, full)))
+        elif stat.S_ISREG(st.st_mode):
             reader.read(rel, full, st.st_size)
     return reader.snapshot()
 
