@@ -71,11 +71,11 @@ def _region_docs(path: str, fi) -> list[Doc]:
         out = []
         for r in regions:
             if r.kind == "module":
-                names, own = path_names, path_words
+                out.append(_doc((path, r.line, r.name or path, path_words.union(r.words), path_names)))
             else:
                 names = frozenset(identifier_terms(r.name) + identifier_terms(r.owner))
-                own = frozenset(identifier_words(r.name) + identifier_words(r.owner))
-            out.append(_doc((path, r.line, r.name or path, frozenset(r.words) | own, names)))
+                words = frozenset(r.words + identifier_words(r.name) + identifier_words(r.owner))
+                out.append(_doc((path, r.line, r.name or path, words, names)))
         return out
     words = frozenset(_chain(map(identifier_words, list(fi.tokens) + list(fi.defs)))) | path_words
     names = frozenset(t for d in fi.defs for t in identifier_terms(d)) | path_names
@@ -175,8 +175,10 @@ class Corpus:
             return []
         if len(self.docs) <= SMALL_CORPUS:
             w = weights or {t: 1.0 for t in terms}
-            scored = [(sum(w.get(t, 0.0) for t in terms if self.holds(d, t)), -len(d.words), i)
-                      for i, d in enumerate(self.docs)]
+            forms = self.forms()
+            weighed = [(t, w.get(t, 0.0), forms.get(t)) for t in terms]  # what holds() looks up, once
+            scored = [(sum(wt for t, wt, f in weighed if (f and not d.words.isdisjoint(f)) or t in d.names),
+                       -len(d.words), i) for i, d in enumerate(self.docs)]
             scored.sort(reverse=True)
             return [(s, self.docs[i]) for s, _, i in scored[:k] if s > 0]
         if self._bm25 is None:
