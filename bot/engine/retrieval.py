@@ -71,11 +71,11 @@ def _region_docs(path: str, fi) -> list[Doc]:
         out = []
         for r in regions:
             if r.kind == "module":
-                out.append(_doc((path, r.line, r.name or path, path_words.union(r.words), path_names)))
+                names, own = path_names, path_words
             else:
                 names = frozenset(identifier_terms(r.name) + identifier_terms(r.owner))
-                words = frozenset(r.words + identifier_words(r.name) + identifier_words(r.owner))
-                out.append(_doc((path, r.line, r.name or path, words, names)))
+                own = frozenset(identifier_words(r.name) + identifier_words(r.owner))
+            out.append(_doc((path, r.line, r.name or path, frozenset(r.words) | own, names)))
         return out
     words = frozenset(_chain(map(identifier_words, list(fi.tokens) + list(fi.defs)))) | path_words
     names = frozenset(t for d in fi.defs for t in identifier_terms(d)) | path_names
