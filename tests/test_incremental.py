@@ -252,3 +252,15 @@ def test_a_design_doc_that_joins_a_feature_by_its_name_is_fetched_before_the_map
         _pull_request(Engine(shared=True), config, base, head, changed)
     whole = {f.id: f.spec for f in Engine().feature_map(base, config).features}
     assert whole["admin-portal"] == ("specs/001-admin-portal/spec.md",)  # superseded: it does not join
+
+
+def test_a_worker_keeps_whole_repository_structures_for_two_file_lists_only():
+    engine = Engine(shared=True)
+    snaps = [Snapshot.from_texts({**_repo(3), f"app/extra{i}.py": "x = 1\n"}) for i in range(4)]
+    for snap in snaps:  # four file lists: four repositories, or commits that add files
+        engine.evaluate(snap, load_config(snap), today=TODAY)
+    views = [v for per in engine._views.values() for key, v in per.items() if isinstance(key, tuple)]
+    keeping = [v for v in views if v.lookups or v.collected or v.refs]
+    assert len(views) == 4 and len(keeping) == 2
+    again = engine.evaluate(snaps[0], load_config(snaps[0]), today=TODAY)  # built again, the same findings
+    assert _dump(again) == _dump(Engine().evaluate(snaps[0], load_config(snaps[0]), today=TODAY))

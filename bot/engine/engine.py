@@ -70,6 +70,7 @@ def _config_key(config: Config) -> str:
     return key
 
 
+KEEP_VIEWS = 2  # snapshot views (file lists) whose whole-repository structures an engine keeps
 MAX_INFRA = 1000  # infrastructure candidates a run considers (full and partial alike: the same verdicts)
 
 
@@ -225,6 +226,12 @@ class _SnapshotView:
         self.refs: dict[str, _RefIndex] = {}  # by rule set: who imports what, for the last collection
         self._programs: tuple | None = None  # (the manifests' blobs, the programs they define)
 
+    def forget(self) -> None:
+        """Drop the whole-repository structures kept for the next analysis (they are built again)."""
+        self.lookups.clear()
+        self.collected.clear()
+        self.refs.clear()
+
     def data_files(self, fmap: fm_mod.FeatureMap) -> set[str]:
         """The configuration files (YAML, JSON, TOML …) among the features' code: indexed with the code."""
         if not self.has_data:
@@ -263,6 +270,7 @@ class Engine:
         self._spec_cache: LRUCache = LRUCache(maxsize=20_000)
         self._views: "weakref.WeakKeyDictionary[Snapshot, dict]" = weakref.WeakKeyDictionary()
         self._shared_views: LRUCache = LRUCache(maxsize=8)  # by file list: commits that add no file share one
+        self._keeping: list[_SnapshotView] = []  # the views that keep whole-repository structures, newest last
         self.stats = {"files_indexed": 0, "specs_parsed": 0, "lookups_built": 0, "lookups_updated": 0}
 
     # ---- cached per-file work -------------------------------------------------------------
@@ -609,7 +617,7 @@ class Engine:
                     else:
                         col.put_infra(p, self.file_index(snapshot, p, ruleset)
                                       if self._is_infra(snapshot, p, ruleset) else None, snapshot)
-                view.collected[ruleset.key] = col
+                self._keep(view).collected[ruleset.key] = col
                 return col
         col = _Collected(todo, candidates)
         partial, total = snapshot.partial, len(todo)
@@ -632,8 +640,19 @@ class Engine:
             col.put_infra(p, self.file_index(snapshot, p, ruleset) if self._is_infra(snapshot, p, ruleset) else None,
                           snapshot)
         if not snapshot.partial:
-            view.collected[ruleset.key] = col
+            self._keep(view).collected[ruleset.key] = col
         return col
+
+    def _keep(self, view: _SnapshotView) -> _SnapshotView:
+        """Mark ``view`` as keeping whole-repository structures (indexes held, lookup, imports). Only the
+        two used last keep theirs (a pull request's base and head share one): a long-lived worker that
+        analyses many repositories holds no more than that beyond its per-file caches."""
+        if view in self._keeping:
+            self._keeping.remove(view)
+        self._keeping.append(view)
+        while len(self._keeping) > KEEP_VIEWS:
+            self._keeping.pop(0).forget()
+        return view
 
     def _refs(self, view: _SnapshotView, ruleset: rules_mod.RuleSet, col: "_Collected") -> "_RefIndex":
         """Who imports what, for the collected indexes: the view's last one brought up to date when the
@@ -642,7 +661,7 @@ class Engine:
         if held is not None and held.serial == col.base and col.changed is not None:
             held.update(col.indexes, col.changed)
         elif held is None or held.serial != col.serial:
-            held = view.refs[ruleset.key] = _RefIndex(col.indexes, ruleset.is_test)
+            held = self._keep(view).refs[ruleset.key] = _RefIndex(col.indexes, ruleset.is_test)
         held.serial = col.serial
         return held
 
@@ -658,6 +677,7 @@ class Engine:
                 if held.update(wanted, files, infra, since):
                     self.stats["lookups_updated"] += 1
                     held.serial = col.serial
+                    self._keep(view)
                     return held.only(wanted)
             except BaseException:  # never answer from a lookup left half-updated (an interrupt included)
                 view.lookups.pop(ruleset.key, None)
@@ -665,7 +685,7 @@ class Engine:
         build = wanted
         if held is not None and list(files) == held._paths and held._lookup_only == infra:
             build = wanted.union(held.wanted)  # the same files: one lookup serves both
-        repo = view.lookups[ruleset.key] = RepoLookup(build, files, ruleset.is_test, infra)
+        repo = self._keep(view).lookups[ruleset.key] = RepoLookup(build, files, ruleset.is_test, infra)
         repo.serial = col.serial
         self.stats["lookups_built"] += 1
         return repo.only(wanted)
