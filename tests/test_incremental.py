@@ -264,3 +264,20 @@ def test_a_worker_keeps_whole_repository_structures_for_two_file_lists_only():
     assert len(views) == 4 and len(keeping) == 2
     again = engine.evaluate(snaps[0], load_config(snaps[0]), today=TODAY)  # built again, the same findings
     assert _dump(again) == _dump(Engine().evaluate(snaps[0], load_config(snaps[0]), today=TODAY))
+
+
+def test_hits_cut_before_a_changed_file_are_found_again_when_a_kept_one_goes():
+    from bot.engine.index import FileIndex
+
+    def code(strings=(), tokens=(), comments=()):
+        return FileIndex("code", "python", 3, {}, (), {s: 1 for s in strings}, frozenset(tokens),
+                         frozenset(comments), (), ())
+    want = lookup_mod.Wanted(names={"retry_policy"})
+    files = {f"app/m{i:02}.py": code(strings=["retry_policy"]) for i in range(lookup_mod.NAME_CAP + 2)}
+    files["app/zz.py"] = code(tokens=["retry_policy"])  # after the two string hits the limit cuts
+    held = lookup_mod.RepoLookup(want, files, lambda p: False)
+    for path, index in (("app/zz.py", code(tokens=["retry_policy"], comments=["retry_policy"])),
+                        ("app/m00.py", code())):  # a kept string hit goes: the first one cut comes back
+        files = {**files, path: index}
+        assert held.update(want, files, frozenset(), [path])
+        assert held.names == lookup_mod.RepoLookup(want, files, lambda p: False).names, path

@@ -506,13 +506,15 @@ _first_segments: dict[int, tuple[list, dict]] = {}
 def _by_first_segment(routes: list) -> dict[str, list]:
     """A list of routes of one length by their first segment, worked out once per list (a lookup's
     lists are replaced, never changed, when it is brought up to date)."""
+    if not routes:
+        return {}
     held = _first_segments.get(id(routes))
     if held is None or held[0] is not routes:
         index: dict[str, list] = {}
         for i, (m, r, h) in enumerate(routes):
             got = r.strip("/").split("/")
             index.setdefault(got[0], []).append((i, got, m, r, h))
-        if len(_first_segments) > 256:
+        if len(_first_segments) >= 8:  # a few lengths of route are asked for at a time; hold no more
             _first_segments.clear()
         held = _first_segments[id(routes)] = (routes, index)
     return held[1]

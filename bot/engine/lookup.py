@@ -375,9 +375,13 @@ class RepoLookup:
         for h in old:
             counts[h.how] = counts.get(h.how, 0) + 1
         cut = {how for how, n in counts.items() if n >= cap}  # kinds with hits beyond the list, maybe
-        seq = [h for h in old if order[h.path] < k] + list(items)
+        seq = [h for h in old if order[h.path] < k]
         have: dict[str, int] = {}
         for h in seq:
+            have[h.how] = have.get(h.how, 0) + 1
+        cut_before = any(n >= cap for n in have.values())  # hits of that kind may lie unkept before the file
+        seq += items
+        for h in items:
             have[h.how] = have.get(h.how, 0) + 1
         if table == "infra_strings":
             want = Wanted(prefixes={key})
@@ -401,7 +405,7 @@ class RepoLookup:
             seen[h.how] = seen.get(h.how, 0) + 1
             if seen[h.how] <= cap:
                 kept.append(h)
-        if len(kept) < len(seq) or stopped < len(self._paths):
+        if len(kept) < len(seq) or stopped < len(self._paths) or cut_before:
             self._over.add((table, key))
         else:
             self._over.discard((table, key))
