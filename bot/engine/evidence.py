@@ -5,7 +5,8 @@ of the repository. *Partial* has real reasons only: the thing exists but only in
 of its named parts exist, it is stubbed, it is defined but nothing uses it, it lives elsewhere than
 the spec says, or the route is registered under another method. Mentioned only in docs or comments
 is *missing*. Prose requirements are judged by retrieval over the code's terms (``retrieval``).
-The repository-wide scope is searched once per analysis for all wanted names, routes and terms.
+The rest of the repository is read through its lookup (``lookup.RepoLookup``): every wanted name, route
+and term found in one pass, and kept up to date from one version of the repository to the next.
 """
 from __future__ import annotations
 
