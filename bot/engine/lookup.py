@@ -55,6 +55,17 @@ class Wanted:
                       self.prefixes | other.prefixes)
 
 
+def _first_of_each(hits: list, cap: int) -> list:
+    """The first ``cap`` hits of each kind, in order: what a fresh build keeps."""
+    seen: dict[str, int] = {}
+    kept = []
+    for h in hits:
+        seen[h.how] = seen.get(h.how, 0) + 1
+        if seen[h.how] <= cap:
+            kept.append(h)
+    return kept
+
+
 def _symbols(fi: FileIndex):
     return getattr(fi, "symbols", ()) or ()
 
@@ -313,46 +324,39 @@ class RepoLookup:
         self._refs_changed(old, new, path)
         return any(table == "classes" for table, _ in touched)
 
-    def _splice(self, table: str, key, path: str, items: list, cap: int | None, at=lambda x: x.path) -> None:
-        d = getattr(self, table)
-        lst = [x for x in d.get(key, ()) if at(x) != path]
+    def _spliced(self, items, path: str, new: list, at=lambda x: x.path) -> list:
+        """``items`` (in file order) with ``path``'s replaced by ``new``, in its place."""
+        out = [x for x in items if at(x) != path]
+        if new:
+            i = self._pos(out, path, at)
+            out[i:i] = new
+        return out
+
+    @staticmethod
+    def _store(d: dict, key, items: list) -> None:
         if items:
-            i = self._pos(lst, path, at)
-            lst[i:i] = items
-        if cap is not None:  # keep the first `cap` of each kind, as a fresh build would
-            seen: dict[str, int] = {}
-            kept = []
-            for h in lst:
-                seen[h.how] = seen.get(h.how, 0) + 1
-                if seen[h.how] <= cap:
-                    kept.append(h)
-                else:
-                    self._over.add((table, key))
-            lst = kept
-        if lst:
-            d[key] = lst
+            d[key] = items
         else:
             d.pop(key, None)
 
+    def _splice(self, table: str, key, path: str, items: list, cap: int | None, at=lambda x: x.path) -> None:
+        d = getattr(self, table)
+        lst = self._spliced(d.get(key, ()), path, items, at)
+        if cap is not None:  # keep the first `cap` of each kind, as a fresh build would
+            kept = _first_of_each(lst, cap)
+            if len(kept) < len(lst):
+                self._over.add((table, key))
+            lst = kept
+        self._store(d, key, lst)
+
     def _splice_routes(self, path: str, regs: list) -> None:
         at = lambda x: x[2].path  # noqa: E731
-        lst = [x for x in self.registered_routes if at(x) != path]
-        i = self._pos(lst, path, at)
-        lst[i:i] = regs
-        self.registered_routes = lst
+        self.registered_routes = self._spliced(self.registered_routes, path, regs, at)
         for d, key_of in ((self.routes_by_last, lambda x: x[1].strip("/").split("/")[-1]),
                           (self.routes_by_len, lambda x: len(x[1].strip("/").split("/")))):
             keys = {key_of(x) for x in regs} | {k for k, v in d.items() if any(at(x) == path for x in v)}
             for k in keys:
-                sub = [x for x in d.get(k, ()) if at(x) != path]
-                add = [x for x in regs if key_of(x) == k]
-                if add:
-                    j = self._pos(sub, path, at)
-                    sub[j:j] = add
-                if sub:
-                    d[k] = sub
-                else:
-                    d.pop(k, None)
+                self._store(d, k, self._spliced(d.get(k, ()), path, [x for x in regs if key_of(x) == k], at))
 
     def _rebuild_routes(self) -> None:
         self.registered_routes, self.routes_by_last, self.routes_by_len = [], {}, {}
@@ -399,20 +403,12 @@ class RepoLookup:
         else:
             stopped = len(self._paths)
         seq += [h for h in old if order[h.path] >= stopped and h.how not in cut]
-        seen: dict[str, int] = {}
-        kept = []
-        for h in seq:  # the first `cap` of each kind, as a fresh build keeps
-            seen[h.how] = seen.get(h.how, 0) + 1
-            if seen[h.how] <= cap:
-                kept.append(h)
+        kept = _first_of_each(seq, cap)
         if len(kept) < len(seq) or stopped < len(self._paths) or cut_before:
             self._over.add((table, key))
         else:
             self._over.discard((table, key))
-        if kept:
-            d[key] = kept
-        else:
-            d.pop(key, None)
+        self._store(d, key, kept)
 
     def _words_changed(self, path: str, old: FileIndex, new: FileIndex) -> None:
         if not self.wanted.terms:
