@@ -17,7 +17,7 @@ from .engine.yamlsrc import SCHEMA_DIR
 from .report import jsonout, markdown, text
 from .cache import ContentCache
 from .report.common import plural
-from .prewarm import quiet_gc, warm
+from .prewarm import evaluate as cached_evaluate, quiet_gc
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -130,7 +130,7 @@ def cmd_report(args) -> int:
         _print_config_error(exc)
         return EXIT_USAGE
     engine = Engine()
-    known = {f.id for f in engine.feature_map(snapshot, config).features}
+    known = {f.id for f in engine.feature_map(snapshot, config).features} if args.feature else set()
     for fid in args.feature or ():
         if fid not in known:
             progress.done()
@@ -140,9 +140,9 @@ def cmd_report(args) -> int:
             return _fail(f"unknown feature '{fid}'{hint}")
     cache = _cache(args)
     # indexes come from the content cache; a large checkout's others are built on every core
-    with quiet_gc(), warm(engine, snapshot, config, cache, parallel=not args.feature):
-        findings = engine.evaluate(snapshot, config, features=args.feature or None, today=_dt.date.today(),
-                                   progress=progress)
+    with quiet_gc():  # findings of an earlier run with the same inputs come from the cache
+        findings = cached_evaluate(engine, snapshot, config, cache, features=args.feature or None,
+                                   today=_dt.date.today(), progress=progress, parallel=not args.feature)
     _close(cache)
     progress.done()
     meta = markdown.Meta(name=root.name, commit=snapshot.commit, generated=_dt.date.today().isoformat(),
@@ -218,11 +218,9 @@ def cmd_check(args) -> int:
     touched = engine.touched(config, changed, head, base)
     today = _dt.date.today()
     cache = _cache(args)
-    with quiet_gc():
-        with warm(engine, base, config, cache, parallel=False):  # blobs come through one git process
-            before = engine.evaluate(base, config, features=touched, today=today)
-        with warm(engine, head, config, cache, parallel=False):
-            after = engine.evaluate(head, config, features=touched, today=today)
+    with quiet_gc():  # blobs come through one git process: no parallel indexing
+        before = cached_evaluate(engine, base, config, cache, features=touched, today=today, parallel=False)
+        after = cached_evaluate(engine, head, config, cache, features=touched, today=today, parallel=False)
     _close(cache)
     deltas = diff(before, after)
     base.close()
@@ -473,8 +471,8 @@ def cmd_init(args) -> int:
         _print_config_error(exc)
         return _fail("the proposed config is not valid; please report this with the problems above")
     cache = _cache(args)
-    with quiet_gc(), warm(engine, snapshot, config, cache):
-        findings = engine.evaluate(snapshot, config, today=_dt.date.today(), progress=progress)
+    with quiet_gc():
+        findings = cached_evaluate(engine, snapshot, config, cache, today=_dt.date.today(), progress=progress)
     _close(cache)
     progress.done()
     prop_mod.annotate(proposal, findings)

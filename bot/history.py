@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .checkout import git, load_git_commit
 from .engine import ConfigError, Engine, load_config
-from .prewarm import warm
+from .prewarm import evaluate
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,7 @@ def walk(root: Path, limit: int = 20, since: str | None = None, cache=None, toda
             except ConfigError as exc:
                 points.append(Point(sha, date, subject, None, error=f"invalid config: {exc.first}"))
                 continue
-            with warm(engine, snap, config, cache, parallel=False):
-                findings = engine.evaluate(snap, config, today=today or _dt.date.today())
+            findings = evaluate(engine, snap, config, cache, today=today or _dt.date.today(), parallel=False)
         finally:
             snap.close()
         points.append(Point(sha, date, subject, findings.overall_alignment,

@@ -15,6 +15,7 @@ import os
 from .engine import Engine
 from .engine.config import Config
 from .engine.engine import read_spec
+from .engine.model import Findings
 from .engine.index import build_index
 from .engine.snapshot import Snapshot
 
@@ -135,3 +136,25 @@ class warm:
                   if p not in unverified and (ps := engine.peek_spec(snap, p)) is not None}
         self.cache.put_many("spec", parsed)
         return False
+
+
+def evaluate(engine: Engine, snapshot: Snapshot, config: Config, cache=None, *, features=None, today=None,
+             progress=None, parallel: bool = True) -> Findings:
+    """``engine.evaluate`` through the content cache. When an earlier run had the very same inputs
+    (every path and blob hash, the config, the rule packs, the features, the day: ``Engine.run_key``)
+    its findings are read back and nothing is evaluated; otherwise the evaluation runs inside ``warm``
+    and its findings are kept for the next run. Findings built from bytes that did not match their
+    listed hash, or cut short by a rule's time limit, are not kept."""
+    key = engine.run_key(snapshot, config, features=features, today=today) if cache is not None else None
+    if key is not None:
+        found = cache.get_many("findings", [key]).get(key)
+        if isinstance(found, Findings):
+            engine.stats["findings_reused"] += 1
+            return found
+    timeouts = engine.stats["rule_timeouts"]
+    with warm(engine, snapshot, config, cache, parallel=parallel):
+        findings = engine.evaluate(snapshot, config, features=features, today=today, progress=progress)
+    # not kept either: findings a rule's time limit cut short (they depend on the machine's load)
+    if key is not None and not getattr(snapshot, "unverified", ()) and engine.stats["rule_timeouts"] == timeouts:
+        cache.put_many("findings", {key: findings})
+    return findings

@@ -220,3 +220,124 @@ def test_an_unusable_cache_folder_never_stops_a_run(monkeypatch, tmp_path, capsy
     monkeypatch.chdir(tmp_path)
     assert main(["report", str(repo), "--format", "json"]) == 0
     assert '"features"' in capsys.readouterr().out
+
+
+# ---- whole findings, by everything a run depends on ---------------------------------------------
+
+def _memo_run(tmp_path, snap, cfg, **kw):
+    from bot.prewarm import evaluate
+    engine, cache = Engine(), ContentCache(tmp_path / "memo")
+    return engine, evaluate(engine, snap, cfg, cache, parallel=False, **kw)
+
+
+def test_a_run_with_the_same_inputs_reads_its_findings_back_and_evaluates_nothing(tmp_path, monkeypatch):
+    import datetime as dt
+    from bot.report import jsonout
+    from bot.report.markdown import Meta
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    day = dt.date(2026, 3, 1)
+    first, before = _memo_run(tmp_path, snap, cfg, today=day)
+    assert first.stats["findings_reused"] == 0
+    monkeypatch.setattr(Engine, "evaluate", lambda *a, **kw: (_ for _ in ()).throw(AssertionError("evaluated")))
+    again = Snapshot.from_texts(dict(FILES))  # another process lists the same files
+    second, after = _memo_run(tmp_path, again, load_config(again), today=day)
+    assert second.stats["findings_reused"] == 1 and second.stats["files_indexed"] == 0
+    meta = Meta(name="r", commit=None, generated="2026-03-01", version="x")
+    assert jsonout.render(after, meta) == jsonout.render(before, meta)
+
+
+def _changed_inputs():
+    import datetime as dt
+    base = Snapshot.from_texts(FILES)
+    from bot.engine.config import parse_config
+    from bot.engine.model import Skipped
+    edited = {**FILES, "internal/auth/routes.go": FILES["internal/auth/routes.go"] + "// more\n"}
+    cfg = load_config(base)
+    weights = parse_config("version: 1\nscoring:\n  weights: {requirements: 60, wiring: 0}\n", "x.yml", base)
+    waiver = parse_config("version: 1\nwaivers:\n  - fingerprint: 0123456789ab\n    reason: later\n"
+                          "    until: 2026-06-01\n", "x.yml", base)
+    return (base, cfg, {}), [
+        ("a file's bytes", Snapshot.from_texts(edited), cfg, {}),
+        ("a new file", Snapshot.from_texts({**FILES, "README.md": "# r\n"}), cfg, {}),
+        ("a file skipped", Snapshot.from_texts(FILES, skipped=[Skipped("big.bin", "binary")]), cfg, {}),
+        ("the scoring weights", base, weights, {}),
+        ("a waiver", base, waiver, {}),
+        ("the day", base, cfg, {"today": dt.date(2026, 3, 2)}),
+        ("the features asked for", base, cfg, {"features": ["auth"]}),
+    ]
+
+
+def test_every_input_of_a_run_is_in_its_key():
+    (base, cfg, kw), changes = _changed_inputs()
+    import datetime as dt
+    engine = Engine()
+    key = engine.run_key(base, cfg, today=dt.date(2026, 3, 1))
+    assert key == Engine().run_key(Snapshot.from_texts(dict(FILES)), load_config(base), today=dt.date(2026, 3, 1))
+    for what, snap, config, extra in changes:
+        other = engine.run_key(snap, config, **{"today": dt.date(2026, 3, 1), **extra})
+        assert other != key, what
+
+
+def test_a_changed_input_is_evaluated_again(tmp_path):
+    import datetime as dt
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    _memo_run(tmp_path, snap, cfg, today=dt.date(2026, 3, 1))
+    edited = Snapshot.from_texts({**FILES, "internal/auth/routes.go": FILES["internal/auth/routes.go"] +
+                                  'func More(r Router) { r.HandleFunc("POST /api/logout", logout) }\n'})
+    engine, result = _memo_run(tmp_path, edited, load_config(edited), today=dt.date(2026, 3, 1))
+    assert engine.stats["findings_reused"] == 0
+    assert not [g for g in result.features[0].gaps if "logout" in g.message]
+
+
+def test_a_partial_snapshot_has_no_run_key():
+    snap = Snapshot.from_texts(FILES)
+    part = Snapshot(list(snap), partial=True)
+    assert Engine().run_key(part, load_config(snap)) is None
+
+
+def test_a_run_key_is_the_same_whatever_the_hash_seed(tmp_path):
+    import subprocess
+    import sys
+    cfg = tmp_path / "cfg.yml"
+    cfg.write_text("version: 1\nexclude: [\"vendor/**\", \"gen/**\"]\nfeatures:\n  - id: auth\n"
+                   "    spec: docs/features/auth.md\n    code: [internal/auth/, cmd/]\nissues:\n"
+                   "  kinds: [missing, no-code]\n  labels: [drift, spec]\nwaivers:\n  - fingerprint: 0123456789ab\n"
+                   "    reason: later\n")
+    prog = ("import sys, datetime\nfrom bot.engine import Engine, Snapshot\nfrom bot.engine.config import parse_config\n"
+            "from tests.test_cache import FILES\nsnap = Snapshot.from_texts(FILES)\n"
+            "cfg = parse_config(open(sys.argv[1]).read(), 'cfg.yml', snap)\n"
+            "print(Engine().run_key(snap, cfg, today=datetime.date(2026, 3, 1)))\n")
+    keys = {subprocess.run([sys.executable, "-c", prog, str(cfg)], env={**os.environ, "PYTHONHASHSEED": seed},
+                           capture_output=True, text=True, check=True).stdout.strip() for seed in ("1", "2", "3", "4")}
+    assert len(keys) == 1 and len(next(iter(keys))) == 64
+
+
+def test_findings_cut_short_or_from_mismatched_bytes_are_not_kept(tmp_path, monkeypatch):
+    import dataclasses
+    import datetime as dt
+    from bot.checkout import load_directory
+    from tests.fakegithub import GitRepo
+    day = dt.date(2026, 3, 1)
+    g = GitRepo(tmp_path / "r")
+    g.commit(FILES, "one")
+    snap = load_directory(tmp_path / "r")
+    (tmp_path / "r" / "internal/auth/routes.go").write_text("package auth\n")  # changed after it was listed
+    _memo_run(tmp_path, snap, load_config(snap), today=day)
+    assert "internal/auth/routes.go" in snap.unverified
+    assert ContentCache(tmp_path / "memo").get_many("findings", [Engine().run_key(snap, load_config(snap),
+                                                                                   today=day)]) == {}
+
+    clean = Snapshot.from_texts(FILES)
+    import bot.engine.engine as engine_mod
+    real = engine_mod.build_index
+    monkeypatch.setattr(engine_mod, "build_index",
+                        lambda *a, **kw: dataclasses.replace(real(*a, **kw), timeouts=("slow-rule",)))
+    engine, _ = _memo_run(tmp_path, clean, load_config(clean), today=day)
+    assert engine.stats["rule_timeouts"] >= 1
+    monkeypatch.setattr(engine_mod, "build_index", real)
+    engine, _ = _memo_run(tmp_path, clean, load_config(clean), today=day)
+    assert engine.stats["findings_reused"] == 0  # the first run's findings were not kept
+    engine, _ = _memo_run(tmp_path, clean, load_config(clean), today=day)
+    assert engine.stats["findings_reused"] == 1

@@ -14,7 +14,7 @@ import itertools
 import posixpath
 import re
 import weakref
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
 from typing import Callable, Iterable
 
 from cachetools import LRUCache
@@ -68,6 +68,23 @@ def _config_key(config: Config) -> str:
                       config.exclude, config.packs, [(p.name, p.digest) for p in config.custom_packs]))
         key = config.__dict__["_shape_key"] = hashlib.sha1(shape.encode()).hexdigest()
     return key
+
+
+def _canon(obj):
+    """A config (or any plain value) as nested tuples whose repr is the same in every process: sets
+    sorted, rule packs by name and digest. An object without a stable repr makes a key that never
+    matches again (a cache miss), never a wrong one."""
+    if isinstance(obj, rules_mod.RulePack):
+        return ("pack", obj.name, obj.digest)
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return (type(obj).__qualname__, tuple((f.name, _canon(getattr(obj, f.name))) for f in fields(obj)))
+    if isinstance(obj, dict):
+        return ("dict", tuple((_canon(k), _canon(v)) for k, v in obj.items()))
+    if isinstance(obj, (list, tuple)):
+        return (type(obj).__name__, tuple(_canon(v) for v in obj))
+    if isinstance(obj, (set, frozenset)):
+        return ("set", tuple(sorted(repr(_canon(v)) for v in obj)))
+    return obj
 
 
 KEEP_VIEWS = 2  # snapshot views (file lists) whose whole-repository structures an engine keeps
@@ -271,7 +288,8 @@ class Engine:
         self._views: "weakref.WeakKeyDictionary[Snapshot, dict]" = weakref.WeakKeyDictionary()
         self._shared_views: LRUCache = LRUCache(maxsize=8)  # by file list: commits that add no file share one
         self._keeping: list[_SnapshotView] = []  # the views that keep whole-repository structures, newest last
-        self.stats = {"files_indexed": 0, "specs_parsed": 0, "lookups_built": 0, "lookups_updated": 0}
+        self.stats = {"files_indexed": 0, "specs_parsed": 0, "lookups_built": 0, "lookups_updated": 0,
+                      "findings_reused": 0, "rule_timeouts": 0}
 
     # ---- cached per-file work -------------------------------------------------------------
     def file_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> FileIndex:
@@ -283,6 +301,7 @@ class Engine:
             fi = build_index(path, snapshot.read(path), ruleset)
             self._file_cache[key] = fi
             self.stats["files_indexed"] += 1
+            self.stats["rule_timeouts"] += bool(fi.timeouts)
         return fi
 
     def _is_infra(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> bool:
@@ -330,6 +349,7 @@ class Engine:
         if snapshot.entry(path) is not None:
             self._file_cache[self._index_key(snapshot, path, ruleset)] = fi
             self.stats["files_indexed"] += 1
+            self.stats["rule_timeouts"] += bool(fi.timeouts)
 
     def content_key(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet | None = None) -> str:
         """What a file's index (with ``ruleset``) or parsed spec (without) depends on, as text: the
@@ -338,6 +358,23 @@ class Engine:
         if ruleset is None:
             return f"{entry.sha}:{path}"
         return ":".join(self._index_key(snapshot, path, ruleset))
+
+    def run_key(self, snapshot: Snapshot, config: Config, *, features: Iterable[str] | None = None,
+                today: _dt.date | None = None) -> str | None:
+        """Everything ``evaluate(snapshot, config, features=…, today=…)`` depends on, as a digest: every
+        path with its blob hash, the skipped files, the whole config, the shipped rule packs, the
+        features asked for and the day. Equal keys, equal findings (under the same engine code, which
+        is the cache's business, as for ``content_key``). None for a partial snapshot, whose findings
+        also depend on what was fetched."""
+        if snapshot.partial:
+            return None
+        h = hashlib.sha256(repr((
+            rules_mod.builtin_digest(), _canon(config), None if features is None else tuple(features),
+            None if today is None else today.isoformat(), tuple((s.path, s.reason) for s in snapshot.skipped),
+        )).encode())
+        # git paths hold no NUL, so NUL-separated fields cannot run into each other
+        h.update("".join(f"{e.path}\0{e.sha}\0{e.size}\0" for e in snapshot).encode("utf-8", "surrogateescape"))
+        return h.hexdigest()
 
     def peek_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> FileIndex | None:
         """The index this engine holds for ``path``, without building one."""

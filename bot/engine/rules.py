@@ -363,6 +363,20 @@ def builtin_packs() -> dict[str, RulePack]:
     return _builtin_cache
 
 
+_builtin_digest: str | None = None
+
+
+def builtin_digest() -> str:
+    """A digest of the packs shipped in ``rules/``, from their bytes (without loading them)."""
+    global _builtin_digest
+    if _builtin_digest is None:
+        h = hashlib.sha256()
+        for f in sorted(BUILTIN_DIR.glob("*.yml")):
+            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+        _builtin_digest = h.hexdigest()[:16]
+    return _builtin_digest
+
+
 class RuleSet:
     """The packs in force for one analysis, with lookups by file extension."""
 
