@@ -3,6 +3,7 @@ reads, the repository-wide lookup, who imports what) up to date for the next ver
 rebuilding them. Its findings must be exactly a fresh engine's, whatever the change."""
 import datetime as dt
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -281,3 +282,28 @@ def test_hits_cut_before_a_changed_file_are_found_again_when_a_kept_one_goes():
         files = {**files, path: index}
         assert held.update(want, files, frozenset(), [path])
         assert held.names == lookup_mod.RepoLookup(want, files, lambda p: False).names, path
+
+
+def test_a_files_words_are_its_regions_words_without_building_them():
+    """The lookup reads every code file's words; they are worked out without the regions' documents and
+    must be exactly the union of what retrieval ranks."""
+    from bot.engine import retrieval
+    files = {**_repo(3),
+             "web/src/user-profile.ts": "export class UserProfile {\n  loadAvatar(id: string) { return fetchAvatar(id) }\n}\n",
+             "cmd/server/main.go": "package main\n\nfunc main() { startHTTPServer() }\n",
+             "scripts/deploy.sh": "#!/bin/sh\nkubectl apply -f deploy/\n",
+             "src/lib.rs": "pub struct RateLimiter;\nimpl RateLimiter { pub fn allow(&self) -> bool { true } }\n",
+             "empty.py": ""}
+    snap = Snapshot.from_texts(files)
+    engine = Engine()
+    rs = engine.rule_set(snap, load_config(snap))
+    checked = 0
+    for path in files:
+        fi = engine.file_index(snap, path, rs)
+        if fi.kind != "code":
+            continue
+        for index in (fi, replace(fi, regions=())):  # and an index without regions: its tokens and names
+            docs = retrieval._region_docs(path, index)
+            assert retrieval.file_words(index, path) == frozenset().union(*(d.words for d in docs)), path
+            checked += 1
+    assert checked >= 20

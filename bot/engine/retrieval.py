@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from functools import lru_cache
-
 from itertools import chain
+from typing import NamedTuple
+
+from cachetools import LRUCache
 
 from .terms import identifier_words, normalise, words_of
 
@@ -47,24 +48,30 @@ def text_terms(text: str) -> tuple[str, ...]:
     return tuple(normalise(words_of(text)))
 
 
-_docs_cache: dict[tuple[int, str], tuple[object, list]] = {}
+# Docs and words are kept for the files used last only: a feature's corpus is built once per
+# evaluation, and holding every file's regions at once would double what an evaluation holds.
+_docs_cache: LRUCache = LRUCache(maxsize=4096)  # (id(index), path) -> (index, docs)
+_words_cache: LRUCache = LRUCache(maxsize=4096)  # (id(index), path) -> (index, words)
 
 
 def region_docs(path: str, fi) -> list[Doc]:
-    """The retrievable regions of one indexed code file (kept while the file's index lives)."""
+    """The retrievable regions of one indexed code file."""
     hit = _docs_cache.get((id(fi), path))
     if hit is not None and hit[0] is fi:
         return hit[1]
     docs = _region_docs(path, fi)
-    if len(_docs_cache) > 200_000:
-        _docs_cache.clear()
     _docs_cache[(id(fi), path)] = (fi, docs)
     return docs
 
 
+def _path_parts(path: str) -> list[str]:
+    """A path's folders and file name (extension dropped)."""
+    return [part.rsplit(".", 1)[0] for part in path.split("/")]
+
+
 def _region_docs(path: str, fi) -> list[Doc]:
     regions = getattr(fi, "regions", None)
-    parts = [part.rsplit(".", 1)[0] for part in path.split("/")]
+    parts = _path_parts(path)
     path_words = frozenset(_chain(map(identifier_words, parts)))
     path_names = frozenset(_chain(map(identifier_terms, parts)))
     if regions:
@@ -83,49 +90,29 @@ def _region_docs(path: str, fi) -> list[Doc]:
 
 
 _doc = Doc._make  # builds the tuple in C, without the generated __new__
-_vocab_cache: dict[int, tuple[object, frozenset]] = {}
-
-
-_words_cache: dict[tuple[int, str], tuple[object, frozenset]] = {}
 
 
 def file_words(fi, path: str) -> frozenset:
-    """Every word of a file's regions as the code spells them (kept while the file's index lives)."""
+    """Every word of a file's regions as the code spells them: the union of ``region_docs``' words,
+    worked out without building the regions' documents (the lookup reads every code file's)."""
     hit = _words_cache.get((id(fi), path))
     if hit is not None and hit[0] is fi:
         return hit[1]
-    docs = region_docs(path, fi)
-    out = frozenset().union(*(d.words for d in docs)) if docs else frozenset()
-    if len(_words_cache) > 200_000:
-        _words_cache.clear()
-    _words_cache[(id(fi), path)] = (fi, out)
-    return out
-
-
-def file_vocab(fi, path: str = "") -> frozenset:
-    """Normalised terms of a whole file: its identifiers, definitions and string literals."""
-    v = getattr(fi, "vocab", None)
-    if v is not None:
-        return v
-    hit = _vocab_cache.get(id(fi))
-    if hit is not None and hit[0] is fi:
-        return hit[1]
-    if getattr(fi, "regions", None) and path:  # the terms of its regions' words
-        out = frozenset(_chain(map(identifier_terms, file_words(fi, path))))
-        _vocab_cache[id(fi)] = (fi, out)
-        return out
-    terms: set[str] = set()
-    for name in fi.tokens:
-        terms.update(identifier_terms(name))
-    for name in fi.defs:
-        terms.update(identifier_terms(name))
-    for s in list(fi.strings)[:500]:
-        terms.update(text_terms(s))
-    out = frozenset(terms)
-    if len(_vocab_cache) > 200_000:
-        _vocab_cache.clear()
-    _vocab_cache[id(fi)] = (fi, out)
-    return out
+    regions = getattr(fi, "regions", None)
+    if regions:
+        out: set[str] = set()
+        for r in regions:
+            out.update(r.words)
+            if r.kind == "module":
+                out.update(_chain(map(identifier_words, _path_parts(path))))
+            else:
+                out.update(identifier_words(r.name))
+                out.update(identifier_words(r.owner))
+        words = frozenset(out)
+    else:
+        words = frozenset(_chain(map(identifier_words, list(fi.tokens) + list(fi.defs) + _path_parts(path))))
+    _words_cache[(id(fi), path)] = (fi, words)
+    return words
 
 
 class Corpus:
