@@ -144,6 +144,21 @@ class RepoLookup:
         self.classes = dict(sorted(self.classes.items(),
                                    key=lambda kv: (order[kv[1][0].path], kv[1][0].line, kv[0])))
 
+    def _place_classes(self, keys: set[str]) -> None:
+        """Put the classes ``keys`` back in their places, the others being in order already (a change
+        moves the few classes its file defines; sorting them all would cost as the repository grows)."""
+        order = self._order
+
+        def rank(kv):
+            return order[kv[1][0].path], kv[1][0].line, kv[0]
+        items = [kv for kv in self.classes.items() if kv[0] not in keys]
+        for key in sorted(keys):
+            hits = self.classes.get(key)
+            if hits:
+                kv = (key, hits)
+                items.insert(bisect.bisect_left(items, rank(kv), key=rank), kv)
+        self.classes = dict(items)
+
     def _reads_words(self, path: str, fi: FileIndex) -> bool:
         return bool(self.wanted.terms) and fi.kind == "code" and path not in self._lookup_only and \
             not self._is_test(path)
@@ -266,11 +281,11 @@ class RepoLookup:
         if len(changed) > max(50, len(files) // 20):
             self._build(files, lookup_only)  # a big change: cheaper to start over
             return True
-        moved = False
+        moved: set[str] = set()
         for p in changed:
             moved |= self._replace(p, files[p])
         if moved:
-            self._sort_classes()
+            self._place_classes(moved)
         return True
 
     def _pos(self, items: list, path: str, at=lambda x: x.path) -> int:
@@ -279,8 +294,8 @@ class RepoLookup:
         order = self._order
         return bisect.bisect_left(items, k, key=lambda x: order[at(x)])
 
-    def _replace(self, path: str, new: FileIndex) -> bool:
-        """Take ``path``'s hits out and put its new ones in; True when the classes changed."""
+    def _replace(self, path: str, new: FileIndex) -> set[str]:
+        """Take ``path``'s hits out and put its new ones in; the classes whose place may have changed."""
         old = self._state[path]
         old_hits, new_hits = self._hits(path, old, self.wanted), self._hits(path, new, self.wanted)
         self._state[path] = new
@@ -292,6 +307,7 @@ class RepoLookup:
         for table, key, item in new_hits:
             fresh.setdefault((table, key), []).append(item)
         touched = dict.fromkeys([(t, k) for t, k, _ in old_hits] + list(fresh))
+        first = {k: (h[0].path, h[0].line) if (h := self.classes.get(k)) else None for t, k in touched if t == "classes"}
         for table, key in touched:
             items = fresh.get((table, key), [])
             if table in _CAPPED:
@@ -322,7 +338,10 @@ class RepoLookup:
                 self._splice_routes(path, regs)
         self._words_changed(path, old, new)
         self._refs_changed(old, new, path)
-        return any(table == "classes" for table, _ in touched)
+        # a class is in its place unless its first definition moved or it is new (a removed one leaves
+        # the others in order)
+        return {k for k, was in first.items()
+                if (h := self.classes.get(k)) and (h[0].path, h[0].line) != was}
 
     def _spliced(self, items, path: str, new: list, at=lambda x: x.path) -> list:
         """``items`` (in file order) with ``path``'s replaced by ``new``, in its place."""
