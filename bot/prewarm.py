@@ -141,10 +141,10 @@ class warm:
 def evaluate(engine: Engine, snapshot: Snapshot, config: Config, cache=None, *, features=None, today=None,
              progress=None, parallel: bool = True) -> Findings:
     """``engine.evaluate`` through the content cache. When an earlier run had the very same inputs
-    (every path and blob hash, the config, the rule packs, the features, the day: ``Engine.run_key``)
-    its findings are read back and nothing is evaluated; otherwise the evaluation runs inside ``warm``
-    and its findings are kept for the next run. Findings built from bytes that did not match their
-    listed hash, or cut short by a rule's time limit, are not kept."""
+    (every path and blob hash, the config, the rule packs, the features, which waivers have expired:
+    ``Engine.run_key``), its findings are read back and nothing is evaluated; otherwise the evaluation
+    runs inside ``warm`` and its findings are kept for the next run. Findings built from bytes that
+    did not match their listed hash, or cut short by a rule's time limit, are not kept."""
     key = engine.run_key(snapshot, config, features=features, today=today) if cache is not None else None
     if key is not None:
         found = cache.get_many("findings", [key]).get(key)

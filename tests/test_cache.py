@@ -248,10 +248,9 @@ def test_a_run_with_the_same_inputs_reads_its_findings_back_and_evaluates_nothin
 
 
 def _changed_inputs():
-    import datetime as dt
-    base = Snapshot.from_texts(FILES)
     from bot.engine.config import parse_config
     from bot.engine.model import Skipped
+    base = Snapshot.from_texts(FILES)
     edited = {**FILES, "internal/auth/routes.go": FILES["internal/auth/routes.go"] + "// more\n"}
     cfg = load_config(base)
     weights = parse_config("version: 1\nscoring:\n  weights: {requirements: 60, wiring: 0}\n", "x.yml", base)
@@ -263,7 +262,6 @@ def _changed_inputs():
         ("a file skipped", Snapshot.from_texts(FILES, skipped=[Skipped("big.bin", "binary")]), cfg, {}),
         ("the scoring weights", base, weights, {}),
         ("a waiver", base, waiver, {}),
-        ("the day", base, cfg, {"today": dt.date(2026, 3, 2)}),
         ("the features asked for", base, cfg, {"features": ["auth"]}),
     ]
 
@@ -277,6 +275,13 @@ def test_every_input_of_a_run_is_in_its_key():
     for what, snap, config, extra in changes:
         other = engine.run_key(snap, config, **{"today": dt.date(2026, 3, 1), **extra})
         assert other != key, what
+    # the day matters through the waivers' expiry alone: before it, or with no waiver, any day is the same
+    waiver = next(c for what, _s, c, _e in changes if what == "a waiver")
+    assert engine.run_key(base, waiver, today=dt.date(2026, 3, 1)) == engine.run_key(base, waiver,
+                                                                                    today=dt.date(2026, 6, 1))
+    assert engine.run_key(base, waiver, today=dt.date(2026, 6, 2)) != engine.run_key(base, waiver,
+                                                                                    today=dt.date(2026, 6, 1))
+    assert engine.run_key(base, cfg, today=dt.date(2027, 1, 1)) == key
 
 
 def test_a_changed_input_is_evaluated_again(tmp_path):

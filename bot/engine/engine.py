@@ -363,14 +363,14 @@ class Engine:
                 today: _dt.date | None = None) -> str | None:
         """Everything ``evaluate(snapshot, config, features=…, today=…)`` depends on, as a digest: every
         path with its blob hash, the skipped files, the whole config, the shipped rule packs, the
-        features asked for and the day. Equal keys, equal findings (under the same engine code, which
-        is the cache's business, as for ``content_key``). None for a partial snapshot, whose findings
-        also depend on what was fetched."""
+        features asked for and which waivers have expired (all the day decides). Equal keys, equal
+        findings (under the same engine code, which is the cache's business, as for ``content_key``).
+        None for a partial snapshot, whose findings also depend on what was fetched."""
         if snapshot.partial:
             return None
         h = hashlib.sha256(repr((
             rules_mod.builtin_digest(), _canon(config), None if features is None else tuple(features),
-            None if today is None else today.isoformat(), tuple((s.path, s.reason) for s in snapshot.skipped),
+            tuple(w.active(today) for w in config.waivers), tuple((s.path, s.reason) for s in snapshot.skipped),
         )).encode())
         # git paths hold no NUL, so NUL-separated fields cannot run into each other
         h.update("".join(f"{e.path}\0{e.sha}\0{e.size}\0" for e in snapshot).encode("utf-8", "surrogateescape"))
@@ -512,7 +512,8 @@ class Engine:
                  stop: Callable[[], str | None] | None = None) -> Findings:
         """Evaluate ``features`` (default: all) of ``snapshot`` under ``config``.
 
-        ``today`` decides which waivers have expired; the engine never reads the clock itself.
+        ``today`` decides which waivers have expired, and nothing else (``run_key`` relies on it); the
+        engine never reads the clock itself.
         ``progress(stage, done, total)`` is called now and then on long runs. ``stop()`` is asked
         before each file and each feature; a reason it returns ends the run with ``Stopped``.
         """
