@@ -39,11 +39,15 @@ CREATE INDEX IF NOT EXISTS entries_used ON entries (used);
 """
 
 _digest: str | None = None
+# every library whose behaviour the engine's results depend on (what bot/engine imports, and what
+# those compute with): a new version of any of them may judge differently, so nothing cached before counts
+_ENGINE_DISTRIBUTIONS = ("ast-grep-py", "markdown-it-py", "pyyaml", "jsonschema", "wcmatch", "bracex", "regex",
+                         "snowballstemmer", "cachetools", "bm25s", "numpy")
 
 
 def engine_digest() -> str:
-    """What every cached result depends on besides the file and the rule packs: the engine's own
-    code, its parsers' version and the Python that pickled it."""
+    """What every cached result depends on besides its inputs: the engine's own code, the versions of
+    the libraries it computes with, and the Python that pickled it."""
     global _digest
     if _digest is None:
         h = hashlib.sha256()
@@ -51,12 +55,12 @@ def engine_digest() -> str:
         for src in sorted(engine.glob("*.py")):
             h.update(src.name.encode())
             h.update(src.read_bytes())
-        for dist in ("ast-grep-py", "markdown-it-py", "pyyaml"):
+        for dist in _ENGINE_DISTRIBUTIONS:
             try:
                 h.update(f"{dist}={metadata.version(dist)}".encode())
             except metadata.PackageNotFoundError:
                 h.update(dist.encode())
-        h.update(f"{sys.version_info[:2]}".encode())
+        h.update(sys.version.encode())
         _digest = h.hexdigest()[:16]
     return _digest
 
@@ -132,13 +136,24 @@ class ContentCache:
         return None
 
     # ---- reads and writes ---------------------------------------------------------------------
+    def _row(self, kind: str, key: str) -> str:
+        """The row's key: ``key`` as it is, or its digest when it holds what UTF-8 cannot spell (a
+        file name git stores in another encoding, read as surrogate escapes)."""
+        row = f"{self.prefix}{kind}:{key}"
+        if not row.isascii():
+            try:
+                row.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{self.prefix}{kind}:sha256:" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+        return row
+
     def get_many(self, kind: str, keys: list[str]) -> dict[str, object]:
         """The cached results among ``keys`` (keys of one ``kind``: "index", "spec", …)."""
         db = self._conn()
         if db is None or not keys:
             self.misses += len(keys)
             return {}
-        full = {f"{self.prefix}{kind}:{k}": k for k in keys}
+        full = {self._row(kind, k): k for k in keys}
         found: dict[str, object] = {}
         stale: list[str] = []
         now = time.time()
@@ -186,7 +201,7 @@ class ContentCache:
                 blob = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
             except Exception:  # noqa: BLE001 - what cannot be pickled is simply not kept
                 continue
-            rows.append((f"{self.prefix}{kind}:{key}", blob, len(blob), now))
+            rows.append((self._row(kind, key), blob, len(blob), now))
         try:
             db.execute("BEGIN IMMEDIATE")
             db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)

@@ -25,11 +25,13 @@ MIN_FILES = 2000  # below this, starting a worker costs more than it saves
 _job: tuple | None = None  # (snapshot, ruleset) for the forked workers
 
 
-def _work(paths: list[str], specs: list[str]) -> tuple[list, list]:
+def _work(paths: list[str], specs: list[str]) -> tuple[list, list, list]:
     gc.disable()  # a short-lived worker: collecting would only touch (and copy) the parent's pages
     snapshot, ruleset = _job
-    return ([(p, build_index(p, snapshot.read(p), ruleset)) for p in paths],
-            [(p, read_spec(p, snapshot.read(p))) for p in specs])
+    indexed = [(p, build_index(p, snapshot.read(p), ruleset)) for p in paths]
+    parsed = [(p, read_spec(p, snapshot.read(p))) for p in specs]
+    # the files whose bytes, read here, did not match their listed hash: the parent must know them too
+    return indexed, parsed, sorted(getattr(snapshot, "unverified", ()))
 
 
 class quiet_gc:
@@ -74,7 +76,9 @@ def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | N
             for p in spec_shares[0]:
                 engine.spec(snapshot, p)
             for result in pending:
-                indexed, parsed = result.get()
+                indexed, parsed, unverified = result.get()
+                if unverified:
+                    snapshot.unverified.update(unverified)
                 for p, fi in indexed:
                     engine.adopt(snapshot, ruleset, p, fi)
                 for p, ps in parsed:
@@ -145,16 +149,16 @@ def evaluate(engine: Engine, snapshot: Snapshot, config: Config, cache=None, *, 
     ``Engine.run_key``), its findings are read back and nothing is evaluated; otherwise the evaluation
     runs inside ``warm`` and its findings are kept for the next run. Findings built from bytes that
     did not match their listed hash, or cut short by a rule's time limit, are not kept."""
+    features = None if features is None else list(features)  # read twice: for the key, then the run
     key = engine.run_key(snapshot, config, features=features, today=today) if cache is not None else None
     if key is not None:
         found = cache.get_many("findings", [key]).get(key)
         if isinstance(found, Findings):
             engine.stats["findings_reused"] += 1
             return found
-    timeouts = engine.stats["rule_timeouts"]
     with warm(engine, snapshot, config, cache, parallel=parallel):
         findings = engine.evaluate(snapshot, config, features=features, today=today, progress=progress)
-    # not kept either: findings a rule's time limit cut short (they depend on the machine's load)
-    if key is not None and not getattr(snapshot, "unverified", ()) and engine.stats["rule_timeouts"] == timeouts:
+    # not kept either: findings a rule's time limit cut short (they depend on the machine's speed)
+    if key is not None and not getattr(snapshot, "unverified", ()) and not findings.timed_out:
         cache.put_many("findings", {key: findings})
     return findings

@@ -319,8 +319,7 @@ def test_a_run_key_is_the_same_whatever_the_hash_seed(tmp_path):
     assert len(keys) == 1 and len(next(iter(keys))) == 64
 
 
-def test_findings_cut_short_or_from_mismatched_bytes_are_not_kept(tmp_path, monkeypatch):
-    import dataclasses
+def test_findings_from_bytes_that_do_not_match_their_listed_hash_are_not_kept(tmp_path):
     import datetime as dt
     from bot.checkout import load_directory
     from tests.fakegithub import GitRepo
@@ -334,15 +333,110 @@ def test_findings_cut_short_or_from_mismatched_bytes_are_not_kept(tmp_path, monk
     assert ContentCache(tmp_path / "memo").get_many("findings", [Engine().run_key(snap, load_config(snap),
                                                                                    today=day)]) == {}
 
-    clean = Snapshot.from_texts(FILES)
+
+def test_bytes_a_worker_process_found_changed_are_known_to_the_run(tmp_path, monkeypatch):
+    """Indexing in parallel: what a forked worker read differently from its listed hash is not kept."""
+    import datetime as dt
+    from bot import prewarm as prewarm_mod
+    from bot.checkout import load_directory
+    from tests.fakegithub import GitRepo
+    files = {**FILES, **{f"internal/auth/h{i}.go": f"package auth\n\nfunc H{i}() {{}}\n" for i in range(8)}}
+    g = GitRepo(tmp_path / "r")
+    g.commit(files, "one")
+    snap = load_directory(tmp_path / "r")
+    code = [p for p in files if p.endswith(".go")]
+    for p in code:  # every file changes after it was listed: the worker's share among them
+        (tmp_path / "r" / p).write_text("package auth\n// edited\n")
+    monkeypatch.setattr(prewarm_mod, "MIN_FILES", 1)
+    monkeypatch.setattr(prewarm_mod.os, "cpu_count", lambda: 2)
+    engine, cache = Engine(), ContentCache(tmp_path / "memo")
+    cfg = load_config(snap)
+    prewarm_mod.evaluate(engine, snap, cfg, cache, today=dt.date(2026, 3, 1), parallel=True)
+    assert engine.stats["files_indexed"] >= len(code)
+    assert set(code) <= set(snap.unverified)
+    assert cache.get_many("findings", [engine.run_key(snap, cfg, today=dt.date(2026, 3, 1))]) == {}
+    assert cache.get_many("index", [engine.content_key(snap, p, engine.rule_set(snap, cfg)) for p in code]) == {}
+
+
+def test_findings_a_rule_cut_short_are_not_kept_even_when_the_index_was_built_earlier(tmp_path, monkeypatch):
+    """`driftbot check` evaluates base and head in one engine: an index that ran out of time while the
+    base was judged is the head's too, and the head's findings must not be kept either."""
+    import dataclasses
+    import datetime as dt
     import bot.engine.engine as engine_mod
+    from bot.prewarm import evaluate
+    day = dt.date(2026, 3, 1)
+    base = Snapshot.from_texts(FILES)
+    head = Snapshot.from_texts({**FILES, "README.md": "# r\n"})
     real = engine_mod.build_index
-    monkeypatch.setattr(engine_mod, "build_index",
-                        lambda *a, **kw: dataclasses.replace(real(*a, **kw), timeouts=("slow-rule",)))
-    engine, _ = _memo_run(tmp_path, clean, load_config(clean), today=day)
-    assert engine.stats["rule_timeouts"] >= 1
+
+    def slow(path, data, ruleset):
+        fi = real(path, data, ruleset)
+        return dataclasses.replace(fi, timeouts=("slow-rule",)) if path.endswith("routes.go") else fi
+    monkeypatch.setattr(engine_mod, "build_index", slow)
+    engine, cache = Engine(), ContentCache(tmp_path / "memo")
+    for snap in (base, head):
+        found = evaluate(engine, snap, load_config(snap), cache, today=day, parallel=False)
+        assert found.timed_out == ("internal/auth/routes.go",)
+        assert any("ran out of time" in w for w in found.warnings)
     monkeypatch.setattr(engine_mod, "build_index", real)
-    engine, _ = _memo_run(tmp_path, clean, load_config(clean), today=day)
-    assert engine.stats["findings_reused"] == 0  # the first run's findings were not kept
-    engine, _ = _memo_run(tmp_path, clean, load_config(clean), today=day)
-    assert engine.stats["findings_reused"] == 1
+    for snap in (base, head):
+        again = Engine()
+        found = evaluate(again, snap, load_config(snap), ContentCache(tmp_path / "memo"), today=day, parallel=False)
+        assert again.stats["findings_reused"] == 0 and found.timed_out == ()
+    reread = Engine()
+    evaluate(reread, head, load_config(head), ContentCache(tmp_path / "memo"), today=day, parallel=False)
+    assert reread.stats["findings_reused"] == 1
+
+
+def test_an_infrastructure_rule_that_runs_out_of_time_is_said_and_not_kept(tmp_path, monkeypatch):
+    import datetime as dt
+    from bot.engine import rules as rules_mod
+    from bot.prewarm import evaluate
+    files = {**FILES, "deploy/app.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: auth\n"}
+    snap = Snapshot.from_texts(files)
+    cfg = load_config(snap)
+    real = rules_mod.InfraRule.matches
+
+    def slow(self, path, text=None):
+        if text is not None and self.content and rules_mod.globs.match(self.glob, path):
+            raise TimeoutError("regex timed out")
+        return real(self, path, text)
+    monkeypatch.setattr(rules_mod.InfraRule, "matches", slow)
+    engine, cache = Engine(), ContentCache(tmp_path / "memo")
+    found = evaluate(engine, snap, cfg, cache, today=dt.date(2026, 3, 1), parallel=False)
+    assert "deploy/app.yaml" in found.timed_out
+    assert any(w.startswith("deploy/app.yaml: rule ") and "ran out of time" in w for w in found.warnings)
+    assert cache.get_many("findings", [engine.run_key(snap, cfg, today=dt.date(2026, 3, 1))]) == {}
+    monkeypatch.setattr(rules_mod.InfraRule, "matches", real)
+    fine = evaluate(Engine(), snap, cfg, None, today=dt.date(2026, 3, 1), parallel=False)
+    assert fine.timed_out == () and not any("ran out of time" in w for w in fine.warnings)
+
+
+def test_features_given_as_a_generator_are_judged(tmp_path):
+    import datetime as dt
+    from bot.prewarm import evaluate
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    for _ in range(2):  # the second run reads back what the first kept
+        found = evaluate(Engine(), snap, cfg, ContentCache(tmp_path / "memo"), features=(f for f in ["auth"]),
+                         today=dt.date(2026, 3, 1), parallel=False)
+        assert [f.id for f in found.features] == ["auth"]
+
+
+def test_a_key_utf8_cannot_spell_is_kept_under_its_digest(tmp_path):
+    cache = ContentCache(tmp_path)
+    odd = "abc:docs/caf\udce9.md"  # a file name git holds in Latin-1, read with surrogate escapes
+    cache.put_many("spec", {odd: [1], "plain:x.md": [2]})
+    assert ContentCache(tmp_path).get_many("spec", [odd, "plain:x.md"]) == {odd: [1], "plain:x.md": [2]}
+
+
+def test_the_engine_digest_follows_the_libraries_the_engine_computes_with(monkeypatch):
+    from bot import cache as cache_mod
+    monkeypatch.setattr(cache_mod, "_digest", None)
+    before = cache_mod.engine_digest()
+    real = cache_mod.metadata.version
+    monkeypatch.setattr(cache_mod.metadata, "version",
+                        lambda dist: "99.0" if dist == "snowballstemmer" else real(dist))
+    monkeypatch.setattr(cache_mod, "_digest", None)
+    assert cache_mod.engine_digest() != before

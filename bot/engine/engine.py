@@ -146,6 +146,7 @@ class _Collected:
         self.infra: dict[str, FileIndex] = {}
         self.bytes = 0
         self._notes: dict[str, tuple[list[str], Skipped | None]] = {}  # path -> (warnings, skipped)
+        self._timed: dict[str, tuple[str, ...]] = {}  # path -> the rules that ran out of time on it
         self._langs: dict[str, int] = {}
         self._pos: dict[str, int] | None = None
 
@@ -160,6 +161,7 @@ class _Collected:
         self._count(fi, 1)
         notes = [f"{path}: invalid UTF-8 (read with replacement characters)"] if fi.lossy else []
         notes += [f"{path}: rule {rid} ran out of time and was skipped for this file" for rid in fi.timeouts]
+        self._time(path, fi.timeouts)
         skip = Skipped(path, "generated or minified (a line over 4,000 characters)") if fi.kind == "minified" else \
             Skipped(path, "binary") if fi.kind == "binary" else None
         if notes or skip:
@@ -167,8 +169,11 @@ class _Collected:
         else:
             self._notes.pop(path, None)
 
-    def put_infra(self, path: str, fi: FileIndex | None, snapshot: Snapshot) -> None:
-        """A candidate's index when it is infrastructure, else None."""
+    def put_infra(self, path: str, fi: FileIndex | None, snapshot: Snapshot, timed: tuple[str, ...] = ()) -> None:
+        """A candidate's index when it is infrastructure, else None; ``timed``: the rules that ran out of
+        time deciding."""
+        if path not in self.indexes:
+            self._time(path, tuple(dict.fromkeys((fi.timeouts if fi is not None else ()) + timed)))
         old = self.infra.pop(path, None)
         if old is not None:
             self.bytes -= self.entries[path].size
@@ -179,6 +184,16 @@ class _Collected:
             self.bytes += self.entries[path].size
             if last is not None and last > path:  # back in candidate order (sorted), as a fresh collection has it
                 self.infra = {p: self.infra[p] for p in self.candidates if p in self.infra}
+
+    def _time(self, path: str, rules: tuple[str, ...]) -> None:
+        if rules:
+            self._timed[path] = rules
+        else:
+            self._timed.pop(path, None)
+
+    def timed_out(self) -> tuple[str, ...]:
+        """The files a rule ran out of time on."""
+        return tuple(sorted(self._timed))
 
     def _count(self, fi: FileIndex, n: int) -> None:
         if fi.kind == "code" and fi.lang:
@@ -192,6 +207,7 @@ class _Collected:
         out.base, out.changed = self.serial, changed
         out.entries, out.indexes, out.infra = dict(self.entries), dict(self.indexes), dict(self.infra)
         out.bytes, out._notes, out._langs, out._pos = self.bytes, dict(self._notes), dict(self._langs), self._pos
+        out._timed = dict(self._timed)
         return out
 
     def _order(self) -> dict[str, int]:
@@ -200,10 +216,11 @@ class _Collected:
         return self._pos
 
     def warnings(self) -> list[str]:
-        if not self._notes:
-            return []
-        pos = self._order()
-        return [w for p in sorted(self._notes, key=pos.__getitem__) for w in self._notes[p][0]]
+        out = [w for p in sorted(self._notes, key=self._order().__getitem__) for w in self._notes[p][0]] \
+            if self._notes else []
+        # infrastructure candidates (not indexed as code): a rule that ran out of time deciding, or reading
+        return out + [f"{p}: rule {rid} ran out of time and was skipped for this file"
+                      for p in sorted(self._timed) if p not in self.indexes for rid in self._timed[p]]
 
     def skipped(self) -> list[Skipped]:
         if not self._notes:
@@ -289,7 +306,7 @@ class Engine:
         self._shared_views: LRUCache = LRUCache(maxsize=8)  # by file list: commits that add no file share one
         self._keeping: list[_SnapshotView] = []  # the views that keep whole-repository structures, newest last
         self.stats = {"files_indexed": 0, "specs_parsed": 0, "lookups_built": 0, "lookups_updated": 0,
-                      "findings_reused": 0, "rule_timeouts": 0}
+                      "findings_reused": 0}
 
     # ---- cached per-file work -------------------------------------------------------------
     def file_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> FileIndex:
@@ -301,7 +318,6 @@ class Engine:
             fi = build_index(path, snapshot.read(path), ruleset)
             self._file_cache[key] = fi
             self.stats["files_indexed"] += 1
-            self.stats["rule_timeouts"] += bool(fi.timeouts)
         return fi
 
     def _is_infra(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> bool:
@@ -310,10 +326,12 @@ class Engine:
         if ruleset.infra_by_path(path) is not None:
             return True
         key = self._index_key(snapshot, path, ruleset)
-        hit = self._infra_memo.get(key)
-        if hit is None:
+        memo = self._infra_memo.get(key)
+        if memo is None:
+            timed: list[str] = []
             if self.has_index(snapshot, path, ruleset):
-                hit = self.file_index(snapshot, path, ruleset).lang == "infra"
+                fi = self.file_index(snapshot, path, ruleset)
+                hit, timed = fi.lang == "infra", list(fi.timeouts)
             else:
                 if not snapshot.available(path):
                     return False  # not fetched: not evidence in this run (and nothing to remember)
@@ -322,11 +340,16 @@ class Engine:
                 except Exception:  # noqa: BLE001 - unreadable: not evidence
                     data = b""
                 text = data[:dataindex.MAX_DATA].decode("utf-8", "replace") if len(data) <= dataindex.MAX_DATA else ""
-                hit = bool(text) and ruleset.infra_rule(path, text) is not None
+                hit = bool(text) and ruleset.infra_rule(path, text, timed) is not None
             if len(self._infra_memo) > 200_000:
                 self._infra_memo.clear()
-            self._infra_memo[key] = hit
-        return hit
+            memo = self._infra_memo[key] = (hit, tuple(timed))
+        return memo[0]
+
+    def _infra_timed(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> tuple[str, ...]:
+        """The rules that ran out of time deciding whether ``path`` is infrastructure (after ``_is_infra``)."""
+        memo = self._infra_memo.get(self._index_key(snapshot, path, ruleset))
+        return memo[1] if memo is not None else ()
 
     def _index_key(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet):
         """An index depends on the bytes, the rule packs, and the path (its parser goes by the file's
@@ -349,7 +372,6 @@ class Engine:
         if snapshot.entry(path) is not None:
             self._file_cache[self._index_key(snapshot, path, ruleset)] = fi
             self.stats["files_indexed"] += 1
-            self.stats["rule_timeouts"] += bool(fi.timeouts)
 
     def content_key(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet | None = None) -> str:
         """What a file's index (with ``ruleset``) or parsed spec (without) depends on, as text: the
@@ -627,7 +649,7 @@ class Engine:
             layouts=tuple(fmap.layouts), config_source=config.source, weights=dict(config.weights),
             skipped=tuple(skipped), files_scanned=len(indexes), bytes_scanned=bytes_scanned,
             warnings=tuple(dict.fromkeys(warnings)), documents=tuple(fmap.documents), claims=tuple(claims),
-            source=fmap.source,
+            source=fmap.source, timed_out=col.timed_out(),
         )
 
     def _collect(self, snapshot: Snapshot, view: _SnapshotView, ruleset: rules_mod.RuleSet, fmap, stop,
@@ -654,7 +676,8 @@ class Engine:
                         col.put(p, self.file_index(snapshot, p, ruleset), snapshot)
                     else:
                         col.put_infra(p, self.file_index(snapshot, p, ruleset)
-                                      if self._is_infra(snapshot, p, ruleset) else None, snapshot)
+                                      if self._is_infra(snapshot, p, ruleset) else None, snapshot,
+                                      self._infra_timed(snapshot, p, ruleset))
                 self._keep(view).collected[ruleset.key] = col
                 return col
         col = _Collected(todo, candidates)
@@ -676,7 +699,7 @@ class Engine:
                 continue
             # ordinary YAML is never indexed for this
             col.put_infra(p, self.file_index(snapshot, p, ruleset) if self._is_infra(snapshot, p, ruleset) else None,
-                          snapshot)
+                          snapshot, self._infra_timed(snapshot, p, ruleset))
         if not snapshot.partial:
             self._keep(view).collected[ruleset.key] = col
         return col

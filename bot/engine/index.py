@@ -255,12 +255,14 @@ def build_index(path: str, data: bytes, ruleset: RuleSet) -> FileIndex:
             return FileIndex("doc", None, 0, {}, (), {}, frozenset(_WORD.findall(text)), frozenset(), (), (),
                              lossy=dec.lossy)
         if (dataindex.is_data(path) or ruleset.infra_candidate(path)) and len(text) <= dataindex.MAX_DATA:
+            timed: list[str] = []
+            infra = ruleset.infra_rule(path, text, timed) is not None
             return dataindex.index_data(
                 path, text,
                 lambda **kw: FileIndex(routes=(), comment_tokens=frozenset(), markers=(), refs=(), lossy=dec.lossy,
-                                       **kw),
+                                       timeouts=tuple(timed), **kw),
                 lambda name, line, end, words: Region("module", name, "", line, end, words), split_identifier,
-                infra=ruleset.infra_rule(path, text) is not None)
+                infra=infra)
         return EMPTY
     if len(text) > MAX_LINE and re.search(f"[^\\n]{{{MAX_LINE + 1}}}", text):
         return FileIndex("minified", pack.name, 0, {}, (), {}, frozenset(), frozenset(), (), (), lossy=dec.lossy)

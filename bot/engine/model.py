@@ -290,6 +290,9 @@ class Findings:
     documents: tuple[DocEntry, ...] = ()  # every document considered, with its role and why
     claims: tuple[ClaimCheck, ...] = ()  # status marks of claims documents, re-checked
     source: tuple[str, ...] = ()  # the repository's source globs (where located features look)
+    # files a rule ran out of time on (what it would have found there is missing): findings that depend
+    # on the machine's speed, never kept for a later run
+    timed_out: tuple[str, ...] = ()
 
     @property
     def overall_alignment(self) -> int | None:

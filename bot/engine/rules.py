@@ -137,15 +137,13 @@ class InfraRule:
     timeout: float | None = MATCH_TIMEOUT
 
     def matches(self, path: str, text: str | None = None) -> bool:
-        """Whether the rule claims ``path`` (with ``text``: its content patterns too)."""
+        """Whether the rule claims ``path`` (with ``text``: its content patterns too). A content pattern
+        that runs out of time raises TimeoutError: the caller says so (``RuleSet.infra_rule``)."""
         if not globs.match(self.glob, path):
             return False
         if text is None or not self.content:
             return True
-        try:
-            return all(rx.search(text, timeout=self.timeout) for rx in self.content)
-        except TimeoutError:
-            return False
+        return all(rx.search(text, timeout=self.timeout) for rx in self.content)
 
 
 @dataclass
@@ -463,11 +461,19 @@ class RuleSet:
             return None
         return next((r for r in self.infra_rules if not r.content and r.matches(path)), None)
 
-    def infra_rule(self, path: str, text: str) -> InfraRule | None:
-        """The infrastructure rule that claims the file ``path`` holding ``text``, if any."""
+    def infra_rule(self, path: str, text: str, timed_out: list[str] | None = None) -> InfraRule | None:
+        """The infrastructure rule that claims the file ``path`` holding ``text``, if any. A rule whose
+        patterns run out of time claims nothing; its id goes to ``timed_out``."""
         if not self.infra_candidate(path):
             return None
-        return next((r for r in self.infra_rules if r.matches(path, text)), None)
+        for r in self.infra_rules:
+            try:
+                if r.matches(path, text):
+                    return r
+            except TimeoutError:
+                if timed_out is not None:
+                    timed_out.append(r.id)
+        return None
 
     def names(self) -> list[str]:
         return sorted(self.packs)
