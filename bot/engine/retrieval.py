@@ -78,15 +78,21 @@ def _region_docs(path: str, fi) -> list[Doc]:
         out = []
         for r in regions:
             if r.kind == "module":
-                names, own = path_names, path_words
+                out.append(_doc((path, r.line, r.name or path, path_words.union(r.words), path_names)))
             else:
-                names = frozenset(identifier_terms(r.name) + identifier_terms(r.owner))
-                own = frozenset(identifier_words(r.name) + identifier_words(r.owner))
-            out.append(_doc((path, r.line, r.name or path, frozenset(r.words) | own, names)))
+                own, names = _named(r.name, r.owner)
+                out.append(_doc((path, r.line, r.name or path, frozenset(_chain((r.words, own))), names)))
         return out
     words = frozenset(_chain(map(identifier_words, list(fi.tokens) + list(fi.defs)))) | path_words
     names = frozenset(t for d in fi.defs for t in identifier_terms(d)) | path_names
     return [Doc(path, 1, path, words, names)]
+
+
+@lru_cache(maxsize=100_000)
+def _named(name: str, owner: str) -> tuple[tuple[str, ...], frozenset]:
+    """A region's own name and owner: their words as spelt, and their terms (one frozenset shared by
+    every region of that name)."""
+    return identifier_words(name) + identifier_words(owner), frozenset(identifier_terms(name) + identifier_terms(owner))
 
 
 _doc = Doc._make  # builds the tuple in C, without the generated __new__
