@@ -136,3 +136,45 @@ def test_speckit_plan_and_research_are_not_specs():
     (f,) = findings.features
     assert f.spec == ("specs/003-cart/spec.md",)
     assert [r.status.value for r in f.requirements] == ["met"]
+
+
+def test_routes_with_parameters_where_the_spec_gives_values_are_found_by_their_shape():
+    """The parameter match looks up the shapes a wanted route can take instead of reading every route
+    of its length: it must find exactly what reading them all finds, in the same order."""
+    import random
+    from types import SimpleNamespace
+    from bot.engine import evidence
+    from bot.engine.lookup import Hit
+
+    def by_reading_all(norm, by_len):
+        want = norm.strip("/").split("/")
+        out = []
+        for i, (m, r, h) in enumerate(by_len.get(len(want), [])):
+            got = r.strip("/").split("/")
+            if got != want and all(g == w or g == "{}" for g, w in zip(got, want)) and \
+                    any(g == w for g, w in zip(got, want)):
+                out.append((sum(g == "{}" for g in got), i, m, r, h))
+        out.sort(key=lambda x: (x[0], x[1]))
+        return [(m, r, h) for _, _, m, r, h in out[:3]]
+
+    rnd = random.Random(7)
+    words = ["api", "v1", "items", "users", "{}", "orders", "alpha-1", ""]
+    found = 0
+    for _ in range(300):
+        n = rnd.randint(1, 5)
+        by_len: dict[int, list] = {}  # as the lookup keeps them: by their number of segments
+        for k in range(rnd.randint(0, 40)):
+            r = "/" + "/".join(rnd.choice(words) for _ in range(n))
+            by_len.setdefault(len(r.strip("/").split("/")), []).append(
+                (rnd.choice([None, "GET", "POST"]), r, Hit(f"f{k}.go", k + 1, "route", r)))
+        scope = SimpleNamespace(repo=SimpleNamespace(routes_by_len=by_len))
+        for _ in range(5):
+            norm = "/" + "/".join(rnd.choice(words) for _ in range(n))
+            got = evidence._by_parameters(norm, scope)
+            assert got == by_reading_all(norm, by_len), (norm, by_len)
+            found += bool(got)
+    assert found > 100  # the comparison is not only of empty answers
+    long = "/" + "/".join(f"s{k}" for k in range(12))  # too many segments for shapes: read them all
+    routes = [(None, long.replace("s3", "{}"), Hit("a.go", 1, "route", long))]
+    scope = SimpleNamespace(repo=SimpleNamespace(routes_by_len={12: routes}))
+    assert evidence._by_parameters(long, scope) == by_reading_all(long, {12: routes}) != []

@@ -485,12 +485,30 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
     return Verdict(Status.PARTIAL, [_ev(h, "only in tests")], "only tests register it")
 
 
+MAX_PARAMETER_SHAPES = 1024  # a route of more literal segments than log2 of this is matched by a scan
+
+
 def _by_parameters(norm: str, scope: Scope) -> list[tuple[str | None, str, Hit]]:
     """Routes whose parameters stand where the spec gives example values (/pillars/alpha-1 ↔
     /pillars/{id}), the fewest parameters first; never an all-parameter match."""
     want = norm.strip("/").split("/")
-    by_first = _by_first_segment(scope.repo.routes_by_len.get(len(want), []))
-    candidates = by_first.get(want[0], []) + (by_first.get("{}", []) if want[0] != "{}" else [])
+    routes = scope.repo.routes_by_len.get(len(want), [])
+    if not routes:
+        return []
+    literal = [k for k, w in enumerate(want) if w != "{}"]
+    if 2 ** len(literal) <= MAX_PARAMETER_SHAPES:
+        # a match is the wanted route with some of its literal segments turned into parameters: look
+        # each such shape up, instead of reading every route of that length
+        by_shape = _by_shape(routes)
+        candidates = []
+        for mask in range(2 ** len(literal)):
+            shape = list(want)
+            for bit, k in enumerate(literal):
+                if mask >> bit & 1:
+                    shape[k] = "{}"
+            candidates.extend(by_shape.get(tuple(shape), ()))
+    else:
+        candidates = [(i, r.strip("/").split("/"), m, r, h) for i, (m, r, h) in enumerate(routes)]
     out = []
     for i, got, m, r, h in sorted(candidates, key=lambda c: c[0]):  # in the order the routes are listed
         if got == want:
@@ -501,23 +519,21 @@ def _by_parameters(norm: str, scope: Scope) -> list[tuple[str | None, str, Hit]]
     return [(m, r, h) for _, m, r, h in out[:3]]
 
 
-_first_segments: dict[int, tuple[list, dict]] = {}
+_shapes: dict[int, tuple[list, dict]] = {}
 
 
-def _by_first_segment(routes: list) -> dict[str, list]:
-    """A list of routes of one length by their first segment, worked out once per list (a lookup's
-    lists are replaced, never changed, when it is brought up to date)."""
-    if not routes:
-        return {}
-    held = _first_segments.get(id(routes))
+def _by_shape(routes: list) -> dict[tuple, list]:
+    """A list of routes of one length by their segments (parameters as {}), worked out once per list
+    (a lookup's lists are replaced, never changed, when it is brought up to date)."""
+    held = _shapes.get(id(routes))
     if held is None or held[0] is not routes:
-        index: dict[str, list] = {}
+        index: dict[tuple, list] = {}
         for i, (m, r, h) in enumerate(routes):
             got = r.strip("/").split("/")
-            index.setdefault(got[0], []).append((i, got, m, r, h))
-        if len(_first_segments) >= 8:  # a few lengths of route are asked for at a time; hold no more
-            _first_segments.clear()
-        held = _first_segments[id(routes)] = (routes, index)
+            index.setdefault(tuple(got), []).append((i, got, m, r, h))
+        if len(_shapes) >= 8:  # a few lengths of route are asked for at a time; hold no more
+            _shapes.clear()
+        held = _shapes[id(routes)] = (routes, index)
     return held[1]
 
 
