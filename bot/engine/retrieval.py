@@ -15,8 +15,6 @@ from functools import lru_cache
 from itertools import chain
 from typing import NamedTuple
 
-from cachetools import LRUCache
-
 from .terms import identifier_words, normalise, words_of
 
 _chain = chain.from_iterable
@@ -48,10 +46,12 @@ def text_terms(text: str) -> tuple[str, ...]:
     return tuple(normalise(words_of(text)))
 
 
-# Docs and words are kept for the files used last only: a feature's corpus is built once per
-# evaluation, and holding every file's regions at once would double what an evaluation holds.
-_docs_cache: LRUCache = LRUCache(maxsize=4096)  # (id(index), path) -> (index, docs)
-_words_cache: LRUCache = LRUCache(maxsize=4096)  # (id(index), path) -> (index, words)
+# Docs and words are kept for the files used lately only (emptied when full, which costs less than an
+# LRU's upkeep on every call): a feature's corpus is built once per evaluation, and holding every
+# file's regions at once would double what an evaluation holds.
+HELD_FILES = 4096
+_docs_cache: dict[tuple[int, str], tuple[object, list]] = {}  # (id(index), path) -> (index, docs)
+_words_cache: dict[tuple[int, str], tuple[object, frozenset]] = {}  # (id(index), path) -> (index, words)
 
 
 def region_docs(path: str, fi) -> list[Doc]:
@@ -60,6 +60,8 @@ def region_docs(path: str, fi) -> list[Doc]:
     if hit is not None and hit[0] is fi:
         return hit[1]
     docs = _region_docs(path, fi)
+    if len(_docs_cache) >= HELD_FILES:
+        _docs_cache.clear()
     _docs_cache[(id(fi), path)] = (fi, docs)
     return docs
 
@@ -117,6 +119,8 @@ def file_words(fi, path: str) -> frozenset:
         words = frozenset(out)
     else:
         words = frozenset(_chain(map(identifier_words, list(fi.tokens) + list(fi.defs) + _path_parts(path))))
+    if len(_words_cache) >= HELD_FILES:
+        _words_cache.clear()
     _words_cache[(id(fi), path)] = (fi, words)
     return words
 
