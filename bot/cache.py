@@ -144,7 +144,7 @@ class ContentCache:
             try:
                 row.encode("utf-8")
             except UnicodeEncodeError:
-                return f"{self.prefix}{kind}:sha256:" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+                return f"{self.prefix}{kind}:sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         return row
 
     def get_many(self, kind: str, keys: list[str]) -> dict[str, object]:

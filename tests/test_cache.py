@@ -440,3 +440,62 @@ def test_the_engine_digest_follows_the_libraries_the_engine_computes_with(monkey
                         lambda dist: "99.0" if dist == "snowballstemmer" else real(dist))
     monkeypatch.setattr(cache_mod, "_digest", None)
     assert cache_mod.engine_digest() != before
+
+
+def test_a_timed_out_infrastructure_decision_is_said_in_a_later_job_that_did_not_fetch_the_file(monkeypatch):
+    """The App's engine (thread mode, not shared) remembers decisions: one that ran out of time is said
+    again when a later partial snapshot leaves the file out, instead of the file quietly not counting."""
+    import datetime as dt
+    from bot.engine import rules as rules_mod
+    from bot.engine.snapshot import FileEntry, blob_sha
+    files = {p: t.encode() for p, t in FILES.items()}
+    files["deploy/app.yaml"] = b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: auth\n"
+    real = rules_mod.InfraRule.matches
+    slow = {"on": True}
+
+    def matches(self, path, text=None):
+        if slow["on"] and text is not None and self.content and path == "deploy/app.yaml":
+            raise TimeoutError("regex timed out")
+        return real(self, path, text)
+    monkeypatch.setattr(rules_mod.InfraRule, "matches", matches)
+
+    def partial(provided):
+        snap = Snapshot([FileEntry(p, blob_sha(b), len(b)) for p, b in files.items()], partial=True)
+        for p in provided:
+            snap.provide(p, files[p])
+        return snap
+    cfg = load_config(Snapshot.from_texts(files))
+    engine = Engine()
+    first = engine.evaluate(partial(files), cfg, today=dt.date(2026, 3, 1))
+    slow["on"] = False
+    later = engine.evaluate(partial(set(files) - {"deploy/app.yaml"}), cfg, today=dt.date(2026, 3, 1))
+    assert first.timed_out == later.timed_out == ("deploy/app.yaml",)
+    assert any(w.startswith("deploy/app.yaml: rule ") for w in later.warnings)
+
+
+def test_a_rule_that_ran_out_of_time_does_not_count_when_another_claims_the_file(monkeypatch):
+    import regex
+    from bot.engine import rules as rules_mod
+    snap = Snapshot.from_texts({"deploy/app.yaml": "kind: Deployment\n"})
+    ruleset = Engine().rule_set(snap, load_config(snap))
+    slow = rules_mod.InfraRule("slow", "", "deploy/**", content=(regex.compile("kind"),))
+    by_path = rules_mod.InfraRule("by-path", "", "deploy/**")
+    real = rules_mod.InfraRule.matches
+
+    def matches(self, path, text=None):
+        if self.id == "slow" and text is not None:
+            raise TimeoutError("regex timed out")
+        return real(self, path, text)
+    monkeypatch.setattr(rules_mod.InfraRule, "matches", matches)
+    monkeypatch.setattr(ruleset, "infra_rules", [slow, by_path])
+    timed: list[str] = []
+    assert ruleset.infra_rule("deploy/app.yaml", "kind: Deployment\n", timed) is by_path and timed == []
+    monkeypatch.setattr(ruleset, "infra_rules", [slow])
+    assert ruleset.infra_rule("deploy/app.yaml", "kind: Deployment\n", timed) is None and timed == ["slow"]
+
+
+def test_any_lone_surrogate_in_a_key_is_kept_under_its_digest(tmp_path):
+    cache = ContentCache(tmp_path)
+    odd = "abc:docs/\ud83d.md"  # a lone high surrogate: no encoding error handler but surrogatepass spells it
+    cache.put_many("spec", {odd: 1})
+    assert ContentCache(tmp_path).get_many("spec", [odd]) == {odd: 1}

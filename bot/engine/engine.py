@@ -191,6 +191,11 @@ class _Collected:
         else:
             self._timed.pop(path, None)
 
+    def put_timed(self, path: str, rules: tuple[str, ...]) -> None:
+        """A candidate left out of this run whose infrastructure decision ran out of time earlier."""
+        if rules and path not in self.indexes:
+            self._timed[path] = rules
+
     def timed_out(self) -> tuple[str, ...]:
         """The files a rule ran out of time on."""
         return tuple(sorted(self._timed))
@@ -395,7 +400,7 @@ class Engine:
             tuple(w.active(today) for w in config.waivers), tuple((s.path, s.reason) for s in snapshot.skipped),
         )).encode())
         # git paths hold no NUL, so NUL-separated fields cannot run into each other
-        h.update("".join(f"{e.path}\0{e.sha}\0{e.size}\0" for e in snapshot).encode("utf-8", "surrogateescape"))
+        h.update("".join(f"{e.path}\0{e.sha}\0{e.size}\0" for e in snapshot).encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
     def peek_index(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet) -> FileIndex | None:
@@ -696,6 +701,7 @@ class Engine:
             if stop is not None and (why := stop()):
                 raise Stopped(why)
             if partial and not snapshot.available(p) and not self._spared(snapshot, p, ruleset):
+                col.put_timed(p, self._infra_timed(snapshot, p, ruleset))  # an earlier decision that ran out of time
                 continue
             # ordinary YAML is never indexed for this
             col.put_infra(p, self.file_index(snapshot, p, ruleset) if self._is_infra(snapshot, p, ruleset) else None,

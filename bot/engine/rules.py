@@ -463,16 +463,19 @@ class RuleSet:
 
     def infra_rule(self, path: str, text: str, timed_out: list[str] | None = None) -> InfraRule | None:
         """The infrastructure rule that claims the file ``path`` holding ``text``, if any. A rule whose
-        patterns run out of time claims nothing; its id goes to ``timed_out``."""
+        patterns run out of time claims nothing; when no other rule claims the file, the ids of those
+        rules go to ``timed_out`` (the answer might have been another on a faster machine)."""
         if not self.infra_candidate(path):
             return None
+        slow = []
         for r in self.infra_rules:
             try:
                 if r.matches(path, text):
                     return r
             except TimeoutError:
-                if timed_out is not None:
-                    timed_out.append(r.id)
+                slow.append(r.id)
+        if timed_out is not None:
+            timed_out.extend(slow)
         return None
 
     def names(self) -> list[str]:
