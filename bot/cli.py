@@ -598,8 +598,8 @@ def _close(cache: ContentCache | None) -> None:
         cache.close()
 
 
-CACHE_HELP = ("do not read or write the content cache (per-file results kept between runs in $DRIFTBOT_CACHE, "
-              "default ~/.cache/driftbot; DRIFTBOT_CACHE=off turns it off for good)")
+CACHE_HELP = ("do not read or write the content cache (per-file results and whole findings kept between runs in "
+              "$DRIFTBOT_CACHE, default ~/.cache/driftbot; DRIFTBOT_CACHE=off turns it off for good)")
 
 
 def _percent(value: str) -> int:
