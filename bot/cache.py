@@ -4,8 +4,9 @@ for the files that changed.
 
 Entries are content-addressed: the key is the file's blob hash plus what the result depends on
 (the rule packs' digest, the file's path) under the engine's own digest, so a changed engine or
-rule pack never reads an old entry. Values are compressed pickles; the cache lives in a directory
-only its owner can write (it is refused otherwise), like any other cache of a program's own.
+rule pack never reads an old entry. Values are compressed pickles (indexes: marshalled plain values,
+``index.pack``); the cache lives in a directory only its owner can write (it is refused otherwise),
+like any other cache of a program's own. Findings of whole runs are kept too (``prewarm.evaluate``).
 
 Storage is one SQLite file (WAL): several runs may share it at once; a run that cannot write (the
 file is locked for long, the disk is full) simply writes nothing. It is bounded: past its size,
@@ -24,6 +25,7 @@ import time
 import zlib
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,11 @@ CREATE INDEX IF NOT EXISTS entries_used ON entries (used);
 """
 
 _digest: str | None = None
+
+
+def _pickle(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
 # every library whose behaviour the engine's results depend on (what bot/engine imports, and what
 # those compute with): a new version of any of them may judge differently, so nothing cached before counts
 _ENGINE_DISTRIBUTIONS = ("ast-grep-py", "markdown-it-py", "pyyaml", "jsonschema", "wcmatch", "bracex", "regex",
@@ -147,8 +154,10 @@ class ContentCache:
                 return f"{self.prefix}{kind}:sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         return row
 
-    def get_many(self, kind: str, keys: list[str]) -> dict[str, object]:
-        """The cached results among ``keys`` (keys of one ``kind``: "index", "spec", …)."""
+    def get_many(self, kind: str, keys: list[str],
+                 decode: Callable[[bytes], object] = pickle.loads) -> dict[str, object]:
+        """The cached results among ``keys`` (keys of one ``kind``: "index", "spec", …), read back with
+        ``decode`` (what ``put_many`` was given as ``encode``)."""
         db = self._conn()
         if db is None or not keys:
             self.misses += len(keys)
@@ -165,7 +174,7 @@ class ContentCache:
                                   part).fetchall()
                 for key, value, used in rows:
                     try:
-                        found[full[key]] = pickle.loads(zlib.decompress(value))
+                        found[full[key]] = decode(zlib.decompress(value))
                     except Exception:  # noqa: BLE001 - a damaged entry is a miss, and is replaced
                         continue
                     if used < now - TOUCH_AFTER:
@@ -189,8 +198,9 @@ class ContentCache:
             if db.in_transaction:
                 db.execute("ROLLBACK")
 
-    def put_many(self, kind: str, items: dict[str, object]) -> None:
-        """Keep these results; then, if the cache is over its size, drop the least recently used."""
+    def put_many(self, kind: str, items: dict[str, object], encode: Callable[[object], bytes] = _pickle) -> None:
+        """Keep these results (as ``encode`` writes them: a pickle unless said otherwise); then, if the
+        cache is over its size, drop the least recently used."""
         db = self._conn()
         if db is None or not items:
             return
@@ -198,7 +208,7 @@ class ContentCache:
         rows = []
         for key, value in items.items():
             try:
-                blob = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
+                blob = zlib.compress(encode(value), 1)
             except Exception:  # noqa: BLE001 - what cannot be pickled is simply not kept
                 continue
             rows.append((self._row(kind, key), blob, len(blob), now))

@@ -16,6 +16,7 @@ from .engine import Engine
 from .engine.config import Config
 from .engine.engine import read_spec
 from .engine.model import Findings
+from .engine import index as index_mod
 from .engine.index import build_index
 from .engine.snapshot import Snapshot
 
@@ -28,7 +29,7 @@ _job: tuple | None = None  # (snapshot, ruleset) for the forked workers
 def _work(paths: list[str], specs: list[str]) -> tuple[list, list, list]:
     gc.disable()  # a short-lived worker: collecting would only touch (and copy) the parent's pages
     snapshot, ruleset = _job
-    indexed = [(p, build_index(p, snapshot.read(p), ruleset)) for p in paths]
+    indexed = [(p, index_mod.dumps(build_index(p, snapshot.read(p), ruleset))) for p in paths]  # sent compact
     parsed = [(p, read_spec(p, snapshot.read(p))) for p in specs]
     # the files whose bytes, read here, did not match their listed hash: the parent must know them too
     return indexed, parsed, sorted(getattr(snapshot, "unverified", ()))
@@ -79,8 +80,8 @@ def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | N
                 indexed, parsed, unverified = result.get()
                 if unverified:
                     snapshot.unverified.update(unverified)
-                for p, fi in indexed:
-                    engine.adopt(snapshot, ruleset, p, fi)
+                for p, packed in indexed:
+                    engine.adopt(snapshot, ruleset, p, index_mod.loads(packed))
                 for p, ps in parsed:
                     engine.adopt_spec(snapshot, p, ps)
     except (OSError, mp.ProcessError) as exc:  # no fork, no pipes: the engine indexes on its own
@@ -113,7 +114,7 @@ class warm:
         if self.cache is not None:
             self.ruleset, todo = engine.unindexed(snap, self.config)
             keys = {engine.content_key(snap, p, self.ruleset): p for p in todo}
-            for key, fi in self.cache.get_many("index", list(keys)).items():
+            for key, fi in self.cache.get_many("index", list(keys), decode=index_mod.loads).items():
                 engine.adopt(snap, self.ruleset, keys[key], fi)
             self.missing = [p for p in todo if not engine.has_index(snap, p, self.ruleset)]
             specs = engine.unparsed_specs(snap, self.config)
@@ -135,7 +136,7 @@ class warm:
         built = {engine.content_key(snap, p, self.ruleset): fi for p in self.missing
                  if p not in unverified and (fi := engine.peek_index(snap, p, self.ruleset)) is not None
                  and not fi.timeouts}
-        self.cache.put_many("index", built)
+        self.cache.put_many("index", built, encode=index_mod.dumps)
         parsed = {engine.content_key(snap, p): ps for p in self.missing_specs
                   if p not in unverified and (ps := engine.peek_spec(snap, p)) is not None}
         self.cache.put_many("spec", parsed)

@@ -499,3 +499,35 @@ def test_any_lone_surrogate_in_a_key_is_kept_under_its_digest(tmp_path):
     odd = "abc:docs/\ud83d.md"  # a lone high surrogate: no encoding error handler but surrogatepass spells it
     cache.put_many("spec", {odd: 1})
     assert ContentCache(tmp_path).get_many("spec", [odd]) == {odd: 1}
+
+
+def test_an_index_comes_back_from_its_compact_form_equal_and_with_shared_names():
+    """Indexes are stored and sent as marshalled plain values: every field comes back equal, of the same
+    type, and the names of two files are one string in the process."""
+    from dataclasses import fields
+    from bot.engine import index as ix
+    files = {**FILES, "app/models.py": "class User:\n    def save(self, force=False):\n        pass  # TODO: later\n",
+             "app/util.py": "import os\nfrom app.models import User\n\ndef save_user(u: User):\n    return u.save()\n",
+             "web/api.ts": "export function fetchUser(id: string) { return fetch(`/api/users/${id}`) }\n",
+             "deploy/app.yaml": "apiVersion: apps/v1\nkind: Deployment\n", "db/schema.sql": "CREATE TABLE users (id int);\n",
+             "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00"}
+    snap = Snapshot.from_texts(files)
+    engine = Engine()
+    rs = engine.rule_set(snap, load_config(snap))
+    kinds = set()
+    for path in files:
+        fi = engine.file_index(snap, path, rs)
+        back = ix.loads(ix.dumps(fi))
+        kinds.add(fi.kind)
+        assert back == fi, path
+        for f in fields(fi):
+            assert type(getattr(back, f.name)) is type(getattr(fi, f.name)), (path, f.name)
+    assert {"code", "doc", "binary"} <= kinds
+    assert tuple(f.name for f in fields(ix.FileIndex)) == (  # a new field must be packed too
+        "kind", "lang", "lines", "defs", "routes", "strings", "tokens", "comment_tokens", "markers", "refs", "lossy",
+        "timeouts", "symbols", "refnames", "regions")
+    a = ix.loads(ix.dumps(engine.file_index(snap, "app/models.py", rs)))
+    b = ix.loads(ix.dumps(engine.file_index(snap, "app/util.py", rs)))
+    name_a = next(t for t in a.tokens if t == "User")
+    name_b = next(t for t in b.tokens if t == "User")
+    assert name_a is name_b

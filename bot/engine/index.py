@@ -8,6 +8,7 @@ caches it by (blob hash, rule-set key): an unchanged file is never parsed twice.
 from __future__ import annotations
 
 import bisect
+import marshal
 import operator
 import posixpath
 import re
@@ -110,6 +111,48 @@ class FileIndex:
 
 
 EMPTY = FileIndex("other", None, 0, {}, (), {}, frozenset(), frozenset(), (), ())
+
+
+# ---- the compact form an index is stored and sent in ------------------------------------------------
+# Plain tuples, sets and dicts with their names interned, for ``marshal``: it keeps the interning, so
+# the names of every loaded index are one string each in the process (pickle makes a copy per file),
+# and it reads them back faster. The content cache and the indexing workers use it.
+PACKED_VERSION = 1
+
+
+def _names(values) -> frozenset:
+    return frozenset(map(_intern, values))
+
+
+def pack(fi: FileIndex) -> tuple:
+    """``fi`` as plain values (``unpack`` gives back an equal index)."""
+    return (PACKED_VERSION, fi.kind, fi.lang, fi.lines, {_intern(k): v for k, v in fi.defs.items()},
+            tuple((r.method, r.raw, r.norm, r.line) for r in fi.routes), dict(fi.strings), _names(fi.tokens),
+            _names(fi.comment_tokens), tuple(fi.markers), tuple((r.style, r.target, r.line) for r in fi.refs),
+            fi.lossy, tuple(fi.timeouts),
+            tuple((_intern(y.name), y.kind, _intern(y.owner), y.line, y.end_line, tuple(map(_intern, y.params)),
+                   y.abstract, y.stub, y.decorated) for y in fi.symbols),
+            _names(fi.refnames),
+            tuple((r.kind, _intern(r.name), _intern(r.owner), r.line, r.end_line, tuple(map(_intern, r.words)))
+                  for r in fi.regions))
+
+
+def unpack(t: tuple) -> FileIndex:
+    (version, kind, lang, lines, defs, routes, strings, tokens, comment_tokens, markers, refs, lossy, timeouts,
+     symbols, refnames, regions) = t
+    if version != PACKED_VERSION:
+        raise ValueError(f"packed index version {version}, expected {PACKED_VERSION}")
+    return FileIndex(kind, lang, lines, defs, tuple(Route(*r) for r in routes), strings, tokens, comment_tokens,
+                     markers, tuple(Ref(*r) for r in refs), lossy, timeouts, tuple(Symbol(*y) for y in symbols),
+                     refnames, tuple(Region(*r) for r in regions))
+
+
+def dumps(fi: FileIndex) -> bytes:
+    return marshal.dumps(pack(fi))
+
+
+def loads(data: bytes) -> FileIndex:
+    return unpack(marshal.loads(data))
 
 
 @lru_cache(maxsize=1 << 16)
