@@ -27,6 +27,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
+from .engine import index as index_mod
+
 log = logging.getLogger(__name__)
 
 FILE_NAME = "content-v1.sqlite"
@@ -45,6 +47,11 @@ _digest: str | None = None
 
 def _pickle(value: object) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+# how each kind of result is written and read: pickles, but indexes in their compact form
+_PICKLE: tuple[Callable[[object], bytes], Callable[[bytes], object]] = (_pickle, pickle.loads)
+_CODECS = {"index": (index_mod.dumps, index_mod.loads)}
 
 # every library whose behaviour the engine's results depend on (what bot/engine imports, and what
 # those compute with): a new version of any of them may judge differently, so nothing cached before counts
@@ -154,10 +161,9 @@ class ContentCache:
                 return f"{self.prefix}{kind}:sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         return row
 
-    def get_many(self, kind: str, keys: list[str],
-                 decode: Callable[[bytes], object] = pickle.loads) -> dict[str, object]:
-        """The cached results among ``keys`` (keys of one ``kind``: "index", "spec", …), read back with
-        ``decode`` (what ``put_many`` was given as ``encode``)."""
+    def get_many(self, kind: str, keys: list[str]) -> dict[str, object]:
+        """The cached results among ``keys`` (keys of one ``kind``: "index", "spec", …)."""
+        decode = _CODECS.get(kind, _PICKLE)[1]
         db = self._conn()
         if db is None or not keys:
             self.misses += len(keys)
@@ -198,9 +204,9 @@ class ContentCache:
             if db.in_transaction:
                 db.execute("ROLLBACK")
 
-    def put_many(self, kind: str, items: dict[str, object], encode: Callable[[object], bytes] = _pickle) -> None:
-        """Keep these results (as ``encode`` writes them: a pickle unless said otherwise); then, if the
-        cache is over its size, drop the least recently used."""
+    def put_many(self, kind: str, items: dict[str, object]) -> None:
+        """Keep these results; then, if the cache is over its size, drop the least recently used."""
+        encode = _CODECS.get(kind, _PICKLE)[0]
         db = self._conn()
         if db is None or not items:
             return

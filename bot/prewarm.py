@@ -114,7 +114,7 @@ class warm:
         if self.cache is not None:
             self.ruleset, todo = engine.unindexed(snap, self.config)
             keys = {engine.content_key(snap, p, self.ruleset): p for p in todo}
-            for key, fi in self.cache.get_many("index", list(keys), decode=index_mod.loads).items():
+            for key, fi in self.cache.get_many("index", list(keys)).items():
                 engine.adopt(snap, self.ruleset, keys[key], fi)
             self.missing = [p for p in todo if not engine.has_index(snap, p, self.ruleset)]
             specs = engine.unparsed_specs(snap, self.config)
@@ -136,7 +136,7 @@ class warm:
         built = {engine.content_key(snap, p, self.ruleset): fi for p in self.missing
                  if p not in unverified and (fi := engine.peek_index(snap, p, self.ruleset)) is not None
                  and not fi.timeouts}
-        self.cache.put_many("index", built, encode=index_mod.dumps)
+        self.cache.put_many("index", built)
         parsed = {engine.content_key(snap, p): ps for p in self.missing_specs
                   if p not in unverified and (ps := engine.peek_spec(snap, p)) is not None}
         self.cache.put_many("spec", parsed)

@@ -14,10 +14,10 @@ FILES = {"docs/features/auth.md": "# Auth\n\n- `POST /api/login` signs a user in
 
 def test_results_come_back_by_kind_and_key(tmp_path):
     cache = ContentCache(tmp_path)
-    cache.put_many("index", {"a": {"x": (1, 2)}, "b": [3]})
+    cache.put_many("spec", {"a": {"x": (1, 2)}, "b": [3]})
     again = ContentCache(tmp_path)  # another run
-    assert again.get_many("index", ["a", "b", "c"]) == {"a": {"x": (1, 2)}, "b": [3]}
-    assert again.get_many("spec", ["a"]) == {}  # kinds do not mix
+    assert again.get_many("spec", ["a", "b", "c"]) == {"a": {"x": (1, 2)}, "b": [3]}
+    assert again.get_many("findings", ["a"]) == {}  # kinds do not mix
     assert (again.hits, again.misses) == (2, 2)
     assert oct((tmp_path / FILE_NAME).stat().st_mode & 0o777) == "0o600"
 
@@ -26,9 +26,9 @@ def test_past_its_size_the_least_recently_used_go(tmp_path):
     cache = ContentCache(tmp_path, max_mb=1)
     big = os.urandom(300_000)  # does not compress
     for i in range(6):
-        cache.put_many("index", {f"k{i}": big})
+        cache.put_many("spec", {f"k{i}": big})
     assert cache.size_bytes() <= 1024 * 1024
-    kept = cache.get_many("index", [f"k{i}" for i in range(6)])
+    kept = cache.get_many("spec", [f"k{i}" for i in range(6)])
     assert "k5" in kept and "k0" not in kept
 
 
@@ -38,8 +38,8 @@ def test_a_cache_others_can_write_is_refused(tmp_path, caplog):
     os.chmod(folder, 0o777)
     cache = ContentCache(folder)
     with caplog.at_level(logging.WARNING):
-        cache.put_many("index", {"a": 1})
-        assert cache.get_many("index", ["a"]) == {}
+        cache.put_many("spec", {"a": 1})
+        assert cache.get_many("spec", ["a"]) == {}
     assert "writable by others" in caplog.text and caplog.text.count("content cache off") == 1
     assert not (folder / FILE_NAME).exists()
 
@@ -49,18 +49,18 @@ def test_a_damaged_cache_file_turns_the_cache_off_instead_of_failing(tmp_path, c
     os.chmod(tmp_path / FILE_NAME, 0o600)
     cache = ContentCache(tmp_path)
     with caplog.at_level(logging.WARNING):
-        assert cache.get_many("index", ["a"]) == {}
-        cache.put_many("index", {"a": 1})
+        assert cache.get_many("spec", ["a"]) == {}
+        cache.put_many("spec", {"a": 1})
     assert "content cache off" in caplog.text
 
 
 def test_a_damaged_entry_is_a_miss(tmp_path):
     cache = ContentCache(tmp_path)
-    cache.put_many("index", {"a": 1, "b": 2})
+    cache.put_many("spec", {"a": 1, "b": 2})
     db = sqlite3.connect(tmp_path / FILE_NAME)
     with db:
         db.execute("UPDATE entries SET value = x'00' WHERE key LIKE '%:a'")
-    assert ContentCache(tmp_path).get_many("index", ["a", "b"]) == {"b": 2}
+    assert ContentCache(tmp_path).get_many("spec", ["a", "b"]) == {"b": 2}
 
 
 def test_turned_off_by_setting(monkeypatch):
@@ -207,8 +207,10 @@ def test_a_file_whose_bytes_do_not_match_its_listed_hash_is_not_kept(tmp_path):
     with warm(engine, snap, cfg, cache, parallel=False):
         engine.evaluate(snap, cfg)
     assert "internal/auth/routes.go" in snap.unverified
-    kept = cache.get_many("index", [engine.content_key(snap, "internal/auth/routes.go", engine.rule_set(snap, cfg))])
-    assert kept == {}
+    rs = engine.rule_set(snap, cfg)
+    kept = cache.get_many("index", [engine.content_key(snap, p, rs) for p in ("internal/auth/routes.go",
+                                                                              "docs/features/auth.md")])
+    assert list(kept) == [engine.content_key(snap, "docs/features/auth.md", rs)]  # what was read as listed is kept
 
 
 def test_an_unusable_cache_folder_never_stops_a_run(monkeypatch, tmp_path, capsys):
@@ -355,7 +357,9 @@ def test_bytes_a_worker_process_found_changed_are_known_to_the_run(tmp_path, mon
     assert engine.stats["files_indexed"] >= len(code)
     assert set(code) <= set(snap.unverified)
     assert cache.get_many("findings", [engine.run_key(snap, cfg, today=dt.date(2026, 3, 1))]) == {}
-    assert cache.get_many("index", [engine.content_key(snap, p, engine.rule_set(snap, cfg)) for p in code]) == {}
+    rs = engine.rule_set(snap, cfg)
+    assert cache.get_many("index", [engine.content_key(snap, p, rs) for p in code]) == {}
+    assert cache.get_many("index", [engine.content_key(snap, "docs/features/auth.md", rs)])  # read as listed: kept
 
 
 def test_findings_a_rule_cut_short_are_not_kept_even_when_the_index_was_built_earlier(tmp_path, monkeypatch):

@@ -485,7 +485,7 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
     return Verdict(Status.PARTIAL, [_ev(h, "only in tests")], "only tests register it")
 
 
-MAX_PARAMETER_SHAPES = 1024  # a route of more literal segments than log2 of this is matched by a scan
+MAX_PARAMETER_SHAPES = 1024  # more shapes than this (or than routes of that length): read the routes instead
 
 
 def _by_parameters(norm: str, scope: Scope) -> list[tuple[str | None, str, Hit]]:
@@ -496,7 +496,7 @@ def _by_parameters(norm: str, scope: Scope) -> list[tuple[str | None, str, Hit]]
     if not routes:
         return []
     literal = [k for k, w in enumerate(want) if w != "{}"]
-    if 2 ** len(literal) <= MAX_PARAMETER_SHAPES:
+    if 2 ** len(literal) <= min(MAX_PARAMETER_SHAPES, len(routes)):
         # a match is the wanted route with some of its literal segments turned into parameters: look
         # each such shape up, instead of reading every route of that length
         by_shape = _by_shape(routes)
