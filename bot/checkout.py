@@ -276,6 +276,27 @@ def load_git_commit(root: str | os.PathLike, ref: str, *, size_cap: int = DEFAUL
         raise ValueError(f"git is not available: {exc}") from None
     if not sha:
         raise ValueError(f"{ref!r} is not a commit in {root}")
+    return _load_tree(root, sha, size_cap, commit=sha, label=f"{root}@{ref}")
+
+
+def load_git_index(root: str | os.PathLike, *, size_cap: int = DEFAULT_SIZE_CAP) -> Snapshot:
+    """A snapshot of what is staged for commit (git's index): what the next commit will hold, without
+    untracked files or edits not added. Raises ValueError when git cannot write the index as a tree
+    (a merge with unresolved conflicts)."""
+    root = Path(root).resolve()
+    try:
+        out = subprocess.run([*git(root), "write-tree"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ValueError(f"git is not available: {exc}") from None
+    tree = out.stdout.strip()
+    if out.returncode != 0 or not tree:
+        why = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "git write-tree failed"
+        raise ValueError(f"cannot read what is staged in {root}: {why} (resolve the conflicts first)")
+    return _load_tree(root, tree, size_cap, commit=None, label=f"{root}@index")
+
+
+def _load_tree(root: Path, sha: str, size_cap: int, *, commit: str | None, label: str) -> Snapshot:
+    """The files of the tree (or commit) ``sha`` below the checkout's current folder; blobs read when needed."""
     prefix = subprocess.run([*git(root), "rev-parse", "--show-prefix"], capture_output=True, text=True,
                             timeout=30).stdout.strip()
     out = subprocess.run([*git(root), "ls-tree", "-r", "-l", "-z", sha, "--", "."], capture_output=True,
@@ -297,7 +318,7 @@ def load_git_commit(root: str | os.PathLike, ref: str, *, size_cap: int = DEFAUL
             entries.append(FileEntry(rel, bsha.decode(), int(size)))
     cat = _CatFile(root)
     shas = {e.path: e.sha for e in entries}
-    snap = Snapshot(entries, lambda p: cat.read(shas[p]), skipped=skipped, commit=sha, root_label=f"{root}@{ref}")
+    snap = Snapshot(entries, lambda p: cat.read(shas[p]), skipped=skipped, commit=commit, root_label=label)
     snap.close = cat.close  # type: ignore[attr-defined]
     return snap
 

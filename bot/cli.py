@@ -193,8 +193,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """What changed since REF: the touched features at the merge base and in the working tree."""
-    from .checkout import load_git_commit, merge_base
+    """What changed since REF: the touched features at the merge base and in the working tree (with
+    --staged: in what is staged for commit)."""
+    from .checkout import load_git_commit, load_git_index, merge_base
     from .engine.delta import diff
     from .engine.snapshot import changed_paths
     from .report import pr as pr_text
@@ -205,9 +206,9 @@ def cmd_check(args) -> int:
     try:
         base_sha = merge_base(root, args.base)
         base = load_git_commit(root, base_sha)
+        head = load_git_index(root) if args.staged else load_directory(root)
     except ValueError as exc:
         return _fail(str(exc))
-    head = load_directory(root)
     try:
         config = _load_config(head, root, args.config)
     except ConfigError as exc:
@@ -227,9 +228,12 @@ def cmd_check(args) -> int:
     total = len(engine.feature_map(head, config).features)
     from .engine.snapshot import line_counts
     out = pr_text.check_output(deltas, config.policy, total_features=total, changed=line_counts(head, changed))
+    if args.staged:
+        head.close()  # what is staged was read through git; nothing below reads a file
     if args.format == "github":
         from .report import actions
-        shown = os.environ.get("DRIFTBOT_HEAD_SHA") or head.commit or "working tree"  # the PR's head, in Actions
+        shown = os.environ.get("DRIFTBOT_HEAD_SHA") or head.commit or (  # the PR's head, in Actions
+            "staged changes" if args.staged else "working tree")
         summary = pr_text.comment_body(deltas, shown, None, total_features=total, app=False)
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
@@ -257,8 +261,7 @@ def cmd_check(args) -> int:
                                          "regressions": [r.gap.fingerprint for r in d.regressions]} for d in deltas],
                            "annotations": out.annotations}, indent=2) + "\n"
     elif args.format == "text":
-        where = "the working tree (HEAD and uncommitted changes)" if work_tree_dirty(root) else \
-            f"HEAD {(head.commit or '')[:12]}"
+        where = _checked(args, root, head, "{}")
         lines = [f"driftbot check: {out.title} ({out.conclusion})",
                  f"since {args.base} (merge base {base_sha[:12]}), in {where}: {plural(len(changed), 'changed file')}"]
         for d in sorted(deltas, key=lambda d: (-d.drift_change, d.id)):
@@ -272,14 +275,22 @@ def cmd_check(args) -> int:
                 lines.append(f"    - {g.kind.value} {g.fingerprint} resolved (was: {g.message})")
         body = "\n".join(lines) + "\n"
     else:
-        where = "the working tree (HEAD and uncommitted changes)" if work_tree_dirty(root) else \
-            f"HEAD `{(head.commit or '')[:12]}`"
+        where = _checked(args, root, head, "`{}`")
         body = (f"# driftbot check: {out.title}\n\nSince `{args.base}` (merge base `{base_sha[:12]}`), in {where}: "
                 f"{plural(len(changed), 'changed file')}.\n\n{out.summary}\n\n{out.text}\n")
     failed = _emit(body, args, f"{out.title}; {out.conclusion}")
     if failed:
         return failed
     return EXIT_FINDINGS if out.conclusion == "failure" else EXIT_OK
+
+
+def _checked(args, root: Path, head, quote: str) -> str:
+    """What `check` judged on the head side, as its text and Markdown say it."""
+    if args.staged:
+        return "what is staged for commit"
+    if work_tree_dirty(root):
+        return "the working tree (HEAD and uncommitted changes)"
+    return "HEAD " + quote.format((head.commit or "")[:12])
 
 
 def _emit(body: str, args, what: str) -> int:
@@ -648,6 +659,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "GitHub Actions: the job summary and annotations)")
     c.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     c.add_argument("--quiet", "-q", action="store_true", help="no status line on stderr")
+    c.add_argument("--staged", action="store_true",
+                   help="judge what is staged for commit (git's index) instead of the working tree: untracked "
+                        "files and edits not added do not count (what a pre-commit hook wants)")
     c.add_argument("--no-cache", action="store_true", help=CACHE_HELP)
     c.set_defaults(func=cmd_check)
 

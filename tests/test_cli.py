@@ -276,3 +276,23 @@ def test_check_as_text_and_to_a_file(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert (tmp_path / "c.md").read_text().startswith("# driftbot check: 1 regression")
+
+
+def test_check_of_what_is_staged_says_so_and_refuses_an_index_in_conflict(tmp_path, capsys):
+    import subprocess
+    from tests.fakegithub import GitRepo, git
+    g = GitRepo(tmp_path / "r")
+    g.commit({"docs/features/a.md": "# A\n\n- `POST /a` works\n"}, "one")
+    (tmp_path / "r" / "notes.md").write_text("draft\n")  # untracked: not part of what is staged
+    assert main(["check", str(tmp_path / "r"), "--base", "main", "--staged", "--format", "text"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "what is staged for commit" in out and "0 changed files" in out
+    g.commit({"docs/features/a.md": "# A\n\n- `POST /b` works\n"}, "theirs", branch="other")
+    g.checkout("main")
+    g.commit({"docs/features/a.md": "# A\n\n- `POST /c` works\n"}, "ours")
+    merged = subprocess.run(["git", "-C", str(tmp_path / "r"), "merge", "-q", "other"], capture_output=True)
+    assert merged.returncode != 0  # a conflict is left in the index
+    assert main(["check", str(tmp_path / "r"), "--base", "main", "--staged"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read what is staged" in err and "resolve the conflicts first" in err
+    git(tmp_path / "r", "merge", "--abort")

@@ -34,6 +34,23 @@ def test_the_check_hook_refuses_a_staged_change_that_adds_a_gap(tmp_path):
     assert refused.returncode == 1 and "heartbeat" in refused.stdout
 
 
+def test_the_check_hook_judges_the_commit_being_made_not_the_working_tree(tmp_path):
+    """pre-commit sets aside edits that are not added, but not untracked files: the hook reads what is
+    staged, so neither kind counts, and a staged change counts even when the working tree differs."""
+    repo = GitRepo(tmp_path / "r")
+    files = guarded_files()
+    repo.commit(files, "base")
+    routes = repo.path / "internal/agents/routes.go"
+    routes.write_text(ROUTES_GET)  # the same change, not added
+    (repo.path / "docs/ideas/scratch.md").write_text("# Scratch\n\n- `POST /api/scratch` stores a draft\n")
+    kept = run_hook("driftbot-check", repo.path)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    git(repo.path, "add", "internal/agents/routes.go")
+    routes.write_text(files["internal/agents/routes.go"])  # staged, then undone in the working tree only
+    refused = run_hook("driftbot-check", repo.path)
+    assert refused.returncode == 1 and "heartbeat" in refused.stdout and "what is staged for commit" in refused.stdout
+
+
 def test_the_validate_hook_runs_on_the_config_and_fails_on_a_broken_one(tmp_path):
     import re
     pattern = re.compile(hook("driftbot-validate")["files"])
