@@ -14,10 +14,9 @@ import os
 
 from .engine import Engine
 from .engine.config import Config
+from .engine import index as index_mod
 from .engine.engine import read_spec
 from .engine.model import Findings
-from .engine import index as index_mod
-from .engine.index import build_index
 from .engine.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,7 @@ _job: tuple | None = None  # (snapshot, ruleset) for the forked workers
 def _work(paths: list[str], specs: list[str]) -> tuple[list, list, list]:
     gc.disable()  # a short-lived worker: collecting would only touch (and copy) the parent's pages
     snapshot, ruleset = _job
-    indexed = [(p, index_mod.dumps(build_index(p, snapshot.read(p), ruleset))) for p in paths]  # sent compact
+    indexed = [(p, index_mod.dumps(index_mod.build_index(p, snapshot.read(p), ruleset))) for p in paths]  # compact
     parsed = [(p, read_spec(p, snapshot.read(p))) for p in specs]
     # the files whose bytes, read here, did not match their listed hash: the parent must know them too
     return indexed, parsed, sorted(getattr(snapshot, "unverified", ()))

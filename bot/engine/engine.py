@@ -193,8 +193,8 @@ class _Collected:
 
     def put_timed(self, path: str, rules: tuple[str, ...]) -> None:
         """A candidate left out of this run whose infrastructure decision ran out of time earlier."""
-        if rules and path not in self.indexes:
-            self._timed[path] = rules
+        if path not in self.indexes:
+            self._time(path, rules)
 
     def timed_out(self) -> tuple[str, ...]:
         """The files a rule ran out of time on."""
