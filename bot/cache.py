@@ -53,6 +53,16 @@ def _pickle(value: object) -> bytes:
 _PICKLE: tuple[Callable[[object], bytes], Callable[[bytes], object]] = (_pickle, pickle.loads)
 _CODECS = {"index": (index_mod.dumps, index_mod.loads)}
 
+
+def encode(kind: str, value: object) -> bytes:
+    """``value`` as the cache stores a result of ``kind`` (an indexing worker encodes its indexes
+    once: the parent reads them back with ``decode`` and keeps the same bytes)."""
+    return zlib.compress(_CODECS.get(kind, _PICKLE)[0](value), 1)
+
+
+def decode(kind: str, blob: bytes) -> object:
+    return _CODECS.get(kind, _PICKLE)[1](zlib.decompress(blob))
+
 # every library whose behaviour the engine's results depend on (what bot/engine imports, and what
 # those compute with): a new version of any of them may judge differently, so nothing cached before counts
 _ENGINE_DISTRIBUTIONS = ("ast-grep-py", "markdown-it-py", "pyyaml", "jsonschema", "wcmatch", "bracex", "regex",
@@ -163,7 +173,6 @@ class ContentCache:
 
     def get_many(self, kind: str, keys: list[str]) -> dict[str, object]:
         """The cached results among ``keys`` (keys of one ``kind``: "index", "spec", …)."""
-        decode = _CODECS.get(kind, _PICKLE)[1]
         db = self._conn()
         if db is None or not keys:
             self.misses += len(keys)
@@ -180,7 +189,7 @@ class ContentCache:
                                   part).fetchall()
                 for key, value, used in rows:
                     try:
-                        found[full[key]] = decode(zlib.decompress(value))
+                        found[full[key]] = decode(kind, value)
                     except Exception:  # noqa: BLE001 - a damaged entry is a miss, and is replaced
                         continue
                     if used < now - TOUCH_AFTER:
@@ -206,18 +215,23 @@ class ContentCache:
 
     def put_many(self, kind: str, items: dict[str, object]) -> None:
         """Keep these results; then, if the cache is over its size, drop the least recently used."""
-        encode = _CODECS.get(kind, _PICKLE)[0]
-        db = self._conn()
-        if db is None or not items:
+        if not items or self._conn() is None:
             return
-        now = time.time()
-        rows = []
+        blobs = {}
         for key, value in items.items():
             try:
-                blob = zlib.compress(encode(value), 1)
+                blobs[key] = encode(kind, value)
             except Exception:  # noqa: BLE001 - what cannot be pickled is simply not kept
                 continue
-            rows.append((self._row(kind, key), blob, len(blob), now))
+        self.put_encoded(kind, blobs)
+
+    def put_encoded(self, kind: str, blobs: dict[str, bytes]) -> None:
+        """``put_many`` for results already encoded (``encode``)."""
+        db = self._conn()
+        if db is None or not blobs:
+            return
+        now = time.time()
+        rows = [(self._row(kind, key), blob, len(blob), now) for key, blob in blobs.items()]
         try:
             db.execute("BEGIN IMMEDIATE")
             db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)

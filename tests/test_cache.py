@@ -535,3 +535,46 @@ def test_an_index_comes_back_from_its_compact_form_equal_and_with_shared_names()
     name_a = next(t for t in a.tokens if t == "User")
     name_b = next(t for t in b.tokens if t == "User")
     assert name_a is name_b
+
+
+def test_parallel_indexing_leaves_all_the_parsing_to_the_workers_and_caches_what_they_sent(tmp_path, monkeypatch):
+    """Every core gets a worker: this process builds no index itself, and what the workers sent is
+    kept in the cache as it came (but not an index a rule's time limit cut short)."""
+    import dataclasses
+    import datetime as dt
+    import os
+    from bot import prewarm as prewarm_mod
+    from bot.engine import index as index_mod
+    day = dt.date(2026, 3, 1)
+    files = {**FILES, **{f"internal/auth/h{i}.go": f"package auth\n\nfunc H{i}() {{}}\n" for i in range(12)}}
+    snap = Snapshot.from_texts(files)
+    cfg = load_config(snap)
+    real, parent, built_here = index_mod.build_index, os.getpid(), []
+
+    def build(path, data, ruleset):
+        if os.getpid() == parent:
+            built_here.append(path)
+        fi = real(path, data, ruleset)
+        return dataclasses.replace(fi, timeouts=("slow-rule",)) if path.endswith("h3.go") else fi
+    import bot.engine.engine as engine_mod
+    monkeypatch.setattr(index_mod, "build_index", build)
+    monkeypatch.setattr(engine_mod, "build_index", build)
+    monkeypatch.setattr(prewarm_mod, "MIN_FILES", 1)
+    monkeypatch.setattr(prewarm_mod, "CHUNK", 3)
+    monkeypatch.setattr(prewarm_mod.os, "cpu_count", lambda: 2)
+    engine, cache = Engine(), ContentCache(tmp_path / "c")
+    rs, todo = engine.unindexed(snap, cfg)
+    with prewarm_mod.warm(engine, snap, cfg, cache) as w:
+        assert built_here == [] and engine.stats["files_indexed"] == len(todo)
+        assert w.kept == set(todo) - {"internal/auth/h3.go"}
+        found = engine.evaluate(snap, cfg, today=day)
+    keys = {engine.content_key(snap, p, rs): p for p in todo}
+    stored = ContentCache(tmp_path / "c").get_many("index", list(keys))
+    assert {keys[k] for k in stored} == set(todo) - {"internal/auth/h3.go"}
+    assert all(stored[k] == engine.peek_index(snap, keys[k], rs) for k in stored)
+    rebuilt = []
+    monkeypatch.setattr(engine_mod, "build_index", lambda p, d, r: rebuilt.append(p) or real(p, d, r))
+    again = Engine()
+    assert prewarm_mod.evaluate(again, snap, cfg, ContentCache(tmp_path / "c"), today=day, parallel=False) == \
+        dataclasses.replace(found, timed_out=(), warnings=tuple(w for w in found.warnings if "ran out of time" not in w))
+    assert rebuilt == ["internal/auth/h3.go"]  # the one cut short is built again; the rest come from the cache
