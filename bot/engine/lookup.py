@@ -120,20 +120,22 @@ class RepoLookup:
         self._refs_doubt: set[str] = set()  # names in _refs that a changed file no longer references
         self._means: dict[str, list[str]] = {}  # a word of the code -> the wanted terms it normalises to
         self._vocab: set[str] = set()  # the words whose meaning is worked out
+        words: dict[str, frozenset] = {}
         for path, fi in self._state.items():
             for table, key, item in self._hits(path, fi, self.wanted):
                 self._put(table, key, item)
             if self._reads_words(path, fi):
-                # each distinct word of the repository is normalised once; a file holds a term through its
-                # words (read one file at a time: every file's words at once would be a fifth of the heap)
-                ws = retrieval.file_words(fi, path)
-                self._learn(ws)
+                words[path] = retrieval.file_words(fi, path)
+        self._sort_classes()
+        if self.wanted.terms and words:
+            # each distinct word of the repository is normalised once; a file holds a term through its words
+            self._learn(frozenset().union(*words.values()))
+            for path, ws in words.items():
                 for t in self._terms_of(ws):
                     self.term_df[t] = self.term_df.get(t, 0) + 1
                     lst = self.term_where.setdefault(t, [])
                     if len(lst) < TERM_WHERE:
                         lst.append(path)
-        self._sort_classes()
 
     def _sort_classes(self) -> None:
         """Classes in the order of where each is first defined (file order, then line): the order they
@@ -163,9 +165,10 @@ class RepoLookup:
 
     def _learn(self, words) -> None:
         terms = self.wanted.terms
-        fresh = frozenset(words).difference(self._vocab)
-        self._vocab.update(fresh)
-        for w in fresh:
+        for w in words:
+            if w in self._vocab:
+                continue
+            self._vocab.add(w)
             found = [t for t in retrieval.identifier_terms(w) if t in terms]
             if found:
                 self._means[w] = found
