@@ -213,22 +213,18 @@ class ContentCache:
             if db.in_transaction:
                 db.execute("ROLLBACK")
 
-    def put_many(self, kind: str, items: dict[str, object]) -> None:
-        """Keep these results; then, if the cache is over its size, drop the least recently used."""
-        if not items or self._conn() is None:
+    def put_many(self, kind: str, items: dict[str, object], encoded: dict[str, bytes] | None = None) -> None:
+        """Keep these results, and those ``encoded`` already (``encode``), in one write; then, if the
+        cache is over its size, drop the least recently used."""
+        if not (items or encoded) or (db := self._conn()) is None:
             return
-        blobs = {}
+        blobs = dict(encoded or {})
         for key, value in items.items():
             try:
                 blobs[key] = encode(kind, value)
             except Exception:  # noqa: BLE001 - what cannot be pickled is simply not kept
                 continue
-        self.put_encoded(kind, blobs)
-
-    def put_encoded(self, kind: str, blobs: dict[str, bytes]) -> None:
-        """``put_many`` for results already encoded (``encode``)."""
-        db = self._conn()
-        if db is None or not blobs:
+        if not blobs:
             return
         now = time.time()
         rows = [(self._row(kind, key), blob, len(blob), now) for key, blob in blobs.items()]

@@ -538,43 +538,73 @@ def test_an_index_comes_back_from_its_compact_form_equal_and_with_shared_names()
 
 
 def test_parallel_indexing_leaves_all_the_parsing_to_the_workers_and_caches_what_they_sent(tmp_path, monkeypatch):
-    """Every core gets a worker: this process builds no index itself, and what the workers sent is
-    kept in the cache as it came (but not an index a rule's time limit cut short)."""
+    """Every core gets a worker: this process builds no index and parses no spec itself, and what the
+    workers sent is kept in the cache as it came, after the evaluation (but not an index a rule's
+    time limit cut short)."""
     import dataclasses
     import datetime as dt
     import os
-    from bot import prewarm as prewarm_mod
+    import bot.engine.engine as engine_mod
+    from bot import cache as cache_mod, prewarm as prewarm_mod
     from bot.engine import index as index_mod
     day = dt.date(2026, 3, 1)
-    files = {**FILES, **{f"internal/auth/h{i}.go": f"package auth\n\nfunc H{i}() {{}}\n" for i in range(12)}}
+    files = {**FILES, **{f"internal/auth/h{i}.go": f"package auth\n\nfunc H{i}() {{}}\n" for i in range(12)},
+             **{f"docs/features/f{i}.md": f"# F{i}\n\n- `POST /api/f{i}` does f{i}\n" for i in range(4)}}
     snap = Snapshot.from_texts(files)
     cfg = load_config(snap)
-    real, parent, built_here = index_mod.build_index, os.getpid(), []
+    real, real_spec, parent, here = index_mod.build_index, engine_mod.read_spec, os.getpid(), []
 
     def build(path, data, ruleset):
         if os.getpid() == parent:
-            built_here.append(path)
+            here.append(path)
         fi = real(path, data, ruleset)
         return dataclasses.replace(fi, timeouts=("slow-rule",)) if path.endswith("h3.go") else fi
-    import bot.engine.engine as engine_mod
-    monkeypatch.setattr(index_mod, "build_index", build)
-    monkeypatch.setattr(engine_mod, "build_index", build)
+
+    def parse(path, data):
+        if os.getpid() == parent:
+            here.append(path)
+        return real_spec(path, data)
+    for mod, name, fn in ((index_mod, "build_index", build), (engine_mod, "build_index", build),
+                          (prewarm_mod, "read_spec", parse), (engine_mod, "read_spec", parse)):
+        monkeypatch.setattr(mod, name, fn)
     monkeypatch.setattr(prewarm_mod, "MIN_FILES", 1)
-    monkeypatch.setattr(prewarm_mod, "CHUNK", 3)
+    monkeypatch.setattr(prewarm_mod, "MIN_CHUNK", 1)
+    monkeypatch.setattr(prewarm_mod, "CHUNK", 4)
     monkeypatch.setattr(prewarm_mod.os, "cpu_count", lambda: 2)
     engine, cache = Engine(), ContentCache(tmp_path / "c")
     rs, todo = engine.unindexed(snap, cfg)
+    assert len(prewarm_mod._chunks(todo, [], 2)) > 3  # several chunks come back
+    encodes = []
+    real_encode = cache_mod.encode
+    monkeypatch.setattr(cache_mod, "encode", lambda kind, value: encodes.append(kind) or real_encode(kind, value))
     with prewarm_mod.warm(engine, snap, cfg, cache) as w:
-        assert built_here == [] and engine.stats["files_indexed"] == len(todo)
-        assert w.kept == set(todo) - {"internal/auth/h3.go"}
+        assert here == [] and engine.stats["files_indexed"] == len(todo)
+        assert set(w.encoded) == set(todo) - {"internal/auth/h3.go"}
+        assert ContentCache(tmp_path / "c").get_many("index", [engine.content_key(snap, todo[0], rs)]) == {}
         found = engine.evaluate(snap, cfg, today=day)
+    assert "index" not in encodes  # the workers' bytes are kept as they came, not encoded again here
     keys = {engine.content_key(snap, p, rs): p for p in todo}
     stored = ContentCache(tmp_path / "c").get_many("index", list(keys))
     assert {keys[k] for k in stored} == set(todo) - {"internal/auth/h3.go"}
     assert all(stored[k] == engine.peek_index(snap, keys[k], rs) for k in stored)
+    for mod, name, fn in ((index_mod, "build_index", real), (engine_mod, "read_spec", real_spec)):
+        monkeypatch.setattr(mod, name, fn)
     rebuilt = []
     monkeypatch.setattr(engine_mod, "build_index", lambda p, d, r: rebuilt.append(p) or real(p, d, r))
     again = Engine()
     assert prewarm_mod.evaluate(again, snap, cfg, ContentCache(tmp_path / "c"), today=day, parallel=False) == \
         dataclasses.replace(found, timed_out=(), warnings=tuple(w for w in found.warnings if "ran out of time" not in w))
     assert rebuilt == ["internal/auth/h3.go"]  # the one cut short is built again; the rest come from the cache
+
+
+def test_the_files_go_out_in_chunks_that_cover_them_once():
+    from bot import prewarm as prewarm_mod
+    for n, cores in ((1, 2), (2000, 2), (2001, 2), (30_000, 2), (30_000, 64), (100_000, 8)):
+        todo, specs = [f"f{i}" for i in range(n)], [f"s{i}" for i in range(n // 30)]
+        tasks = prewarm_mod._chunks(todo, specs, cores)
+        assert [p for t, _ in tasks for p in t] == todo
+        assert sorted(s for _, ss in tasks for s in ss) == sorted(specs)
+        sizes = {len(t) for t, _ in tasks[:-1]}
+        assert len(sizes) <= 1 and all(prewarm_mod.MIN_CHUNK <= z <= prewarm_mod.CHUNK for z in sizes)
+        if n >= cores * 8 * prewarm_mod.MIN_CHUNK:
+            assert len(tasks) >= cores  # every worker gets work
