@@ -624,12 +624,14 @@ class Engine:
             return text.count("\n", 0, m.start()) + 1 if m else 0
 
         waivers = {w.fingerprint: w for w in config.waivers if w.active(today)}
+        corpora: dict = {}  # large corpora, shared by the features whose code is the same (located ones)
         results = []
         for n, f in enumerate(selected, 1):
             if stop is not None and (why := stop()):
                 raise Stopped(why)
             results.append(self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
-                                         config, waivers, read_small, programs, languages, tuple(fmap.source)))
+                                         config, waivers, read_small, programs, languages, tuple(fmap.source),
+                                         corpora))
             if progress and n % 50 == 0:
                 progress("features", n, len(selected))
         # a located feature none of whose requirements is implemented anywhere is a spec without code
@@ -643,7 +645,7 @@ class Engine:
         claims: list[ClaimCheck] = []
         for f in claim_defs:
             res = self._feature(f, parsed[f.id], view, indexes, ruleset, repo, refs, named_tests, locate,
-                                config, {}, read_small, programs, languages, tuple(fmap.source))
+                                config, {}, read_small, programs, languages, tuple(fmap.source), corpora)
             claims.extend(_claim_check(r) for r in res.requirements)
         for w in config.waivers:
             if not w.active(today):
@@ -931,7 +933,7 @@ class Engine:
     def _feature(self, f: fm_mod.FeatureDef, specs: list[ParsedSpec], view: _SnapshotView, indexes, ruleset,
                  repo: RepoLookup, refs: "_RefIndex", named_tests: dict[str, list[str]], locate, config: Config,
                  waivers: dict[str, Waiver], read_small=None, programs=None, languages=frozenset(),
-                 source: tuple[str, ...] = ()):
+                 source: tuple[str, ...] = (), corpora: dict | None = None):
         spec_set = set(f.spec)
         files = [p for p in view.index.glob_many(f.code) if p not in spec_set]
         code_files = {p: indexes[p] for p in files if p in indexes and indexes[p].kind in ("code", "minified")}
@@ -966,7 +968,7 @@ class Engine:
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
                       tuple(f.spec), locate, read_small, programs or {}, languages, test_code=test_feature,
                       located=f.scope == "located", infra=infra,
-                      home=f.home if f.scope == "located" and mine else "")
+                      home=f.home if f.scope == "located" and mine else "", corpora=corpora)
 
         def scenario_match(title: str):
             want = normalise_text(_split_camel(title))

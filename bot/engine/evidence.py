@@ -115,6 +115,7 @@ class Scope:
     infra: dict = field(default_factory=dict)  # infrastructure files searched with the source
     infra_topic: bool = False  # the requirement being judged speaks of infrastructure (set per requirement)
     home: str = ""  # a located feature's own folder (a folder README's), if it has one
+    corpora: dict | None = None  # one evaluation's large corpora, by their files (``retrieval.corpus_of``)
     _corpus: object = None
     _defs: object = None
 
@@ -160,11 +161,9 @@ class Scope:
         if self._corpus is None:
             self._corpus = {}
         if about not in self._corpus:
-            docs = []
-            for p, fi in sorted(({**self.code, **self.infra} if about else self.code).items()):
-                if fi.kind == "code":
-                    docs.extend(retrieval.region_docs(p, fi))
-            self._corpus[about] = retrieval.Corpus(docs)
+            files = [(p, fi) for p, fi in sorted(({**self.code, **self.infra} if about else self.code).items())
+                     if fi.kind == "code"]
+            self._corpus[about] = retrieval.corpus_of(files, self.corpora)
         return self._corpus[about]
 
 

@@ -125,6 +125,23 @@ def file_words(fi, path: str) -> frozenset:
     return words
 
 
+def corpus_of(files: list[tuple[str, object]], held: dict | None = None) -> "Corpus":
+    """The corpus of these indexed code files (path, index), in this order. ``held``: large corpora
+    built earlier by the same caller, by their files: features whose code is the same (every located
+    feature searches the whole source) then share one, its BM25 index built once. Keyed by the
+    indexes' identities, which the caller keeps alive while it holds ``held`` (one evaluation)."""
+    key = tuple((p, id(fi)) for p, fi in files) if held is not None else None
+    if key is not None and key in held:
+        return held[key]
+    docs = []
+    for p, fi in files:
+        docs.extend(region_docs(p, fi))
+    out = Corpus(docs)
+    if key is not None and len(docs) > SMALL_CORPUS:
+        held[key] = out
+    return out
+
+
 class Corpus:
     """The regions of some code (a feature's), with term statistics and a lazily built BM25 index.
     Regions keep their words as spelt; each distinct word of the corpus is normalised once, and a
@@ -135,6 +152,7 @@ class Corpus:
         self.names = frozenset().union(*(d.names for d in docs)) if docs else frozenset()
         self._bm25 = None
         self._forms: dict[str, frozenset] | None = None  # term -> the corpus's words that mean it
+        self._named: dict[str, list[int]] | None = None  # a term of a region's own name -> those regions
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -152,6 +170,20 @@ class Corpus:
                         s.add(w)
             self._forms = out
         return self._forms
+
+    def named_by(self, terms: list[str], least: int) -> list[Doc]:
+        """The regions whose own names hold at least ``least`` of the (distinct) terms, in corpus order."""
+        if self._named is None:
+            named: dict[str, list[int]] = {}
+            for i, d in enumerate(self.docs):
+                for t in d.names:
+                    named.setdefault(t, []).append(i)
+            self._named = named
+        count: dict[int, int] = {}
+        for t in set(terms):
+            for i in self._named.get(t, ()):
+                count[i] = count.get(i, 0) + 1
+        return [self.docs[i] for i in sorted(i for i, n in count.items() if n >= least)]
 
     def has(self, term: str) -> bool:
         return term in self.forms()
@@ -187,11 +219,24 @@ class Corpus:
         if not query:
             return []
         scores = self._bm25.get_scores(query)
-        order = [i for i in sorted(range(len(self.docs)), key=lambda i: -scores[i])[:max(k, 10)] if scores[i] > 0]
+        order = [int(i) for i in _best(scores, max(k, 10)) if scores[i] > 0]
         # BM25 shortlists; the weighted share of the requirement's terms orders the shortlist
         w = weights or {t: 1.0 for t in terms}
         order.sort(key=lambda i: (-sum(w.get(t, 0.0) for t in terms if self.holds(self.docs[i], t)), -scores[i]))
         return [(float(scores[i]), self.docs[i]) for i in order[:k]]
+
+
+def _best(scores, n: int):
+    """The indexes of the ``n`` highest scores, highest first, ties in index order: what a stable
+    sort of every index by descending score starts with, without sorting them all."""
+    import numpy  # bm25s's own: loaded with it
+
+    neg = -scores
+    if len(neg) > n:
+        cut = numpy.partition(neg, n - 1)[n - 1]
+        within = numpy.flatnonzero(neg <= cut)  # every index that can make the first n, ties included
+        return within[numpy.argsort(neg[within], kind="stable")][:n]
+    return numpy.argsort(neg, kind="stable")
 
 
 def weights(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files: int) -> dict[str, float]:
@@ -244,9 +289,9 @@ def judge(terms: list[str], feature: Corpus, repo_df: dict[str, int], repo_files
     phrase = None
     if len(terms) >= 2:
         best = 0.0
-        for d in feature.docs:
+        for d in feature.named_by(terms, 2):
             share = sum(w[t] for t in terms if t in d.names) / total
-            if share >= PHRASE and share > best and sum(1 for t in terms if t in d.names) >= 2:
+            if share >= PHRASE and share > best:
                 phrase, best = d, share
     if planned:
         status = "met" if phrase is not None else "missing"
