@@ -178,3 +178,37 @@ def test_routes_with_parameters_where_the_spec_gives_values_are_found_by_their_s
     routes = [(None, long.replace("s3", "{}"), Hit("a.go", 1, "route", long))]
     scope = SimpleNamespace(repo=SimpleNamespace(routes_by_len={12: routes}))
     assert evidence._by_parameters(long, scope) == by_reading_all(long, {12: routes}) != []
+
+
+def test_a_name_in_a_string_is_the_first_reading_every_string_finds():
+    """``_in_strings`` searches all the short strings at once; it must answer as reading them one by
+    one, in file order, would."""
+    import random
+    import re
+    from bot.engine.evidence import Scope, _in_strings
+    from bot.engine.index import FileIndex
+    words = ["user_id", "orders", "orders-v2", "x.orders", "orders.x", "a b c", "ORDERS", "order", "\n", "retry_count"]
+
+    def reference(name, scope):
+        if len(name) < 4:
+            return None
+        rx = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")
+        for path, fi in scope.code.items():
+            for s, line in fi.strings.items():
+                if name in s and len(s) <= 100 and "\n" not in s and s.count(" ") <= 6 and rx.search(s):
+                    return (path, line)
+        return None
+    rnd = random.Random(7)
+    for _ in range(300):
+        code = {}
+        for f in range(rnd.randint(0, 6)):
+            strings = {}
+            for _ in range(rnd.randint(0, 8)):
+                s = " ".join(rnd.choice(words) for _ in range(rnd.randint(1, 9)))
+                strings.setdefault(s[:rnd.choice([30, 120])], rnd.randint(1, 99))
+            code[f"f{f}.go"] = FileIndex("code", "go", 1, {}, (), strings, frozenset(), frozenset(), (), ())
+        held = {} if rnd.random() < 0.5 else None
+        scope = Scope("f", code, {}, set(), set(), {}, None, (), (), corpora=held)
+        for name in ["orders", "user_id", "retry", "orders-v2", "s\nu", "ord", "x.orders", "orders.x"]:
+            got = _in_strings(name, scope)
+            assert (None if got is None else (got.path, got.line)) == reference(name, scope)

@@ -10,6 +10,7 @@ and term found in one pass, and kept up to date from one version of the reposito
 """
 from __future__ import annotations
 
+import bisect
 import difflib
 import posixpath
 import re
@@ -118,6 +119,7 @@ class Scope:
     corpora: dict | None = None  # one evaluation's large corpora, by their files (``retrieval.corpus_of``)
     _corpus: object = None
     _defs: object = None
+    _strings: object = None
 
     def describe(self) -> str:
         n = len(self.code)
@@ -726,16 +728,44 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     return Verdict(Status.MISSING, ev, why)
 
 
+def _short_strings(scope: Scope) -> tuple[str, list[int], list[tuple[str, str, int]]]:
+    """The feature's code's short, one-line string literals (path, text, line), in file order, and
+    all of them in one text, a newline apart, with where each starts: one search finds a name in
+    any. Worked out once per feature, and once per evaluation for a large body of code that several
+    features share (located ones search the whole source)."""
+    if scope._strings is None:
+        key = ("short strings",) + tuple((p, id(fi)) for p, fi in scope.code.items())
+        held = scope.corpora
+        found = held.get(key) if held is not None else None
+        if found is None:
+            # a docstring or message that mentions the name is not code using it
+            items = [(path, s, line) for path, fi in scope.code.items() for s, line in fi.strings.items()
+                     if len(s) <= 100 and "\n" not in s and s.count(" ") <= 6]
+            starts, pos = [], 0
+            for _, s, _ in items:
+                starts.append(pos)
+                pos += len(s) + 1
+            found = ("\n".join(s for _, s, _ in items), starts, items)
+            if held is not None and len(items) > 1000:
+                held[key] = found
+        scope._strings = found
+    return scope._strings
+
+
 def _in_strings(name: str, scope: Scope) -> Evidence | None:
-    """A name inside a longer string literal of the feature's code, as a whole word."""
+    """A name inside a short string literal of the feature's code, as a whole word: the first
+    string, in file order, that holds it."""
     if len(name) < 4:
         return None
+    text, starts, items = _short_strings(scope)
     rx = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")
-    for path, fi in scope.code.items():
-        for s, line in fi.strings.items():
-            # short, one-line strings only: a docstring or message that mentions the name is not code using it
-            if name in s and len(s) <= 100 and "\n" not in s and s.count(" ") <= 6 and rx.search(s):
-                return Evidence(path, line, "named in a string in code")
+    at = text.find(name)
+    while at >= 0:
+        k = bisect.bisect_right(starts, at) - 1
+        path, s, line = items[k]
+        if name in s and rx.search(s):
+            return Evidence(path, line, "named in a string in code")
+        at = text.find(name, starts[k + 1]) if k + 1 < len(starts) else -1
     return None
 
 
