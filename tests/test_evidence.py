@@ -180,13 +180,15 @@ def test_routes_with_parameters_where_the_spec_gives_values_are_found_by_their_s
     assert evidence._by_parameters(long, scope) == by_reading_all(long, {12: routes}) != []
 
 
-def test_a_name_in_a_string_is_the_first_reading_every_string_finds():
+def test_a_name_in_a_string_is_the_first_reading_every_string_finds(monkeypatch):
     """``_in_strings`` searches all the short strings at once; it must answer as reading them one by
     one, in file order, would."""
     import random
     import re
+    from bot.engine import evidence
     from bot.engine.evidence import Scope, _in_strings
     from bot.engine.index import FileIndex
+    monkeypatch.setattr(evidence, "SHARED_FILES", 2)  # small bodies of code shared too
     words = ["user_id", "orders", "orders-v2", "x.orders", "orders.x", "a b c", "ORDERS", "order", "\n", "retry_count"]
 
     def reference(name, scope):
@@ -212,3 +214,20 @@ def test_a_name_in_a_string_is_the_first_reading_every_string_finds():
         for name in ["orders", "user_id", "retry", "orders-v2", "s\nu", "ord", "x.orders", "orders.x"]:
             got = _in_strings(name, scope)
             assert (None if got is None else (got.path, got.line)) == reference(name, scope)
+
+
+def test_features_with_the_same_code_share_its_definitions_within_an_evaluation(monkeypatch):
+    from bot.engine import evidence
+    from bot.engine.evidence import Scope
+    from bot.engine.index import FileIndex
+    monkeypatch.setattr(evidence, "SHARED_FILES", 2)
+    code = {f"f{i}.go": FileIndex("code", "go", 1, {f"SendOrder{i}": 3, f"retryQueue{i}": 9, "Run": 1}, (), {},
+                                  frozenset(), frozenset(), (), ()) for i in range(3)}
+    held: dict = {}
+    a, b = (Scope(n, dict(code), {}, set(), set(), {}, None, (), (), corpora=held) for n in "ab")
+    alone = Scope("c", dict(code), {}, set(), set(), {}, None, (), ())
+    assert a.definitions() is b.definitions()
+    assert alone.definitions() == a.definitions() and alone.definitions() is not a.definitions()
+    assert a.definitions()[0]["order"] == [(f"SendOrder{i}", f"f{i}.go", 3) for i in range(3)]
+    fewer = Scope("d", {"f0.go": code["f0.go"], "f1.go": code["f1.go"]}, {}, set(), set(), {}, None, (), (), corpora=held)
+    assert fewer.definitions() is not a.definitions()

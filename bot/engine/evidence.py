@@ -93,6 +93,9 @@ def route_suffixes(norm: str) -> list[str]:
     return out
 
 
+SHARED_FILES = 200  # a feature's code of this many files or more is worth sharing between features
+
+
 @dataclass
 class Scope:
     """The feature's own files and what the rest of the repository offers."""
@@ -141,21 +144,35 @@ class Scope:
         roots = ", ".join(label(r) for r in self.code_roots) or "the feature's files"
         return f"{n} code file{'' if n == 1 else 's'} in {roots}, then the rest of the repository"
 
+    def shared(self, what: str, build):
+        """``build()``, worked out once per evaluation for a large body of code that several features
+        share (located ones search the whole source): kept in ``corpora`` by the code's files."""
+        if self.corpora is None or len(self.code) < SHARED_FILES:
+            return build()
+        key = (what,) + tuple((p, id(fi)) for p, fi in self.code.items())
+        found = self.corpora.get(key)
+        if found is None:
+            found = self.corpora[key] = build()
+        return found
+
     def definitions(self) -> tuple[dict, dict]:
         """The feature's definitions by each word of their name and by their first three letters."""
         if self._defs is None:
-            by_word: dict[str, list] = {}
-            by_start: dict[str, list] = {}
-            for path, fi in self.code.items():
-                for d, line in fi.defs.items():
-                    if len(d) < 4:
-                        continue
-                    entry = (d, path, line)
-                    for w in set(split_identifier(d)):
-                        by_word.setdefault(w, []).append(entry)
-                    by_start.setdefault(d[:3].lower(), []).append(entry)
-            self._defs = (by_word, by_start)
+            self._defs = self.shared("definitions", self._definitions)
         return self._defs
+
+    def _definitions(self) -> tuple[dict, dict]:
+        by_word: dict[str, list] = {}
+        by_start: dict[str, list] = {}
+        for path, fi in self.code.items():
+            for d, line in fi.defs.items():
+                if len(d) < 4:
+                    continue
+                entry = (d, path, line)
+                for w in set(split_identifier(d)):
+                    by_word.setdefault(w, []).append(entry)
+                by_start.setdefault(d[:3].lower(), []).append(entry)
+        return by_word, by_start
 
     def corpus(self, infra: bool = False) -> retrieval.Corpus:
         """The feature's code as documents for prose matching; ``infra``: with the infrastructure files."""
@@ -730,25 +747,18 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
 
 def _short_strings(scope: Scope) -> tuple[str, list[int], list[tuple[str, str, int]]]:
     """The feature's code's short, one-line string literals (path, text, line), in file order, and
-    all of them in one text, a newline apart, with where each starts: one search finds a name in
-    any. Worked out once per feature, and once per evaluation for a large body of code that several
-    features share (located ones search the whole source)."""
+    all of them in one text, a newline apart, with where each starts: one search finds a name in any."""
+    def build():
+        # a docstring or message that mentions the name is not code using it
+        items = [(path, s, line) for path, fi in scope.code.items() for s, line in fi.strings.items()
+                 if len(s) <= 100 and "\n" not in s and s.count(" ") <= 6]
+        starts, pos = [], 0
+        for _, s, _ in items:
+            starts.append(pos)
+            pos += len(s) + 1
+        return "\n".join(s for _, s, _ in items), starts, items
     if scope._strings is None:
-        key = ("short strings",) + tuple((p, id(fi)) for p, fi in scope.code.items())
-        held = scope.corpora
-        found = held.get(key) if held is not None else None
-        if found is None:
-            # a docstring or message that mentions the name is not code using it
-            items = [(path, s, line) for path, fi in scope.code.items() for s, line in fi.strings.items()
-                     if len(s) <= 100 and "\n" not in s and s.count(" ") <= 6]
-            starts, pos = [], 0
-            for _, s, _ in items:
-                starts.append(pos)
-                pos += len(s) + 1
-            found = ("\n".join(s for _, s, _ in items), starts, items)
-            if held is not None and len(items) > 1000:
-                held[key] = found
-        scope._strings = found
+        scope._strings = scope.shared("short strings", build)
     return scope._strings
 
 
