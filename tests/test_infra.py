@@ -192,3 +192,40 @@ def test_a_folder_of_manifests_with_a_readme_is_a_feature_with_code():
     lb = by_anchor["LoadBalancer"]
     assert lb.status is Status.MET and lb.evidence[0].path == "kustomize/base/frontend.yaml"
     assert not any(g.kind.value == "no-code" for g in f.gaps)
+
+
+def test_a_manifest_nested_deeper_than_any_parser_goes_does_not_sink_the_report():
+    """A hostile or generated manifest nested thousands of levels deep is read as far as it can be,
+    and the report goes on (it used to end in a RecursionError)."""
+    deep = "[" * 3000 + "]" * 3000
+    files = {"docs/features/deploy.md": SPEC, "k8s/configmap.yaml": CONFIGMAP,
+             "k8s/deep.yaml": f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: deep\nspec: {deep}\n",
+             "k8s/deep.json": deep}
+    snap = Snapshot.from_texts(files)
+    engine = Engine()
+    rs = engine.rule_set(snap, load_config(snap))
+    for path in ("k8s/deep.yaml", "k8s/deep.json"):
+        engine.file_index(snap, path, rs)  # no RecursionError
+    found = engine.evaluate(snap, load_config(snap))
+    assert found.features and "deep" not in " ".join(found.warnings)
+
+
+def test_yaml_reads_the_same_with_libyaml_as_with_the_pure_loader(monkeypatch):
+    import yaml
+    from bot.engine import dataindex
+    if not hasattr(yaml, "CSafeLoader"):
+        return  # nothing to compare: the pure loader is the only one
+    docs = [CONFIGMAP, HPA, DEPLOYMENT, "a: &x [1, 2]\nb: *x\nc: {d: e}\n", "k: |\n  a: 1\n  b: 2\nn: >\n  x: y\n",
+            "a: 1\n---\nb: [x, y]\n# c\n", "{{ .Values.x }}\nname: LOG_LEVEL\n", "env:\n  - name: CACHE_TTL\n    value: '1'\n",
+            "services:\n  api:\n    environment:\n      - LOG_LEVEL=debug\n", "a: [1, 2\n", "a:\n\tb: 1\n", "[" * 500 + "]" * 500]
+
+    def read(text, loader):
+        monkeypatch.setattr(dataindex, "_FAST", loader)
+        out = []
+        dataindex._structured(text, lambda n, ln: out.append(("key", n, ln)), lambda v, ln: out.append(("value", v, ln)))
+        return out
+    for text in docs:
+        assert read(text, yaml.CSafeLoader) == read(text, yaml.SafeLoader), text[:40]
+    # JSON indented with tabs is JSON: the pure YAML loader refuses it, libyaml reads its keys
+    tabbed = '[\n\t{\n\t\t"targets": ["localhost:9090"]\n\t}\n]\n'
+    assert ("key", "targets", 3) in read(tabbed, yaml.CSafeLoader)

