@@ -21,11 +21,16 @@ def _doc(i: int, rnd: random.Random) -> Doc:
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 10_000), st.integers(0, 60), st.lists(st.sampled_from(WORDS), max_size=6))
 def test_regions_named_by_terms_are_those_reading_every_region_finds(seed, n, terms):
+    import pytest
     rnd = random.Random(seed)
-    corpus = Corpus([_doc(i, rnd) for i in range(n)])
-    for least in (1, 2, 3):
-        want = [d for d in corpus.docs if sum(1 for t in set(terms) if t in d.names) >= least]
-        assert corpus.named_by(terms, least) == want
+    docs = [_doc(i, rnd) for i in range(n)]
+    for small in (retrieval.SMALL_CORPUS, 0):  # read in turn, and through the index of names
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(retrieval, "SMALL_CORPUS", small)
+            corpus = Corpus(docs)
+            for least in (1, 2, 3):
+                want = [d for d in corpus.docs if sum(1 for t in set(terms) if t in d.names) >= least]
+                assert corpus.named_by(terms, least) == want
 
 
 @settings(max_examples=300, deadline=None)

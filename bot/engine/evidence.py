@@ -747,9 +747,9 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
 
 def _short_strings(scope: Scope) -> tuple[str, list[int], list[tuple[str, str, int]]]:
     """The feature's code's short, one-line string literals (path, text, line), in file order, and
-    all of them in one text, a newline apart, with where each starts: one search finds a name in any."""
+    all of them in one text, a newline apart, with where each starts: one search finds a name in any
+    (a docstring or message that mentions the name is not code using it)."""
     def build():
-        # a docstring or message that mentions the name is not code using it
         items = [(path, s, line) for path, fi in scope.code.items() for s, line in fi.strings.items()
                  if len(s) <= 100 and "\n" not in s and s.count(" ") <= 6]
         starts, pos = [], 0
@@ -767,8 +767,14 @@ def _in_strings(name: str, scope: Scope) -> Evidence | None:
     string, in file order, that holds it."""
     if len(name) < 4:
         return None
-    text, starts, items = _short_strings(scope)
     rx = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")
+    if scope.corpora is None or len(scope.code) < SHARED_FILES:  # a feature's few files: read them in turn
+        for path, fi in scope.code.items():
+            for s, line in fi.strings.items():
+                if name in s and len(s) <= 100 and "\n" not in s and s.count(" ") <= 6 and rx.search(s):
+                    return Evidence(path, line, "named in a string in code")
+        return None
+    text, starts, items = _short_strings(scope)
     at = text.find(name)
     while at >= 0:
         k = bisect.bisect_right(starts, at) - 1

@@ -173,6 +173,9 @@ class Corpus:
 
     def named_by(self, terms: list[str], least: int) -> list[Doc]:
         """The regions whose own names hold at least ``least`` of the (distinct) terms, in corpus order."""
+        if len(self.docs) <= SMALL_CORPUS:  # a few dozen regions: reading them is cheaper than an index
+            want = set(terms)
+            return [d for d in self.docs if len(want & d.names) >= least]
         if self._named is None:
             named: dict[str, list[int]] = {}
             for i, d in enumerate(self.docs):
