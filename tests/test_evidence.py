@@ -231,3 +231,20 @@ def test_features_with_the_same_code_share_its_definitions_within_an_evaluation(
     assert a.definitions()[0]["order"] == [(f"SendOrder{i}", f"f{i}.go", 3) for i in range(3)]
     fewer = Scope("d", {"f0.go": code["f0.go"], "f1.go": code["f1.go"]}, {}, set(), set(), {}, None, (), (), corpora=held)
     assert fewer.definitions() is not a.definitions()
+
+
+def test_shared_structures_of_one_body_of_code_do_not_mix(monkeypatch):
+    """Definitions and strings of the same files are kept side by side: each under its own name."""
+    from bot.engine import evidence
+    from bot.engine.evidence import Scope, _in_strings
+    from bot.engine.index import FileIndex
+    monkeypatch.setattr(evidence, "SHARED_FILES", 2)
+    code = {f"f{i}.go": FileIndex("code", "go", 1, {f"SendOrder{i}": 3}, (), {f"orders.{i}": 5}, frozenset(),
+                                  frozenset(), (), ()) for i in range(3)}
+    held: dict = {}
+    alone = Scope("x", dict(code), {}, set(), set(), {}, None, (), ())
+    for n in "ab":  # two features with the same code, each asking for both
+        s = Scope(n, dict(code), {}, set(), set(), {}, None, (), (), corpora=held)
+        assert s.definitions() == alone.definitions()
+        assert _in_strings("orders", s) == _in_strings("orders", alone) is not None
+    assert len(held) == 2

@@ -226,6 +226,8 @@ def test_yaml_reads_the_same_with_libyaml_as_with_the_pure_loader(monkeypatch):
         return out
     for text in docs:
         assert read(text, yaml.CSafeLoader) == read(text, yaml.SafeLoader), text[:40]
-    # JSON indented with tabs is JSON: the pure YAML loader refuses it, libyaml reads its keys
+    # where they differ: tabs, which the pure loader refuses anywhere and libyaml accepts where YAML 1.2
+    # does (JSON indented with tabs is JSON; a tab after a colon), so libyaml reads their keys
     tabbed = '[\n\t{\n\t\t"targets": ["localhost:9090"]\n\t}\n]\n'
     assert ("key", "targets", 3) in read(tabbed, yaml.CSafeLoader)
+    assert read("a:\t1\n", yaml.SafeLoader) == [] and ("key", "a", 1) in read("a:\t1\n", yaml.CSafeLoader)

@@ -66,3 +66,13 @@ def test_a_large_corpus_is_built_once_for_the_same_files_and_ranks_the_same(monk
     assert [(s, d) for s, d in alone.rank(terms)] == [(s, d) for s, d in first.rank(terms)]
     small = files[:2]
     assert retrieval.corpus_of(small, held) is not retrieval.corpus_of(small, held)  # small ones are cheap: not held
+
+
+def test_an_evaluation_keeps_the_large_structures_used_last_only(monkeypatch):
+    monkeypatch.setattr(retrieval, "HELD", 3)
+    held: dict = {}
+    for k in "abc":
+        retrieval.keep(held, k, k.upper())
+    assert retrieval.recall(held, "a") == "A"  # used again: now the last used
+    retrieval.keep(held, "d", "D")
+    assert list(held) == ["c", "a", "d"] and retrieval.recall(held, "b") is None

@@ -150,9 +150,10 @@ class Scope:
         if self.corpora is None or len(self.code) < SHARED_FILES:
             return build()
         key = (what,) + tuple((p, id(fi)) for p, fi in self.code.items())
-        found = self.corpora.get(key)
+        found = retrieval.recall(self.corpora, key)
         if found is None:
-            found = self.corpora[key] = build()
+            found = build()
+            retrieval.keep(self.corpora, key, found)
         return found
 
     def definitions(self) -> tuple[dict, dict]:
