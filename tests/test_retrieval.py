@@ -70,9 +70,9 @@ def test_a_large_corpus_is_built_once_for_the_same_files_and_ranks_the_same(monk
 
 def test_an_evaluation_keeps_the_large_structures_used_last_only(monkeypatch):
     monkeypatch.setattr(retrieval, "HELD", 3)
-    held: dict = {}
+    held = retrieval.holder()
     for k in "abc":
-        retrieval.keep(held, k, k.upper())
-    assert retrieval.recall(held, "a") == "A"  # used again: now the last used
-    retrieval.keep(held, "d", "D")
-    assert list(held) == ["c", "a", "d"] and retrieval.recall(held, "b") is None
+        held[k] = k.upper()
+    assert held.get("a") == "A"  # used again: now the last used
+    held["d"] = "D"
+    assert set(held) == {"c", "a", "d"} and held.get("b") is None

@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 from cachetools import LRUCache
 
 from . import dataindex, documents as docs_mod, featuremap as fm_mod
-from . import globs, rules as rules_mod
+from . import globs, retrieval, rules as rules_mod
 from .config import CONFIG_PATHS, Config, Waiver
 from .errors import Stopped
 from .evidence import Scope, anchor_names, command_names, evaluate_requirement, flag_names, \
@@ -624,7 +624,7 @@ class Engine:
             return text.count("\n", 0, m.start()) + 1 if m else 0
 
         waivers = {w.fingerprint: w for w in config.waivers if w.active(today)}
-        corpora: dict = {}  # large corpora, shared by the features whose code is the same (located ones)
+        corpora = retrieval.holder()  # large structures shared by features whose code is the same (located ones)
         results = []
         for n, f in enumerate(selected, 1):
             if stop is not None and (why := stop()):

@@ -119,7 +119,8 @@ class Scope:
     infra: dict = field(default_factory=dict)  # infrastructure files searched with the source
     infra_topic: bool = False  # the requirement being judged speaks of infrastructure (set per requirement)
     home: str = ""  # a located feature's own folder (a folder README's), if it has one
-    corpora: dict | None = None  # one evaluation's large corpora, by their files (``retrieval.corpus_of``)
+    corpora: dict | None = None  # one evaluation's large structures (corpora, definitions, strings), by their
+    #                              files (``retrieval.holder``): features whose code is the same share them
     _corpus: object = None
     _defs: object = None
     _strings: object = None
@@ -150,10 +151,9 @@ class Scope:
         if self.corpora is None or len(self.code) < SHARED_FILES:
             return build()
         key = (what,) + tuple((p, id(fi)) for p, fi in self.code.items())
-        found = retrieval.recall(self.corpora, key)
+        found = self.corpora.get(key)
         if found is None:
-            found = build()
-            retrieval.keep(self.corpora, key, found)
+            found = self.corpora[key] = build()
         return found
 
     def definitions(self) -> tuple[dict, dict]:
@@ -746,13 +746,16 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     return Verdict(Status.MISSING, ev, why)
 
 
+def _short(s: str) -> bool:
+    """A short, one-line string: a docstring or message that mentions a name is not code using it."""
+    return len(s) <= 100 and "\n" not in s and s.count(" ") <= 6
+
+
 def _short_strings(scope: Scope) -> tuple[str, list[int], list[tuple[str, str, int]]]:
     """The feature's code's short, one-line string literals (path, text, line), in file order, and
-    all of them in one text, a newline apart, with where each starts: one search finds a name in any
-    (a docstring or message that mentions the name is not code using it)."""
+    all of them in one text, a newline apart, with where each starts: one search finds a name in any."""
     def build():
-        items = [(path, s, line) for path, fi in scope.code.items() for s, line in fi.strings.items()
-                 if len(s) <= 100 and "\n" not in s and s.count(" ") <= 6]
+        items = [(path, s, line) for path, fi in scope.code.items() for s, line in fi.strings.items() if _short(s)]
         starts, pos = [], 0
         for _, s, _ in items:
             starts.append(pos)
@@ -772,7 +775,7 @@ def _in_strings(name: str, scope: Scope) -> Evidence | None:
     if scope.corpora is None or len(scope.code) < SHARED_FILES:  # a feature's few files: read them in turn
         for path, fi in scope.code.items():
             for s, line in fi.strings.items():
-                if name in s and len(s) <= 100 and "\n" not in s and s.count(" ") <= 6 and rx.search(s):
+                if name in s and _short(s) and rx.search(s):
                     return Evidence(path, line, "named in a string in code")
         return None
     text, starts, items = _short_strings(scope)

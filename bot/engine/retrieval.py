@@ -15,6 +15,8 @@ from functools import lru_cache
 from itertools import chain
 from typing import NamedTuple
 
+from cachetools import LRUCache
+
 from .terms import identifier_words, normalise, words_of
 
 _chain = chain.from_iterable
@@ -131,34 +133,24 @@ def corpus_of(files: list[tuple[str, object]], held: dict | None = None) -> "Cor
     feature searches the whole source) then share one, its BM25 index built once. Keyed by the
     indexes' identities, which the caller keeps alive while it holds ``held`` (one evaluation)."""
     key = tuple((p, id(fi)) for p, fi in files) if held is not None else None
-    if key is not None and (found := recall(held, key)) is not None:
+    if key is not None and (found := held.get(key)) is not None:
         return found
     docs = []
     for p, fi in files:
         docs.extend(region_docs(p, fi))
     out = Corpus(docs)
     if key is not None and len(docs) > SMALL_CORPUS:
-        keep(held, key, out)
+        held[key] = out
     return out
 
 
 HELD = 6  # large structures one evaluation keeps for the features that come next (each may be tens of MB)
 
 
-def recall(held: dict, key):
-    """What ``held`` keeps under ``key`` (and it is now the last used), or None."""
-    found = held.pop(key, None)
-    if found is not None:
-        held[key] = found
-    return found
-
-
-def keep(held: dict, key, value) -> None:
-    """Keep ``value`` in ``held``, dropping what was used longest ago beyond ``HELD`` entries (features
-    that share code come together: a located feature's two corpora, the next located feature's)."""
-    held[key] = value
-    while len(held) > HELD:
-        del held[next(iter(held))]
+def holder() -> LRUCache:
+    """Where one evaluation keeps its large structures: the ``HELD`` used last (features that share
+    code come together: a located feature's two corpora, then the next located feature's)."""
+    return LRUCache(maxsize=HELD)
 
 
 class Corpus:
