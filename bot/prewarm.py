@@ -69,10 +69,10 @@ def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | N
     """Index the files a full evaluation needs, in parallel. Returns how many the workers indexed.
 
     Every core gets a worker; this process only reads back what they send, encoded as the content
-    cache keeps them, chunk by chunk as they finish. Its heap then holds the indexes alone, with one
-    string per name, and none of the parsers' garbage (the report's peak at 30,000 files: 616 MB
-    when it took a share itself, 492 MB). ``encoded`` gets the bytes of each index the cache may
-    keep (read as listed, not cut short by a rule's time limit), so they need not be encoded again."""
+    cache keeps them, chunk by chunk as they finish. Its heap then holds the indexes alone, packed
+    (``index.PackedIndex``), and none of the parsers' garbage. ``encoded`` gets the bytes of each
+    index the cache may keep (read as listed, not cut short by a rule's time limit), so they need not
+    be encoded again."""
     global _job
     frozen = False
     ruleset, todo = engine.unindexed(snapshot, config)
@@ -110,8 +110,8 @@ def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | N
 
 class warm:
     """Around an evaluation: indexes and parsed specs come from the content cache when it holds them,
-    the rest is built (in parallel for a large checkout) and, after the evaluation, kept in the cache
-    for the next run.
+    the rest is built (in parallel for a large checkout) and kept in the cache for the next run: what
+    the workers sent at once, what the evaluation built after it.
 
         with warm(engine, snapshot, config, cache):
             findings = engine.evaluate(snapshot, config)
@@ -122,7 +122,7 @@ class warm:
         self.ruleset = None
         self.missing: list[str] = []
         self.missing_specs: list[str] = []
-        self.encoded: dict[str, bytes] = {}  # path -> its index as the workers sent it, ready for the cache
+        self.stored: set[str] = set()  # the paths whose index the workers sent, kept in the cache as it came
 
     def __enter__(self) -> "warm":
         engine, snap = self.engine, self.snapshot
@@ -138,7 +138,16 @@ class warm:
                 engine.adopt_spec(snap, skeys[key], parsed)
             self.missing_specs = [p for p in specs if engine.peek_spec(snap, p) is None]
         if self.parallel:
-            prewarm(engine, snap, self.config, encoded=self.encoded if self.cache is not None else None)
+            encoded: dict[str, bytes] = {}  # path -> its index as a worker sent it, ready for the cache
+            prewarm(engine, snap, self.config, encoded=encoded if self.cache is not None else None)
+            if encoded:
+                # kept now, before the evaluation: the bytes are not held through it, and the indexing
+                # (most of a cold run) is not lost if the evaluation fails or is stopped
+                unverified = getattr(snap, "unverified", ())
+                ready = {p: blob for p, blob in encoded.items() if p not in unverified}
+                self.cache.put_many("index", {}, encoded={engine.content_key(snap, p, self.ruleset): blob
+                                                          for p, blob in ready.items()})
+                self.stored = set(ready)
         return self
 
     def __exit__(self, exc_type, *exc) -> bool:
@@ -148,15 +157,13 @@ class warm:
         # kept: what was built from bytes that match their hash, and not cut short by a rule's time limit
         # (that depends on the machine's load at the time, not on the file)
         unverified = getattr(snap, "unverified", ())
-        ready, built = {}, {}
+        built = {}
         for p in self.missing:
-            if p in unverified:
+            if p in unverified or p in self.stored:
                 continue
-            if p in self.encoded:  # as a worker sent it
-                ready[engine.content_key(snap, p, self.ruleset)] = self.encoded[p]
-            elif (fi := engine.peek_index(snap, p, self.ruleset)) is not None and not fi.timeouts:
+            if (fi := engine.peek_index(snap, p, self.ruleset)) is not None and not fi.timeouts:
                 built[engine.content_key(snap, p, self.ruleset)] = fi
-        self.cache.put_many("index", built, encoded=ready)
+        self.cache.put_many("index", built)
         parsed = {engine.content_key(snap, p): ps for p in self.missing_specs
                   if p not in unverified and (ps := engine.peek_spec(snap, p)) is not None}
         self.cache.put_many("spec", parsed)

@@ -27,6 +27,7 @@ from .evidence import Scope, anchor_names, command_names, evaluate_requirement, 
     requirement_ids, route_suffixes, split_endpoint
 from .fingerprint import fingerprint, normalise_text
 from .terms import key_terms
+from . import index as index_mod
 from .index import DOC_EXTENSIONS, EMPTY, FileIndex, build_index, resolve_ref
 from .lookup import RepoLookup, Wanted
 from .model import (ClaimCheck, Evidence, FeatureResult, Findings, Gap, GapKind, Kind, Marker, Requirement,
@@ -544,6 +545,10 @@ class Engine:
         ``progress(stage, done, total)`` is called now and then on long runs. ``stop()`` is asked
         before each file and each feature; a reason it returns ends the run with ``Stopped``.
         """
+        with index_mod.unpacking():  # a large feature's indexes stay unpacked for this evaluation only
+            return self._evaluate(snapshot, config, features, today, progress, stop)
+
+    def _evaluate(self, snapshot: Snapshot, config: Config, features, today, progress, stop) -> Findings:
         view, ruleset, fmap = self._resolve(snapshot, config)
         wanted_ids = None if features is None else list(features)
         selected = fmap.features if wanted_ids is None else [f for f in fmap.features if f.id in set(wanted_ids)]
@@ -965,6 +970,7 @@ class Engine:
         if test_feature:  # a feature about the tests themselves (a test framework, fixtures): its code is tests
             impl = {p: fi for p, fi in code_files.items()}
 
+        index_mod.keep_unpacked(len(impl) + len(test_files) + len(infra))  # read again for every name
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
                       tuple(f.spec), locate, read_small, programs or {}, languages, test_code=test_feature,
                       located=f.scope == "located", infra=infra,

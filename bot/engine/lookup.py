@@ -116,26 +116,29 @@ class RepoLookup:
         self._order = {p: i for i, p in enumerate(self._paths)}
         self._over: set[tuple[str, str]] = set()  # (table, key) whose hits were cut at the limit
         self._route_count = 0  # registered (non-test) routes, uncut
-        self._refs = self._imports = None
+        self._imports = None
         self._refs_doubt: set[str] = set()  # names in _refs that a changed file no longer references
         self._means: dict[str, list[str]] = {}  # a word of the code -> the wanted terms it normalises to
         self._vocab: set[str] = set()  # the words whose meaning is worked out
-        words: dict[str, frozenset] = {}
+        # every name non-test code refers to (``is_referenced``), gathered in the same pass: an index
+        # read back from the cache unpacks its names when first read, so a second pass costs again
+        self._refs = refs = set()
         for path, fi in self._state.items():
             for table, key, item in self._hits(path, fi, self.wanted):
                 self._put(table, key, item)
             if self._reads_words(path, fi):
-                words[path] = retrieval.file_words(fi, path)
-        self._sort_classes()
-        if self.wanted.terms and words:
-            # each distinct word of the repository is normalised once; a file holds a term through its words
-            self._learn(frozenset().union(*words.values()))
-            for path, ws in words.items():
+                # each distinct word of the repository is normalised once (``_learn`` remembers it); a
+                # file holds a term through its words, which are not kept (a repository's would add up)
+                ws = retrieval.file_words(fi, path)
+                self._learn(ws)
                 for t in self._terms_of(ws):
                     self.term_df[t] = self.term_df.get(t, 0) + 1
                     lst = self.term_where.setdefault(t, [])
                     if len(lst) < TERM_WHERE:
                         lst.append(path)
+            if fi.kind == "code" and path not in lookup_only and not self._is_test(path):
+                refs |= _any_refs(fi)
+        self._sort_classes()
 
     def _sort_classes(self) -> None:
         """Classes in the order of where each is first defined (file order, then line): the order they
@@ -465,9 +468,8 @@ class RepoLookup:
         counted = path not in self._lookup_only and not self._is_test(path)
         old_refs = _any_refs(old) if counted and old.kind == "code" else frozenset()
         new_refs = _any_refs(new) if counted and new.kind == "code" else frozenset()
-        if self._refs is not None:
-            self._refs |= new_refs
-            self._refs_doubt |= old_refs - new_refs
+        self._refs |= new_refs
+        self._refs_doubt |= old_refs - new_refs
         if self._imports is not None:
             from .index import resolve_ref
             before = {resolve_ref(r, path)[0] for r in old.refs} if counted and old.kind == "code" else set()
@@ -500,13 +502,7 @@ class RepoLookup:
 
     def is_referenced(self, name: str) -> bool:
         """Does any non-test code refer to ``name`` (a call, an import, an attribute)? The union of
-        every file's references is built on the first question."""
-        if self._refs is None:
-            refs: set[str] = set()
-            for path, fi in self._files.items():
-                if fi.kind == "code" and not self._is_test(path):
-                    refs |= _any_refs(fi)
-            self._refs, self._refs_doubt = refs, set()
+        every file's references is built with the lookup."""
         if name in self._refs_doubt:  # a changed file stopped referring to it: does another still?
             self._refs_doubt.discard(name)
             if not any(fi.kind == "code" and name in _any_refs(fi) and not self._is_test(p)

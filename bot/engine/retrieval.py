@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from cachetools import LRUCache
 
+from . import index as index_mod
 from .terms import identifier_words, normalise, words_of
 
 _chain = chain.from_iterable
@@ -50,8 +51,11 @@ def text_terms(text: str) -> tuple[str, ...]:
 
 # Docs and words are kept for the files used lately only (emptied when full, which costs less than an
 # LRU's upkeep on every call): a feature's corpus is built once per evaluation, and holding every
-# file's regions at once would double what an evaluation holds.
-HELD_FILES = 4096
+# file's regions at once would double what an evaluation holds (at 4,096 files they were 47 MB of a
+# 30,000-file report's peak). A feature whose code is larger keeps them all while it is judged, as it
+# keeps their indexes unpacked (``index.keep_unpacked``): its corpus is built for every feature that
+# searches the same code.
+HELD_FILES = 1024
 _docs_cache: dict[tuple[int, str], tuple[object, list]] = {}  # (id(index), path) -> (index, docs)
 _words_cache: dict[tuple[int, str], tuple[object, frozenset]] = {}  # (id(index), path) -> (index, words)
 
@@ -62,7 +66,7 @@ def region_docs(path: str, fi) -> list[Doc]:
     if hit is not None and hit[0] is fi:
         return hit[1]
     docs = _region_docs(path, fi)
-    if len(_docs_cache) >= HELD_FILES:
+    if len(_docs_cache) >= max(HELD_FILES, index_mod.unpacked_room()):
         _docs_cache.clear()
     _docs_cache[(id(fi), path)] = (fi, docs)
     return docs
@@ -121,7 +125,7 @@ def file_words(fi, path: str) -> frozenset:
         words = frozenset(out)
     else:
         words = frozenset(_chain(map(identifier_words, list(fi.tokens) + list(fi.defs) + _path_parts(path))))
-    if len(_words_cache) >= HELD_FILES:
+    if len(_words_cache) >= max(HELD_FILES, index_mod.unpacked_room()):
         _words_cache.clear()
     _words_cache[(id(fi), path)] = (fi, words)
     return words

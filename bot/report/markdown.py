@@ -108,7 +108,12 @@ def render(findings: Findings, meta: Meta, link: Link | None = None) -> str:
     _unpaired(w, findings)
     _documents(w, findings)
     _method(w, findings)
-    return "\n".join(out).rstrip() + "\n"
+    while out and not out[-1].strip():  # no blank lines at the end; the text ends with one newline
+        out.pop()
+    if out:
+        out[-1] = out[-1].rstrip()
+    out.append("")
+    return "\n".join(out)  # one copy of a report that can run to megabytes
 
 
 def _scope(w, findings: Findings) -> None:
