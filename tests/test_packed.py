@@ -60,14 +60,17 @@ def test_a_packed_index_unpacks_on_first_read_and_the_oldest_is_packed_again(roo
     assert sum(map(_unpacked, packed.values())) <= 2
 
 
-def test_a_large_feature_keeps_its_files_unpacked_for_one_evaluation_only(room):
+def test_a_large_feature_keeps_its_files_unpacked_for_one_evaluation_only(room, monkeypatch):
     room(1)
+    monkeypatch.setattr(ix, "DECODED", 1)
     packed = [ix.loads(ix.dumps(fi)) for fi in _indexes().values()]
+    mine, elsewhere = packed[:-1], packed[-1]
     with ix.unpacking():
-        ix.keep_unpacked(len(packed))
-        for fi in packed:
+        ix.keep_unpacked(len(mine))
+        for fi in mine:
             fi.strings
-        assert all(map(_unpacked, packed))
+        elsewhere.symbols  # a read outside the feature's own files (an owner in another package)
+        assert all(map(_unpacked, packed))  # lets none of the feature's files go
     assert [_unpacked(fi) for fi in packed] == [False] * (len(packed) - 1) + [True]
     assert ix._room == 1
 
@@ -139,3 +142,41 @@ def test_a_rust_backtrace_setting_does_not_make_every_parser_error_capture_one()
     out = subprocess.run([sys.executable, "-c", probe], env={**env, "RUST_LIB_BACKTRACE": "1"},
                          capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_region_documents_of_a_large_feature_go_when_the_evaluation_ends(monkeypatch):
+    from bot.engine import retrieval
+    monkeypatch.setattr(retrieval, "HELD_FILES", 2)
+    snap = load_directory(FIXTURES / "corpus")
+    cfg = load_config(snap)
+    engine = Engine()
+    engine.evaluate(snap, cfg)
+    assert len(retrieval._docs_cache) <= 2 and len(retrieval._words_cache) <= 2
+
+
+def test_a_name_a_change_stops_referring_to_is_recounted_without_reading_every_file(monkeypatch):
+    """The lookup counts the files that refer to each name; a change that drops the last reference
+    makes the name unreferenced at once, one that drops one of two leaves it referenced, and neither
+    reads another file's index."""
+    from bot.engine.lookup import RepoLookup, Wanted
+    files = {f"pkg/m{i}.py": f"from pkg.core import helper\n\ndef use{i}():\n    return helper()\n" for i in range(2)}
+    files["pkg/core.py"] = "import os\n\ndef helper():\n    return os.sep\n"
+    idx = _indexes(files)
+    lookup = RepoLookup(Wanted({"helper"}), idx, lambda p: "test" in p)
+    assert lookup.is_referenced("helper")
+    plain = _indexes({**files, "pkg/m0.py": "def use0():\n    return 0\n"})["pkg/m0.py"]
+    read = []
+
+    def no_scans(fi):
+        read.append(fi)
+        return real(fi)
+    from bot.engine import lookup as lookup_mod
+    real = lookup_mod._any_refs
+    monkeypatch.setattr(lookup_mod, "_any_refs", no_scans)
+    assert lookup.update(Wanted({"helper"}), {**idx, "pkg/m0.py": plain}, frozenset(), ["pkg/m0.py"])
+    assert lookup.is_referenced("helper")  # m1 still calls it
+    plain1 = _indexes({**files, "pkg/m1.py": "def use1():\n    return 1\n"})["pkg/m1.py"]
+    assert lookup.update(Wanted({"helper"}), {**idx, "pkg/m0.py": plain, "pkg/m1.py": plain1}, frozenset(),
+                         ["pkg/m1.py"])
+    assert not lookup.is_referenced("helper")
+    assert len(read) == 4  # the old and new index of each changed file, nothing else

@@ -545,8 +545,11 @@ class Engine:
         ``progress(stage, done, total)`` is called now and then on long runs. ``stop()`` is asked
         before each file and each feature; a reason it returns ends the run with ``Stopped``.
         """
-        with index_mod.unpacking():  # a large feature's indexes stay unpacked for this evaluation only
-            return self._evaluate(snapshot, config, features, today, progress, stop)
+        try:
+            with index_mod.unpacking():  # a large feature's indexes stay unpacked for this evaluation only
+                return self._evaluate(snapshot, config, features, today, progress, stop)
+        finally:
+            retrieval.let_go()
 
     def _evaluate(self, snapshot: Snapshot, config: Config, features, today, progress, stop) -> Findings:
         view, ruleset, fmap = self._resolve(snapshot, config)

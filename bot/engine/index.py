@@ -183,11 +183,13 @@ def _unpacked(fi: "PackedIndex") -> tuple:
 
 
 def keep_unpacked(n: int) -> None:
-    """Keep at least ``n`` packed indexes unpacked until the enclosing ``unpacking`` block ends (a
-    feature whose code is larger than ``DECODED`` files would otherwise unpack its files again for
-    every name it looks for)."""
+    """Keep ``n`` packed indexes unpacked, and ``DECODED`` more, until the enclosing ``unpacking``
+    block ends: a feature whose code is larger than ``DECODED`` files would otherwise unpack its files
+    again for every name it looks for. The room beyond its own files is for what it reads elsewhere
+    (the owner of a method in another package): with none, one such read let the feature's oldest
+    file go, and the next pass over its files unpacked every one of them in turn."""
     global _room
-    _room = max(_room, n)
+    _room = max(_room, n + DECODED)
 
 
 def unpacked_room() -> int:

@@ -15,6 +15,7 @@ repository's size.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -117,12 +118,12 @@ class RepoLookup:
         self._over: set[tuple[str, str]] = set()  # (table, key) whose hits were cut at the limit
         self._route_count = 0  # registered (non-test) routes, uncut
         self._imports = None
-        self._refs_doubt: set[str] = set()  # names in _refs that a changed file no longer references
         self._means: dict[str, list[str]] = {}  # a word of the code -> the wanted terms it normalises to
         self._vocab: set[str] = set()  # the words whose meaning is worked out
-        # every name non-test code refers to (``is_referenced``), gathered in the same pass: an index
-        # read back from the cache unpacks its names when first read, so a second pass costs again
-        self._refs = refs = set()
+        # how many non-test code files refer to each name (``is_referenced``), counted in the same pass:
+        # an index read back from the cache unpacks its names when first read, so any later pass over
+        # every file (a second one here, or a recount when a change drops a reference) costs again
+        self._refs = refs = Counter()
         for path, fi in self._state.items():
             for table, key, item in self._hits(path, fi, self.wanted):
                 self._put(table, key, item)
@@ -137,7 +138,7 @@ class RepoLookup:
                     if len(lst) < TERM_WHERE:
                         lst.append(path)
             if fi.kind == "code" and path not in lookup_only and not self._is_test(path):
-                refs |= _any_refs(fi)
+                refs.update(_any_refs(fi))
         self._sort_classes()
 
     def _sort_classes(self) -> None:
@@ -468,8 +469,13 @@ class RepoLookup:
         counted = path not in self._lookup_only and not self._is_test(path)
         old_refs = _any_refs(old) if counted and old.kind == "code" else frozenset()
         new_refs = _any_refs(new) if counted and new.kind == "code" else frozenset()
-        self._refs |= new_refs
-        self._refs_doubt |= old_refs - new_refs
+        refs = self._refs
+        refs.update(new_refs - old_refs)
+        for name in old_refs - new_refs:
+            if refs[name] > 1:
+                refs[name] -= 1
+            else:
+                refs.pop(name, None)
         if self._imports is not None:
             from .index import resolve_ref
             before = {resolve_ref(r, path)[0] for r in old.refs} if counted and old.kind == "code" else set()
@@ -501,13 +507,8 @@ class RepoLookup:
         return self.is_referenced(parts[-1])  # from package import module
 
     def is_referenced(self, name: str) -> bool:
-        """Does any non-test code refer to ``name`` (a call, an import, an attribute)? The union of
-        every file's references is built with the lookup."""
-        if name in self._refs_doubt:  # a changed file stopped referring to it: does another still?
-            self._refs_doubt.discard(name)
-            if not any(fi.kind == "code" and name in _any_refs(fi) and not self._is_test(p)
-                       for p, fi in self._files.items()):
-                self._refs.discard(name)
+        """Does any non-test code refer to ``name`` (a call, an import, an attribute)? Counted with the
+        lookup, and kept up to date file by file."""
         return name in self._refs
 
     def only(self, wanted: Wanted) -> "RepoLookup | _Only":

@@ -60,6 +60,13 @@ _docs_cache: dict[tuple[int, str], tuple[object, list]] = {}  # (id(index), path
 _words_cache: dict[tuple[int, str], tuple[object, frozenset]] = {}  # (id(index), path) -> (index, words)
 
 
+def let_go() -> None:
+    """After an evaluation: a large feature's documents and words (kept while it was judged) go."""
+    for held in (_docs_cache, _words_cache):
+        if len(held) > HELD_FILES:
+            held.clear()
+
+
 def region_docs(path: str, fi) -> list[Doc]:
     """The retrievable regions of one indexed code file."""
     hit = _docs_cache.get((id(fi), path))
