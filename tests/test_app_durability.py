@@ -24,6 +24,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc; none where there is no /proc)."""
+    out = []
+    for entry in (os.listdir("/proc") if os.path.isdir("/proc") else ()):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _serve(github, store_path, port):
     env = {**os.environ, "APP_ID": apphelpers.APP_ID, "WEBHOOK_SECRET": apphelpers.SECRET,
            "PRIVATE_KEY": apphelpers.keypair()[0], "DRIFTBOT_STORE": str(store_path), "PORT": str(port),
@@ -71,9 +94,15 @@ async def test_kill_9_with_queued_jobs_loses_nothing(github, repo_factory, tmp_p
                 assert status == 202
             await asyncio.sleep(0.5)
         finally:
+            workers = _children(proc.pid)
             proc.send_signal(signal.SIGKILL)  # no shutdown of any kind
             proc.wait(timeout=10)
         assert len(SQLiteStore(str(store_path)).unfinished_jobs()) == 6
+        # its engine workers do not outlive it (each would hold its memory after every crash)
+        deadline = time.monotonic() + 15
+        while [w for w in workers if _alive(w)]:
+            assert time.monotonic() < deadline, f"workers {workers} outlived the killed server"
+            await asyncio.sleep(0.2)
         # restarted while GitHub still hangs: GitHub's Redeliver of a delivery whose job has not
         # finished is taken, not ignored as a duplicate
         proc = _serve(github, store_path, port)
@@ -98,8 +127,13 @@ async def test_kill_9_with_queued_jobs_loses_nothing(github, repo_factory, tmp_p
             status, answer = await _post(s, port, "pull_request", pr_event(repo, prs[1][1], base, prs[1][0]), "d-1")
             assert (status, answer["status"]) == (200, "duplicate delivery, ignored")
         finally:
+            workers = _children(proc.pid)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=20) == 0
+        deadline = time.monotonic() + 15
+        while [w for w in workers if _alive(w)]:  # nor a stopped one
+            assert time.monotonic() < deadline, f"workers {workers} outlived the stopped server"
+            await asyncio.sleep(0.2)
     runs = list(repo.check_runs.values())
     assert {r["head_sha"] for r in runs} == {head for head, _n in prs}
     assert all(r["status"] == "completed" for r in runs)  # none left in progress

@@ -164,7 +164,7 @@ class Runner:
     def _new_pool(self) -> Executor:
         if self.processes:
             pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_worker_start)
+                                       initializer=_worker_start, initargs=(os.getpid(),))
             # every worker starts now, not when a call first needs it: a quiet installation's first
             # call while another's work holds the running workers must not wait for an interpreter
             # to start and import the engine
@@ -219,13 +219,27 @@ def _warm_up() -> None:
     time.sleep(0.05)  # still busy while the other warm-ups are handed out: each starts its own worker
 
 
-def _worker_start() -> None:
+def _worker_start(server: int | None = None) -> None:
     """In each worker process: Ctrl-C and SIGTERM are the server's to handle, not the workers'. The
     workers yield the CPU to the server process: it answers webhooks and feeds every installation's
     analyses, so busy workers must not slow it (nor, through it, a quiet installation's work)."""
     import signal
+    import threading
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         os.nice(WORKER_NICENESS)
     except (AttributeError, OSError):  # not on this platform, or not allowed: run at normal priority
         pass
+    # a server killed outright (kill -9, out of memory) cannot stop its workers, and a worker waiting
+    # for work never learns of it (every worker holds the work queue's writing end too): each would
+    # be left running, holding its memory, after every crash. The server's pid comes from the server:
+    # one that died while this worker started is gone already.
+    threading.Thread(target=_exit_with, args=(server or os.getppid(),), name="driftbot-parent-watch",
+                     daemon=True).start()
+
+
+def _exit_with(server: int, every: float = 1.0) -> None:
+    """End this worker once its server process is gone (the worker is then another's child)."""
+    while os.getppid() == server:
+        time.sleep(every)
+    os._exit(0)
