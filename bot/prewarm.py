@@ -46,11 +46,12 @@ def _chunks(todo: list[str], specs: list[str], cores: int) -> list[tuple[list[st
     return [(todo[i * size:(i + 1) * size], specs[i::n]) for i in range(n)]
 
 
-class quiet_gc:
-    """No cyclic garbage collection while a batch job builds millions of small, long-lived objects
-    (indexes, requirements): the collector would rescan them all, again and again, for nothing.
-    Reference counting still frees everything. Afterwards what was built is frozen (kept out of
-    later collections, which would otherwise scan it all at once) and the collector resumes."""
+class paused_gc:
+    """No cyclic garbage collection during one evaluation: it builds millions of small objects (and
+    unpacks packed indexes, which lets go of as many), and the collector would rescan everything that
+    lives, again and again, for nothing (at 30,000 files: 7.5 s of CPU for a full evaluate instead of
+    4.5 s). Reference counting still frees everything; what cycles an evaluation leaves, the next
+    collection after it takes. For a long-lived process (the App's workers)."""
 
     def __enter__(self):
         self._was = gc.isenabled()
@@ -58,10 +59,18 @@ class quiet_gc:
         return self
 
     def __exit__(self, *exc):
-        gc.freeze()
         if self._was:
             gc.enable()
         return False
+
+
+class quiet_gc(paused_gc):
+    """``paused_gc`` for a batch job (a CLI run): afterwards what was built is also frozen (kept out
+    of later collections, which would otherwise scan it all at once)."""
+
+    def __exit__(self, *exc):
+        gc.freeze()
+        return super().__exit__(*exc)
 
 
 def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | None = None,

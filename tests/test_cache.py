@@ -610,3 +610,30 @@ def test_the_files_go_out_in_chunks_that_cover_them_once():
         assert len(sizes) <= 1 and all(prewarm_mod.MIN_CHUNK <= z <= prewarm_mod.CHUNK for z in sizes)
         if n >= cores * 8 * prewarm_mod.MIN_CHUNK:
             assert len(tasks) >= cores  # every worker gets work
+
+
+def test_the_apps_evaluations_run_with_the_cyclic_collector_paused_and_resume_it(tmp_path, monkeypatch):
+    """Unpacking indexes makes and drops millions of objects: the collector would rescan everything
+    that lives each time. It is paused for the evaluation and resumes after, also when it fails."""
+    import gc
+    from bot.flows import cpu
+    monkeypatch.setattr(cpu, "_CACHE", [None])
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    seen = []
+    real = Engine.evaluate
+
+    def evaluate(self, *a, **kw):
+        seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise RuntimeError("failed")
+        return real(self, *a, **kw)
+    monkeypatch.setattr(Engine, "evaluate", evaluate)
+    assert gc.isenabled()
+    cpu.call_engine(Engine(shared=True), "evaluate", (snap, cfg), {}, 60)
+    assert seen == [False] and gc.isenabled()
+    try:
+        cpu.call_engine(Engine(shared=True), "evaluate", (snap, cfg), {}, 60)
+    except RuntimeError:
+        pass
+    assert seen == [False, False] and gc.isenabled()

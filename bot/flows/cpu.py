@@ -70,9 +70,9 @@ def call_engine(engine: Engine | None, method: str, args: tuple, kwargs: dict, b
     and keeps those it built there, so a restarted App pays only for files it has never seen."""
     eng = engine or _engine()
     if method == "evaluate":
-        from ..prewarm import warm
+        from ..prewarm import paused_gc, warm
         kwargs = {**kwargs, "stop": _budget_stop(budget)}
-        with warm(eng, args[0], args[1], _content_cache(), parallel=False):
+        with paused_gc(), warm(eng, args[0], args[1], _content_cache(), parallel=False):
             return eng.evaluate(*args, **kwargs)
     return getattr(eng, method)(*args, **kwargs)
 
