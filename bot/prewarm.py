@@ -2,8 +2,9 @@
 
 The engine is pure and single-threaded; indexing every file of a cold checkout is most of a full
 report's time. Here forked workers, one per core, index the files in chunks (the snapshot is
-inherited through fork) and send the indexes back, and the engine adopts them. Small checkouts,
-and systems without fork, skip this.
+inherited through fork) and send the indexes back, and the engine adopts them. Small checkouts
+(fewer than ``MIN_FILES`` files to index, holding less than ``MIN_BYTES``), and systems without
+fork, skip this.
 """
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ from .engine.model import Findings
 from .engine.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
-MIN_FILES = 2000  # below this, starting a worker costs more than it saves
+# Below both, starting workers costs more than it saves. Bytes count too: a repository of large
+# files (prometheus: 1,119 files, 14 MB) took 16.4 s and 632 MB indexed in this process, and 12.5 s
+# and 290 MB in workers (its parser's garbage stayed in this process's heap); 249 files of 1.5 MB:
+# 3.2 s and 144 MB, against 2.7 s and 113 MB.
+MIN_FILES, MIN_BYTES = 2000, 1 << 20
 CHUNK, MIN_CHUNK = 1000, 64  # the most and the fewest files a worker indexes before it sends them back
 
 _job: tuple | None = None  # (snapshot, ruleset) for the forked workers
@@ -87,7 +92,9 @@ def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | N
     ruleset, todo = engine.unindexed(snapshot, config)
     specs = engine.unparsed_specs(snapshot, config)
     cores = workers or (os.cpu_count() or 1)
-    if len(todo) < MIN_FILES or cores < 2 or "fork" not in mp.get_all_start_methods():
+    if cores < 2 or "fork" not in mp.get_all_start_methods():
+        return 0
+    if len(todo) < MIN_FILES and sum(e.size for p in todo if (e := snapshot.entry(p)) is not None) < MIN_BYTES:
         return 0
     tasks = _chunks(todo, specs, cores)
     _job = (snapshot, ruleset)

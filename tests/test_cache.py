@@ -637,3 +637,24 @@ def test_the_apps_evaluations_run_with_the_cyclic_collector_paused_and_resume_it
     except RuntimeError:
         pass
     assert seen == [False, False] and gc.isenabled()
+
+
+def test_a_few_large_files_are_indexed_by_workers_and_a_few_small_ones_here(monkeypatch):
+    """Workers start for many files or for many bytes (a repository of large files), not for a
+    handful of small ones; the indexes are the same either way."""
+    from bot import prewarm as prewarm_mod
+    monkeypatch.setattr(prewarm_mod, "MIN_FILES", 1000)
+    monkeypatch.setattr(prewarm_mod, "MIN_BYTES", 4000)
+    monkeypatch.setattr(prewarm_mod.os, "cpu_count", lambda: 2)
+    body = "".join(f"func Handler{i}(w http.ResponseWriter) {{}}\n" for i in range(40))
+    big = {f"internal/api/h{i}.go": "package api\n\n" + body for i in range(4)}
+    small = {f"internal/api/s{i}.go": "package api\n\nfunc S() {}\n" for i in range(4)}
+    for files, workers in ((big, True), (small, False)):
+        snap = Snapshot.from_texts({**FILES, **files})
+        cfg = load_config(snap)
+        engine = Engine()
+        assert (prewarm_mod.prewarm(engine, snap, cfg) > 0) is workers
+        rs = engine.rule_set(snap, cfg)
+        alone = Engine()
+        for p in files:
+            assert engine.file_index(snap, p, rs) == alone.file_index(snap, p, rs)
