@@ -177,9 +177,14 @@ def _unpacked(fi: "PackedIndex") -> tuple:
              tuple(Region(*r) for r in regions))
     fi.__dict__["_heavy"] = heavy
     _decoded.append(fi)
+    _let_go()
+    return heavy
+
+
+def _let_go() -> None:
+    """Pack the oldest unpacked indexes again, down to the room there is."""
     while len(_decoded) > _room:
         _decoded.popleft().__dict__["_heavy"] = None
-    return heavy
 
 
 def keep_unpacked(n: int) -> None:
@@ -207,8 +212,7 @@ class unpacking:
     def __exit__(self, *exc):
         global _room
         _room = self._was
-        while len(_decoded) > _room:
-            _decoded.popleft().__dict__["_heavy"] = None
+        _let_go()
         return False
 
 
