@@ -85,8 +85,8 @@ def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | N
     Every core gets a worker; this process only reads back what they send, encoded as the content
     cache keeps them, chunk by chunk as they finish. Its heap then holds the indexes alone, packed
     (``index.PackedIndex``), and none of the parsers' garbage. ``encoded`` gets the bytes of each
-    index the cache may keep (read as listed, not cut short by a rule's time limit), so they need not
-    be encoded again."""
+    index not cut short by a rule's time limit, so they need not be encoded again; those of files
+    whose bytes did not match their listed hash (``snapshot.unverified``) must not be cached."""
     global _job
     frozen = False
     ruleset, todo = engine.unindexed(snapshot, config)
@@ -104,13 +104,12 @@ def prewarm(engine: Engine, snapshot: Snapshot, config: Config, workers: int | N
         ctx = mp.get_context("fork")
         with ctx.Pool(cores) as pool:
             for indexed, parsed, found in pool.imap(_work, tasks):
-                unverified = set(found)
-                if unverified:
-                    snapshot.unverified.update(unverified)
+                if found:  # only a snapshot read from disk can find changed bytes
+                    snapshot.unverified.update(found)
                 for p, blob in indexed:
                     fi = cache_mod.decode("index", blob)
                     engine.adopt(snapshot, ruleset, p, fi)
-                    if encoded is not None and not fi.timeouts and p not in unverified:
+                    if encoded is not None and not fi.timeouts:  # the caller drops what was not read as listed
                         encoded[p] = blob
                 for p, ps in parsed:
                     engine.adopt_spec(snapshot, p, ps)
