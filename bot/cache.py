@@ -5,7 +5,7 @@ for the files that changed.
 Entries are content-addressed: the key is the file's blob hash plus what the result depends on
 (the rule packs' digest, the file's path) under the engine's own digest, so a changed engine or
 rule pack never reads an old entry. Values are compressed pickles (indexes: marshalled plain values,
-``index.pack``); the cache lives in a directory only its owner can write (it is refused otherwise),
+``index.pack``, whose bulk is compressed already); the cache lives in a directory only its owner can write (it is refused otherwise),
 like any other cache of a program's own. Findings of whole runs are kept too (``prewarm.evaluate``).
 
 Storage is one SQLite file (WAL): several runs may share it at once; a run that cannot write (the
@@ -49,19 +49,33 @@ def _pickle(value: object) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-# how each kind of result is written and read: pickles, but indexes in their compact form
-_PICKLE: tuple[Callable[[object], bytes], Callable[[bytes], object]] = (_pickle, pickle.loads)
-_CODECS = {"index": (index_mod.dumps, index_mod.loads)}
+# how each kind of result is written and read, and whether the bytes are compressed on top: pickles
+# are; indexes are kept in their compact form, whose bulk is one compressed block already (compressing
+# it again saved nothing and cost a sixth of indexing a file). What is not compressed carries a checksum
+# instead, as zlib's stream does: a damaged entry must be a miss when read, not a failure when the
+# packed block is unpacked in the middle of an evaluation.
+FORMAT = 2  # how entries are encoded: part of every key, so entries written another way are never read
+_PICKLE: tuple[Callable[[object], bytes], Callable[[bytes], object], bool] = (_pickle, pickle.loads, True)
+_CODECS = {"index": (index_mod.dumps, index_mod.loads, False)}
 
 
 def encode(kind: str, value: object) -> bytes:
     """``value`` as the cache stores a result of ``kind`` (an indexing worker encodes its indexes
     once: the parent reads them back with ``decode`` and keeps the same bytes)."""
-    return zlib.compress(_CODECS.get(kind, _PICKLE)[0](value), 1)
+    dump, _, compressed = _CODECS.get(kind, _PICKLE)
+    data = dump(value)
+    return zlib.compress(data, 1) if compressed else data + zlib.adler32(data).to_bytes(4, "big")
 
 
 def decode(kind: str, blob: bytes) -> object:
-    return _CODECS.get(kind, _PICKLE)[1](zlib.decompress(blob))
+    """The value ``encode`` wrote; raises ValueError (or zlib.error) for damaged bytes."""
+    _, load, compressed = _CODECS.get(kind, _PICKLE)
+    if compressed:
+        return load(zlib.decompress(blob))
+    data = blob[:-4]
+    if len(blob) < 4 or zlib.adler32(data).to_bytes(4, "big") != blob[-4:]:
+        raise ValueError("damaged entry: its checksum does not match")
+    return load(data)
 
 # every library whose behaviour the engine's results depend on (what bot/engine imports, and what
 # those compute with): a new version of any of them may judge differently, so nothing cached before counts
@@ -71,10 +85,10 @@ _ENGINE_DISTRIBUTIONS = ("ast-grep-py", "markdown-it-py", "pyyaml", "jsonschema"
 
 def engine_digest() -> str:
     """What every cached result depends on besides its inputs: the engine's own code, the versions of
-    the libraries it computes with, and the Python that pickled it."""
+    the libraries it computes with, the Python that pickled it, and how the cache encodes entries."""
     global _digest
     if _digest is None:
-        h = hashlib.sha256()
+        h = hashlib.sha256(f"format {FORMAT}".encode())
         engine = Path(__file__).resolve().parent / "engine"
         for src in sorted(engine.glob("*.py")):
             h.update(src.name.encode())
