@@ -227,11 +227,12 @@ class ContentCache:
             if db.in_transaction:
                 db.execute("ROLLBACK")
 
-    def put_many(self, kind: str, items: dict[str, object], encoded: dict[str, bytes] | None = None) -> None:
+    def put_many(self, kind: str, items: dict[str, object], encoded: dict[str, bytes] | None = None) -> bool:
         """Keep these results, and those ``encoded`` already (``encode``), in one write; then, if the
-        cache is over its size, drop the least recently used."""
+        cache is over its size, drop the least recently used. Returns whether they were written (not
+        when the cache is off, broken, or busy with another run's write for longer than its timeout)."""
         if not (items or encoded) or (db := self._conn()) is None:
-            return
+            return False
         blobs = dict(encoded or {})
         for key, value in items.items():
             try:
@@ -239,22 +240,30 @@ class ContentCache:
             except Exception:  # noqa: BLE001 - what cannot be pickled is simply not kept
                 continue
         if not blobs:
-            return
+            return False
         now = time.time()
         rows = [(self._row(kind, key), blob, len(blob), now) for key, blob in blobs.items()]
         try:
             db.execute("BEGIN IMMEDIATE")
             db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
             db.execute("COMMIT")
-            self.written += len(rows)
-            self._evict(db)
         except sqlite3.Error as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                log.info("content cache busy; %d results not kept this time", len(rows))
-            else:
-                self._fail(f"writing failed: {exc}")
+            self._write_failed(db, exc, f"{len(rows)} results not kept this time")
+            return False
+        self.written += len(rows)
+        try:
+            self._evict(db)
+        except sqlite3.Error as exc:  # what was written stays; making room can wait for the next write
+            self._write_failed(db, exc, "old entries not removed this time")
+        return True
+
+    def _write_failed(self, db: sqlite3.Connection, exc: sqlite3.Error, what: str) -> None:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            log.info("content cache busy; %s", what)
+        else:
+            self._fail(f"writing failed: {exc}")
 
     def _evict(self, db: sqlite3.Connection) -> None:
         total = db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]

@@ -160,9 +160,9 @@ class warm:
                 # (most of a cold run) is not lost if the evaluation fails or is stopped
                 unverified = getattr(snap, "unverified", ())
                 ready = {p: blob for p, blob in encoded.items() if p not in unverified}
-                self.cache.put_many("index", {}, encoded={engine.content_key(snap, p, self.ruleset): blob
-                                                          for p, blob in ready.items()})
-                self.stored = set(ready)
+                if self.cache.put_many("index", {}, encoded={engine.content_key(snap, p, self.ruleset): blob
+                                                             for p, blob in ready.items()}):
+                    self.stored = set(ready)  # (not written, the cache busy: they are offered again after)
         return self
 
     def __exit__(self, exc_type, *exc) -> bool:

@@ -658,3 +658,45 @@ def test_a_few_large_files_are_indexed_by_workers_and_a_few_small_ones_here(monk
         alone = Engine()
         for p in files:
             assert engine.file_index(snap, p, rs) == alone.file_index(snap, p, rs)
+
+
+def test_a_write_refused_while_another_run_writes_is_said_and_the_rows_are_not_counted(tmp_path):
+    cache = ContentCache(tmp_path / "c")
+    assert cache.put_many("spec", {"a": 1}) is True
+    cache._conn().execute("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(str(tmp_path / "c" / FILE_NAME), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another run is writing
+    try:
+        assert cache.put_many("spec", {"b": 2}) is False
+        assert cache.written == 1
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert cache.put_many("spec", {"b": 2}) is True  # the cache is not turned off: it was only busy
+    assert cache.get_many("spec", ["a", "b"]) == {"a": 1, "b": 2}
+
+
+def test_indexes_the_workers_sent_that_a_busy_cache_refused_are_kept_after_the_evaluation(tmp_path, monkeypatch):
+    """The early write of the workers' indexes may find the cache busy; they are offered again with
+    what the evaluation built, not taken as kept (which left them to be indexed again next run)."""
+    from bot import prewarm as prewarm_mod
+    monkeypatch.setattr(prewarm_mod, "MIN_FILES", 1)
+    monkeypatch.setattr(prewarm_mod.os, "cpu_count", lambda: 2)
+    files = {**FILES, **{f"internal/auth/h{i}.go": f"package auth\n\nfunc H{i}() {{}}\n" for i in range(6)}}
+    snap = Snapshot.from_texts(files)
+    cfg = load_config(snap)
+    engine, cache = Engine(), ContentCache(tmp_path / "c")
+    real, refused = ContentCache.put_many, []
+
+    def busy_once(self, kind, items, encoded=None):
+        if encoded and not refused:
+            refused.append(len(encoded))
+            return False
+        return real(self, kind, items, encoded)
+    monkeypatch.setattr(ContentCache, "put_many", busy_once)
+    rs, todo = engine.unindexed(snap, cfg)
+    with warm(engine, snap, cfg, cache) as w:
+        assert refused == [len(todo)] and w.stored == set()
+        engine.evaluate(snap, cfg)
+    keys = [engine.content_key(snap, p, rs) for p in todo]
+    assert len(ContentCache(tmp_path / "c").get_many("index", keys)) == len(todo)
