@@ -172,13 +172,18 @@ class warm:
         # kept: what was built from bytes that match their hash, and not cut short by a rule's time limit
         # (that depends on the machine's load at the time, not on the file)
         unverified = getattr(snap, "unverified", ())
-        built = {}
+        encoded, paths = {}, {}
         for p in self.missing:
             if p in unverified or p in self.stored:
                 continue
             if (fi := engine.peek_index(snap, p, self.ruleset)) is not None and not fi.timeouts:
-                built[engine.content_key(snap, p, self.ruleset)] = fi
-        self.cache.put_many("index", built)
+                key = engine.content_key(snap, p, self.ruleset)
+                encoded[key], paths[key] = cache_mod.encode("index", fi), p
+        self.cache.put_many("index", {}, encoded=encoded)
+        # the engine keeps the packed form it was encoded to (a twentieth of the memory, and nothing
+        # more to compute): a long-lived engine holds every repository it has seen in its file cache
+        for key, blob in encoded.items():
+            engine.hold_packed(snap, self.ruleset, paths[key], cache_mod.decode("index", blob))
         parsed = {engine.content_key(snap, p): ps for p in self.missing_specs
                   if p not in unverified and (ps := engine.peek_spec(snap, p)) is not None}
         self.cache.put_many("spec", parsed)

@@ -700,3 +700,39 @@ def test_indexes_the_workers_sent_that_a_busy_cache_refused_are_kept_after_the_e
         engine.evaluate(snap, cfg)
     keys = [engine.content_key(snap, p, rs) for p in todo]
     assert len(ContentCache(tmp_path / "c").get_many("index", keys)) == len(todo)
+
+
+def test_the_apps_engine_keeps_what_it_built_in_the_packed_form_it_kept_in_the_cache(tmp_path, monkeypatch):
+    """A long-lived worker holds the indexes of every repository it has analysed: as encoded for the
+    cache (a fraction of the memory), equal to what was built."""
+    from bot.engine import index as index_mod
+    from bot.flows import cpu
+    monkeypatch.setenv("DRIFTBOT_CACHE", str(tmp_path / "app-cache"))
+    monkeypatch.setattr(cpu, "_CACHE", [])
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    engine = Engine(shared=True)
+    cpu.call_engine(engine, "evaluate", (snap, cfg), {}, 60)
+    rs = engine.rule_set(snap, cfg)
+    held = engine.peek_index(snap, "internal/auth/routes.go", rs)
+    assert type(held) is index_mod.PackedIndex
+    assert held == Engine().file_index(snap, "internal/auth/routes.go", rs)
+
+
+def test_an_evaluation_that_parsed_many_files_gives_the_freed_memory_back(tmp_path, monkeypatch):
+    from bot.flows import cpu
+    monkeypatch.setattr(cpu, "_CACHE", [None])
+    calls = []
+    monkeypatch.setattr(cpu, "give_back_memory", lambda: calls.append(1))
+    snap = Snapshot.from_texts(FILES)
+    cfg = load_config(snap)
+    monkeypatch.setattr(cpu, "TRIM_AFTER", 3)
+    cpu.call_engine(Engine(shared=True), "evaluate", (snap, cfg), {}, 60)
+    assert calls == []  # two files indexed: not worth it
+    monkeypatch.setattr(cpu, "TRIM_AFTER", 2)
+    cpu.call_engine(Engine(shared=True), "evaluate", (snap, cfg), {}, 60)
+    assert calls == [1]
+    monkeypatch.undo()
+    import platform
+    if platform.libc_ver()[0] == "glibc":
+        assert cpu.give_back_memory() is True

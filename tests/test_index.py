@@ -434,3 +434,33 @@ def test_only_the_file_region_is_kind_module():
     assert sym(fi, "inner").kind == "module"
     assert (sym(fi, "helper").kind, sym(fi, "helper").owner) == ("function", "inner")
     assert [(r.kind, r.name) for r in fi.regions] == [("module", "lib.rs"), ("function", "helper")]
+
+
+def test_indexing_leaves_nothing_for_the_cyclic_collector():
+    """An indexing worker runs without the cyclic collector, and so does the App's evaluation: what
+    indexing a file leaves must be freed by reference counting alone, or each file's definitions, and
+    through their nodes its whole parse tree, stay until the process ends."""
+    import gc
+    files = {
+        "internal/api/server.go": 'package api\n\ntype Server struct {\n\tName string\n\tPort int\n}\n\n'
+                                  'func (s *Server) Routes(r Router) {\n\tv1 := r.Group("/api/v1")\n'
+                                  '\tv1.GET("/users", s.List)\n\tr.Get("/health", s.Health)\n}\n',
+        "app/models.py": 'class Account:\n    """An account."""\n    class Meta:\n        ordering = ["id"]\n\n'
+                         '    def close(self):\n        def inner():\n            pass\n        return inner\n',
+        "src/Shop.java": "class Shop {\n  enum State { OPEN, CLOSED }\n  class Cart { void add() {} }\n}\n",
+        "deploy/values.yaml": "service:\n  port: 8080\n  env:\n    - name: LOG_LEVEL\n      value: debug\n",
+    }
+    ruleset = select(None, list(files))
+    for path, text in files.items():  # once first: what a first call caches (compiled patterns) is not garbage
+        build_index(path, text.encode(), ruleset)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        for path, text in files.items():
+            fi = build_index(path, text.encode(), ruleset)
+            assert fi.symbols or fi.defs  # indexed for real
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()

@@ -161,33 +161,35 @@ def _structured(text: str, define, value, nesting: int = 0) -> None:
         return
 
     seen: set[int] = set()
-
-    def walk(node, depth=0):
-        if depth > 40 or id(node) in seen:  # aliases share nodes: visit each once (no alias bombs)
-            return
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode):
-                    define(str(k.value), k.start_mark.line + 1)
-                    if isinstance(v, yaml.ScalarNode):
-                        value(str(v.value), v.start_mark.line + 1)
-                        if str(k.value) == "name" and re.match(r"^[A-Z][A-Z0-9_]+$", str(v.value)):
-                            define(str(v.value), v.start_mark.line + 1)  # env: [{name: X, value: …}]
-                        if nesting < 2 and v.style in ("|", ">") and ":" in str(v.value):
-                            at = v.start_mark.line + 1  # a block scalar's text starts on the next line
-                            _structured(str(v.value), lambda nm, ln, at=at: define(nm, ln + at),
-                                        lambda vl, ln, at=at: value(vl, ln + at), nesting + 1)
-                walk(v, depth + 1)
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                if isinstance(item, yaml.ScalarNode):
-                    s = str(item.value)
-                    m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", s)  # compose environment: ["X=1"]
-                    if m:
-                        define(m.group(1), item.start_mark.line + 1)
-                    value(s, item.start_mark.line + 1)
-                walk(item, depth + 1)
-
     for d in docs:
-        walk(d)
+        _walk(d, define, value, nesting, seen)
+
+
+def _walk(node, define, value, nesting: int, seen: set[int], depth: int = 0) -> None:
+    """One node of a YAML document for ``_structured``, and the nodes under it (a function of the
+    module, not a closure: one that calls itself is a cycle the collector alone would free)."""
+    if depth > 40 or id(node) in seen:  # aliases share nodes: visit each once (no alias bombs)
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                define(str(k.value), k.start_mark.line + 1)
+                if isinstance(v, yaml.ScalarNode):
+                    value(str(v.value), v.start_mark.line + 1)
+                    if str(k.value) == "name" and re.match(r"^[A-Z][A-Z0-9_]+$", str(v.value)):
+                        define(str(v.value), v.start_mark.line + 1)  # env: [{name: X, value: …}]
+                    if nesting < 2 and v.style in ("|", ">") and ":" in str(v.value):
+                        at = v.start_mark.line + 1  # a block scalar's text starts on the next line
+                        _structured(str(v.value), lambda nm, ln, at=at: define(nm, ln + at),
+                                    lambda vl, ln, at=at: value(vl, ln + at), nesting + 1)
+            _walk(v, define, value, nesting, seen, depth + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            if isinstance(item, yaml.ScalarNode):
+                s = str(item.value)
+                m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", s)  # compose environment: ["X=1"]
+                if m:
+                    define(m.group(1), item.start_mark.line + 1)
+                value(s, item.start_mark.line + 1)
+            _walk(item, define, value, nesting, seen, depth + 1)

@@ -379,6 +379,14 @@ class Engine:
             self._file_cache[self._index_key(snapshot, path, ruleset)] = fi
             self.stats["files_indexed"] += 1
 
+    def hold_packed(self, snapshot: Snapshot, ruleset: rules_mod.RuleSet, path: str, packed: FileIndex) -> None:
+        """Hold ``packed`` (``index.unpack`` of the index held for ``path``, equal to it) instead of it:
+        what this engine keeps from earlier evaluations takes a fraction of the memory. Structures that
+        refer to the unpacked one (the two views kept last) keep it until they go."""
+        key = self._index_key(snapshot, path, ruleset)
+        if key in self._file_cache:
+            self._file_cache[key] = packed
+
     def content_key(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet | None = None) -> str:
         """What a file's index (with ``ruleset``) or parsed spec (without) depends on, as text: the
         key under which a content cache outside the engine keeps it."""

@@ -413,11 +413,22 @@ class _FileWalk:
 
     # ---- the index ---------------------------------------------------------------------------------
     def index(self, lossy: bool) -> FileIndex:
+        defs: list[_Def] = []
+        try:
+            return self._index(lossy, defs)
+        finally:
+            # a definition and its parent refer to each other: without this, each file's definitions
+            # (and through their nodes, its whole parse tree) waited for the cyclic collector, which an
+            # indexing worker does not run (600 prometheus files: 39,000 objects and 310 MB held)
+            for d in defs:
+                d.children.clear()
+
+    def _index(self, lossy: bool, defs: list[_Def]) -> FileIndex:
         found = self.collect()
         pack = self.pack
         stub_matches = self.matches(self.ruleset.code_markers(pack))
         stub_spans = [(m.start, m.end) for m in stub_matches]
-        defs = self.definitions(found, stub_spans)
+        defs.extend(self.definitions(found, stub_spans))
         symbols, def_names, regions = self.symbols(defs)
         for m in self.matches(pack.definitions):
             name = m.caps.get("NAME")
@@ -612,34 +623,12 @@ class _FileWalk:
             (prefixes if m.rule.prefix else plain).append(m)
         scoped = [p for p in prefixes if not p.caps.get("RECV")]
         bound = [p for p in prefixes if p.caps.get("RECV")]
-
-        def scope_prefix(m: _Match) -> str:
-            pre = ""
-            for p in scoped:  # outermost first: matches come in document order
-                if p.start <= m.start and m.end <= p.end and not _inside(m.caps["_PATH_SPAN"], p.caps["_PATH_SPAN"]):
-                    pre = join_route(pre, unquote(p.caps["PATH"])) if pre else unquote(p.caps["PATH"])
-            return pre
-
-        def recv_prefix(recv: str, m: _Match, depth: int = 0) -> str | None:
-            same = [p for p in bound if p.caps["RECV"] == recv and p is not m]
-            if not same:
-                return None
-            before = [p for p in same if p.start < m.start]
-            p = before[-1] if before else same[0]
-            base = None
-            if p.caps.get("PARENT") and depth < 5:
-                base = recv_prefix(p.caps["PARENT"], p, depth + 1)
-            if base is None:
-                base = scope_prefix(p)
-            raw = unquote(p.caps["PATH"])
-            return join_route(base, raw) if base else raw
-
         out: list[Route] = []
         for m in plain:
             raw = unquote(m.caps["PATH"])
-            pre = recv_prefix(m.caps["RECV"], m) if m.caps.get("RECV") else None
+            pre = _recv_prefix(bound, scoped, m.caps["RECV"], m) if m.caps.get("RECV") else None
             if pre is None:
-                pre = scope_prefix(m)
+                pre = _scope_prefix(scoped, m)
             method = route_method(m.caps.get("METHOD"))
             line = m.caps.get("_PATH_LINE", m.line)  # a chained call starts lines above its path
             if raw:
@@ -649,6 +638,32 @@ class _FileWalk:
                 full = join_route(pre, r.raw)
                 out.append(Route(r.method, full, norm_route(full), line))
         return tuple(out)
+
+
+def _scope_prefix(scoped: list[_Match], m: _Match) -> str:
+    """The prefix of the blocks (``r.Route("/api", …)``) a route is registered inside."""
+    pre = ""
+    for p in scoped:  # outermost first: matches come in document order
+        if p.start <= m.start and m.end <= p.end and not _inside(m.caps["_PATH_SPAN"], p.caps["_PATH_SPAN"]):
+            pre = join_route(pre, unquote(p.caps["PATH"])) if pre else unquote(p.caps["PATH"])
+    return pre
+
+
+def _recv_prefix(bound: list[_Match], scoped: list[_Match], recv: str, m: _Match, depth: int = 0) -> str | None:
+    """The prefix of the router group ``recv`` a route is registered on (``v1 := r.Group("/v1")``),
+    the groups it was made from included; None when ``recv`` is no group."""
+    same = [p for p in bound if p.caps["RECV"] == recv and p is not m]
+    if not same:
+        return None
+    before = [p for p in same if p.start < m.start]
+    p = before[-1] if before else same[0]
+    base = None
+    if p.caps.get("PARENT") and depth < 5:
+        base = _recv_prefix(bound, scoped, p.caps["PARENT"], p, depth + 1)
+    if base is None:
+        base = _scope_prefix(scoped, p)
+    raw = unquote(p.caps["PATH"])
+    return join_route(base, raw) if base else raw
 
 
 def _captures(m, rule: PatternRule) -> dict:

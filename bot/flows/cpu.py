@@ -72,9 +72,36 @@ def call_engine(engine: Engine | None, method: str, args: tuple, kwargs: dict, b
     if method == "evaluate":
         from ..prewarm import paused_gc, warm
         kwargs = {**kwargs, "stop": _budget_stop(budget)}
-        with paused_gc(), warm(eng, args[0], args[1], _content_cache(), parallel=False):
-            return eng.evaluate(*args, **kwargs)
+        before = eng.stats["files_indexed"]
+        try:
+            with paused_gc(), warm(eng, args[0], args[1], _content_cache(), parallel=False):
+                return eng.evaluate(*args, **kwargs)
+        finally:
+            if eng.stats["files_indexed"] - before >= TRIM_AFTER:
+                give_back_memory()
     return getattr(eng, method)(*args, **kwargs)
+
+
+_TRIM: list = []  # the C library's malloc_trim, or None where it has none
+TRIM_AFTER = 200  # files an evaluation indexed itself: below, it freed too little to be worth the trim
+
+
+def give_back_memory() -> bool:
+    """Return the memory an evaluation freed to the system. Parsing a repository makes and frees
+    hundreds of megabytes in the C heap (parse trees, the parser's buffers); the C library keeps
+    them, so a long-lived worker stayed at its largest repository's size: 715 MB after five real
+    repositories in turn, 412 MB when each evaluation that parsed them gave it back (up to 40 ms
+    each). glibc only; elsewhere nothing is done."""
+    if not _TRIM:
+        try:
+            import ctypes
+            _TRIM.append(ctypes.CDLL(None).malloc_trim)
+        except (OSError, AttributeError):
+            _TRIM.append(None)
+    if _TRIM[0] is None:
+        return False
+    _TRIM[0](0)
+    return True
 
 
 def call_with_engine(engine: Engine | None, fn, args: tuple, kwargs: dict):
