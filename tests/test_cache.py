@@ -145,9 +145,11 @@ def test_a_report_is_the_same_whatever_the_hash_seed(tmp_path):
     import subprocess
     import sys
     repo = tmp_path / "repo"
-    files = {"docs/features/store.md": "# Store\n\n- `fetch_items` returns the items\n",
+    files = {"docs/features/store.md": "# Store\n\n- `fetch_items` returns the items\n"
+                                       "- `internal/store/schema.sql` holds the tables\n",
              "internal/store/store.go": "package store\n\nfunc fetch_itemz() {}\nfunc fetch_itemx() {}\n"
-                                        "func fetch_itemq() {}\nfunc fetch_itemw() {}\n"}
+                                        "func fetch_itemq() {}\nfunc fetch_itemw() {}\n",
+             **{f"internal/store/{d}/schema.sql": "CREATE TABLE items (id int);\n" for d in "abcdefgh"}}
     for path, text in files.items():
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(text)
@@ -158,6 +160,7 @@ def test_a_report_is_the_same_whatever_the_hash_seed(tmp_path):
                              capture_output=True, text=True, check=True).stdout
         outs.add(out)
     assert "did you mean" in next(iter(outs))
+    assert "a file of that name is at internal/store/a/schema.sql" in next(iter(outs))  # the first, in path order
     assert len(outs) == 1
 
 

@@ -248,3 +248,39 @@ def test_shared_structures_of_one_body_of_code_do_not_mix(monkeypatch):
         assert s.definitions() == alone.definitions()
         assert _in_strings("orders", s) == _in_strings("orders", alone) is not None
     assert len(held) == 2
+
+
+def test_what_the_spec_says_is_gone_is_met_when_gone_and_a_gap_when_still_there():
+    files = {
+        "docs/features/composer.md": (
+            "# Composer\n\n"
+            "- `src/composer/old_form.py` no longer exists.\n"
+            "- Both `src/composer/capture-bar.py` and `src/composer/inline_form.py` are deleted.\n"
+            "- The server does not require `legacy_access_token` cookies.\n"
+            "- Feature code does not branch on `PLATFORM_OS`.\n"
+            "- When the `Draft` is deleted the editor closes.\n"
+            "- [ ] Remove `src/composer/shim.py`\n"
+            "- To try it, remove the `compose_cache` folder.\n"),
+        "src/composer/old_form.py": "def old_form():\n    return 1\n",
+        "src/composer/inline_form.py": "def inline_form():\n    return 2\n",
+        "src/composer/draft.py": "PLATFORM_OS = 'web'\n\nclass Draft:\n    def close(self):\n        pass\n",
+        "src/composer/shim.py": "def shim():\n    pass\n",
+    }
+    f = feature(analyse(files), "composer")
+    old = requirement(f, "src/composer/old_form.py")
+    assert old.status is Status.MISSING and "still there" in old.detail  # the spec says it is gone: it is not
+    # one of the two is gone (a `-bar.` file name is no placeholder)
+    assert requirement(f, "src/composer/capture-bar.py").status is Status.MET
+    assert requirement(f, "src/composer/inline_form.py").status is Status.MISSING
+    assert requirement(f, "legacy_access_token").status is Status.MET  # nothing requires it
+    branch = requirement(f, "PLATFORM_OS")
+    assert branch.status is Status.PARTIAL and branch.confidence == "low"  # still named: perhaps only mentioned
+    draft = requirement(f, "Draft")  # what happens at run time: the class must exist
+    assert not any(a.absent for a in draft.requirement.anchors) and draft.status is not Status.MISSING
+    task = requirement(f, "src/composer/shim.py")
+    assert task.status is Status.MISSING and task.requirement.removal  # an open task to remove it
+    assert not any(a.absent for r in f.requirements for a in r.requirement.anchors if a.value == "compose_cache")
+    gaps = {g.requirement: g.message for g in f.gaps}
+    assert "is not done" in gaps[old.requirement.id]
+    from bot.report.common import recommendation
+    assert "remove" in recommendation(f)

@@ -91,8 +91,23 @@ def test_classify():
     assert classify("http_requests_total").subkind == "metric"
     assert classify("server.port").subkind == "config"
     assert classify("AgentService").subkind == "type"
-    for noise in ("true", "null", "go run .", "x", "https://example.com/a", "/etc/app.conf", "42"):
+    for noise in ("true", "null", "go run .", "x", "https://example.com/a", "/etc/app.conf", "42", "0/6", "3/4",
+                  "foo/bar.py", "src/foo.py"):
         assert classify(noise) is None, noise
+    for name in ("apps/web/capture-bar.tsx", "status-bar.ts", "src/foo-service/main.go"):
+        assert classify(name).kind is Kind.PATH, name  # placeholders are words of their own, not parts of names
+
+
+def test_the_openspec_archive_placeholder_and_a_bare_script_runner_ask_for_nothing():
+    text = ("# composer Specification\n\n## Purpose\nTBD - created by archiving change add-composer. "
+            "Update Purpose after archive.\n\n## Requirements\n### Requirement: Submit\n"
+            "The composer SHALL submit the draft with `submit_draft()`.\n\nTo list the scripts:\n\n"
+            "```bash\nbun run\nnpm run --silent\nbun run build:web\n```\n")
+    reqs = parse_markdown("openspec/specs/composer/spec.md", text).requirements
+    assert not [r for r in reqs if "Purpose" in r.text]
+    commands = [a.value for r in reqs for a in r.anchors if a.kind is Kind.COMMAND]
+    assert commands == ["bun run build:web"]
+    assert any(a.value == "submit_draft()" for r in reqs for a in r.anchors)
 
 
 def test_duplicate_anchors_count_once():

@@ -751,8 +751,14 @@ def _command(cmd: str, line: int) -> Draft | None:
                          cmd, [], "code:shell", prio=SAMPLE)
         return None
     if prog in ("npm", "yarn", "pnpm", "bun") and len(words) > 1:
-        script = words[2] if words[1] == "run" and len(words) > 2 else words[1]
-        if words[1] in ("run",) or prog != "npm" and not script.startswith("-") and script not in (
+        if words[1] == "run":
+            named = [w for w in words[2:] if not w.startswith("-")]
+            if not named:
+                return None  # `bun run` alone lists the scripts: nothing to check
+            script = named[0]
+        else:
+            script = words[1]
+        if words[1] == "run" or prog != "npm" and not script.startswith("-") and script not in (
                 "install", "add", "remove", "init", "create", "dlx", "exec", "test", "build", "start", "dev"):
             return Draft(line, anchors + [Anchor(Kind.COMMAND, f"{prog} run {script}", "npm", parts=(script,))],
                          cmd, [], "code:shell", prio=SAMPLE)

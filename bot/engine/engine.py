@@ -248,7 +248,7 @@ class _SnapshotView:
         self.all_paths = set(snapshot.all_paths())
         self.dirs = set()
         self.basenames: dict[str, list[str]] = {}
-        for p in self.all_paths:
+        for p in sorted(self.all_paths):  # in path order: which same-named file is named first must not vary
             d = posixpath.dirname(p)
             while d and d not in self.dirs:
                 self.dirs.add(d)
@@ -1432,8 +1432,8 @@ def _gaps(f: fm_mod.FeatureDef, results: list[RequirementResult], s: Signals, en
             add(GapKind.CLAIMED_DONE, anchor, f"{what} is marked done, but {r.detail or 'nothing implements it'}",
                 req, confidence=conf)
         elif r.status is Status.MISSING:
-            add(GapKind.MISSING, anchor, f"{what} is not implemented: {r.detail or 'nothing found'}", req,
-                confidence=conf)
+            done = "is not done" if req.removal else "is not implemented"
+            add(GapKind.MISSING, anchor, f"{what} {done}: {r.detail or 'nothing found'}", req, confidence=conf)
         elif r.status is Status.PARTIAL:
             why = r.detail or (f"the closest code is {_where(r.evidence)}" if r.evidence else "some of it is missing")
             add(GapKind.PARTIAL, anchor, f"{what} is only partly implemented: {why}", req, confidence=conf)

@@ -1228,7 +1228,7 @@ def _evaluate(req: Requirement, scope: Scope, scenario_match, searched: str) -> 
             continue
         if _vague(a, v, scope):
             continue
-        verdicts.append((a, v))
+        verdicts.append((a, _inverted(a, v) if a.absent else v))
     if not verdicts:
         if req.terms and len(req.terms) >= 2:
             return _prose(req, scope, searched)
@@ -1241,7 +1241,7 @@ def _evaluate(req: Requirement, scope: Scope, scenario_match, searched: str) -> 
     lows = []
     for a, v in verdicts:
         evidence.extend(v.evidence)
-        if v.status is not Status.MET and v.why:
+        if (v.status is not Status.MET or a.absent) and v.why:
             details.append(f"{a.value}: {v.why}" if len(verdicts) > 1 else v.why)
         if v.low:
             lows.append(v.low)
@@ -1282,6 +1282,20 @@ def _in_file(req: Requirement, path: str, scope: Scope) -> str:
     if v.top is not None and v.top_share >= 0.25:
         return _caveat(v.top, scope)
     return ""
+
+
+def _inverted(a: Anchor, v: Verdict) -> Verdict:
+    """The verdict on an anchor the spec says is gone (``Anchor.absent``): found is the gap, not found
+    meets it. Something removed that is still here is missing work; a name the code must not use that
+    it still names may be only a mention (a comment, a migration reading the old name): partial, low."""
+    what = {Kind.PATH: "path", Kind.ENDPOINT: "route"}.get(a.kind, "name")
+    if v.status is Status.MISSING:
+        gone = "no longer exists" if a.absent == "removed" else "is not used"
+        return Verdict(Status.MET, [], f"the spec says it {gone}, and the code has no such {what}")
+    if a.absent == "removed":
+        return Verdict(Status.MISSING, v.evidence, f"the spec says it is removed, but the {what} is still there")
+    return Verdict(Status.PARTIAL, v.evidence, "the spec says the code does not use it, but the code still names it",
+                   low="the name may be only mentioned")
 
 
 def _vague(a: Anchor, v: Verdict, scope: Scope) -> bool:

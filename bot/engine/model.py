@@ -80,6 +80,8 @@ class Anchor:
     where: str = ""  # the file or module the spec places it in ("src/security/authz.py", "sagaz.outbox")
     default: str = ""  # the default value the spec gives a setting ("30", "unlimited"), to compare with the code's
     calls: tuple[str, ...] = ()  # for a function a code sample defines: the project's names its body calls
+    absent: str = ""  # "removed" (the spec says it is gone: deleted, no longer exists) or "unused" (the code
+    #                   must not use or require it): then its presence is the gap, and its absence meets it
 
     @property
     def norm(self) -> str:
@@ -111,6 +113,12 @@ class Requirement:
     planned: bool = False  # a roadmap item, proposal or open task: reported, never a gap or scored
     claim: str = ""  # what the spec says of itself: done, planned, in-progress, missing (status column, box)
     origin: str = ""  # where in the spec: prose, list, table, heading, code:<lang>, tree, diagram
+
+    @property
+    def removal(self) -> bool:
+        """Whatever it names, the spec says is gone: the work it asks for is a removal."""
+        named = [a for a in self.anchors if a.subkind not in ("mention", "scope")]
+        return bool(named) and all(a.absent == "removed" for a in named)
 
 
 @dataclass(frozen=True)

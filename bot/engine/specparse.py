@@ -160,6 +160,8 @@ def classify(code: str) -> Anchor | None:
     if "/" in s or _FILE_EXT.search(s):
         if s.startswith(("~", "$", "<", "{")) or "*" in s or s.startswith("http") or "{" in s:
             return None
+        if not re.search(r"[A-Za-z]", s):
+            return None  # `0/6`, `3/4`: a count or a ratio
         p = s[2:] if s.startswith("./") else s
         if p.startswith((".git/", "node_modules/", ".venv/", "venv/", "__pycache__/")):
             return None  # a tool's working files, never in the repository's tree
@@ -191,7 +193,7 @@ def _dotted(a: Anchor) -> Anchor:
 _HOST_DIR = re.compile(r"^/(?:home|root|etc|usr|var|tmp|opt|bin|sbin|dev|proc|sys|mnt|srv|media|boot|lib|lib64|run|"
                        r"snap|Users|Library|Applications|Volumes|System|private|data|app|workspace|\.[\w-]+)(?:/|$)")
 _PLACEHOLDER_VALUE = re.compile(r"[<>]|\{\{|\}\}|\.\.\.|…|\b[vV]?[xX]\.[yY](?:\.[zZ])?\b|\bexample\.(?:com|org|net)\b|"
-                                r"\byour[-_]|\b(?:FuncName|foo|bar|baz)\b")
+                                r"\byour[-_]|(?<![\w-])(?:FuncName|foo|bar|baz)(?![\w-])")  # not `capture-bar.tsx`
 
 
 def _param_name(arg: str) -> str:
@@ -257,6 +259,57 @@ class _Piece:
     line: int
     anchors: list[tuple[Anchor, int]]
     plain: str  # the words outside code spans
+    spans: list = field(default_factory=list)  # (index in anchors, start, end in text) of each code span's anchor
+
+
+# What a sentence says is gone or must not be used: the anchor's presence is then the gap. Read around
+# the code span itself — "`a.ts` no longer exists", "`a.ts` and `b.ts` are deleted", "Remove `x`",
+# "does not require `token`" — and not from a clause about what happens at run time ("when the
+# `Session` is deleted", "`Job` is removed after 30 days"), where the named thing must exist.
+_CLAUSE_END = re.compile(r"[;.!?]|,\s|\s(?:but|while|whereas|WHEN|THEN|AND|BUT)\s")
+_THING = (r"(?:(?:file|folder|directory|module|package|class|function|method|component|table|column|endpoint|"
+          r"route|hook|script|type|interface|field|property|variable|constant|flag|option|setting|dependency)s?\s+)?")
+_GONE_AFTER = re.compile(
+    r"^(?:\s*(?:,|and|or|&)\s*`x*`)*\s*" + _THING +
+    r"(?:(?:is|are|was|were|has been|have been|gets?|got)\s+(?:now\s+|fully\s+|also\s+)?"
+    r"(?:deleted|removed|dropped|retired|gone)|no longer exists?|(?:does|do|shall|must|should|will)\s+not\s+exist|"
+    r"(?:shall|must|should|will|can|is to|are to)\s+(?:be\s+(?:fully\s+)?(?:deleted|removed|dropped|retired)|"
+    r"no longer exist))\b(?!\s+(?:on|after|when|once|if|before|upon|every|each|within|at|by|during|while)\b)", re.I)
+_GONE_BEFORE = re.compile(r"^\s*(?:\[[ xX]\]\s*)?(?:[A-Z]+-?\d+[:.]?\s+)?(?:\[[^\]]*\]\s*)*"
+                          r"(?:(?:then|and|also|finally)\s+)?(?:delete|remove|drop|retire)\s+(?:the\s+)?"
+                          r"(?:(?:old|legacy|obsolete|deprecated|unused)\s+)?" + _THING +
+                          r"(?:`x*`\s*(?:,|and|or|&)\s*)*$", re.I)
+_UNUSED_BEFORE = re.compile(
+    r"(?<!\bthat )(?<!\bwhich )(?<!\bwho )"  # "packages that don't use `x`": which ones, not what is forbidden
+    r"\b(?:(?:does|do|did|shall|must|should|will|may|can|need)\s*(?:not|n't)|no longer|never)\s+"
+    r"(?:use|require|need|import|call|read|expose|ship|depend on|reference|branch on|include|contain|rely on|"
+    r"send|set|accept|check|mention)s?\s+(?:(?:the|any|a|an|its|their|legacy|old|deprecated|raw)\s+){0,2}"
+    r"(?:`x*`\s*(?:,|and|or|&)\s*)*$", re.I)
+
+
+def _polarity(piece: _Piece, imperative: bool = False) -> None:
+    """Mark the anchors the sentence says are gone (``Anchor.absent``). ``imperative``: a task or a
+    checklist item, whose "Remove `x`" is work to do (in a guide it tells the reader what to do)."""
+    if not piece.spans:
+        return
+    masked = re.sub(r"`[^`]*`", lambda m: "`" + "x" * (len(m.group()) - 2) + "`", piece.text)
+    for i, start, end in piece.spans:
+        a, ln = piece.anchors[i]
+        if a.kind not in (Kind.PATH, Kind.SYMBOL, Kind.ENDPOINT) or a.subkind in ("mention", "scope"):
+            continue
+        before = masked[:start]
+        cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
+        before = before[cut:]
+        if re.match(r"\s*(?:when|whenever|if|after|once|before|until|unless|upon)\b", before, re.I) or \
+                re.search(r"\b(?:when|whenever|if|after|once|before|until|unless|upon)\s+(?:the\s+|a\s+|an\s+)?$",
+                          before, re.I):
+            continue  # a condition on what happens at run time, or on the change ("once `x` is removed")
+        after = masked[end:]
+        gone = _GONE_AFTER.match(after) or imperative and _GONE_BEFORE.match(before)
+        if gone:
+            piece.anchors[i] = (replace(a, absent="removed"), ln)
+        elif _UNUSED_BEFORE.search(before):
+            piece.anchors[i] = (replace(a, absent="unused"), ln)
 
 
 def _inline_pieces(inline, base_line: int, split: bool = True) -> list[_Piece]:
@@ -279,6 +332,7 @@ def _inline_pieces(inline, base_line: int, split: bool = True) -> list[_Piece]:
         elif c.type == "code_inline":
             if not cur.text.strip():
                 cur.line = line
+            start = len(cur.text)
             cur.text += f"`{c.content}`"
             a = classify(c.content)
             if a is None:
@@ -291,6 +345,7 @@ def _inline_pieces(inline, base_line: int, split: bool = True) -> list[_Piece]:
                 if _NOUN_AFTER.search(after) or _NOUN_BEFORE.search(before):
                     a = replace(a, subkind="identifier")  # "the `invoices` table": a name in code
             if a:
+                cur.spans.append((len(cur.anchors), start, len(cur.text)))
                 cur.anchors.append((a, line))
         elif c.type == "text":
             content = c.content
@@ -323,6 +378,8 @@ def _inline_pieces(inline, base_line: int, split: bool = True) -> list[_Piece]:
             continue
     if cur.text.strip():
         pieces.append(cur)
+    for p in pieces:
+        _polarity(p)
     return pieces
 
 
@@ -757,6 +814,9 @@ class _Walker:
         all_anchors = [x for p in pieces for x in p.anchors]
         planned = self.planned()
         if cb:
+            for p in pieces:
+                _polarity(p, imperative=True)
+            all_anchors = [x for p in pieces for x in p.anchors]
             checked = cb.group(1).lower() == "x"
             tm = _TASK.match(body)
             kind, label = (Kind.TASK, tm.group(1)) if tm else (Kind.CHECKLIST, "")
@@ -793,6 +853,7 @@ class _Walker:
         if claim == "planned":
             planned = True
         origin = "list" if self.items else "prose"
+        placeholder = False  # after "TBD - created by archiving change x.": "Update Purpose after archive."
         for p in pieces:
             strong = [(a, ln) for a, ln in p.anchors if a.subkind != "mention"]
             terms = key_terms(p.plain)
@@ -814,8 +875,9 @@ class _Walker:
                 continue
             if self.items and self.items[-1].get("lead_file") and p.text.rstrip().endswith(":"):
                 continue  # "Create `x.py` with:" — its nested items are the requirements
-            if _LEAD_IN.match(p.text) or _TBD.search(p.text):
-                continue  # "Acceptance scenarios:", "Plans: TBD": a label or a placeholder
+            if _LEAD_IN.match(p.text) or _TBD.search(p.text) or placeholder and not _NORMATIVE.search(p.text):
+                placeholder = placeholder or bool(_TBD.search(p.text))
+                continue  # "Acceptance scenarios:", "Plans: TBD": a label or a placeholder (and what it says next)
             if not p.anchors and (p.text.rstrip().endswith(":") and not _NORMATIVE.search(p.text)
                                   or _ABOUT_ITSELF.match(p.text)):
                 continue  # "It keeps two horizons in view:", "This document defines …": it introduces, not asks

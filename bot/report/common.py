@@ -142,7 +142,13 @@ def recommendation(f: FeatureResult) -> str:
         if GapKind.CLAIMED_DONE in by:
             steps.append(f"implement or uncheck {_anchor_list(by[GapKind.CLAIMED_DONE])} (checked as done)")
         if GapKind.MISSING in by:
-            steps.append(f"implement {_anchor_list(by[GapKind.MISSING])}")
+            removals = {r.requirement.id for r in f.requirements if r.requirement.removal}
+            gone = [g for g in by[GapKind.MISSING] if g.requirement in removals]
+            todo = [g for g in by[GapKind.MISSING] if g.requirement not in removals]
+            if todo:
+                steps.append(f"implement {_anchor_list(todo)}")
+            if gone:
+                steps.append(f"remove {_anchor_list(gone)}, as the spec says")
         if GapKind.NO_TESTS in by:
             roots = ", ".join(folder_label(r + "/") for r in f.code_roots[:2])
             steps.append(f"add tests for {roots or f.id}")
@@ -415,7 +421,9 @@ class MatrixRow:
             missing = [r for r in gaps if r.status is Status.MISSING]
             first = (missing or gaps)[0]
             more = f" and {len(gaps) - 1} more" if len(gaps) > 1 else ""
-            return ("Implement " if first.status is Status.MISSING else "Complete ") + short_what(first) + more
+            verb = "Complete " if first.status is not Status.MISSING else \
+                "Remove " if first.requirement.removal else "Implement "
+            return verb + short_what(first) + more
         if ahead:
             return "Mark it done in the document: it is implemented"
         if self.results and all(r.planned for r in self.results):

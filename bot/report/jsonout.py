@@ -23,6 +23,8 @@ def _anchor(a) -> dict:
         d["default"] = a.default
     if a.calls:
         d["calls"] = list(a.calls)
+    if a.absent and a.subkind not in ("mention", "scope"):
+        d["absent"] = a.absent  # removed | unused: the spec says the code must not have it
     return d
 
 
