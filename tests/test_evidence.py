@@ -284,3 +284,25 @@ def test_what_the_spec_says_is_gone_is_met_when_gone_and_a_gap_when_still_there(
     assert "is not done" in gaps[old.requirement.id]
     from bot.report.common import recommendation
     assert "remove" in recommendation(f)
+
+
+def test_a_dotted_name_that_names_a_folder_in_the_repository_is_that_folder():
+    files = {"docs/features/icons.md": "# Icons\n\n- The app keeps `AppIcon.appiconset` in its assets.\n"
+                                      "- `AppIcon.render` draws the icon.\n",
+             "src/icons/icon.ts": "export class AppIcon {\n  size = 1\n}\n",
+             "src/icons/assets/ios/AppIcon.appiconset/Contents.json": "{}\n"}
+    f = feature(analyse(files), "icons")
+    kept = requirement(f, "AppIcon.appiconset")
+    assert kept.status is Status.MET and kept.evidence[0].path == "src/icons/assets/ios/AppIcon.appiconset/"
+    assert requirement(f, "AppIcon.render").status is not Status.MET  # a member, still judged as one
+
+
+def test_a_route_with_only_parameters_in_common_is_not_offered_as_the_nearest():
+    files = {"docs/features/chat.md": "# Chat\n\n- `GET /chat/:chatId` opens a chat.\n- `GET /notes/:id/edit` edits.\n",
+             "src/chat/routes.js": "const router = express.Router()\nrouter.delete('/:id', remove)\n"
+                                   "router.get('/notes/:noteId/edit', edit2)\nrouter.get('/notes/:id/view', view)\n"}
+    f = feature(analyse(files), "chat")
+    chat = requirement(f, "GET /chat/:chatId")
+    assert chat.status is Status.MISSING and "did you mean" not in chat.detail
+    assert "did you mean" in requirement(f, "GET /notes/:id/edit").detail or \
+        requirement(f, "GET /notes/:id/edit").status is Status.MET

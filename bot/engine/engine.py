@@ -248,10 +248,12 @@ class _SnapshotView:
         self.all_paths = set(snapshot.all_paths())
         self.dirs = set()
         self.basenames: dict[str, list[str]] = {}
+        self.dir_names: dict[str, list[str]] = {}  # a folder's own name -> the folders of that name
         for p in sorted(self.all_paths):  # in path order: which same-named file is named first must not vary
             d = posixpath.dirname(p)
             while d and d not in self.dirs:
                 self.dirs.add(d)
+                self.dir_names.setdefault(posixpath.basename(d), []).append(d)
                 d = posixpath.dirname(d)
             self.basenames.setdefault(posixpath.basename(p), []).append(p)
         self.index = globs.PathIndex(paths)
@@ -985,7 +987,8 @@ class Engine:
         scope = Scope(f.id, impl, test_files, view.all_paths, view.dirs, view.basenames, repo, f.code_roots,
                       tuple(f.spec), locate, read_small, programs or {}, languages, test_code=test_feature,
                       located=f.scope == "located", infra=infra,
-                      home=f.home if f.scope == "located" and mine else "", corpora=corpora)
+                      home=f.home if f.scope == "located" and mine else "", corpora=corpora,
+                      dir_names=view.dir_names)
 
         def scenario_match(title: str):
             want = normalise_text(_split_camel(title))

@@ -121,6 +121,7 @@ class Scope:
     home: str = ""  # a located feature's own folder (a folder README's), if it has one
     corpora: dict | None = None  # one evaluation's large structures (corpora, definitions, strings), by their
     #                              files (``retrieval.holder``): features whose code is the same share them
+    dir_names: dict = field(default_factory=dict)  # a folder's own name -> the folders of that name
     _corpus: object = None
     _defs: object = None
     _strings: object = None
@@ -204,10 +205,30 @@ def _ev(h: Hit, note: str, scope: "Scope | None" = None) -> Evidence:
 
 # ---- anchors -----------------------------------------------------------------------------------
 def match_anchor(a: Anchor, scope: Scope) -> Verdict:
+    named = _named_folder(a, scope)
+    if named is not None:
+        return named
     v = _match_anchor(a, scope)
     if v.status is Status.MET and v.evidence:
         v = _refine(a, v, scope)
     return v
+
+
+def _named_folder(a: Anchor, scope: Scope) -> Verdict | None:
+    """A dotted name that is the name of a folder in the repository (`AppIcon.appiconset`,
+    `Runner.xcodeproj`) names that folder, not a member of a class: met where it is."""
+    if a.kind is not Kind.SYMBOL or "." not in a.value or not re.fullmatch(r"[\w.-]+", a.value):
+        return None
+    folders = scope.dir_names.get(a.value)
+    if not folders or scope.basenames.get(a.value):
+        return None  # (a file named by its bare name is judged with the symbols)
+    roots = tuple(r.rstrip("/") + "/" for r in scope.code_roots if r.strip("./"))
+    mine = folders if scope.located or not roots else [d for d in folders if (d + "/").startswith(roots)]
+    if mine:
+        return Verdict(Status.MET, [Evidence(d + "/", 0, "folder exists") for d in mine[:MAX_EVIDENCE]])
+    return Verdict(Status.PARTIAL, [Evidence(d + "/", 0, "a folder of that name exists elsewhere")
+                                    for d in folders[:MAX_EVIDENCE]],
+                   f"not in the feature's code; a folder of that name is at {folders[0]}/")
 
 
 def _refine(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
@@ -562,6 +583,8 @@ def _nearest_route(norm: str, scope: Scope):
     best, best_score = None, 0.0
     for m, r, h in scope.repo.routes_by_last.get(want[-1], ())[:2000]:  # the last segment must agree
         got = r.strip("/").split("/")
+        if not any(s != "{}" and s in got for s in want):
+            continue  # only parameters in common (`/{}` for /chat/{}): nothing near
         score = difflib.SequenceMatcher(None, want, got).ratio()
         if score > best_score and score >= 0.6:
             best, best_score = (m, r, h), score

@@ -101,7 +101,8 @@ def folder_label(folder: str) -> str:
 def located_phrase(f: FeatureResult) -> str:
     """Where a located feature's evidence lies: "code found in src/connectors/ (14 of 17 requirements)"."""
     if not f.located:
-        return "no code found"
+        # its folder's files may be in scope ("17 files located"): it is the requirements that found none
+        return "no requirement found its code" if f.signals.code_files else "no code found"
     shown = [f"{folder_label(d)} ({n} of {f.located_of})" for d, n in f.located[:2]]
     more = f" and {len(f.located) - 2} more" if len(f.located) > 2 else ""
     return "code found in " + ", ".join(shown) + more
