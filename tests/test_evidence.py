@@ -306,3 +306,20 @@ def test_a_route_with_only_parameters_in_common_is_not_offered_as_the_nearest():
     assert chat.status is Status.MISSING and "did you mean" not in chat.detail
     assert "did you mean" in requirement(f, "GET /notes/:id/edit").detail or \
         requirement(f, "GET /notes/:id/edit").status is Status.MET
+
+
+def test_a_table_is_not_a_function_of_that_name_and_a_code_name_in_plain_text_counts():
+    files = {"openspec/specs/audit/spec.md": (
+                 "# audit Specification\n\n## Requirements\n### Requirement: Table\n"
+                 "A single `log` table MUST store all entries.\n\n### Requirement: Record\n"
+                 "The module SHALL expose `record()`, which writes each entry with its entry_kind.\n\n"
+                 "### Requirement: Flush\nThe module SHALL expose `flush()`, which empties the buffer on YouTube "
+                 "sync.\n"),
+             "src/audit/log.js": ("export const log = (...args) => { console.log(...args) }\n"
+                                  "export function record(e) { log(e) }\n"
+                                  "export function flush() { return record(null) }\n")}
+    f = feature(analyse(files), "audit")
+    assert requirement(f, "log").status is Status.MISSING  # console.log's `log` is no table
+    rec = requirement(f, "record()")
+    assert rec.status is Status.PARTIAL and "`entry_kind`" in rec.detail  # spelt as code, and no code has it
+    assert requirement(f, "flush()").status is Status.MET  # a product's name is not a missing identifier

@@ -177,10 +177,10 @@ def test_classify_never_raises(text):
     assert a is None or a.value
 
 
-def test_plain_words_next_to_a_code_noun_are_identifiers():
+def test_plain_words_next_to_a_code_noun_are_names_in_code():
     spec = parse_markdown("s.md", "Rows go to the `invoices` table; run `kubectl` first; the field `status` too.\n")
     sub = {a.value: a.subkind for r in spec.requirements for a in r.anchors}
-    assert sub == {"invoices": "identifier", "kubectl": "word", "status": "identifier"}
+    assert sub == {"invoices": "table", "kubectl": "word", "status": "identifier"}  # a table is a kind of name
 
 
 def test_html_comments_and_inline_html_hold_no_requirements():

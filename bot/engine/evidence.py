@@ -688,6 +688,9 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
     if scope.test_code:  # the feature is its tests: a name its test files define is defined in the feature
         hits = [replace(h, how=h.was) if h.how == "test" and h.was and h.path in scope.code else h for h in hits]
     primary = [h for h in hits if h.name in names[:2]]
+    if a.subkind == "table":  # a table is a schema's, a model's or a string's: a function of that name is not it
+        primary = [h for h in primary if not (h.how == "defined" and h.symbol is not None and
+                                              getattr(h.symbol, "kind", "") in ("function", "method"))]
     where = a.where
     if where:
         placed = _placed(primary, where, scope, usage=a.subkind in ("env", "config", "constant", "mention"),
@@ -707,7 +710,9 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
             return Verdict(Status.MET, ev)
     defined_anywhere = [h for h in primary if h.how == "defined"]
     used_here = [h for h in primary if h.how == "used" and h.path in scope.code]
-    if used_here:  # the feature uses what the spec names: a library's symbol, or a shared type
+    if used_here and (defined_anywhere or a.subkind != "table"):
+        # the feature uses what the spec names: a library's symbol, or a shared type (a table no schema
+        # defines is not one: `log` of console.log is no log table)
         note = (f"used in the feature's code (defined in {defined_anywhere[0].path})" if defined_anywhere else
                 "used in the feature's code (defined outside the repository)")
         return Verdict(Status.MET, [_ev(h, note, scope) for h in used_here[:MAX_EVIDENCE]], "",
@@ -1274,6 +1279,16 @@ def _evaluate(req: Requirement, scope: Scope, scenario_match, searched: str) -> 
         status = Status.MISSING
     else:
         status = Status.PARTIAL
+    if status is Status.MET:
+        # a code name the sentence gives without code formatting (`log_type`, `IconButton`) that no code
+        # has at all: the formatted name alone does not carry the whole sentence
+        absent = [a.value for a in req.anchors if a.subkind == "mention" and a.kind is Kind.SYMBOL and
+                  _code_shaped(a.value) and not any(h.how in ("defined", "used", "string") and
+                                                    h.path not in scope.spec_paths
+                                                    for h in scope.repo.names.get(a.value.rstrip("()"), []))]
+        if absent:
+            status = Status.PARTIAL
+            details.append(", ".join(f"`{n}`" for n in absent[:3]) + " named in the spec, but nowhere in the code")
     if status is Status.MET and len(verdicts) == 1 and verdicts[0][0].kind is Kind.PATH and \
             req.origin in ("list", "prose") and len(req.terms) >= 3:
         # "Enhance `src/run.py` to print per-provider token usage": the file must do what the sentence says
@@ -1290,6 +1305,13 @@ def _evaluate(req: Requirement, scope: Scope, scenario_match, searched: str) -> 
         low = "a plain word in code formatting"
     return RequirementResult(req, status, tuple(evidence[: MAX_EVIDENCE * 2]), searched, "; ".join(details),
                              confidence="low" if low else "high", confidence_reason=low)
+
+
+def _code_shaped(name: str) -> bool:
+    """Spelt as only code spells a name: snake_case, or camelCase (`usePlaces`). Not CapitalisedWords,
+    which products are named too (YouTube, OpenSpec), nor iPhone."""
+    bare = name.rstrip("()")
+    return bool(re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", bare))
 
 
 def _in_file(req: Requirement, path: str, scope: Scope) -> str:

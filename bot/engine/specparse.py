@@ -342,8 +342,9 @@ def _inline_pieces(inline, base_line: int, split: bool = True) -> list[_Piece]:
             if a and a.subkind == "word":
                 before = children[i - 1].content if i and children[i - 1].type == "text" else ""
                 after = children[i + 1].content if i + 1 < len(children) and children[i + 1].type == "text" else ""
-                if _NOUN_AFTER.search(after) or _NOUN_BEFORE.search(before):
-                    a = replace(a, subkind="identifier")  # "the `invoices` table": a name in code
+                noun = _NOUN_AFTER.search(after) or _NOUN_BEFORE.search(before)
+                if noun:  # "the `invoices` table": a name in code (a table's: no function of that name)
+                    a = replace(a, subkind="table" if noun.group(1).lower() == "table" else "identifier")
             if a:
                 cur.spans.append((len(cur.anchors), start, len(cur.text)))
                 cur.anchors.append((a, line))
