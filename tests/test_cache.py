@@ -516,6 +516,7 @@ def test_an_index_comes_back_from_its_compact_form_equal_and_with_shared_names()
     files = {**FILES, "app/models.py": "class User:\n    def save(self, force=False):\n        pass  # TODO: later\n",
              "app/util.py": "import os\nfrom app.models import User\n\ndef save_user(u: User):\n    return u.save()\n",
              "web/api.ts": "export function fetchUser(id: string) { return fetch(`/api/users/${id}`) }\n",
+             "web/app.js": "const users = require('./users')\napp.use('/api/users', users)\n",
              "deploy/app.yaml": "apiVersion: apps/v1\nkind: Deployment\n", "db/schema.sql": "CREATE TABLE users (id int);\n",
              "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00"}
     snap = Snapshot.from_texts(files)
@@ -532,7 +533,8 @@ def test_an_index_comes_back_from_its_compact_form_equal_and_with_shared_names()
     assert {"code", "doc", "binary"} <= kinds
     assert tuple(f.name for f in fields(ix.FileIndex)) == (  # a new field must be packed too
         "kind", "lang", "lines", "defs", "routes", "strings", "tokens", "comment_tokens", "markers", "refs", "lossy",
-        "timeouts", "symbols", "refnames", "regions")
+        "timeouts", "symbols", "refnames", "regions", "mounts")
+    assert engine.file_index(snap, "web/app.js", rs).mounts == (("/api/users", 2),)
     a = ix.loads(ix.dumps(engine.file_index(snap, "app/models.py", rs)))
     b = ix.loads(ix.dumps(engine.file_index(snap, "app/util.py", rs)))
     name_a = next(t for t in a.tokens if t == "User")

@@ -323,3 +323,30 @@ def test_a_table_is_not_a_function_of_that_name_and_a_code_name_in_plain_text_co
     rec = requirement(f, "record()")
     assert rec.status is Status.PARTIAL and "`entry_kind`" in rec.detail  # spelt as code, and no code has it
     assert requirement(f, "flush()").status is Status.MET  # a product's name is not a missing identifier
+
+
+def test_routes_of_a_router_mounted_in_another_file_are_found_under_its_prefix():
+    files = {"docs/features/users.md": ("# Users\n\n- `GET /api/users/:id` returns a user.\n"
+                                        "- `POST /api/users` creates one.\n- `GET /api/users/me/avatar` shows it.\n"
+                                        "- `GET /v1/orders/{order_id}` returns an order.\n"
+                                        "- `GET /api/auth/session` returns the session.\n"),
+             "src/users/routes.js": ("const router = require('express').Router()\nrouter.get('/:id', getUser)\n"
+                                     "router.post('/', createUser)\nmodule.exports = router\n"),
+             "src/users/other.js": "const r = require('express').Router()\nr.get('/avatar', avatar)\n",
+             "src/users/app.js": ("const users = require('./routes')\nconst app = express()\n"
+                                  "app.use('/api/users', users)\napp.use('/api/users/me', other)\n"),
+             "src/users/orders.py": ('from fastapi import APIRouter\nrouter = APIRouter()\n\n'
+                                     '@router.get("/{order_id}")\ndef order(order_id: int):\n    return {}\n'),
+             "src/users/main.py": ('from fastapi import FastAPI\nfrom . import orders\napp = FastAPI()\n'
+                                   'app.include_router(orders.router, prefix="/v1/orders")\n'),
+             "src/users/auth.ts": ("import { Hono } from 'hono'\nexport const auth = new Hono()\n"
+                                   "auth.get('/session', (c) => c.json({}))\n"),
+             "src/users/server.ts": "import { auth } from './auth'\nconst app = new Hono()\napp.route('/api/auth', auth)\n"}
+    f = feature(analyse(files), "users")
+    for route, at in (("GET /api/users/:id", "src/users/routes.js"), ("POST /api/users", "src/users/routes.js"),
+                      ("GET /v1/orders/{order_id}", "src/users/orders.py"), ("GET /api/auth/session", "src/users/auth.ts")):
+        r = requirement(f, route)
+        assert r.status is Status.MET and r.evidence[0].path == at, route
+        assert r.evidence[1].note == "the router mounted under its prefix"
+    # other.js is mounted at /api/users/me by app.js, which does not import it: no way to tell it is that router
+    assert requirement(f, "GET /api/users/me/avatar").status is Status.MISSING

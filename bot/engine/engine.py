@@ -24,7 +24,7 @@ from . import globs, retrieval, rules as rules_mod
 from .config import CONFIG_PATHS, Config, Waiver
 from .errors import Stopped
 from .evidence import Scope, anchor_names, command_names, evaluate_requirement, flag_names, \
-    requirement_ids, route_suffixes, split_endpoint
+    requirement_ids, route_suffixes, route_tails, split_endpoint
 from .fingerprint import fingerprint, normalise_text
 from .terms import key_terms
 from . import index as index_mod
@@ -610,6 +610,7 @@ class Engine:
                         if a.kind is Kind.ENDPOINT:
                             norm = split_endpoint(a)[1]
                             wanted.routes.update(route_suffixes(norm))
+                            wanted.routes.update(route_tails(norm))  # a mounted router's own paths
                             if a.value.startswith("ANY "):  # a bare path may be a prefix routes live under
                                 wanted.prefixes.add(norm)
                         elif a.kind is Kind.FLAG:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from . import retrieval
-from .index import FileIndex, norm_route
+from .index import FileIndex, norm_route, resolve_ref
 from .lookup import Hit, RepoLookup, _symbols
 from .model import Anchor, Evidence, Kind, Requirement, RequirementResult, Status
 from .terms import split_identifier
@@ -91,6 +91,60 @@ def route_suffixes(norm: str) -> list[str]:
             break
         out.append("/" + "/".join(rest))
     return out
+
+
+def route_tails(norm: str) -> list[str]:
+    """/api/users/{} → [/users/{}, /{}, /]: what a router registers when it is mounted at the rest
+    (``_mounted``); with ``route_suffixes``, what the lookup keeps."""
+    segs = norm.strip("/").split("/")
+    return ["/" + "/".join(segs[i:]) for i in range(1, len(segs))] + ["/"]
+
+
+def _mounted(norm: str, scope: "Scope") -> list[tuple[int, str | None, Hit, Hit]]:
+    """Routes registered on a router that a file mounts under the rest of the path and imports from
+    the route's file (``app.use('/api/users', users)``, ``users`` registering ``/:id``):
+    (1, method, route hit, mount hit)."""
+    if not scope.repo.mounts:
+        return []
+    segs = norm.strip("/").split("/")
+    out = []
+    for j in range(len(segs)):  # (the application itself may sit under a prefix set elsewhere)
+        for k in range(j + 1, len(segs) + 1):
+            mounts = scope.repo.mounts.get("/" + "/".join(segs[j:k]))
+            if not mounts:
+                continue
+            rest = "/" + "/".join(segs[k:])
+            routes = scope.repo.routes.get(rest, [])
+            for _, mount in mounts:
+                imported = _imported_by(mount.path, scope)
+                out.extend((1, m, h, mount) for m, h in routes if h.path != mount.path and _in_modules(h.path, imported))
+    return out
+
+
+def _imported_by(path: str, scope: "Scope"):
+    """What the file at ``path`` imports: (targets, the names it uses, whether a folder is a package)."""
+    fi = scope.repo._files.get(path)
+    if fi is None or fi.kind != "code":
+        return [], frozenset(), False
+    return [resolve_ref(r, path) for r in fi.refs], fi.tokens, fi.lang == "go"
+
+
+def _in_modules(path: str, imported) -> bool:
+    """Is ``path`` a module the importing file imports? A folder it imports holds the module when the
+    folder is the package (Go), the file is the folder's own (index.js, __init__.py), or the importer
+    names the file's module (``from . import orders`` … ``orders.router``)."""
+    targets, names, folders_are_packages = imported
+    mod, folder = posixpath.splitext(path)[0], posixpath.dirname(path)
+    stem = posixpath.basename(mod)
+    for t, relative in targets:
+        if not t:
+            continue
+        if t == mod or (not relative and mod.endswith("/" + t)):
+            return True
+        if (t == folder or (not relative and (folder.endswith("/" + t) or t.endswith("/" + folder)))) and \
+                (folders_are_packages or stem in ("index", "__init__") or stem in names):
+            return True
+    return False
 
 
 SHARED_FILES = 200  # a feature's code of this many files or more is worth sharing between features
@@ -477,6 +531,11 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
     for i, suffix in enumerate(route_suffixes(norm)):
         for m, h in scope.repo.routes.get(suffix, []):
             candidates.append((i, m, h))
+    mounted = {}
+    if not candidates:
+        for i, m, h, mount in _mounted(norm, scope):
+            candidates.append((i, m, h))
+            mounted.setdefault(id(h), mount)
     if not candidates:
         candidates = [(0, m, h) for m, r, h in _by_parameters(norm, scope)]
     if not candidates:
@@ -509,6 +568,10 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
     if inside:
         inside.sort(key=lambda c: (c[0], c[1] is None))
         i, m, h = inside[0]
+        mount = mounted.get(id(h))
+        if mount is not None:
+            return Verdict(Status.MET, [_ev(h, "route registered on a mounted router"),
+                                        _ev(mount, "the router mounted under its prefix")])
         note = "route registered" + (" under a router prefix" if i else "")
         return Verdict(Status.MET, [_ev(h, note)])
     wrong_method = [c for c in candidates if c[2].path in scope.code and c not in ok_method]

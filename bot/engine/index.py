@@ -112,6 +112,7 @@ class FileIndex:
     symbols: tuple[Symbol, ...] = ()
     refnames: frozenset = frozenset()  # identifiers used as references (not where they are defined)
     regions: tuple[Region, ...] = ()
+    mounts: tuple[tuple[str, int], ...] = ()  # (route prefix, line): routers mounted here, registered elsewhere
 
 
 EMPTY = FileIndex("other", None, 0, {}, (), {}, frozenset(), frozenset(), (), ())
@@ -129,7 +130,7 @@ EMPTY = FileIndex("other", None, 0, {}, (), {}, frozenset(), frozenset(), (), ()
 # indexes then cost about their compressed size: at 30,000 files the blocks are 14 MB, and the report
 # process held 160 MB after indexing instead of 351 MB. Reading a field of an index that was let go
 # unpacks it again (about 30 microseconds).
-PACKED_VERSION = 2
+PACKED_VERSION = 3
 HEAVY = ("defs", "strings", "tokens", "comment_tokens", "symbols", "refnames", "regions")
 DECODED = 1024
 
@@ -153,17 +154,18 @@ def pack(fi: FileIndex) -> tuple:
     block = fi.__dict__.get("_block") if type(fi) is PackedIndex else None
     return (PACKED_VERSION, fi.kind, fi.lang, fi.lines, tuple((r.method, r.raw, r.norm, r.line) for r in fi.routes),
             tuple(fi.markers), tuple((r.style, r.target, r.line) for r in fi.refs), fi.lossy, tuple(fi.timeouts),
-            block if block is not None else _heavy_block(fi))
+            tuple(fi.mounts), block if block is not None else _heavy_block(fi))
 
 
 def unpack(t: tuple) -> "PackedIndex":
     version = t[0] if isinstance(t, tuple) and t else None
-    if version != PACKED_VERSION or len(t) != 10 or not isinstance(t[9], bytes):
+    if version != PACKED_VERSION or len(t) != 11 or not isinstance(t[10], bytes):
         raise ValueError(f"packed index version {version}, expected {PACKED_VERSION}")
-    _, kind, lang, lines, routes, markers, refs, lossy, timeouts, block = t
+    _, kind, lang, lines, routes, markers, refs, lossy, timeouts, mounts, block = t
     fi = object.__new__(PackedIndex)
     fi.__dict__.update(kind=kind, lang=lang, lines=lines, routes=tuple(Route(*r) for r in routes), markers=markers,
-                       refs=tuple(Ref(*r) for r in refs), lossy=lossy, timeouts=timeouts, _block=block, _heavy=None)
+                       refs=tuple(Ref(*r) for r in refs), lossy=lossy, timeouts=timeouts, mounts=mounts, _block=block,
+                       _heavy=None)
     return fi
 
 

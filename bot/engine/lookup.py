@@ -27,7 +27,7 @@ CLASS_CAP = 10  # definitions kept per class name
 TERM_WHERE = 20  # files kept per prose term
 MAX_ROUTES = 20_000  # registered routes kept (for near-miss suggestions)
 _CAPPED = {"names": NAME_CAP, "infra_set": NAME_CAP, "infra_strings": NAME_CAP, "classes": CLASS_CAP}
-_ORDERED = ("routes", "prefixed")  # every hit kept, in file order
+_ORDERED = ("routes", "prefixed", "mounts")  # every hit kept, in file order
 
 
 @dataclass
@@ -98,6 +98,7 @@ class RepoLookup:
         self.names: dict[str, list[Hit]] = {}
         self.routes: dict[str, list[tuple[str | None, Hit]]] = {}
         self.prefixed: dict[str, list[tuple[str | None, Hit]]] = {}  # route prefix -> routes under it
+        self.mounts: dict[str, list[tuple[None, Hit]]] = {}  # route prefix -> routers mounted there (non-test)
         self.referenced: dict[str, set[str]] = {}  # name -> non-test files that reference it
         self.term_df: dict[str, int] = {}
         self.term_where: dict[str, list[str]] = {}
@@ -241,6 +242,9 @@ class RepoLookup:
                             out.append(("prefixed", p, (r.method, hit)))
                 if not test:
                     out.append(("registered", None, (r.method, r.norm, hit)))
+            if not test:
+                for norm, line in getattr(fi, "mounts", ()):
+                    out.append(("mounts", norm, (None, Hit(path, line, "mount"))))
         return out
 
     def _put(self, table: str, key, item) -> None:
@@ -557,6 +561,7 @@ class _Only:
         self.infra_strings = _Keys(full.infra_strings, prefixes)
         self.routes = _Keys(full.routes, routes)
         self.prefixed = _Keys(full.prefixed, prefixes)
+        self.mounts = full.mounts if routes else {}
         self.term_df = _Keys(full.term_df, wanted.terms)
         self.term_where = _Keys(full.term_where, wanted.terms)
         self.classes = full.classes if names else {}

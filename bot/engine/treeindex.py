@@ -90,6 +90,7 @@ class _FileWalk:
         self._code: str | None = None
         self._lower: str | None = None
         self.fast_nodes: dict[str, list] = {}
+        self.mounts: tuple = ()
 
     # ---- the one pass over the tree ----------------------------------------------------------------
     def collect(self) -> list[tuple]:
@@ -451,7 +452,7 @@ class _FileWalk:
         text_lines = self.text.splitlines()
         return FileIndex(
             kind="code", lang=pack.name, lines=sum(map(bool, map(str.strip, text_lines))), defs=first_lines(symbols),
-            routes=self.routes(), strings=strings, tokens=frozenset(self.ident_set),
+            routes=self.routes(), mounts=self.mounts, strings=strings, tokens=frozenset(self.ident_set),
             comment_tokens=frozenset(_IDENT.findall("\n".join(c.text for c in self.comments))),
             markers=self.markers(stub_matches, defs, text_lines), refs=self.refs(), lossy=lossy,
             timeouts=tuple(dict.fromkeys(self.timeouts)), symbols=tuple(symbols), refnames=frozenset(refnames),
@@ -637,6 +638,17 @@ class _FileWalk:
                 r = make_route(method, raw, line)
                 full = join_route(pre, r.raw)
                 out.append(Route(r.method, full, norm_route(full), line))
+        # a router mounted here whose routes are registered elsewhere (app.use('/api/users', users) with
+        # users' routes in the module it imports): the prefix, for the routes of the files this one imports
+        used = {m.caps["RECV"] for m in plain if m.caps.get("RECV")} | \
+            {p.caps["PARENT"] for p in bound if p.caps.get("PARENT")}
+        mounts = []
+        for p in bound:
+            raw = unquote(p.caps["PATH"])
+            if p.caps["RECV"] not in used and raw:
+                pre = _scope_prefix(scoped, p)
+                mounts.append((norm_route(join_route(pre, raw) if pre else raw), p.caps.get("_PATH_LINE", p.line)))
+        self.mounts = tuple(dict.fromkeys(mounts))
         return tuple(out)
 
 
