@@ -138,6 +138,7 @@ class warm:
         self.missing: list[str] = []
         self.missing_specs: list[str] = []
         self.stored: set[str] = set()  # the paths whose index the workers sent, kept in the cache as it came
+        self.adopted: list[str] = []  # the paths whose index came from the cache
 
     def __enter__(self) -> "warm":
         engine, snap = self.engine, self.snapshot
@@ -146,6 +147,7 @@ class warm:
             keys = {engine.content_key(snap, p, self.ruleset): p for p in todo}
             for key, fi in self.cache.get_many("index", list(keys)).items():
                 engine.adopt(snap, self.ruleset, keys[key], fi)
+                self.adopted.append(keys[key])
             self.missing = [p for p in todo if not engine.has_index(snap, p, self.ruleset)]
             specs = engine.unparsed_specs(snap, self.config)
             skeys = {engine.content_key(snap, p): p for p in specs}
@@ -172,18 +174,13 @@ class warm:
         # kept: what was built from bytes that match their hash, and not cut short by a rule's time limit
         # (that depends on the machine's load at the time, not on the file)
         unverified = getattr(snap, "unverified", ())
-        encoded, paths = {}, {}
+        built = {}
         for p in self.missing:
             if p in unverified or p in self.stored:
                 continue
             if (fi := engine.peek_index(snap, p, self.ruleset)) is not None and not fi.timeouts:
-                key = engine.content_key(snap, p, self.ruleset)
-                encoded[key], paths[key] = cache_mod.encode("index", fi), p
-        self.cache.put_many("index", {}, encoded=encoded)
-        # the engine keeps the packed form it was encoded to (a twentieth of the memory, and nothing
-        # more to compute): a long-lived engine holds every repository it has seen in its file cache
-        for key, blob in encoded.items():
-            engine.hold_packed(snap, self.ruleset, paths[key], cache_mod.decode("index", blob))
+                built[engine.content_key(snap, p, self.ruleset)] = fi
+        self.cache.put_many("index", built)
         parsed = {engine.content_key(snap, p): ps for p in self.missing_specs
                   if p not in unverified and (ps := engine.peek_spec(snap, p)) is not None}
         self.cache.put_many("spec", parsed)

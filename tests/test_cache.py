@@ -707,21 +707,31 @@ def test_indexes_the_workers_sent_that_a_busy_cache_refused_are_kept_after_the_e
     assert len(ContentCache(tmp_path / "c").get_many("index", keys)) == len(todo)
 
 
-def test_the_apps_engine_keeps_what_it_built_in_the_packed_form_it_kept_in_the_cache(tmp_path, monkeypatch):
-    """A long-lived worker holds the indexes of every repository it has analysed: as encoded for the
-    cache (a fraction of the memory), equal to what was built."""
+def test_the_apps_engine_holds_the_indexes_of_repositories_it_no_longer_keeps_structures_for_packed():
+    """A long-lived worker holds the indexes of every repository it has analysed: those of a repository
+    whose whole-repository structures it let go are held packed (a fraction of the memory), equal to
+    what was built; those of the repositories it keeps structures for stay as they are."""
     from bot.engine import index as index_mod
     from bot.flows import cpu
-    monkeypatch.setenv("DRIFTBOT_CACHE", str(tmp_path / "app-cache"))
-    monkeypatch.setattr(cpu, "_CACHE", [])
-    snap = Snapshot.from_texts(FILES)
-    cfg = load_config(snap)
+    cpu_cache = [None]
     engine = Engine(shared=True)
-    cpu.call_engine(engine, "evaluate", (snap, cfg), {}, 60)
-    rs = engine.rule_set(snap, cfg)
-    held = engine.peek_index(snap, "internal/auth/routes.go", rs)
-    assert type(held) is index_mod.PackedIndex
-    assert held == Engine().file_index(snap, "internal/auth/routes.go", rs)
+    snaps = [Snapshot.from_texts({**FILES, f"internal/auth/extra{i}.go": f"package auth\n\nfunc X{i}() {{}}\n"})
+             for i in range(3)]  # three file lists: three views, of which an engine keeps two
+    import bot.flows.cpu as cpu_mod
+    cpu_mod._CACHE[:] = cpu_cache
+    for snap in snaps:
+        cpu.call_engine(engine, "evaluate", (snap, load_config(snap)), {}, 60)
+    first, last = snaps[0], snaps[2]
+    rs = engine.rule_set(first, load_config(first))
+    gone = engine.peek_index(first, "internal/auth/extra0.go", rs)
+    assert type(gone) is index_mod.PackedIndex
+    assert gone == Engine().file_index(first, "internal/auth/extra0.go", rs)
+    assert type(engine.peek_index(last, "internal/auth/extra2.go", rs)) is not index_mod.PackedIndex
+    # a kept view's lookup still follows a change by identity: the next evaluation updates, not rebuilds
+    built = engine.stats["lookups_built"]
+    changed = Snapshot.from_texts({**FILES, "internal/auth/extra2.go": "package auth\n\nfunc Y2() {}\n"})
+    cpu.call_engine(engine, "evaluate", (changed, load_config(changed)), {}, 60)
+    assert engine.stats["lookups_built"] == built
 
 
 def test_an_evaluation_that_parsed_many_files_gives_the_freed_memory_back(tmp_path, monkeypatch):

@@ -350,3 +350,27 @@ def test_routes_of_a_router_mounted_in_another_file_are_found_under_its_prefix()
         assert r.evidence[1].note == "the router mounted under its prefix"
     # other.js is mounted at /api/users/me by app.js, which does not import it: no way to tell it is that router
     assert requirement(f, "GET /api/users/me/avatar").status is Status.MISSING
+
+
+def test_what_is_gone_judged_without_failing_or_mistaking_something_like_it_for_it():
+    files = {"docs/features/users.md": (
+                 "# Users\n\n"
+                 "- [ ] Remove `src/users/importer.py` once callers use the new streaming importer\n"
+                 "- `src/users/old/export.py` is deleted.\n"
+                 "- `DELETE /users/:id` no longer exists.\n"
+                 "- [x] Delete the `runExecutorSession` helper\n"),
+             "src/users/export.py": "def export():\n    pass\n",
+             "src/users/routes.js": "router.get('/users/:id', getUser)\n",
+             "spike/proto.py": "def runExecutorSession():\n    pass\n"}
+    f = feature(analyse(files), "users")
+    assert requirement(f, "src/users/importer.py").status is Status.MET  # gone: once meant a crash here
+    assert requirement(f, "src/users/old/export.py").status is Status.MET  # a file of that name elsewhere is not it
+    assert requirement(f, "DELETE /users/:id").status is Status.MET  # the GET route is another route
+    spike = requirement(f, "runExecutorSession")
+    assert spike.status is Status.MET and spike.confidence == "low"  # only a prototype folder still has it
+
+
+def test_a_gaps_fingerprint_does_not_depend_on_what_a_sentence_says_is_gone():
+    from bot.engine.model import Anchor, Kind
+    assert Anchor(Kind.PATH, "a.py") == Anchor(Kind.PATH, "a.py", absent="removed")
+    assert len({Anchor(Kind.PATH, "a.py"), Anchor(Kind.PATH, "a.py", absent="removed")}) == 1

@@ -1,4 +1,5 @@
 """Spec parsing: requirement kinds, 1-based lines, excluded sections; property tests for robustness."""
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from bot.engine.model import Kind
@@ -203,3 +204,41 @@ def test_code_blocks_in_languages_whose_comments_have_other_names_are_read():
                                    "```rust\n/// a unit\npub struct Meter;\n```\n")
     names = {a.value for r in spec.requirements for a in r.anchors}
     assert {"AgentRegistry", "Meter"} <= names
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("THEN `src/a.ts` no longer exists AND `src/b.ts` no longer exists", {"src/a.ts": "removed", "src/b.ts": "removed"}),
+    ("`a.py`, `b.py`, and `c.py` are deleted.", {"a.py": "removed", "b.py": "removed", "c.py": "removed"}),
+    ("`src/old.py` is removed from the repository.", {"src/old.py": "removed"}),
+    ("`LegacyClient` no longer exists.", {"LegacyClient": "removed"}),
+    ("The server does not require `legacy_token` cookies.", {"legacy_token": "unused"}),
+    ("`redux` is no longer used.", {"redux": "unused"}),
+    # what happens at run time, or a condition: the named thing must exist
+    ("When the user logs out, the `Session` is deleted.", {"Session": ""}),
+    ("`Session` is deleted from Redis on logout.", {"Session": ""}),
+    ("THEN the `Draft` is deleted", {"Draft": ""}),
+    ("The `cache.json` file is dropped and recreated on start.", {"cache.json": ""}),
+    ("`LegacyClient` is removed.", {"LegacyClient": ""}),
+    ("It SHALL NOT expose `password_hash`.", {"password_hash": ""}),
+    ("Workers must not call `send_receipt` twice.", {"send_receipt": ""}),
+    ("Clients should not call `/internal/debug` directly.", {"ANY /internal/debug": ""}),
+    ("Expected: FAIL — current code doesn't check `task.runner`.", {"task.runner": ""}),
+    ("For packages that don't use `mdatagen`, gates are defined by hand.", {"mdatagen": ""}),
+    ("Exporters lose batching once `batchprocessor` is removed.", {"batchprocessor": ""}),
+    ("To make this work, remove the `builtinassets` tag.", {"builtinassets": ""}),
+])
+def test_what_a_sentence_says_is_gone(text, expected):
+    spec = parse_markdown("docs/s.md", text + "\n")
+    assert {a.value: a.absent for r in spec.requirements for a in r.anchors} == expected
+
+
+@pytest.mark.parametrize("task, expected", [
+    ("- [ ] T045 Remove placeholder `add()` function if still present", {"add()": "removed"}),
+    ("- [ ] Remove `src/legacy/importer.py` once callers use the new streaming importer",
+     {"src/legacy/importer.py": "removed"}),
+    ("- [ ] Remove `a.py`, `b.py`, and `c.py`", {"a.py": "removed", "b.py": "removed", "c.py": "removed"}),
+    ("- [x] T013 Delete `Session` on logout", {"Session": ""}),  # what the program does
+])
+def test_a_task_that_removes_something(task, expected):
+    spec = parse_markdown("specs/001-x/tasks.md", "# Tasks\n\n" + task + "\n")
+    assert {a.value: a.absent for r in spec.requirements for a in r.anchors} == expected

@@ -381,14 +381,6 @@ class Engine:
             self._file_cache[self._index_key(snapshot, path, ruleset)] = fi
             self.stats["files_indexed"] += 1
 
-    def hold_packed(self, snapshot: Snapshot, ruleset: rules_mod.RuleSet, path: str, packed: FileIndex) -> None:
-        """Hold ``packed`` (``index.unpack`` of the index held for ``path``, equal to it) instead of it:
-        what this engine keeps from earlier evaluations takes a fraction of the memory. Structures that
-        refer to the unpacked one (the two views kept last) keep it until they go."""
-        key = self._index_key(snapshot, path, ruleset)
-        if key in self._file_cache:
-            self._file_cache[key] = packed
-
     def content_key(self, snapshot: Snapshot, path: str, ruleset: rules_mod.RuleSet | None = None) -> str:
         """What a file's index (with ``ruleset``) or parsed spec (without) depends on, as text: the
         key under which a content cache outside the engine keeps it."""
@@ -739,8 +731,26 @@ class Engine:
             self._keeping.remove(view)
         self._keeping.append(view)
         while len(self._keeping) > KEEP_VIEWS:
-            self._keeping.pop(0).forget()
+            gone = self._keeping.pop(0)
+            self._pack_held(gone)
+            gone.forget()
         return view
+
+    def _pack_held(self, view: _SnapshotView) -> None:
+        """The indexes this engine built for a view it stops keeping structures for are held packed
+        from now on (``index.PackedIndex``, a twentieth of the memory): a long-lived engine holds every
+        repository it has analysed. Those a kept view still holds stay as they are (its lookup and
+        collection follow a change by the indexes' identities)."""
+        kept = {id(fi) for v in self._keeping for col in v.collected.values()
+                for fi in [*col.indexes.values(), *col.infra.values()]}
+        for rkey, col in view.collected.items():
+            for path, fi in [*col.indexes.items(), *col.infra.items()]:
+                entry = col.entries.get(path)
+                if entry is None or type(fi) is not FileIndex or id(fi) in kept or fi.timeouts:
+                    continue
+                key = (entry.sha, rkey, path)
+                if self._file_cache.get(key) is fi:
+                    self._file_cache[key] = index_mod.loads(index_mod.dumps(fi))
 
     def _refs(self, view: _SnapshotView, ruleset: rules_mod.RuleSet, col: "_Collected") -> "_RefIndex":
         """Who imports what, for the collected indexes: the view's last one brought up to date when the

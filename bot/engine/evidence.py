@@ -1053,7 +1053,7 @@ def _match_receiver(a: Anchor, scope: Scope) -> Verdict | None:
     """``storage.mark_sent()`` in a code sample: the variable is named after its class. When classes of
     that name exist (OutboxStorage, PostgreSQLOutboxStorage …) the method must be one of theirs."""
     recv = a.owner.lower().strip("_")
-    method = a.value.rsplit(".", 1)[-1].removesuffix("()")
+    method = _last(a.value)
     if len(recv) < 4 or recv in ("self", "this", "cls", "client", "app", "api", "obj", "instance"):
         return None
     owners = [h for key, hits in scope.repo.classes.items() if key.endswith(recv) for h in hits]
@@ -1075,12 +1075,18 @@ def _match_receiver(a: Anchor, scope: Scope) -> Verdict | None:
 
 def _match_member(a: Anchor, scope: Scope) -> Verdict:
     owner = a.owner
-    member = a.value.rsplit(".", 1)[-1].removesuffix("()")
+    member = _last(a.value)
     owners = _owner_symbols(owner, scope)
     if not owners:
         v = _match_names(a, (member,), scope, string_ok=False)
         if v.status is Status.MET:
             return Verdict(Status.PARTIAL, v.evidence, f"`{member}` exists, but no `{owner}` is defined")
+        used = [h for h in scope.repo.names.get(member, []) if h.how == "used" and h.path in scope.code]
+        if used and any(h.how == "used" and h.path in scope.code for h in scope.repo.names.get(owner, [])):
+            # a type the feature's code uses but the repository does not define (Path::components, a
+            # library's client), and the method called: all the code can show
+            return Verdict(Status.MET, [_ev(h, f"calls {member} (of {owner}, defined outside the repository)", scope)
+                                        for h in used[:MAX_EVIDENCE]], "", f"{owner} is defined outside the repository")
         return Verdict(Status.MISSING, [], f"no `{owner}` is defined, nor `{member}`")
     for h in sorted(owners, key=lambda h: h.path not in scope.code):
         members = _members(h, scope)
@@ -1102,9 +1108,14 @@ def _match_member(a: Anchor, scope: Scope) -> Verdict:
     return Verdict(Status.MISSING, [_ev(h, f"{owner} is defined here, without {member}", scope)], why)
 
 
+def _last(value: str) -> str:
+    """A member's own name: `Saga.run()` → run, `Ctx::detect()` → detect."""
+    return re.split(r"\.|::|#|->", value)[-1].removesuffix("()")
+
+
 def _match_param(a: Anchor, scope: Scope) -> Verdict:
     """``KafkaBrokerConfig(topic=…)`` in a spec: the callable must accept ``topic``."""
-    owner, param = a.owner.rsplit(".", 1)[-1], a.value
+    owner, param = re.split(r"\.|::", a.owner)[-1], a.value
     owners = _owner_symbols(owner, scope)
     if not owners:
         return Verdict(Status.MISSING, [], f"no `{owner}` is defined")
@@ -1317,9 +1328,9 @@ def _evaluate(req: Requirement, scope: Scope, scenario_match, searched: str) -> 
         v = match_anchor(a, scope)
         if v.status is Status.UNVERIFIABLE:
             continue
-        if _vague(a, v, scope):
+        if _vague(a, v, scope) and not a.absent:  # (a plain word the code must no longer use: its absence counts)
             continue
-        verdicts.append((a, _inverted(a, v) if a.absent else v))
+        verdicts.append((a, _inverted(a, v, scope) if a.absent else v))
     if not verdicts:
         if req.terms and len(req.terms) >= 2:
             return _prose(req, scope, searched)
@@ -1352,7 +1363,9 @@ def _evaluate(req: Requirement, scope: Scope, scenario_match, searched: str) -> 
         if absent:
             status = Status.PARTIAL
             details.append(", ".join(f"`{n}`" for n in absent[:3]) + " named in the spec, but nowhere in the code")
+            lows.append("a name written without code formatting")  # (the code may spell it otherwise)
     if status is Status.MET and len(verdicts) == 1 and verdicts[0][0].kind is Kind.PATH and \
+            not verdicts[0][0].absent and verdicts[0][1].evidence and \
             req.origin in ("list", "prose") and len(req.terms) >= 3:
         # "Enhance `src/run.py` to print per-provider token usage": the file must do what the sentence says
         caveat = _in_file(req, verdicts[0][1].evidence[0].path, scope)
@@ -1392,16 +1405,27 @@ def _in_file(req: Requirement, path: str, scope: Scope) -> str:
     return ""
 
 
-def _inverted(a: Anchor, v: Verdict) -> Verdict:
+def _inverted(a: Anchor, v: Verdict, scope: Scope) -> Verdict:
     """The verdict on an anchor the spec says is gone (``Anchor.absent``): found is the gap, not found
     meets it. Something removed that is still here is missing work; a name the code must not use that
-    it still names may be only a mention (a comment, a migration reading the old name): partial, low."""
+    it still names may be only a mention (a comment, a migration reading the old name): partial, low.
+    A name gone from the feature's code that only another folder still has (a prototype's copy) is gone."""
     what = {Kind.PATH: "path", Kind.ENDPOINT: "route"}.get(a.kind, "name")
+    gone = "no longer exists" if a.absent == "removed" else "is not used"
     if v.status is Status.MISSING:
-        gone = "no longer exists" if a.absent == "removed" else "is not used"
         return Verdict(Status.MET, [], f"the spec says it {gone}, and the code has no such {what}")
+    # partly found: the same thing elsewhere is still there; only something like it (a file of that name
+    # in another folder, the route for another method) is not
+    similar = v.status is Status.PARTIAL and (a.kind is Kind.PATH or
+                                              a.kind is Kind.ENDPOINT and v.why.startswith("method differs"))
+    if similar:
+        return Verdict(Status.MET, [], f"the spec says it {gone}; only something like it remains ({v.why})",
+                       low="something like it remains")
+    if a.kind is Kind.SYMBOL and v.evidence and not any(e.path in scope.code for e in v.evidence):
+        return Verdict(Status.MET, v.evidence[:1], f"gone from the feature's code ({v.evidence[0].path} still has it)",
+                       low="the name is still in the repository")
     if a.absent == "removed":
-        return Verdict(Status.MISSING, v.evidence, f"the spec says it is removed, but the {what} is still there")
+        return Verdict(Status.MISSING, v.evidence, "still there, though the spec says it is removed")
     return Verdict(Status.PARTIAL, v.evidence, "the spec says the code does not use it, but the code still names it",
                    low="the name may be only mentioned")
 

@@ -80,8 +80,10 @@ class Anchor:
     where: str = ""  # the file or module the spec places it in ("src/security/authz.py", "sagaz.outbox")
     default: str = ""  # the default value the spec gives a setting ("30", "unlimited"), to compare with the code's
     calls: tuple[str, ...] = ()  # for a function a code sample defines: the project's names its body calls
-    absent: str = ""  # "removed" (the spec says it is gone: deleted, no longer exists) or "unused" (the code
-    #                   must not use or require it): then its presence is the gap, and its absence meets it
+    # "removed" (the spec says it is gone: deleted, no longer exists) or "unused" (the code must not use or
+    # require it): then its presence is the gap, and its absence meets it. Not part of what the anchor is
+    # (equal anchors fold into one, and a gap's fingerprint stays what it was)
+    absent: str = field(default="", compare=False)
 
     @property
     def norm(self) -> str:

@@ -266,30 +266,47 @@ class _Piece:
 # the code span itself — "`a.ts` no longer exists", "`a.ts` and `b.ts` are deleted", "Remove `x`",
 # "does not require `token`" — and not from a clause about what happens at run time ("when the
 # `Session` is deleted", "`Job` is removed after 30 days"), where the named thing must exist.
-_CLAUSE_END = re.compile(r"[;.!?]|,\s|\s(?:but|while|whereas|WHEN|THEN|AND|BUT)\s")
+_CLAUSE_END = re.compile(r"[;.!?]|\s(?:but|while|whereas|WHEN|THEN|AND|BUT)\s")  # (not at commas: lists of names)
 _THING = (r"(?:(?:file|folder|directory|module|package|class|function|method|component|table|column|endpoint|"
           r"route|hook|script|type|interface|field|property|variable|constant|flag|option|setting|dependency)s?\s+)?")
+_MORE = r"(?:\s*(?:,\s*(?:and|or)?|and|or|&)\s*`x*`)*"  # "`a`, `b`, and `c` are deleted"
+# what follows a removal when it happens at run time ("is deleted on logout", "from Redis", "and recreated")
+_AT_RUN_TIME = r"(?!\s+(?:on|after|when|once|if|before|upon|every|each|within|at|by|during|while|via|" \
+               r"automatically|(?:and|or|then)\s+(?:re-?\w+|then|later|immediately|again)|" \
+               r"from\s+(?!the\s+(?:code|codebase|repo|repository|project|source|tree|package|module)))\b)"
 _GONE_AFTER = re.compile(
-    r"^(?:\s*(?:,|and|or|&)\s*`x*`)*\s*" + _THING +
+    r"^" + _MORE + r"\s*" + _THING +
     r"(?:(?:is|are|was|were|has been|have been|gets?|got)\s+(?:now\s+|fully\s+|also\s+)?"
     r"(?:deleted|removed|dropped|retired|gone)|no longer exists?|(?:does|do|shall|must|should|will)\s+not\s+exist|"
     r"(?:shall|must|should|will|can|is to|are to)\s+(?:be\s+(?:fully\s+)?(?:deleted|removed|dropped|retired)|"
-    r"no longer exist))\b(?!\s+(?:on|after|when|once|if|before|upon|every|each|within|at|by|during|while)\b)", re.I)
+    r"no longer exist))\b" + _AT_RUN_TIME, re.I)
 _GONE_BEFORE = re.compile(r"^\s*(?:\[[ xX]\]\s*)?(?:[A-Z]+-?\d+[:.]?\s+)?(?:\[[^\]]*\]\s*)*"
                           r"(?:(?:then|and|also|finally)\s+)?(?:delete|remove|drop|retire)\s+(?:the\s+)?"
-                          r"(?:(?:old|legacy|obsolete|deprecated|unused)\s+)?" + _THING +
-                          r"(?:`x*`\s*(?:,|and|or|&)\s*)*$", re.I)
+                          r"(?:[a-z][\w-]*\s+){0,3}?" + _THING +  # "Remove placeholder `add()`", "the old"
+                          r"(?:`x*`\s*(?:,\s*(?:and|or)?|and|or|&)\s*)*$", re.I)
+_GONE_TASK_AFTER = re.compile(r"^" + _MORE + r"\s*" + _THING.replace(")?", ")?", 1) + r"(?:$|[,;.(—–-]|" +
+                              r"(?=\s)" + _AT_RUN_TIME + r")", re.I)  # "Delete `Session` on logout" is run time
 _UNUSED_BEFORE = re.compile(
     r"(?<!\bthat )(?<!\bwhich )(?<!\bwho )"  # "packages that don't use `x`": which ones, not what is forbidden
     r"\b(?:(?:does|do|did|shall|must|should|will|may|can|need)\s*(?:not|n't)|no longer|never)\s+"
-    r"(?:use|require|need|import|call|read|expose|ship|depend on|reference|branch on|include|contain|rely on|"
-    r"send|set|accept|check|mention)s?\s+(?:(?:the|any|a|an|its|their|legacy|old|deprecated|raw)\s+){0,2}"
-    r"(?:`x*`\s*(?:,|and|or|&)\s*)*$", re.I)
+    r"(?:use|require|need|import|ship|depend on|reference|branch on|rely on)s?\s+"  # what code is built from, not
+    r"(?:(?:the|any|a|an|its|their|legacy|old|deprecated)\s+){0,2}"                # what it does (send, expose)
+    r"(?:`x*`\s*(?:,\s*(?:and|or)?|and|or|&)\s*)*$", re.I)
+_UNUSED_AFTER = re.compile(r"^" + _MORE + r"\s*" + _THING +
+                           r"(?:(?:is|are)\s+no longer\s+(?:used|needed|required|imported|referenced)|"
+                           r"(?:must|shall|should)\s+(?:not|no longer)\s+be\s+(?:used|imported|required))\b", re.I)
+_CONDITION = re.compile(r"(?:^|[^\w`])(?:when|whenever|if|after|once|before|until|unless|upon)\s", re.I)
+
+# what the code does before the change ("Expected: FAIL — current code doesn't check `x`"), not what it must not
+_AS_IT_IS = re.compile(r"\b(?:current(?:ly)?|today|at present|right now|yet|expected)\b", re.I)
 
 
 def _polarity(piece: _Piece, imperative: bool = False) -> None:
     """Mark the anchors the sentence says are gone (``Anchor.absent``). ``imperative``: a task or a
-    checklist item, whose "Remove `x`" is work to do (in a guide it tells the reader what to do)."""
+    checklist item, whose "Remove `x`" is work to do (in a guide it tells the reader what to do).
+    A file or a route is removed from the code whatever the verb; a name (`Session`) that a sentence
+    says is deleted is mostly a thing the program deletes at run time: a name is removed only when it
+    "no longer exists" or a task removes it, and never in a sentence under a condition."""
     if not piece.spans:
         return
     masked = re.sub(r"`[^`]*`", lambda m: "`" + "x" * (len(m.group()) - 2) + "`", piece.text)
@@ -297,18 +314,19 @@ def _polarity(piece: _Piece, imperative: bool = False) -> None:
         a, ln = piece.anchors[i]
         if a.kind not in (Kind.PATH, Kind.SYMBOL, Kind.ENDPOINT) or a.subkind in ("mention", "scope"):
             continue
-        before = masked[:start]
-        cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
-        before = before[cut:]
-        if re.match(r"\s*(?:when|whenever|if|after|once|before|until|unless|upon)\b", before, re.I) or \
-                re.search(r"\b(?:when|whenever|if|after|once|before|until|unless|upon)\s+(?:the\s+|a\s+|an\s+)?$",
-                          before, re.I):
+        sentence = masked[:start]
+        if _CONDITION.search(sentence):
             continue  # a condition on what happens at run time, or on the change ("once `x` is removed")
-        after = masked[end:]
-        gone = _GONE_AFTER.match(after) or imperative and _GONE_BEFORE.match(before)
-        if gone:
+        cut = max((m.end() for m in _CLAUSE_END.finditer(sentence)), default=0)
+        before, after = sentence[cut:], masked[end:]
+        gone = _GONE_AFTER.match(after)
+        if gone and a.kind is Kind.SYMBOL and not re.search(r"no longer exist|not exist", gone.group(), re.I):
+            gone = None  # "the `Session` is deleted": what the program does
+        task = imperative and _GONE_BEFORE.match(before) and (a.kind is not Kind.SYMBOL or _GONE_TASK_AFTER.match(after))
+        if gone or task:
             piece.anchors[i] = (replace(a, absent="removed"), ln)
-        elif _UNUSED_BEFORE.search(before):
+        elif a.kind is Kind.SYMBOL and not _AS_IT_IS.search(before) and \
+                (_UNUSED_BEFORE.search(before) or _UNUSED_AFTER.match(after)):
             piece.anchors[i] = (replace(a, absent="unused"), ln)
 
 

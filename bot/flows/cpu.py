@@ -72,12 +72,14 @@ def call_engine(engine: Engine | None, method: str, args: tuple, kwargs: dict, b
     if method == "evaluate":
         from ..prewarm import paused_gc, warm
         kwargs = {**kwargs, "stop": _budget_stop(budget)}
-        before = eng.stats["files_indexed"]
+        w = warm(eng, args[0], args[1], _content_cache(), parallel=False)
+        built = eng.stats["files_indexed"]
         try:
-            with paused_gc(), warm(eng, args[0], args[1], _content_cache(), parallel=False):
+            with paused_gc(), w:
+                built = eng.stats["files_indexed"] - len(w.adopted)  # (those read from the cache were not parsed)
                 return eng.evaluate(*args, **kwargs)
         finally:
-            if eng.stats["files_indexed"] - before >= TRIM_AFTER:
+            if eng.stats["files_indexed"] - built >= TRIM_AFTER:
                 give_back_memory()
     return getattr(eng, method)(*args, **kwargs)
 
@@ -95,8 +97,10 @@ def give_back_memory() -> bool:
     if not _TRIM:
         try:
             import ctypes
-            _TRIM.append(ctypes.CDLL(None).malloc_trim)
-        except (OSError, AttributeError):
+            trim = ctypes.CDLL(None).malloc_trim  # (Windows: CDLL(None) is a TypeError; musl, macOS: no such symbol)
+            trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+            _TRIM.append(trim)
+        except Exception:  # noqa: BLE001 - no way to give memory back here: nothing is lost but the memory
             _TRIM.append(None)
     if _TRIM[0] is None:
         return False
