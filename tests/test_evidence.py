@@ -374,3 +374,11 @@ def test_a_gaps_fingerprint_does_not_depend_on_what_a_sentence_says_is_gone():
     from bot.engine.model import Anchor, Kind
     assert Anchor(Kind.PATH, "a.py") == Anchor(Kind.PATH, "a.py", absent="removed")
     assert len({Anchor(Kind.PATH, "a.py"), Anchor(Kind.PATH, "a.py", absent="removed")}) == 1
+
+
+def test_a_shell_variable_is_met_where_the_code_reads_it_by_name():
+    files = {"docs/features/cwd.md": "# Cwd\n\n- Reads `$PWD` for the logical path.\n- Honours `$NO_SUCH_VAR`.\n",
+             "src/cwd/lib.rs": "pub fn detect() -> Option<String> { std::env::var(\"PWD\").ok() }\n"}
+    f = feature(analyse(files), "cwd")
+    assert requirement(f, "$PWD").status is Status.MET
+    assert requirement(f, "$NO_SUCH_VAR").status is Status.MISSING

@@ -242,3 +242,28 @@ def test_what_a_sentence_says_is_gone(text, expected):
 def test_a_task_that_removes_something(task, expected):
     spec = parse_markdown("specs/001-x/tasks.md", "# Tasks\n\n" + task + "\n")
     assert {a.value: a.absent for r in spec.requirements for a in r.anchors} == expected
+
+
+def test_a_task_list_asks_for_its_tasks_not_for_its_templates_scaffolding():
+    text = ("# Tasks: Paths\n\n**Input**: Design documents from `/specs/001-paths/`\n\n"
+            "## Format: `[ID] [P?] [Story] Description`\n\n- **[P]**: Can run in parallel (different files)\n\n"
+            "## Phase 1: Setup\n\n**Purpose**: Project initialization and basic structure\n\n"
+            "- [x] T001 Create `src/lib.rs`\n- [x] T002 [P] Add `detect()` in src/lib.rs\n"
+            "- [ ] T003 Implement `to_logical()` in src/lib.rs\n\n"
+            "**Checkpoint**: Foundation ready - user story implementation can now begin\n\n"
+            "## Dependencies & Execution Order\n\n- US2 and US3 can proceed in parallel since they are independent\n"
+            "- Implementation follows Red-Green-Refactor cycle\n")
+    spec = parse_markdown("specs/001-paths/tasks.md", text)
+    assert [r.label for r in spec.requirements] == ["T001", "T002", "T003"]
+    assert spec.excluded >= 3
+    # the same lines in another document are read as they always were
+    other = parse_markdown("docs/guide.md", text)
+    assert len(other.requirements) > 3
+
+
+def test_a_plans_constitution_check_gates_the_process_not_the_code():
+    text = ("# Implementation Plan\n\n## Constitution Check\n\n*GATE: Must pass before Phase 0 research.*\n\n"
+            "- Library-first: the feature MUST start as a standalone library\n\n"
+            "## Technical Context\n\nThe service MUST expose `GET /api/paths`.\n")
+    spec = parse_markdown("specs/001-paths/plan.md", text)
+    assert [a.value for r in spec.requirements for a in r.anchors] == ["GET /api/paths"]

@@ -45,6 +45,8 @@ def anchor_names(a: Anchor) -> tuple[str, ...]:
     last = re.split(r"\.|::|#|->", s)[-1]
     if last != s:
         names.append(last)
+    if re.fullmatch(r"\$\{?[A-Z][A-Z0-9_]*\}?", s):  # `$PWD`: the variable, as the code reads it
+        names.append(s.strip("${}"))
     if a.owner and re.match(r"^[A-Za-z_]\w*$", a.owner):
         names.append(a.owner)
     if a.subkind == "metric":
@@ -259,13 +261,23 @@ def _ev(h: Hit, note: str, scope: "Scope | None" = None) -> Evidence:
 
 # ---- anchors -----------------------------------------------------------------------------------
 def match_anchor(a: Anchor, scope: Scope) -> Verdict:
-    named = _named_folder(a, scope)
+    named = _named_folder(a, scope) or _shell_variable(a, scope)
     if named is not None:
         return named
     v = _match_anchor(a, scope)
     if v.status is Status.MET and v.evidence:
         v = _refine(a, v, scope)
     return v
+
+
+def _shell_variable(a: Anchor, scope: Scope) -> Verdict | None:
+    """`$PWD`, `${HOME}`: an environment variable, met where the feature's code reads it by its name
+    (os.environ["PWD"], var_os("PWD")); otherwise judged as written (it may be only an example)."""
+    if a.kind is not Kind.SYMBOL or not re.fullmatch(r"\$\{?[A-Z][A-Z0-9_]*\}?", a.value):
+        return None
+    bare = a.value.strip("${}")
+    v = _match_names(replace(a, value=bare, subkind="env"), (bare,), scope, string_ok=True, read_ok=True)
+    return v if v.status is Status.MET else None
 
 
 def _named_folder(a: Anchor, scope: Scope) -> Verdict | None:

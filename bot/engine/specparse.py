@@ -16,6 +16,7 @@ Consequences …) give no prose requirements.
 """
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field, replace
 
@@ -54,7 +55,8 @@ _FR = re.compile(r"^\W*(FR-\d{2,})\b")
 _NORMATIVE = re.compile(r"\b(must|shall|should|required|requires|needs? to)\b", re.I)
 _EXCLUDED = re.compile(
     r"\b(non[- ]?goals?|out of scope|not in scope|won'?t (do|have|fix)|not planned|alternatives considered|"
-    r"considered alternatives|rejected alternatives|open questions|anti[- ]patterns?|superseded)\b", re.I)
+    r"considered alternatives|rejected alternatives|open questions|anti[- ]patterns?|superseded|"
+    r"constitution check|complexity tracking)\b", re.I)  # (a plan's gates on the process, not on the code)
 _PLANNED = re.compile(
     r"\b(planned|future|deferred|upcoming|proposed|proposals?|backlog|wish ?list|next steps|coming soon|"
     r"not (?:yet )?implemented|to ?do|roadmap items?|someday|icebox|nice to have|under consideration)\b|📋|🔮|🗓",
@@ -576,7 +578,22 @@ def parse_markdown(path: str, text: str) -> ParsedSpec:
     _Walker(b, tokens).run()
     b.finish()
     _fold_scenarios(b.spec)
+    _tasks_only(b.spec)
     return b.spec
+
+
+def _tasks_only(spec: ParsedSpec) -> None:
+    """A task list (``tasks.md`` with numbered checkbox tasks, as spec-kit writes it) asks for its tasks;
+    the rest is the template's scaffolding: the format legend, each phase's purpose, goal and checkpoint,
+    the dependencies, parallel opportunities, strategy and notes. Read as requirements, their words
+    (parallel, checkpoint, refactor) are missing from any code."""
+    if posixpath.basename(spec.path).lower() != "tasks.md":
+        return
+    if sum(1 for r in spec.requirements if r.kind is Kind.TASK) < 3:
+        return
+    kept = [r for r in spec.requirements if r.kind in (Kind.TASK, Kind.CHECKLIST)]
+    spec.excluded += len(spec.requirements) - len(kept)
+    spec.requirements[:] = kept
 
 
 class _Walker:
