@@ -796,12 +796,14 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
         inside = _in_strings(names[0], scope)
         if inside:
             return Verdict(Status.MET, [inside])
-    ranked = [
-        ("string", "named in the feature's code", True, Status.PARTIAL),
-        ("defined", "defined outside the feature's code", False, Status.PARTIAL),
-        ("string", "named outside the feature's code", False, Status.PARTIAL),
-        ("used", "used outside the feature's code", False, Status.PARTIAL),
-        ("test", "mentioned only in tests", None, Status.PARTIAL),
+    ranked = [  # (how, the evidence's note, why it is not met, …): the note alone read as if it were
+        ("string", "named in the feature's code", "only a string in the feature's code names it; nothing defines it",
+         True, Status.PARTIAL),
+        ("defined", "defined outside the feature's code", "defined outside the feature's code", False, Status.PARTIAL),
+        ("string", "named outside the feature's code", "only a string outside the feature's code names it", False,
+         Status.PARTIAL),
+        ("used", "used outside the feature's code", "used outside the feature's code", False, Status.PARTIAL),
+        ("test", "mentioned only in tests", "mentioned only in tests", None, Status.PARTIAL),
     ]
     setting = a.subkind in ("env", "config", "flag") or a.kind is Kind.FLAG
     # the infrastructure is searched for located features (the App fetches it for those alone)
@@ -821,13 +823,13 @@ def _match_names(a: Anchor, names: tuple[str, ...], scope: Scope, string_ok: boo
         # a sentence about the infrastructure naming one of its objects (a Service, a LoadBalancer, a key)
         h = sorted(infra, key=lambda h: (h.path not in scope.infra, h.path, h.line))[0]
         return Verdict(Status.MET, [Evidence(h.path, h.line, "declared in the infrastructure")], "")
-    for how, note, in_feature, status in ranked:
+    for how, note, why, in_feature, status in ranked:
         sel = [h for h in primary if h.how == how and (in_feature is None or (h.path in scope.code) == in_feature)]
         if sel:
             if how == "test" and setting:  # tests set it, but no code reads it
                 return Verdict(Status.MISSING, [_ev(h, "only tests name it", scope) for h in sel[:1]],
                                "only tests name it; no code reads it")
-            return Verdict(status, [_ev(h, note, scope) for h in sel[:MAX_EVIDENCE]], note)
+            return Verdict(status, [_ev(h, note, scope) for h in sel[:MAX_EVIDENCE]], why)
     if a.subkind == "metric":
         core = [h for h in hits if h.name not in names[:2] and h.how in ("defined", "used", "string")]
         if core:
