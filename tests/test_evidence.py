@@ -382,3 +382,15 @@ def test_a_shell_variable_is_met_where_the_code_reads_it_by_name():
     f = feature(analyse(files), "cwd")
     assert requirement(f, "$PWD").status is Status.MET
     assert requirement(f, "$NO_SUCH_VAR").status is Status.MISSING
+
+
+def test_a_test_the_spec_places_in_a_test_file_is_met_where_that_test_uses_it():
+    files = {"specs/001-cwd/spec.md": "# Feature Specification: Cwd\n\nThe library MUST offer `detect()`.\n",
+             "specs/001-cwd/tasks.md": ("# Tasks\n\n- [x] T001 Implement `detect()` in src/lib.rs\n"
+                                        "- [x] T002 Write integration test: `detect()` returns a context in "
+                                        "tests/integration.rs\n- [x] T003 Add `to_logical()` in src/lib.rs\n"),
+             "src/lib.rs": "pub fn detect() -> u8 { 1 }\npub fn to_logical() -> u8 { 2 }\n",
+             "tests/integration.rs": "#[test]\nfn t002() { assert_eq!(lib::detect(), 1); }\n"}
+    f = next(f for f in analyse(files).features if "cwd" in f.id)
+    t2 = next(r for r in f.requirements if r.requirement.label == "T002")
+    assert t2.status is Status.MET and t2.evidence[0].path == "tests/integration.rs"
