@@ -394,3 +394,19 @@ def test_a_test_the_spec_places_in_a_test_file_is_met_where_that_test_uses_it():
     f = next(f for f in analyse(files).features if "cwd" in f.id)
     t2 = next(r for r in f.requirements if r.requirement.label == "T002")
     assert t2.status is Status.MET and t2.evidence[0].path == "tests/integration.rs"
+
+
+def test_a_spec_kit_features_code_is_what_its_tasks_place_things_in_not_its_readme():
+    files = {"specs/003-examples/spec.md": "# Feature Specification: Examples\n\nThe examples MUST build on Unix.\n",
+             "specs/003-examples/tasks.md": (
+                 "# Tasks\n\n- [x] T001 Create the `examples/unix/` project\n"
+                 "- [x] T002 Implement `broken_cd_demo()` in `examples/unix/src/main.rs`\n"
+                 "- [x] T003 Update README.md with a link to the examples\n"),
+             "README.md": "# Tool\n",
+             "examples/unix/src/main.rs": "fn broken_cd_demo() {}\nfn main() { broken_cd_demo() }\n",
+             "examples/unix/Cargo.toml": "[package]\nname = \"unix\"\n",
+             "src/lib.rs": "pub fn detect() {}\n"}
+    f = next(f for f in analyse(files).features if "examples" in f.id)
+    assert "examples/unix/src/main.rs" in f.code and "examples/unix/**" in f.code and "README.md" not in f.code
+    assert f.signals.code_files >= 1
+    assert requirement(f, "broken_cd_demo()").status is Status.MET

@@ -884,8 +884,14 @@ class Engine:
             if not snapshot.available(s):
                 continue
             for r in self.spec(snapshot, s).requirements:
-                if r.kind is Kind.TASK:
-                    files += [a.value for a in r.anchors if a.kind is Kind.PATH and a.value in view.all_paths]
+                if r.kind is not Kind.TASK:
+                    continue
+                for a in r.anchors:  # a file or folder a task names, or the file it places a name in
+                    p = a.value.rstrip("/") if a.kind is Kind.PATH else a.where if a.kind is Kind.SYMBOL else ""
+                    if p in view.all_paths and posixpath.splitext(p)[1].lower() not in DOC_EXTENSIONS:
+                        files.append(p)
+                    elif p and p in view.dirs and a.kind is Kind.PATH:
+                        files.append(p + "/**")
         if files:
             return replace(f, code=tuple(sorted(set(files))), scope="declared")
         return replace(f, code=source, scope="located") if source else f
