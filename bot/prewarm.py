@@ -138,7 +138,6 @@ class warm:
         self.missing: list[str] = []
         self.missing_specs: list[str] = []
         self.stored: set[str] = set()  # the paths whose index the workers sent, kept in the cache as it came
-        self.adopted: list[str] = []  # the paths whose index came from the cache
 
     def __enter__(self) -> "warm":
         engine, snap = self.engine, self.snapshot
@@ -147,7 +146,6 @@ class warm:
             keys = {engine.content_key(snap, p, self.ruleset): p for p in todo}
             for key, fi in self.cache.get_many("index", list(keys)).items():
                 engine.adopt(snap, self.ruleset, keys[key], fi)
-                self.adopted.append(keys[key])
             self.missing = [p for p in todo if not engine.has_index(snap, p, self.ruleset)]
             specs = engine.unparsed_specs(snap, self.config)
             skeys = {engine.content_key(snap, p): p for p in specs}

@@ -401,12 +401,28 @@ def test_a_spec_kit_features_code_is_what_its_tasks_place_things_in_not_its_read
              "specs/003-examples/tasks.md": (
                  "# Tasks\n\n- [x] T001 Create the `examples/unix/` project\n"
                  "- [x] T002 Implement `broken_cd_demo()` in `examples/unix/src/main.rs`\n"
-                 "- [x] T003 Update README.md with a link to the examples\n"),
+                 "- [x] T003 Update README.md with a link to the examples\n"
+                 "- [x] T004 Create the project structure: `src/`, `tests/`\n"
+                 "- [x] T005 Add sample inputs under `examples/data/`\n"),
+             "examples/data/in.txt": "x\n",
              "README.md": "# Tool\n",
              "examples/unix/src/main.rs": "fn broken_cd_demo() {}\nfn main() { broken_cd_demo() }\n",
              "examples/unix/Cargo.toml": "[package]\nname = \"unix\"\n",
              "src/lib.rs": "pub fn detect() {}\n"}
     f = next(f for f in analyse(files).features if "examples" in f.id)
-    assert "examples/unix/src/main.rs" in f.code and "examples/unix/**" in f.code and "README.md" not in f.code
+    assert "examples/unix/src/main.rs" in f.code and "examples/data/**" in f.code
+    # not a document a task updates, a top-level folder, nor a folder the named file already places the work in
+    assert not {"README.md", "src/**", "tests/**", "examples/unix/**"} & set(f.code)
     assert f.signals.code_files >= 1
     assert requirement(f, "broken_cd_demo()").status is Status.MET
+
+
+def test_a_folder_named_from_the_repositorys_root_is_that_folder_and_a_test_elsewhere_is_not_the_place():
+    files = {"docs/features/score.md": ("# Score\n\n- Inputs live in `/specs/001-score/`.\n"
+                                        "- Implement `Engine` in `core.py`.\n"),
+             "specs/001-score/notes.txt": "x\n",
+             "src/score/engine.py": "class Engine:\n    pass\n",
+             "tests/score/test_engine.py": "from score.engine import Engine\n\ndef test_e():\n    Engine()\n"}
+    f = feature(analyse(files), "score")
+    assert requirement(f, "ANY /specs/001-score/").status is Status.MET
+    assert requirement(f, "Engine").status is not Status.MET  # tests/score/ is not core.py

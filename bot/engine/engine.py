@@ -879,7 +879,7 @@ class Engine:
         code is the files its tasks name, else wherever in the source its requirements are implemented."""
         if f.code or not (f.source.startswith("spec-kit") or f.source == "config"):
             return f
-        files = []
+        files, folders = [], []
         for s in f.spec:
             if not snapshot.available(s):
                 continue
@@ -891,7 +891,10 @@ class Engine:
                     if p in view.all_paths and posixpath.splitext(p)[1].lower() not in DOC_EXTENSIONS:
                         files.append(p)
                     elif p and p in view.dirs and a.kind is Kind.PATH:
-                        files.append(p + "/**")
+                        folders.append(p)
+        # a folder of its own (`examples/unix/`), not a top-level one ("create `src/`, `tests/`"), nor one
+        # holding a file the tasks name (the file says where the work is)
+        files += [d + "/**" for d in folders if "/" in d and not any(f.startswith(d + "/") for f in files)]
         if files:
             return replace(f, code=tuple(sorted(set(files))), scope="declared")
         return replace(f, code=source, scope="located") if source else f

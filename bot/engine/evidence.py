@@ -550,6 +550,11 @@ def _match_endpoint(a: Anchor, scope: Scope) -> Verdict:
             mounted.setdefault(id(h), mount)
     if not candidates:
         candidates = [(0, m, h) for m, r, h in _by_parameters(norm, scope)]
+    if not candidates and method is None:  # `/specs/001-x/`: a folder of the repository, named from its root
+        local = a.value.partition(" ")[2].strip("/")
+        if local in scope.dirs or local in scope.all_paths:
+            return Verdict(Status.MET, [Evidence(local + ("/" if local in scope.dirs else ""), 0,
+                                                 "folder exists" if local in scope.dirs else "file exists")])
     if not candidates:
         under = [(m, h) for m, h in scope.repo.prefixed.get(norm, []) if h.how == "route"] if method is None else []
         if under:
@@ -925,7 +930,10 @@ def _placed(hits: list[Hit], where: str, scope: Scope, usage: bool = False, name
         if q:
             return Verdict(Status.PARTIAL, [_ev(h, why, scope)], why, low)
         return Verdict(Status.MET, [_ev(h, "defined where the spec says", scope)])
-    tested = [h for h in hits if h.how == "test" and h.was in ("used", "string") and at(h)]
+    def exactly_at(h: Hit) -> bool:  # that file, not a folder whose name ends the same way
+        p = posixpath.splitext(h.path)[0]
+        return p == target or p.endswith("/" + target)
+    tested = [h for h in hits if h.how == "test" and h.was in ("used", "string") and exactly_at(h)]
     if defs and tested:  # "write a test for `detect()` in tests/integration.rs": the test there uses it
         return Verdict(Status.MET, [_ev(tested[0], "used by the test where the spec says", scope),
                                     _ev(defs[0], "defined", scope)])
@@ -1099,8 +1107,9 @@ def _match_member(a: Anchor, scope: Scope) -> Verdict:
         v = _match_names(a, (member,), scope, string_ok=False)
         if v.status is Status.MET:
             return Verdict(Status.PARTIAL, v.evidence, f"`{member}` exists, but no `{owner}` is defined")
-        used = [h for h in scope.repo.names.get(member, []) if h.how == "used" and h.path in scope.code]
-        if used and any(h.how == "used" and h.path in scope.code for h in scope.repo.names.get(owner, [])):
+        where = {h.path for h in scope.repo.names.get(owner, []) if h.how == "used" and h.path in scope.code}
+        used = [h for h in scope.repo.names.get(member, []) if h.how == "used" and h.path in where]
+        if used:
             # a type the feature's code uses but the repository does not define (Path::components, a
             # library's client), and the method called: all the code can show
             return Verdict(Status.MET, [_ev(h, f"calls {member} (of {owner}, defined outside the repository)", scope)

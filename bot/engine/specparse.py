@@ -55,8 +55,7 @@ _FR = re.compile(r"^\W*(FR-\d{2,})\b")
 _NORMATIVE = re.compile(r"\b(must|shall|should|required|requires|needs? to)\b", re.I)
 _EXCLUDED = re.compile(
     r"\b(non[- ]?goals?|out of scope|not in scope|won'?t (do|have|fix)|not planned|alternatives considered|"
-    r"considered alternatives|rejected alternatives|open questions|anti[- ]patterns?|superseded|"
-    r"constitution check|complexity tracking)\b", re.I)  # (a plan's gates on the process, not on the code)
+    r"considered alternatives|rejected alternatives|open questions|anti[- ]patterns?|superseded)\b", re.I)
 _PLANNED = re.compile(
     r"\b(planned|future|deferred|upcoming|proposed|proposals?|backlog|wish ?list|next steps|coming soon|"
     r"not (?:yet )?implemented|to ?do|roadmap items?|someday|icebox|nice to have|under consideration)\b|📋|🔮|🗓",
@@ -270,10 +269,12 @@ class _Piece:
 # `Session` is deleted", "`Job` is removed after 30 days"), where the named thing must exist.
 _CLAUSE_END = re.compile(r"[;.!?]|\s(?:but|while|whereas|WHEN|THEN|AND|BUT)\s")  # (not at commas: lists of names)
 _THING = (r"(?:(?:file|folder|directory|module|package|class|function|method|component|table|column|endpoint|"
-          r"route|hook|script|type|interface|field|property|variable|constant|flag|option|setting|dependency)s?\s+)?")
+          r"route|hook|script|type|interface|field|property|variable|constant|flag|option|setting|dependency|"
+          r"helper|handler|wrapper|middleware|test|struct|enum|alias|export|import|call)s?\b\s*)?")
 _MORE = r"(?:\s*(?:,\s*(?:and|or)?|and|or|&)\s*`x*`)*"  # "`a`, `b`, and `c` are deleted"
 # what follows a removal when it happens at run time ("is deleted on logout", "from Redis", "and recreated")
-_AT_RUN_TIME = r"(?!\s+(?:on|after|when|once|if|before|upon|every|each|within|at|by|during|while|via|" \
+_AT_RUN_TIME = r"(?!\s+(?:on|after|when|once|if|before|upon|every|each|within|at|by|during|while|via|unless|" \
+               r"until|except|as|outside|" \
                r"automatically|(?:and|or|then)\s+(?:re-?\w+|then|later|immediately|again)|" \
                r"from\s+(?!the\s+(?:code|codebase|repo|repository|project|source|tree|package|module)))\b)"
 _GONE_AFTER = re.compile(
@@ -284,10 +285,14 @@ _GONE_AFTER = re.compile(
     r"no longer exist))\b" + _AT_RUN_TIME, re.I)
 _GONE_BEFORE = re.compile(r"^\s*(?:\[[ xX]\]\s*)?(?:[A-Z]+-?\d+[:.]?\s+)?(?:\[[^\]]*\]\s*)*"
                           r"(?:(?:then|and|also|finally)\s+)?(?:delete|remove|drop|retire)\s+(?:the\s+)?"
-                          r"(?:[a-z][\w-]*\s+){0,3}?" + _THING +  # "Remove placeholder `add()`", "the old"
+                          r"(?:(?:old|legacy|obsolete|deprecated|unused|dead|stale|placeholder|temporary|duplicate|"
+                          r"stub|empty|orphaned|redundant|outdated)\s+){0,2}" + _THING +  # "Remove placeholder `add()`"
                           r"(?:`x*`\s*(?:,\s*(?:and|or)?|and|or|&)\s*)*$", re.I)
-_GONE_TASK_AFTER = re.compile(r"^" + _MORE + r"\s*" + _THING.replace(")?", ")?", 1) + r"(?:$|[,;.(—–-]|" +
-                              r"(?=\s)" + _AT_RUN_TIME + r")", re.I)  # "Delete `Session` on logout" is run time
+# what may follow the name a task removes: nothing more, its kind, or where it goes from ("Delete `Session`
+# on logout" is run time; "Remove `Cache` entries" removes the entries, not `Cache`)
+_GONE_TASK_AFTER = re.compile(r"^" + _MORE + r"\s*" + _THING + r"(?:$|[,;.(:—–]|\s*(?:(?:and|or|if|entirely|"
+                              r"completely)\b|from\s+(?:the\s+)?(?:code|codebase|repo|repository|project|source)))",
+                              re.I)
 _UNUSED_BEFORE = re.compile(
     r"(?<!\bthat )(?<!\bwhich )(?<!\bwho )"  # "packages that don't use `x`": which ones, not what is forbidden
     r"\b(?:(?:does|do|did|shall|must|should|will|may|can|need)\s*(?:not|n't)|no longer|never)\s+"
@@ -295,10 +300,12 @@ _UNUSED_BEFORE = re.compile(
     r"(?:(?:the|any|a|an|its|their|legacy|old|deprecated)\s+){0,2}"                # what it does (send, expose)
     r"(?:`x*`\s*(?:,\s*(?:and|or)?|and|or|&)\s*)*$", re.I)
 _UNUSED_AFTER = re.compile(r"^" + _MORE + r"\s*" + _THING +
-                           r"(?:(?:is|are)\s+no longer\s+(?:used|needed|required|imported|referenced)|"
+                           r"(?:(?:is|are)\s+no longer\s+(?:used|imported|referenced)|"
                            r"(?:must|shall|should)\s+(?:not|no longer)\s+be\s+(?:used|imported|required))\b", re.I)
 _CONDITION = re.compile(r"(?:^|[^\w`])(?:when|whenever|if|after|once|before|until|unless|upon)\s", re.I)
 
+# a use that is forbidden only somewhere or for something ("must not use `print()` except in cli.py")
+_ONLY_SOME = re.compile(r"^\s*(?:\w+\s+)?(?:except|for|in|outside|unless|when|inside|within|on|to)\b", re.I)
 # what the code does before the change ("Expected: FAIL — current code doesn't check `x`"), not what it must not
 _AS_IT_IS = re.compile(r"\b(?:current(?:ly)?|today|at present|right now|yet|expected)\b", re.I)
 
@@ -324,10 +331,10 @@ def _polarity(piece: _Piece, imperative: bool = False) -> None:
         gone = _GONE_AFTER.match(after)
         if gone and a.kind is Kind.SYMBOL and not re.search(r"no longer exist|not exist", gone.group(), re.I):
             gone = None  # "the `Session` is deleted": what the program does
-        task = imperative and _GONE_BEFORE.match(before) and (a.kind is not Kind.SYMBOL or _GONE_TASK_AFTER.match(after))
+        task = imperative and _GONE_BEFORE.match(before) and (a.kind is Kind.PATH or _GONE_TASK_AFTER.match(after))
         if gone or task:
             piece.anchors[i] = (replace(a, absent="removed"), ln)
-        elif a.kind is Kind.SYMBOL and not _AS_IT_IS.search(before) and \
+        elif a.kind is Kind.SYMBOL and not _AS_IT_IS.search(before) and not _ONLY_SOME.match(after) and \
                 (_UNUSED_BEFORE.search(before) or _UNUSED_AFTER.match(after)):
             piece.anchors[i] = (replace(a, absent="unused"), ln)
 
@@ -587,13 +594,18 @@ def _tasks_only(spec: ParsedSpec) -> None:
     the rest is the template's scaffolding: the format legend, each phase's purpose, goal and checkpoint,
     the dependencies, parallel opportunities, strategy and notes. Read as requirements, their words
     (parallel, checkpoint, refactor) are missing from any code."""
-    if posixpath.basename(spec.path).lower() != "tasks.md":
+    name = posixpath.basename(spec.path).lower()
+    if name == "plan.md":  # a plan's gates on the process, not on the code
+        spec.requirements[:] = [r for r in spec.requirements if not _PLAN_GATES.search(r.section)]
         return
-    if sum(1 for r in spec.requirements if r.kind is Kind.TASK) < 3:
+    if name != "tasks.md" or sum(1 for r in spec.requirements if r.kind is Kind.TASK) < 3:
         return
-    kept = [r for r in spec.requirements if r.kind in (Kind.TASK, Kind.CHECKLIST)]
-    spec.excluded += len(spec.requirements) - len(kept)
-    spec.requirements[:] = kept
+    # (what names something checkable stays: a task's details, an endpoint, an FR line)
+    spec.requirements[:] = [r for r in spec.requirements if r.kind in (Kind.TASK, Kind.CHECKLIST, Kind.FR) or
+                            any(a.subkind not in ("mention", "scope") for a in r.anchors)]
+
+
+_PLAN_GATES = re.compile(r"\b(?:constitution check|complexity tracking)\b", re.I)
 
 
 class _Walker:

@@ -72,11 +72,10 @@ def call_engine(engine: Engine | None, method: str, args: tuple, kwargs: dict, b
     if method == "evaluate":
         from ..prewarm import paused_gc, warm
         kwargs = {**kwargs, "stop": _budget_stop(budget)}
-        w = warm(eng, args[0], args[1], _content_cache(), parallel=False)
         built = eng.stats["files_indexed"]
         try:
-            with paused_gc(), w:
-                built = eng.stats["files_indexed"] - len(w.adopted)  # (those read from the cache were not parsed)
+            with paused_gc(), warm(eng, args[0], args[1], _content_cache(), parallel=False):
+                built = eng.stats["files_indexed"]  # (those read from the cache are counted: not parsed here)
                 return eng.evaluate(*args, **kwargs)
         finally:
             if eng.stats["files_indexed"] - built >= TRIM_AFTER:
