@@ -38,6 +38,9 @@ def about_infra(text: str) -> bool:
 _METRIC_SUFFIX = re.compile(r"_(?:total|seconds|count|bytes|ms|ratio|bucket|sum|gauge|info|histogram)$")
 
 
+_SHELL_VAR = re.compile(r"\$\{?[A-Z][A-Z0-9_]*\}?")  # `$PWD`, `${HOME}`
+
+
 def anchor_names(a: Anchor) -> tuple[str, ...]:
     """The names a symbol anchor can be found under: full, without (), last component, its owner."""
     s = a.value[:-2] if a.value.endswith("()") else a.value
@@ -45,7 +48,7 @@ def anchor_names(a: Anchor) -> tuple[str, ...]:
     last = re.split(r"\.|::|#|->", s)[-1]
     if last != s:
         names.append(last)
-    if re.fullmatch(r"\$\{?[A-Z][A-Z0-9_]*\}?", s):  # `$PWD`: the variable, as the code reads it
+    if _SHELL_VAR.fullmatch(s):  # `$PWD`: the variable, as the code reads it
         names.append(s.strip("${}"))
     if a.owner and re.match(r"^[A-Za-z_]\w*$", a.owner):
         names.append(a.owner)
@@ -273,7 +276,7 @@ def match_anchor(a: Anchor, scope: Scope) -> Verdict:
 def _shell_variable(a: Anchor, scope: Scope) -> Verdict | None:
     """`$PWD`, `${HOME}`: an environment variable, met where the feature's code reads it by its name
     (os.environ["PWD"], var_os("PWD")); otherwise judged as written (it may be only an example)."""
-    if a.kind is not Kind.SYMBOL or not re.fullmatch(r"\$\{?[A-Z][A-Z0-9_]*\}?", a.value):
+    if a.kind is not Kind.SYMBOL or not _SHELL_VAR.fullmatch(a.value):
         return None
     bare = a.value.strip("${}")
     v = _match_names(replace(a, value=bare, subkind="env"), (bare,), scope, string_ok=True, read_ok=True)

@@ -243,7 +243,7 @@ class RepoLookup:
                 if not test:
                     out.append(("registered", None, (r.method, r.norm, hit)))
             if not test:
-                for norm, line in getattr(fi, "mounts", ()):
+                for norm, line in fi.mounts:
                     out.append(("mounts", norm, (None, Hit(path, line, "mount"))))
         return out
 

@@ -272,6 +272,7 @@ _THING = (r"(?:(?:file|folder|directory|module|package|class|function|method|com
           r"route|hook|script|type|interface|field|property|variable|constant|flag|option|setting|dependency|"
           r"helper|handler|wrapper|middleware|test|struct|enum|alias|export|import|call)s?\b\s*)?")
 _MORE = r"(?:\s*(?:,\s*(?:and|or)?|and|or|&)\s*`x*`)*"  # "`a`, `b`, and `c` are deleted"
+_LIST_BEFORE = r"(?:`x*`\s*(?:,\s*(?:and|or)?|and|or|&)\s*)*$"  # "Remove `a`, `b` and `c`": the names before this one
 # what follows a removal when it happens at run time ("is deleted on logout", "from Redis", "and recreated")
 _AT_RUN_TIME = r"(?!\s+(?:on|after|when|once|if|before|upon|every|each|within|at|by|during|while|via|unless|" \
                r"until|except|as|outside|" \
@@ -287,7 +288,7 @@ _GONE_BEFORE = re.compile(r"^\s*(?:\[[ xX]\]\s*)?(?:[A-Z]+-?\d+[:.]?\s+)?(?:\[[^
                           r"(?:(?:then|and|also|finally)\s+)?(?:delete|remove|drop|retire)\s+(?:the\s+)?"
                           r"(?:(?:old|legacy|obsolete|deprecated|unused|dead|stale|placeholder|temporary|duplicate|"
                           r"stub|empty|orphaned|redundant|outdated)\s+){0,2}" + _THING +  # "Remove placeholder `add()`"
-                          r"(?:`x*`\s*(?:,\s*(?:and|or)?|and|or|&)\s*)*$", re.I)
+                          _LIST_BEFORE, re.I)
 # what may follow the name a task removes: nothing more, its kind, or where it goes from ("Delete `Session`
 # on logout" is run time; "Remove `Cache` entries" removes the entries, not `Cache`)
 _GONE_TASK_AFTER = re.compile(r"^" + _MORE + r"\s*" + _THING + r"(?:$|[,;.(:—–]|\s*(?:(?:and|or|if|entirely|"
@@ -297,8 +298,8 @@ _UNUSED_BEFORE = re.compile(
     r"(?<!\bthat )(?<!\bwhich )(?<!\bwho )"  # "packages that don't use `x`": which ones, not what is forbidden
     r"\b(?:(?:does|do|did|shall|must|should|will|may|can|need)\s*(?:not|n't)|no longer|never)\s+"
     r"(?:use|require|need|import|ship|depend on|reference|branch on|rely on)s?\s+"  # what code is built from, not
-    r"(?:(?:the|any|a|an|its|their|legacy|old|deprecated)\s+){0,2}"                # what it does (send, expose)
-    r"(?:`x*`\s*(?:,\s*(?:and|or)?|and|or|&)\s*)*$", re.I)
+    r"(?:(?:the|any|a|an|its|their|legacy|old|deprecated)\s+){0,2}" +              # what it does (send, expose)
+    _LIST_BEFORE, re.I)
 _UNUSED_AFTER = re.compile(r"^" + _MORE + r"\s*" + _THING +
                            r"(?:(?:is|are)\s+no longer\s+(?:used|imported|referenced)|"
                            r"(?:must|shall|should)\s+(?:not|no longer)\s+be\s+(?:used|imported|required))\b", re.I)
@@ -585,12 +586,13 @@ def parse_markdown(path: str, text: str) -> ParsedSpec:
     _Walker(b, tokens).run()
     b.finish()
     _fold_scenarios(b.spec)
-    _tasks_only(b.spec)
+    _drop_scaffolding(b.spec)
     return b.spec
 
 
-def _tasks_only(spec: ParsedSpec) -> None:
-    """A task list (``tasks.md`` with numbered checkbox tasks, as spec-kit writes it) asks for its tasks;
+def _drop_scaffolding(spec: ParsedSpec) -> None:
+    """What spec-kit's templates add that asks nothing of the code. A plan's Constitution Check and
+    Complexity Tracking gate the process. A task list (``tasks.md`` with numbered checkbox tasks) asks for its tasks;
     the rest is the template's scaffolding: the format legend, each phase's purpose, goal and checkpoint,
     the dependencies, parallel opportunities, strategy and notes. Read as requirements, their words
     (parallel, checkpoint, refactor) are missing from any code."""

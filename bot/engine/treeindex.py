@@ -90,7 +90,6 @@ class _FileWalk:
         self._code: str | None = None
         self._lower: str | None = None
         self.fast_nodes: dict[str, list] = {}
-        self.mounts: tuple = ()
 
     # ---- the one pass over the tree ----------------------------------------------------------------
     def collect(self) -> list[tuple]:
@@ -450,9 +449,10 @@ class _FileWalk:
             if 0 < len(v) <= MAX_STRING and v not in strings:
                 strings[v] = s.line
         text_lines = self.text.splitlines()
+        routes, mounts = self.routes()
         return FileIndex(
             kind="code", lang=pack.name, lines=sum(map(bool, map(str.strip, text_lines))), defs=first_lines(symbols),
-            routes=self.routes(), mounts=self.mounts, strings=strings, tokens=frozenset(self.ident_set),
+            routes=routes, mounts=mounts, strings=strings, tokens=frozenset(self.ident_set),
             comment_tokens=frozenset(_IDENT.findall("\n".join(c.text for c in self.comments))),
             markers=self.markers(stub_matches, defs, text_lines), refs=self.refs(), lossy=lossy,
             timeouts=tuple(dict.fromkeys(self.timeouts)), symbols=tuple(symbols), refnames=frozenset(refnames),
@@ -615,7 +615,9 @@ class _FileWalk:
                 out.append(Ref(m.rule.style, unquote(target), m.line))
         return tuple(out)
 
-    def routes(self) -> tuple[Route, ...]:
+    def routes(self) -> tuple[tuple[Route, ...], tuple[tuple[str, int], ...]]:
+        """The routes the file registers, and the prefixes it mounts routers at whose routes it does
+        not register itself (``FileIndex.mounts``)."""
         prefixes, plain = [], []
         for m in self.matches(self.pack.routes):
             raw = m.caps.get("PATH")
@@ -648,8 +650,7 @@ class _FileWalk:
             if p.caps["RECV"] not in used and raw:
                 pre = _scope_prefix(scoped, p)
                 mounts.append((norm_route(join_route(pre, raw) if pre else raw), p.caps.get("_PATH_LINE", p.line)))
-        self.mounts = tuple(dict.fromkeys(mounts))
-        return tuple(out)
+        return tuple(out), tuple(dict.fromkeys(mounts))
 
 
 def _scope_prefix(scoped: list[_Match], m: _Match) -> str:
